@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `netsieve` command. Wiring only: each command lives in its own file and registers itself here.
+ * Exit codes: 0 success; 2 invalid input or usage; 3 a capture read only up to damage.
+ */
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../errors.js';
+import { registerCommands } from './commands.js';
+
+const program = new Command();
+program
+  .name('netsieve')
+  .description('Kubernetes NetworkPolicy dataplane simulator: iptables and eBPF models, capture replay')
+  .addHelpText('after', `
+Exit codes:
+  0  success
+  2  invalid input or usage (the message names the file, the object and the reason)
+  3  a capture was read only up to damage (the report says where)`)
+  .exitOverride()
+  .showHelpAfterError();
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = exitCodeFor(err);
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help and --version arrive here with exit code 0; usage errors were already printed.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof InputError) {
+    process.stderr.write(`netsieve: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`netsieve: internal error: ${message}\n(please report this with the command that caused it)\n`);
+  return 1;
+}
