@@ -55,10 +55,19 @@ export class FlowBatch {
   readonly innerDstPort: Uint16Array;
   /** Original length on the wire, for byte counters. */
   readonly wireLength: Uint32Array;
-  /** Capture timestamp in seconds (float; sub-microsecond detail is not needed for conntrack timeouts). */
-  readonly timestamp: Float64Array;
+  /** Capture timestamp: whole seconds since the epoch, and the nanoseconds within that second. */
+  readonly tsSec: Float64Array;
+  readonly tsNsec: Uint32Array;
   /** Index of the record in its capture, from 0. */
   readonly recordIndex: Float64Array;
+  /** Link type of the record (pcap LINKTYPE_*), per row since pcapng interfaces differ. */
+  readonly linkType: Uint16Array;
+  /**
+   * Where the record's captured bytes sit in the reader's current chunk, and how many were captured.
+   * Valid only until the reader's next fill: writers of `--write-allowed` copy them out before then.
+   */
+  readonly dataOffset: Uint32Array;
+  readonly capturedLength: Uint32Array;
 
   /** Outputs. */
   readonly ctState: Uint8Array;
@@ -86,8 +95,12 @@ export class FlowBatch {
     this.innerSrcPort = new Uint16Array(capacity);
     this.innerDstPort = new Uint16Array(capacity);
     this.wireLength = new Uint32Array(capacity);
-    this.timestamp = new Float64Array(capacity);
+    this.tsSec = new Float64Array(capacity);
+    this.tsNsec = new Uint32Array(capacity);
     this.recordIndex = new Float64Array(capacity);
+    this.linkType = new Uint16Array(capacity);
+    this.dataOffset = new Uint32Array(capacity);
+    this.capturedLength = new Uint32Array(capacity);
     this.ctState = new Uint8Array(capacity);
     this.verdict = new Uint8Array(capacity);
     this.cost = new Uint32Array(capacity);
