@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
+import { registerProbe } from './probe.js';
+import { registerExplain } from './explain.js';
+import { registerClusterGen } from './cluster-gen.js';
 
 /** Every command, in the order `--help` lists them. One line per command file. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerProbe(program);
+  registerExplain(program);
+  registerClusterGen(program);
 }

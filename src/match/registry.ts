@@ -1,0 +1,22 @@
+/**
+ * Builds a model's per-flow Dataplane by name: what `--model` chooses.
+ */
+import type { ClusterIndex } from '../model/cluster-index.js';
+import type { EvalOptions } from '../model/evaluate.js';
+import { InputError } from '../errors.js';
+import type { Dataplane, ModelName } from './dataplane.js';
+import { ReferenceDataplane } from './reference.js';
+
+export const MODEL_NAMES: readonly ModelName[] = ['reference'];
+
+export function parseModelName(text: string): ModelName {
+  if ((MODEL_NAMES as readonly string[]).includes(text)) return text as ModelName;
+  throw new InputError(`--model: unknown model ${JSON.stringify(text)}; expected one of ${MODEL_NAMES.join(', ')}`);
+}
+
+export function buildDataplane(model: ModelName, index: ClusterIndex, options: EvalOptions): Dataplane {
+  switch (model) {
+    case 'reference': return new ReferenceDataplane(index, options);
+    default: throw new InputError(`--model ${model}: this model is not built in yet`);
+  }
+}
