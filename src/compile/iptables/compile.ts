@@ -1,0 +1,128 @@
+/**
+ * Lowers the cluster model into the iptables `filter` table, per family. The layout, after Calico
+ * Felix and kube-router:
+ *
+ *   FORWARD            -j NS-FORWARD
+ *   NS-FORWARD         conntrack first: RELATED,ESTABLISHED ACCEPT; INVALID DROP
+ *                      src in the egress-isolated set  -j NS-EGRESS   (prefix-tree dispatch, GOTO a pod)
+ *                      dst in the ingress-isolated set -j NS-INGRESS
+ *                      ACCEPT   (no isolated pod refused it: "a direction that is not isolated allows all")
+ *   NS-TE-<pod> / NS-TI-<pod>   per pod and direction: loopback and own-node shortcuts, clear the accept
+ *                      mark, -j each selecting policy's chain in model order, RETURN once marked, and at
+ *                      the end DROP: isolated and accepted by no policy
+ *   NS-PE-<pol> / NS-PI-<pol>   per policy and direction, see policy.ts
+ *
+ * INPUT and OUTPUT: traffic between a pod and its own node (kubelet probes, hostNetwork pods, which
+ * carry the node's address) meets INPUT/OUTPUT on the node, never FORWARD. With allowNodeTraffic those
+ * chains stay empty (policy-free, as Calico, Cilium and kube-router default to); without it, they jump
+ * to NS-FORWARD so node traffic gets the same policy. A pod talking to itself stays inside its own
+ * network namespace and never reaches the node's netfilter at all. So that a simulated FORWARD hook
+ * (and the kernel oracle, which routes every address through FORWARD) agrees with the reference
+ * evaluator, the pod chains carry explicit ACCEPT rules for both corners when the options allow them.
+ */
+import { ipKey, type Family } from '../../model/ip.js';
+import type { ClusterIndex } from '../../model/cluster-index.js';
+import { policiesIsolating, type EvalOptions } from '../../model/evaluate.js';
+import { qualifiedName, type Direction, type Pod } from '../../model/types.js';
+import { FamilyBuilder } from './builder.js';
+import { buildDispatch, type DispatchEntry } from './dispatch.js';
+import { ACCEPT_MARK, CtBit, Target, type FamilyProgram, type IptablesProgram } from './ir.js';
+import { CHAIN_NAME_MAX, NameTable } from './names.js';
+import { policyChain, type PolicyContext } from './policy.js';
+import { hostCidr, hostEntries, podAddress, SetRegistry } from './sets.js';
+
+export const TOP_CHAIN = 'NS-FORWARD';
+
+export function compileIptables(index: ClusterIndex, options: EvalOptions): IptablesProgram {
+  const sets = new SetRegistry();
+  const v4 = compileFamily(index, options, 4, sets);
+  const v6 = compileFamily(index, options, 6, sets);
+  return { v4, v6, sets: sets.list() };
+}
+
+function compileFamily(index: ClusterIndex, options: EvalOptions, family: Family, sets: SetRegistry): FamilyProgram {
+  const builder = new FamilyBuilder(family);
+  const names = new NameTable(CHAIN_NAME_MAX);
+  const ctx: PolicyContext = {
+    index, options, family, builder, sets, endpoints: policyEndpoints(index, family),
+    chainName: (kind, key) => names.name(kind, key),
+  };
+  const input = builder.chain('INPUT', true);
+  const forward = builder.chain('FORWARD', true);
+  const output = builder.chain('OUTPUT', true);
+  const top = builder.chain(TOP_CHAIN);
+  builder.add(forward, { target: Target.JUMP, targetArg: top, comment: 'netsieve: NetworkPolicy for forwarded pod traffic' });
+  if (!options.allowNodeTraffic) {
+    builder.add(input, { target: Target.JUMP, targetArg: top, comment: 'netsieve: pod to its node is policed (allowNodeTraffic off)' });
+    builder.add(output, { target: Target.JUMP, targetArg: top, comment: 'netsieve: node to its pods is policed (allowNodeTraffic off)' });
+  }
+  emitTop(ctx, top);
+  return builder.finish(forward);
+}
+
+/** Pods that are policy endpoints with an address of `family` (hostNetwork pods are node traffic). */
+function policyEndpoints(index: ClusterIndex, family: Family): Pod[] {
+  return index.cluster.pods.filter((pod) => {
+    const ip = podAddress(pod, family);
+    return ip !== undefined && index.podByIp.get(ipKey(ip)) === pod;
+  });
+}
+
+function emitTop(ctx: PolicyContext, top: number): void {
+  const { builder } = ctx;
+  builder.add(top, { ctstate: CtBit.RELATED | CtBit.ESTABLISHED, target: Target.ACCEPT, comment: 'replies and related packets of accepted connections' });
+  builder.add(top, { ctstate: CtBit.INVALID, target: Target.DROP, comment: 'conntrack INVALID' });
+  emitDirection(ctx, top, 'egress');
+  emitDirection(ctx, top, 'ingress');
+  builder.add(top, { target: Target.ACCEPT, comment: 'no isolated pod refused it' });
+}
+
+/** The isolated set check and the dispatch tree for one direction (nothing when no pod is isolated). */
+function emitDirection(ctx: PolicyContext, top: number, direction: Direction): void {
+  const dir = direction === 'egress' ? 'src' : 'dst';
+  const isolated = ctx.endpoints.filter((pod) => policiesIsolating(ctx.index, pod, direction).length > 0);
+  if (isolated.length === 0) return;
+  const rootName = direction === 'egress' ? 'NS-EGRESS' : 'NS-INGRESS';
+  ctx.builder.chain(rootName); // created first so the dump reads top-down: dispatch, pod chains, policies
+  const entries: DispatchEntry[] = isolated.map((pod) => ({
+    address: podAddress(pod, ctx.family)!.value, chain: podChain(ctx, pod, direction), label: `${qualifiedName(pod)} ${direction}`,
+  }));
+  const root = buildDispatch({
+    builder: ctx.builder, family: ctx.family, dir,
+    chainName: (prefix) => (prefix === null ? rootName
+      : ctx.chainName(direction === 'egress' ? 'NS-DE-' : 'NS-DI-', `${prefix.base}/${prefix.prefix}`)),
+  }, entries);
+  const set = ctx.sets.intern(ctx.family, 'I', 'hash:ip', `isolated|${direction}`, `pods isolated for ${direction}`,
+    () => hostEntries(isolated, ctx.family));
+  ctx.builder.add(top, { sets: [{ set, dir, negate: false }], target: Target.JUMP, targetArg: root, comment: `pods isolated for ${direction}` });
+}
+
+/**
+ * The chain of one isolated pod in one direction. "In an isolated direction, traffic is allowed when
+ * at least one rule of at least one policy that selects the pod in that direction matches it."
+ */
+function podChain(ctx: PolicyContext, pod: Pod, direction: Direction): number {
+  const { builder, family, options } = ctx;
+  const name = qualifiedName(pod);
+  const chain = builder.chain(ctx.chainName(direction === 'egress' ? 'NS-TE-' : 'NS-TI-', `${name}|${direction}`));
+  const self = hostCidr(podAddress(pod, family)!);
+  const peerSide = direction === 'egress' ? 'dst' : 'src';
+  if (options.allowLoopback) builder.add(chain, { [peerSide]: self, target: Target.ACCEPT, comment: `${name}: to itself (loopback)` });
+  if (options.allowNodeTraffic) {
+    for (const ip of ownNodeAddresses(ctx, pod)) builder.add(chain, { [peerSide]: hostCidr(ip), target: Target.ACCEPT, comment: `${name}: its own node ${pod.nodeName}` });
+  }
+  builder.add(chain, { target: Target.MARK, targetArg: 0, targetMask: ACCEPT_MARK, comment: 'clear the accept mark' });
+  for (const policy of policiesIsolating(ctx.index, pod, direction)) {
+    builder.add(chain, { target: Target.JUMP, targetArg: policyChain(ctx, policy, direction), comment: `${qualifiedName(policy)} ${direction}` });
+    builder.add(chain, { markValue: ACCEPT_MARK, markMask: ACCEPT_MARK, target: Target.RETURN, comment: `accepted by ${qualifiedName(policy)}` });
+  }
+  builder.add(chain, { target: Target.DROP, comment: `${name} ${direction}: isolated and no policy accepts` });
+  return chain;
+}
+
+/** Addresses of `family` that belong to the pod's node (as the reference's node index resolves them). */
+function ownNodeAddresses(ctx: PolicyContext, pod: Pod) {
+  if (pod.nodeName === null) return [];
+  const node = ctx.index.cluster.nodes.find((n) => n.name === pod.nodeName);
+  return (node?.ips ?? []).filter((ip) => ip.family === ctx.family && ctx.index.nodeByIp.get(ipKey(ip))?.name === pod.nodeName);
+}

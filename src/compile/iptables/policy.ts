@@ -1,0 +1,101 @@
+/**
+ * One chain per (policy, direction), shared by every pod the policy selects, as Calico's `cali-pi-` /
+ * `cali-po-` chains are. Each NetworkPolicy rule becomes one iptables rule per (peer alternative x
+ * port alternative) that sets the accept mark, followed by one "marked: RETURN" rule, so the first rule
+ * in model order that accepts is the one that decides, exactly the rule the reference evaluator names
+ * first (`allowedBy[0]`). A policy chain ends with an explicit RETURN: no rule of this policy matched.
+ */
+import type { Family } from '../../model/ip.js';
+import { formatCidr } from '../../model/ip.js';
+import { namespaceLabels, type ClusterIndex } from '../../model/cluster-index.js';
+import type { EvalOptions } from '../../model/evaluate.js';
+import { selectorMatches } from '../../model/labels.js';
+import { qualifiedName, type Direction, type NetworkPolicy, type Peer, type Pod, type PolicyRule } from '../../model/types.js';
+import type { FamilyBuilder } from './builder.js';
+import { ACCEPT_MARK, Target, type SetMatch } from './ir.js';
+import { portAlternatives } from './ports.js';
+import { blockEntries, hostEntries, type SetRegistry } from './sets.js';
+
+export interface PolicyContext {
+  readonly index: ClusterIndex;
+  readonly options: EvalOptions;
+  readonly family: Family;
+  readonly builder: FamilyBuilder;
+  readonly sets: SetRegistry;
+  /** Pods that are policy endpoints (not hostNetwork), in model order. */
+  readonly endpoints: readonly Pod[];
+  readonly chainName: (kind: string, key: string) => string;
+}
+
+export function policyChain(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): number {
+  const name = ctx.chainName(direction === 'ingress' ? 'NS-PI-' : 'NS-PE-', `${qualifiedName(policy)}|${direction}`);
+  if (ctx.builder.has(name)) return ctx.builder.chain(name);
+  const chain = ctx.builder.chain(name);
+  const rules = direction === 'ingress' ? policy.ingress : policy.egress;
+  rules.forEach((rule, i) => emitRule(ctx, chain, policy, direction, rule, i));
+  ctx.builder.add(chain, { target: Target.RETURN, comment: `${qualifiedName(policy)} ${direction}: no rule matched` });
+  return chain;
+}
+
+function emitRule(ctx: PolicyContext, chain: number, policy: NetworkPolicy, direction: Direction, rule: PolicyRule, i: number): void {
+  const comment = `${qualifiedName(policy)} ${direction} rule ${i}`;
+  const source = { policy: qualifiedName(policy), direction, rule: i };
+  const peers = peerAlternatives(ctx, policy, rule, direction === 'ingress' ? 'src' : 'dst');
+  const ports = portAlternatives(rule.ports, ctx.family, ctx.endpoints, ctx.sets);
+  if (peers.length === 0 || ports.length === 0) return; // nothing of this family can match
+  for (const peer of peers) {
+    for (const port of ports) {
+      ctx.builder.add(chain, {
+        proto: port.proto, dports: port.dports, sets: [...peer, ...port.sets],
+        target: Target.MARK, targetArg: ACCEPT_MARK, targetMask: ACCEPT_MARK, comment, source,
+      });
+    }
+  }
+  ctx.builder.add(chain, { markValue: ACCEPT_MARK, markMask: ACCEPT_MARK, target: Target.RETURN, comment: `${comment}: accepted` });
+}
+
+/**
+ * Ways the peer part can match, each a list of set matches ANDed. `from`/`to` absent: one empty
+ * alternative (every peer). Pod peers are ORed, so their union is one hash:ip set; each ipBlock is its
+ * own hash:net set because excepts of different blocks do not compose in one set. An ipBlock of the
+ * other family matches nothing here ("ipBlocks are per address family").
+ */
+function peerAlternatives(ctx: PolicyContext, policy: NetworkPolicy, rule: PolicyRule, dir: 'src' | 'dst'): SetMatch[][] {
+  if (rule.peers === null) return [[]];
+  const out: SetMatch[][] = [];
+  const podPeers = rule.peers.filter((p) => p.kind === 'pods');
+  if (podPeers.length > 0) out.push([{ set: podPeerSet(ctx, policy, podPeers), dir, negate: false }]);
+  for (const peer of rule.peers) {
+    if (peer.kind !== 'ipBlock' || peer.cidr.family !== ctx.family) continue;
+    const match: SetMatch[] = [{ set: blockSet(ctx, peer), dir, negate: false }];
+    // EvalOptions.ipBlockMatchesPods off (Cilium, np-guard): a pod's address never matches an ipBlock.
+    if (!ctx.options.ipBlockMatchesPods) match.push({ set: allPodsSet(ctx), dir, negate: true });
+    out.push(match);
+  }
+  return out;
+}
+
+function podPeerSet(ctx: PolicyContext, policy: NetworkPolicy, peers: readonly Peer[]): number {
+  const key = `pods|${policy.namespace}|${JSON.stringify(peers)}`;
+  const purpose = `pods selected by ${qualifiedName(policy)} peers`;
+  return ctx.sets.intern(ctx.family, 'P', 'hash:ip', key, purpose, () =>
+    hostEntries(ctx.endpoints.filter((pod) => peers.some((peer) => podPeerMatches(ctx.index, policy, peer, pod))), ctx.family));
+}
+
+/** The NetworkPolicyPeer rule: namespaceSelector null means the policy's own namespace. */
+function podPeerMatches(index: ClusterIndex, policy: NetworkPolicy, peer: Peer, pod: Pod): boolean {
+  if (peer.kind !== 'pods') return false;
+  const nsOk = peer.namespaceSelector === null
+    ? pod.namespace === policy.namespace
+    : selectorMatches(peer.namespaceSelector, namespaceLabels(index, pod.namespace));
+  return nsOk && (peer.podSelector === null || selectorMatches(peer.podSelector, pod.labels));
+}
+
+function blockSet(ctx: PolicyContext, peer: Extract<Peer, { kind: 'ipBlock' }>): number {
+  const text = `${formatCidr(peer.cidr)}${peer.except.length > 0 ? ` except ${peer.except.map(formatCidr).join(',')}` : ''}`;
+  return ctx.sets.intern(ctx.family, 'B', 'hash:net', `block|${text}`, `ipBlock ${text}`, () => blockEntries(peer.cidr, peer.except));
+}
+
+export function allPodsSet(ctx: PolicyContext): number {
+  return ctx.sets.intern(ctx.family, 'A', 'hash:ip', 'all-pods', 'every pod address', () => hostEntries(ctx.endpoints, ctx.family));
+}
