@@ -1,0 +1,78 @@
+/**
+ * The interfaces of one pcapng section (Interface Description Blocks, numbered from 0 in the order they
+ * appear; a new Section Header Block starts the numbering again), and their clocks.
+ *
+ * A pcapng timestamp is a 64-bit count of units since 1970, where `if_tsresol` sets the unit: 10^-n
+ * seconds when its top bit is clear, 2^-n when it is set; absent, microseconds. `if_tsoffset` adds whole
+ * seconds. Nanosecond counts (~1.7e18) exceed 2^53, so they are split into seconds by long division over
+ * 16-bit digits, exact and allocation-free (BigInt would allocate per packet).
+ */
+import type { FlowBatch } from '../../wire/flow-batch.js';
+
+/** Interfaces one section may describe before we call the file damaged (a bound on memory). */
+export const MAX_INTERFACES = 65536;
+const TWO32 = 4294967296;
+/** Values below 2^53 are exact doubles: hi below 2^21. */
+const EXACT_HI = 0x200000;
+/** Long division over 16-bit digits stays exact while unit * 65536 < 2^53. */
+const EXACT_UNITS = 2 ** 37;
+
+export class Interfaces {
+  count = 0;
+  readonly linkType: number[] = [];
+  readonly snapLength: number[] = [];
+  /** Timestamp units per second. */
+  private readonly units: number[] = [];
+  /** Nanoseconds per unit when whole (units divide 1e9), else 0. */
+  private readonly nsMul: number[] = [];
+  /** Units per nanosecond when whole (1e9 divides units), else 0. */
+  private readonly nsDiv: number[] = [];
+  private readonly offsetSec: number[] = [];
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  /** Adds the next interface. `tsresol` is the raw option byte (6 when absent). Returns an error or null. */
+  add(linkType: number, snapLength: number, tsresol: number, offsetSec: number): string | null {
+    if (this.count === MAX_INTERFACES) return `more than ${MAX_INTERFACES} interfaces in one section`;
+    const exp = tsresol & 0x7f;
+    const units = tsresol & 0x80 ? 2 ** exp : 10 ** exp;
+    if (exp > 63 || units > 2 ** 64) return `if_tsresol 0x${tsresol.toString(16)} is out of range`;
+    const i = this.count++;
+    this.linkType[i] = linkType;
+    this.snapLength[i] = snapLength;
+    this.units[i] = units;
+    this.nsMul[i] = units <= 1e9 && 1e9 % units === 0 ? 1e9 / units : 0;
+    this.nsDiv[i] = units >= 1e9 && units % 1e9 === 0 ? units / 1e9 : 0;
+    this.offsetSec[i] = offsetSec;
+    return null;
+  }
+
+  /** Writes the timestamp `hi * 2^32 + lo` of interface `i` into the row as seconds and nanoseconds. */
+  stamp(i: number, hi: number, lo: number, batch: FlowBatch, row: number): void {
+    const u = this.units[i]!;
+    let sec: number, rem: number;
+    if (hi < EXACT_HI || u >= EXACT_UNITS) {
+      // Exact below 2^53; for units finer than 2^-37 s the count is approximate anyway (documented limit).
+      const v = hi * TWO32 + lo;
+      sec = Math.floor(v / u);
+      rem = v - sec * u;
+      if (rem < 0) { sec--; rem += u; } else if (rem >= u) { sec++; rem -= u; }
+    } else {
+      let r = hi >>> 16;
+      const q3 = Math.floor(r / u); r -= q3 * u;
+      r = r * 65536 + (hi & 0xffff);
+      const q2 = Math.floor(r / u); r -= q2 * u;
+      r = r * 65536 + (lo >>> 16);
+      const q1 = Math.floor(r / u); r -= q1 * u;
+      r = r * 65536 + (lo & 0xffff);
+      const q0 = Math.floor(r / u); r -= q0 * u;
+      sec = ((q3 * 65536 + q2) * 65536 + q1) * 65536 + q0;
+      rem = r;
+    }
+    const mul = this.nsMul[i]!, div = this.nsDiv[i]!;
+    batch.tsNsec[row] = mul > 0 ? rem * mul : div > 0 ? Math.floor(rem / div) : Math.floor((rem * 1e9) / u);
+    batch.tsSec[row] = sec + this.offsetSec[i]!;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Zero-copy packet decoding into a FlowBatch row: the link layer by pcap link type, then IPv4/IPv6 and
+ * the transport header. Nothing is allocated; the bytes are read where the capture reader left them.
+ *
+ * What a row says about a packet that does not decode cleanly:
+ * - not IP (ARP, LLC, an unknown link type): family 0, no flag;
+ * - a link or IP header too short or of the wrong version to give addresses: family 0, MALFORMED;
+ * - addresses readable but something after them cut short or inconsistent: family 4/6, the fields that
+ *   could be read, MALFORMED.
+ */
+import type { FlowBatch } from './flow-batch.js';
+import { RowFlag } from './flow-batch.js';
+import { u16be, u32be, u32le } from './bytes.js';
+import { decodeIpv4, decodeIpv6 } from './ip.js';
+import {
+  AF_INET, AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETH_HLEN, ETH_TYPE, EtherType,
+  LOOP_HLEN, LinkType, SLL2_HLEN, SLL2_PROTO, SLL_HLEN, SLL_PROTO, VLAN_HLEN, VLAN_MAX_TAGS, VLAN_TYPE,
+} from './offsets.js';
+
+/** Family the link layer announced for the payload at the returned offset: 0 (not IP), 4 or 6. */
+let linkFamily = 0;
+/** The link header was cut short: no payload to look at. */
+let linkBroken = false;
+
+/**
+ * Decodes the packet whose captured bytes are `b[start, start + capturedLength)` and whose frame was
+ * `wireLength` bytes on the wire into `row`. Record fields (timestamp, lengths, index, link type, data
+ * offset) are the reader's to set; this sets the flow fields, clearing what an earlier use left.
+ */
+export function decodePacket(
+  b: Uint8Array, start: number, capturedLength: number, wireLength: number, linkType: number,
+  batch: FlowBatch, row: number,
+): void {
+  clearFlow(batch, row);
+  const end = start + capturedLength;
+  const wireEnd = start + (wireLength > capturedLength ? wireLength : capturedLength);
+  const l3 = linkPayload(b, start, end, linkType);
+  if (linkBroken) batch.flags[row] = RowFlag.MALFORMED;
+  else if (linkFamily === 4) decodeIpv4(b, l3, end, wireEnd, batch, row);
+  else if (linkFamily === 6) decodeIpv6(b, l3, end, wireEnd, batch, row);
+}
+
+/** Returns the offset of the link layer's payload and sets linkFamily / linkBroken. */
+function linkPayload(b: Uint8Array, p: number, end: number, linkType: number): number {
+  linkFamily = 0;
+  linkBroken = false;
+  switch (linkType) {
+    case LinkType.ETHERNET:
+      return end - p < ETH_HLEN ? broken(p) : etherPayload(b, p + ETH_HLEN, end, u16be(b, p + ETH_TYPE));
+    case LinkType.LINUX_SLL:
+      return end - p < SLL_HLEN ? broken(p) : etherPayload(b, p + SLL_HLEN, end, u16be(b, p + SLL_PROTO));
+    case LinkType.LINUX_SLL2:
+      return end - p < SLL2_HLEN ? broken(p) : etherPayload(b, p + SLL2_HLEN, end, u16be(b, p + SLL2_PROTO));
+    case LinkType.RAW: case LinkType.RAW_DLT12: case LinkType.RAW_DLT14:
+      if (end - p < 1) return broken(p);
+      linkFamily = b[p]! >> 4 === 6 ? 6 : 4; // the version nibble says; a wrong one fails in decodeIpv4
+      return p;
+    case LinkType.IPV4: linkFamily = 4; return p;
+    case LinkType.IPV6: linkFamily = 6; return p;
+    case LinkType.NULL: case LinkType.LOOP:
+      return end - p < LOOP_HLEN ? broken(p) : loopPayload(b, p, linkType);
+    default:
+      return p;
+  }
+}
+
+function broken(p: number): number {
+  linkBroken = true;
+  return p;
+}
+
+/** Walks 802.1Q / 802.1ad tags (QinQ: outer service tag, inner customer tag) to the real EtherType. */
+function etherPayload(b: Uint8Array, p: number, end: number, type: number): number {
+  for (let tags = 0; type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD; tags++) {
+    if (tags === VLAN_MAX_TAGS || end - p < VLAN_HLEN) return broken(p);
+    type = u16be(b, p + VLAN_TYPE);
+    p += VLAN_HLEN;
+  }
+  linkFamily = type === EtherType.IPV4 ? 4 : type === EtherType.IPV6 ? 6 : 0;
+  return p;
+}
+
+/**
+ * NULL carries the address family in the byte order of the host that captured (libpcap leaves it so);
+ * a value above 0xffff can only be the other order. LOOP (OpenBSD) always has it big-endian.
+ */
+function loopPayload(b: Uint8Array, p: number, linkType: number): number {
+  let af = linkType === LinkType.LOOP ? u32be(b, p) : u32le(b, p);
+  if (af > 0xffff) af = u32be(b, p);
+  if (af === AF_INET) linkFamily = 4;
+  else if (af === AF_INET6_LINUX || af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN) linkFamily = 6;
+  return p + LOOP_HLEN;
+}
+
+/** Zeroes the flow fields of a row (the batch is reused, so stale values would otherwise leak through). */
+function clearFlow(batch: FlowBatch, row: number): void {
+  batch.family[row] = 0;
+  batch.proto[row] = 0;
+  batch.srcPort[row] = 0;
+  batch.dstPort[row] = 0;
+  batch.tcpFlags[row] = 0;
+  batch.icmpType[row] = 0;
+  batch.icmpCode[row] = 0;
+  batch.flags[row] = 0;
+  batch.fragmentId[row] = 0;
+  batch.innerProto[row] = 0;
+  batch.innerSrcPort[row] = 0;
+  batch.innerDstPort[row] = 0;
+  const w = row * 4;
+  for (let i = w; i < w + 4; i++) {
+    batch.src[i] = 0;
+    batch.dst[i] = 0;
+    batch.innerSrc[i] = 0;
+    batch.innerDst[i] = 0;
+  }
+}
