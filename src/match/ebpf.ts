@@ -1,0 +1,202 @@
+/**
+ * The eBPF model's matcher: the compiled program loaded into typed arrays, and the per-packet decision
+ * Cilium's bpf_lxc makes, in the same order as native/bpf/netsieve_policy.bpf.c:
+ *   1. conntrack: ESTABLISHED and RELATED pass, INVALID drops (Cilium's CT drops invalid packets);
+ *   2. ipcache LPM lookups of source and destination -> identity, endpoint, node;
+ *   3. a pod to its own address never reaches the datapath (lo inside the pod) when allowLoopback;
+ *   4. an address of the endpoint's own node resolves to the host identity (each node's ipcache does so);
+ *   5. egress at the source endpoint, then ingress at the destination endpoint, each: not isolated ->
+ *      allow (policy enforcement "default"), else the policy map probe sequence (PROBE_SEQUENCE).
+ * Nothing here allocates per packet; `probeLog`, when set by explain, records the probes made.
+ */
+import {
+  DIR_EGRESS, DIR_INGRESS, EP_EGRESS_ISOLATED, EP_INGRESS_ISOLATED, POLICY_KEY_WORDS, ReservedIdentity,
+  policyKeyWord1, policyKeyWord2,
+} from '../compile/ebpf/layout.js';
+import type { EbpfProgram } from '../compile/ebpf/program.js';
+import { ipToWords, parseCidr } from '../model/ip.js';
+import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
+import { OpenHashTable } from './hash-table.js';
+import { LpmTable } from './lpm.js';
+
+/** Per-direction outcome codes written to `trace`. */
+export const DirState = { NOT_A_POD: 0, NOT_ISOLATED: 1, ALLOWED: 2, DENIED: 3, LOOPBACK: 4, SKIPPED: 5 } as const;
+
+/** Slots of `LoadedEbpf.trace`, the last decision's details (for explain and the kernel comparison). */
+export const Trace = {
+  SRC_IDENTITY: 0, DST_IDENTITY: 1, SRC_ENDPOINT: 2, DST_ENDPOINT: 3,
+  EGRESS_ENTRY: 4, INGRESS_ENTRY: 5, EGRESS_STATE: 6, INGRESS_STATE: 7, DECIDED_BY: 8, NODE_TRAFFIC: 9,
+} as const;
+
+export interface LoadedEbpf {
+  readonly program: EbpfProgram;
+  readonly ipcache: LpmTable;
+  readonly ipcIdentity: Int32Array;
+  readonly ipcEndpoint: Int32Array;
+  readonly ipcNode: Int32Array;
+  readonly policy: OpenHashTable;
+  readonly entryPlen: Uint8Array;
+  readonly entryDeny: Uint8Array;
+  readonly epFlags: Uint8Array;
+  readonly epNode: Int32Array;
+  /** Bit p set: the endpoint's map has entries of port prefix length p; [ep*4 + dir*2 + (any identity ? 1 : 0)]. */
+  readonly epMask: Uint32Array;
+  /** Times each entry decided a direction. */
+  readonly hits: Float64Array;
+  readonly trace: Int32Array;
+  readonly allowLoopback: boolean;
+  readonly allowNodeTraffic: boolean;
+  readonly keyScratch: Uint32Array;
+  /** When non-null, every policy probe appends (identity, word1, word2, result). Explain only. */
+  probeLog: number[] | null;
+}
+
+export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
+  const words = program.ipcache.map((e) => {
+    const w = new Uint32Array(4);
+    ipToWords({ family: e.family, value: parseCidr(e.cidr)!.cidr.base }, w, 0);
+    return { family: e.family, prefix: e.prefix, words: w };
+  });
+  const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
+  const policy = new OpenHashTable(POLICY_KEY_WORDS, program.entries.length, seed);
+  const key = new Uint32Array(POLICY_KEY_WORDS);
+  const epMask = new Uint32Array(program.endpoints.length * 4);
+  for (const e of program.entries) {
+    const dir = e.direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS;
+    key[0] = e.identity;
+    key[1] = policyKeyWord1(e.endpoint, dir, e.prefixLength);
+    key[2] = policyKeyWord2(e.protocol, e.port, e.prefixLength);
+    policy.insert(key, 0, e.index);
+    epMask[e.endpoint * 4 + dir * 2 + (e.identity === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << e.prefixLength;
+  }
+  return {
+    program, ipcache, policy, epMask,
+    ipcIdentity: Int32Array.from(program.ipcache, (e) => e.identity),
+    ipcEndpoint: Int32Array.from(program.ipcache, (e) => e.endpoint),
+    ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
+    entryPlen: Uint8Array.from(program.entries, (e) => e.prefixLength),
+    entryDeny: Uint8Array.from(program.entries, (e) => (e.deny ? 1 : 0)),
+    epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
+    epNode: Int32Array.from(program.endpoints, (e) => e.node),
+    hits: new Float64Array(program.entries.length),
+    trace: new Int32Array(10),
+    allowLoopback: program.options.allowLoopback,
+    allowNodeTraffic: program.options.allowNodeTraffic,
+    keyScratch: new Uint32Array(POLICY_KEY_WORDS),
+    probeLog: null,
+  };
+}
+
+/** Slots inspected so far in both tables; the difference across one packet is its cost. */
+export function probesSoFar(p: LoadedEbpf): number {
+  return p.policy.probes + p.ipcache.table.probes;
+}
+
+/** Decides row `i` of the batch: writes verdict, cost (probes) and decidedBy (entry index or -1). */
+export function classifyRow(p: LoadedEbpf, batch: FlowBatch, i: number): void {
+  const family = batch.family[i]!;
+  const ct = batch.ctState[i]!;
+  batch.decidedBy[i] = -1;
+  batch.cost[i] = 0;
+  if (family !== 4 && family !== 6) { batch.verdict[i] = Verdict.NONE; return; }
+  if (ct === CtState.ESTABLISHED || ct === CtState.RELATED) { batch.verdict[i] = Verdict.ACCEPT; return; }
+  if (ct === CtState.INVALID) { batch.verdict[i] = Verdict.DROP; return; }
+  const proto = batch.proto[i]!;
+  // Ports only mean something for TCP, UDP and SCTP; Cilium keys other protocols with dport 0.
+  const dport = proto === 6 || proto === 17 || proto === 132 ? batch.dstPort[i]! : 0;
+  const before = probesSoFar(p);
+  batch.verdict[i] = decideOpening(p, family, batch.src, i * 4, batch.dst, i * 4, proto, dport);
+  batch.cost[i] = probesSoFar(p) - before;
+  batch.decidedBy[i] = p.trace[Trace.DECIDED_BY]!;
+}
+
+export function classifyBatch(p: LoadedEbpf, batch: FlowBatch): void {
+  for (let i = 0; i < batch.count; i++) classifyRow(p, batch, i);
+}
+
+/** The opening packet of a connection (conntrack NEW): Verdict.ACCEPT or DROP; details in `p.trace`. */
+export function decideOpening(
+  p: LoadedEbpf, family: number, src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number, proto: number, dport: number,
+): number {
+  const t = p.trace;
+  const s = p.ipcache.lookup(family, src, srcOff);
+  const d = p.ipcache.lookup(family, dst, dstOff);
+  const srcEp = s >= 0 ? p.ipcEndpoint[s]! : -1;
+  const dstEp = d >= 0 ? p.ipcEndpoint[d]! : -1;
+  t[Trace.SRC_IDENTITY] = s >= 0 ? p.ipcIdentity[s]! : 0;
+  t[Trace.DST_IDENTITY] = d >= 0 ? p.ipcIdentity[d]! : 0;
+  t[Trace.SRC_ENDPOINT] = srcEp;
+  t[Trace.DST_ENDPOINT] = dstEp;
+  t[Trace.EGRESS_ENTRY] = -1;
+  t[Trace.INGRESS_ENTRY] = -1;
+  t[Trace.DECIDED_BY] = -1;
+  if (p.allowLoopback && srcEp >= 0 && sameAddress(src, srcOff, dst, dstOff)) {
+    t[Trace.EGRESS_STATE] = DirState.LOOPBACK;
+    t[Trace.INGRESS_STATE] = DirState.LOOPBACK;
+    t[Trace.NODE_TRAFFIC] = 0;
+    return Verdict.ACCEPT;
+  }
+  const nodeTraffic = p.allowNodeTraffic && (ownNode(p, dstEp, s >= 0 ? p.ipcNode[s]! : -1) || ownNode(p, srcEp, d >= 0 ? p.ipcNode[d]! : -1));
+  t[Trace.NODE_TRAFFIC] = nodeTraffic ? 1 : 0;
+  const egressRemote = nodeTraffic ? ReservedIdentity.HOST : t[Trace.DST_IDENTITY]!;
+  const ingressRemote = nodeTraffic ? ReservedIdentity.HOST : t[Trace.SRC_IDENTITY]!;
+  const eg = decideDirection(p, srcEp, DIR_EGRESS, egressRemote, proto, dport, Trace.EGRESS_ENTRY, Trace.EGRESS_STATE);
+  // Dropped at the source's egress: the packet never reaches the destination's ingress program.
+  if (!eg) { t[Trace.INGRESS_STATE] = DirState.SKIPPED; return Verdict.DROP; }
+  const ing = decideDirection(p, dstEp, DIR_INGRESS, ingressRemote, proto, dport, Trace.INGRESS_ENTRY, Trace.INGRESS_STATE);
+  if (!ing) return Verdict.DROP;
+  const decided = t[Trace.INGRESS_ENTRY]! >= 0 ? t[Trace.INGRESS_ENTRY]! : t[Trace.EGRESS_ENTRY]!;
+  t[Trace.DECIDED_BY] = decided;
+  return Verdict.ACCEPT;
+}
+
+function ownNode(p: LoadedEbpf, endpoint: number, node: number): boolean {
+  return endpoint >= 0 && node >= 0 && p.epNode[endpoint] === node;
+}
+
+function sameAddress(a: Uint32Array, ao: number, b: Uint32Array, bo: number): boolean {
+  return a[ao] === b[bo] && a[ao + 1] === b[bo + 1] && a[ao + 2] === b[bo + 2] && a[ao + 3] === b[bo + 3];
+}
+
+/** One direction at one endpoint; true when it allows. Records the entry and state in `trace`. */
+function decideDirection(
+  p: LoadedEbpf, ep: number, dir: number, remote: number, proto: number, dport: number, entrySlot: number, stateSlot: number,
+): boolean {
+  const t = p.trace;
+  if (ep < 0) { t[stateSlot] = DirState.NOT_A_POD; return true; }
+  const isolatedBit = dir === DIR_INGRESS ? EP_INGRESS_ISOLATED : EP_EGRESS_ISOLATED;
+  if ((p.epFlags[ep]! & isolatedBit) === 0) { t[stateSlot] = DirState.NOT_ISOLATED; return true; }
+  const entry = lookupPolicy(p, ep, dir, remote, proto, dport);
+  t[entrySlot] = entry;
+  const allowed = entry >= 0 && p.entryDeny[entry] === 0;
+  if (entry >= 0) p.hits[entry]!++;
+  t[stateSlot] = allowed ? DirState.ALLOWED : DirState.DENIED;
+  return allowed;
+}
+
+/** Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. */
+export function lookupPolicy(p: LoadedEbpf, ep: number, dir: number, remote: number, proto: number, dport: number): number {
+  const base = ep * 4 + dir * 2;
+  const l3 = probePrefixes(p, ep, dir, remote, proto, dport, p.epMask[base]!);
+  if (l3 >= 0 && p.entryDeny[l3] === 1) return l3;
+  const l4 = probePrefixes(p, ep, dir, ReservedIdentity.ANY, proto, dport, p.epMask[base + 1]!);
+  if (l4 >= 0 && (p.entryDeny[l4] === 1 || l3 < 0 || p.entryPlen[l4]! > p.entryPlen[l3]!)) return l4;
+  return l3;
+}
+
+/** The LPM over {proto, dport} emulated on the HASH map: the prefix lengths in `mask`, longest first. */
+function probePrefixes(p: LoadedEbpf, ep: number, dir: number, identity: number, proto: number, dport: number, mask: number): number {
+  const key = p.keyScratch;
+  key[0] = identity;
+  let m = mask;
+  while (m !== 0) {
+    const plen = 31 - Math.clz32(m);
+    m ^= 1 << plen;
+    key[1] = policyKeyWord1(ep, dir, plen);
+    key[2] = policyKeyWord2(proto, dport, plen);
+    const v = p.policy.lookup(key, 0);
+    if (p.probeLog !== null) p.probeLog.push(identity, key[1]!, key[2]!, v);
+    if (v >= 0) return v;
+  }
+  return -1;
+}
