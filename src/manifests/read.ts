@@ -1,0 +1,115 @@
+/**
+ * Files and directories in, Kubernetes objects out: multi-document YAML, JSON, and `kind: List` (or any
+ * `*List` kind with `items`) as `kubectl get -A -o yaml|json` writes them. Directories are walked
+ * recursively for *.yaml, *.yml and *.json, in sorted order so the same tree always loads the same way.
+ */
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { InputError } from '../errors.js';
+import type { RawObject } from './context.js';
+
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+
+/** Every manifest file under `paths`, in argument order, each directory's files sorted. */
+export function manifestFiles(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    const stats = statOrThrow(p);
+    return stats.isDirectory() ? walk(p) : [p];
+  });
+}
+
+function statOrThrow(path: string): Stats {
+  try {
+    return statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : String(code);
+    throw new InputError(`${path}: cannot read cluster manifests: ${reason}`);
+  }
+}
+
+function walk(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (err) {
+    throw new InputError(`${dir}: cannot list directory: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  return names.flatMap((name) => {
+    if (name.startsWith('.')) return [];
+    const path = join(dir, name);
+    const stats = statOrThrow(path);
+    if (stats.isDirectory()) return walk(path);
+    return MANIFEST_FILE.test(name) ? [path] : [];
+  });
+}
+
+export function readFileText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot read file: ${code === 'EISDIR' ? 'is a directory' : code}`);
+  }
+}
+
+/** The documents of one file, as plain values; null documents (a stray `---`) are dropped. */
+export function parseDocuments(file: string, text: string): { value: unknown; where: string }[] {
+  const values = /\.json$/i.test(file) ? [parseJson(file, text)] : parseYaml(file, text);
+  const many = values.length > 1;
+  return values
+    .map((value, i) => ({ value, where: many ? `${file} document ${i + 1}` : file }))
+    .filter((d) => d.value !== null && d.value !== undefined);
+}
+
+function parseYaml(file: string, text: string): unknown[] {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) return []; // an empty stream
+  return docs.map((doc, i) => {
+    const err = doc.errors[0];
+    if (err) {
+      const line = err.linePos?.[0]?.line;
+      const at = line === undefined ? `document ${i + 1}` : `line ${line}`;
+      throw new InputError(`${file}: ${at}: YAML syntax error: ${firstLine(err.message)}`);
+    }
+    return doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  });
+}
+
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    const message = (err as Error).message;
+    const pos = /position (\d+)/.exec(message);
+    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : /line (\d+)/.exec(message)?.[1];
+    throw new InputError(`${file}: ${line === undefined ? '' : `line ${line}: `}JSON syntax error: ${firstLine(message)}`);
+  }
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
+
+/** Flattens Lists into their items; every other value must be an object with a `kind`. */
+export function objectsOf(file: string, value: unknown, where: string): RawObject[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InputError(`${where}: not a Kubernetes object: expected a mapping with apiVersion and kind`);
+  }
+  const obj = value as Record<string, unknown>;
+  const kind = obj['kind'];
+  if (typeof kind !== 'string' || kind === '') {
+    throw new InputError(`${where}: not a Kubernetes object: it has no kind`);
+  }
+  if (kind.endsWith('List') && Array.isArray(obj['items'])) {
+    return (obj['items'] as unknown[]).flatMap((item, i) => objectsOf(file, item, `${where} items[${i}]`));
+  }
+  return [{ value: obj, file, where }];
+}
+
+/** Every object from every path, in order. */
+export function readObjects(paths: readonly string[]): RawObject[] {
+  return manifestFiles(paths).flatMap((file) =>
+    parseDocuments(file, readFileText(file)).flatMap((d) => objectsOf(file, d.value, d.where)));
+}
