@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { registerProbe } from './probe.js';
 import { registerExplain } from './explain.js';
 import { registerClusterGen } from './cluster-gen.js';
+import { registerCompile } from './compile.js';
 
 /** Every command, in the order `--help` lists them. One line per command file. */
 export function registerCommands(program: Command): void {
   registerProbe(program);
   registerExplain(program);
   registerClusterGen(program);
+  registerCompile(program);
 }
