@@ -90,3 +90,25 @@ describe('pcap writer', () => {
     for (let i = 0; i < 5; i++) expect(out[24 + i * 46 + 16 + 29]).toBe(i + 1);
   });
 });
+
+describe('pcap writer begin/commit', () => {
+  it('builds a record of a length known only afterwards, across flushes', () => {
+    const sink = memorySink();
+    const w = new PcapWriter(sink, { bufferSize: 100, snapLength: 60 });
+    for (let i = 0; i < 6; i++) {
+      const at = w.begin(60);
+      w.buffer.fill(0xa0 + i, at, at + 10 + i);
+      w.commit(i, 0, 10 + i);
+    }
+    w.close();
+    const out = sink.result();
+    let at = 24;
+    for (let i = 0; i < 6; i++) {
+      const v = new DataView(out.buffer, at);
+      expect(v.getUint32(8, true)).toBe(10 + i);
+      expect(out[at + 16]).toBe(0xa0 + i);
+      at += 16 + 10 + i;
+    }
+    expect(at).toBe(out.length);
+  });
+});

@@ -86,6 +86,23 @@ export class PcapWriter {
     return at + RECORD_HEADER;
   }
 
+  /**
+   * Makes room for a record of at most `maxLength` bytes whose length is known only once it is built:
+   * returns where the frame goes in `buffer`; `commit` then writes the header. Nothing else may be
+   * written in between.
+   */
+  begin(maxLength: number): number {
+    if (maxLength > this.snapLength) maxLength = this.snapLength;
+    if (this.used + RECORD_HEADER + maxLength > this.buf.length) this.flush();
+    return this.used + RECORD_HEADER;
+  }
+
+  /** Finishes the record started by `begin`, `capturedLength` bytes long. */
+  commit(tsSec: number, tsNsec: number, capturedLength: number, wireLength = capturedLength): void {
+    const at = this.reserve(tsSec, tsNsec, capturedLength, wireLength);
+    if (at !== this.used - capturedLength) throw new Error('pcap writer: commit without begin');
+  }
+
   /** The buffer `reserve` returns offsets into. */
   get buffer(): Uint8Array {
     return this.buf;
