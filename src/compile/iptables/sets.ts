@@ -53,15 +53,27 @@ export function hostEntries(pods: readonly Pod[], family: Family): SetEntry[] {
 
 /**
  * An ipBlock: `cidr` as a member, each `except` as `nomatch`. The kernel's hash:net rejects a zero
- * prefix, so `0.0.0.0/0` (`::/0`) becomes its two halves, as Calico and kube-router do.
+ * prefix, so `0.0.0.0/0` (`::/0`) becomes its two halves, as Calico and kube-router do; a half that an
+ * `except` removes whole is left out with that except, since ipset refuses the same prefix twice.
+ * Duplicate excepts are added once for the same reason.
  */
 export function blockEntries(cidr: Cidr, except: readonly Cidr[]): SetEntry[] {
-  const members: Cidr[] = cidr.prefix > 0 ? [cidr] : [
+  const halves: Cidr[] = cidr.prefix > 0 ? [cidr] : [
     { family: cidr.family, base: 0n, prefix: 1 },
     { family: cidr.family, base: 1n << BigInt(familyBits(cidr.family) - 1), prefix: 1 },
   ];
+  const key = (c: Cidr): string => `${c.base}/${c.prefix}`;
+  const exceptKeys = new Set(except.map(key));
+  const members = halves.filter((c) => !exceptKeys.has(key(c)));
+  const seen = new Set<string>();
+  const nomatch = except.filter((c) => {
+    const k = key(c);
+    const keep = !seen.has(k) && !halves.some((h) => key(h) === k);
+    seen.add(k);
+    return keep;
+  });
   return [
     ...members.map((c): SetEntry => ({ kind: 'net', cidr: c, nomatch: false })),
-    ...except.map((c): SetEntry => ({ kind: 'net', cidr: c, nomatch: true })),
+    ...nomatch.map((c): SetEntry => ({ kind: 'net', cidr: c, nomatch: true })),
   ];
 }
