@@ -5,7 +5,7 @@
  * A pcapng timestamp is a 64-bit count of units since 1970, where `if_tsresol` sets the unit: 10^-n
  * seconds when its top bit is clear, 2^-n when it is set; absent, microseconds. `if_tsoffset` adds whole
  * seconds. Nanosecond counts (~1.7e18) exceed 2^53, so they are split into seconds by long division over
- * 16-bit digits, exact and allocation-free (BigInt would allocate per packet).
+ * 16-bit (or 8-bit) digits, exact and allocation-free (BigInt would allocate per packet).
  */
 import type { FlowBatch } from '../../wire/flow-batch.js';
 
@@ -14,8 +14,9 @@ export const MAX_INTERFACES = 65536;
 const TWO32 = 4294967296;
 /** Values below 2^53 are exact doubles: hi below 2^21. */
 const EXACT_HI = 0x200000;
-/** Long division over 16-bit digits stays exact while unit * 65536 < 2^53. */
-const EXACT_UNITS = 2 ** 37;
+/** Long division over d-bit digits stays exact while units * 2^d < 2^53. */
+const EXACT_UNITS_16 = 2 ** 37;
+const EXACT_UNITS_8 = 2 ** 45;
 
 export class Interfaces {
   count = 0;
@@ -53,26 +54,41 @@ export class Interfaces {
   stamp(i: number, hi: number, lo: number, batch: FlowBatch, row: number): void {
     const u = this.units[i]!;
     let sec: number, rem: number;
-    if (hi < EXACT_HI || u >= EXACT_UNITS) {
-      // Exact below 2^53; for units finer than 2^-37 s the count is approximate anyway (documented limit).
+    if (hi < EXACT_HI || u >= EXACT_UNITS_8) {
+      // Exact below 2^53; for units finer than 2^-45 s the split is approximate (a documented limit).
       const v = hi * TWO32 + lo;
       sec = Math.floor(v / u);
       rem = v - sec * u;
       if (rem < 0) { sec--; rem += u; } else if (rem >= u) { sec++; rem -= u; }
     } else {
-      let r = hi >>> 16;
-      const q3 = Math.floor(r / u); r -= q3 * u;
-      r = r * 65536 + (hi & 0xffff);
-      const q2 = Math.floor(r / u); r -= q2 * u;
-      r = r * 65536 + (lo >>> 16);
-      const q1 = Math.floor(r / u); r -= q1 * u;
-      r = r * 65536 + (lo & 0xffff);
-      const q0 = Math.floor(r / u); r -= q0 * u;
-      sec = ((q3 * 65536 + q2) * 65536 + q1) * 65536 + q0;
-      rem = r;
+      sec = divide(hi, lo, u, u < EXACT_UNITS_16 ? 16 : 8);
+      rem = remainder;
     }
     const mul = this.nsMul[i]!, div = this.nsDiv[i]!;
     batch.tsNsec[row] = mul > 0 ? rem * mul : div > 0 ? Math.floor(rem / div) : Math.floor((rem * 1e9) / u);
     batch.tsSec[row] = sec + this.offsetSec[i]!;
   }
+}
+
+/** Remainder of the last `divide`. */
+let remainder = 0;
+
+/** (hi * 2^32 + lo) / units by long division over `bits`-bit digits, most significant first. */
+function divide(hi: number, lo: number, units: number, bits: 8 | 16): number {
+  const base = 2 ** bits, mask = base - 1;
+  let q = 0, r = 0;
+  for (let shift = 32 - bits; shift >= 0; shift -= bits) {
+    r = r * base + ((hi >>> shift) & mask);
+    const d = Math.floor(r / units);
+    q = q * base + d;
+    r -= d * units;
+  }
+  for (let shift = 32 - bits; shift >= 0; shift -= bits) {
+    r = r * base + ((lo >>> shift) & mask);
+    const d = Math.floor(r / units);
+    q = q * base + d;
+    r -= d * units;
+  }
+  remainder = r;
+  return q;
 }
