@@ -18,7 +18,7 @@ function pod(name: string, app: string, ip: string, v6?: string): Pod {
   };
 }
 
-export const SEED_IPS = { backend: '10.244.0.2', frontend: '10.244.0.3', other: '10.244.0.4', service: '10.96.0.10' };
+export const SEED_IPS = { backend: '10.244.0.2', frontend: '10.244.0.3', other: '10.244.0.4', service: '10.96.0.2' };
 
 export function seedCluster(withV6 = false, extraPolicies = false): Cluster {
   const v6 = (n: number) => (withV6 ? `fd00:10:244::${n}` : undefined);
