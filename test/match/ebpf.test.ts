@@ -1,0 +1,136 @@
+/**
+ * The eBPF matcher's building blocks and batch path: the open-addressing table, the LPM, classifyRow's
+ * conntrack handling, costs, decidedBy and hit counters, and the proof that classifying allocates nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileEbpf } from '../../src/compile/ebpf/compile.js';
+import { OpenHashTable, hashWords } from '../../src/match/hash-table.js';
+import { LpmTable } from '../../src/match/lpm.js';
+import { classifyBatch, classifyRow, loadEbpf } from '../../src/match/ebpf.js';
+import { indexCluster } from '../../src/model/cluster-index.js';
+import { DEFAULT_EVAL_OPTIONS, evaluate, type Flow } from '../../src/model/evaluate.js';
+import { ipToWords, mustParseIp } from '../../src/model/ip.js';
+import { CtState, FlowBatch, Verdict } from '../../src/wire/flow-batch.js';
+import { flow } from '../support/builders.js';
+import { randomScenario } from '../support/random-cluster.js';
+import { allocatingLoop, gcCountDuring } from '../conntrack/support/gc-counter.js';
+import { EBPF_SCENARIOS } from '../compile/ebpf/scenarios.js';
+
+function fillBatch(flows: readonly Flow[], ct: number = CtState.NEW): FlowBatch {
+  const batch = new FlowBatch(flows.length);
+  flows.forEach((f, i) => {
+    batch.family[i] = f.src.family;
+    ipToWords(f.src, batch.src, i * 4);
+    ipToWords(f.dst, batch.dst, i * 4);
+    batch.proto[i] = f.protocol;
+    batch.dstPort[i] = f.dstPort;
+    batch.ctState[i] = ct;
+  });
+  batch.count = flows.length;
+  return batch;
+}
+
+describe('OpenHashTable', () => {
+  it('finds every inserted key, misses absent ones, and counts the slots it inspects', () => {
+    const t = new OpenHashTable(3, 1000, 1);
+    const key = new Uint32Array(3);
+    for (let i = 0; i < 1000; i++) { key.set([i, i * 7, 0xffffffff - i]); t.insert(key, 0, i); }
+    expect(t.size).toBe(1000);
+    expect(t.capacity).toBe(2048);
+    for (let i = 0; i < 1000; i++) { key.set([i, i * 7, 0xffffffff - i]); expect(t.lookup(key, 0)).toBe(i); }
+    key.set([5, 5, 5]);
+    expect(t.lookup(key, 0)).toBe(-1);
+    // Linear probing at load 1/2: at least one slot per lookup, and on average well under two.
+    expect(t.probes).toBeGreaterThanOrEqual(1001);
+    expect(t.probes / 1001).toBeLessThan(2);
+  });
+
+  it('replaces the value of a key inserted twice without growing', () => {
+    const t = new OpenHashTable(1, 4);
+    const key = Uint32Array.of(42);
+    t.insert(key, 0, 1);
+    t.insert(key, 0, 2);
+    expect(t.size).toBe(1);
+    expect(t.lookup(key, 0)).toBe(2);
+  });
+
+  it('spreads keys with a fixed seed: the same seed gives the same hash, another seed another', () => {
+    const k = Uint32Array.of(1, 2, 3);
+    expect(hashWords(k, 0, 3, 7)).toBe(hashWords(k, 0, 3, 7));
+    expect(hashWords(k, 0, 3, 7)).not.toBe(hashWords(k, 0, 3, 8));
+  });
+});
+
+describe('LpmTable', () => {
+  const words = (text: string): Uint32Array => { const w = new Uint32Array(4); ipToWords(mustParseIp(text), w, 0); return w; };
+  const table = new LpmTable([
+    { family: 4, prefix: 8, words: words('10.0.0.0') },
+    { family: 4, prefix: 24, words: words('10.1.2.0') },
+    { family: 4, prefix: 32, words: words('10.1.2.3') },
+    { family: 6, prefix: 0, words: words('::') },
+    { family: 6, prefix: 64, words: words('fd00::') },
+  ], [0, 1, 2, 3, 4]);
+
+  it.each([
+    ['10.1.2.3', 4, 2], ['10.1.2.4', 4, 1], ['10.9.9.9', 4, 0], ['11.0.0.1', 4, -1],
+    ['fd00::1', 6, 4], ['fd01::1', 6, 3],
+  ] as const)('%s (IPv%d) resolves to entry %d, the longest prefix holding it', (addr, family, want) => {
+    expect(table.lookup(family, words(addr), 0)).toBe(want);
+  });
+
+  it('never matches an IPv4 prefix for an IPv6 address with the same leading words', () => {
+    expect(table.lookup(6, words('a01:203::'), 0)).toBe(3);
+  });
+});
+
+describe('classifyRow', () => {
+  const cluster = EBPF_SCENARIOS['seed']!();
+  const loaded = loadEbpf(compileEbpf(indexCluster(cluster), DEFAULT_EVAL_OPTIONS));
+  const allowed = flow('10.244.0.3', '10.244.0.2', 'TCP', 80);
+  const denied = flow('10.244.0.4', '10.244.0.2', 'TCP', 80);
+
+  it('passes ESTABLISHED and RELATED without a lookup, drops INVALID, and decides NEW by the maps', () => {
+    const batch = fillBatch([denied, denied, denied, denied, allowed]);
+    [CtState.ESTABLISHED, CtState.RELATED, CtState.INVALID, CtState.NEW, CtState.NEW].forEach((s, i) => { batch.ctState[i] = s; });
+    classifyBatch(loaded, batch);
+    expect([...batch.verdict]).toEqual([Verdict.ACCEPT, Verdict.ACCEPT, Verdict.DROP, Verdict.DROP, Verdict.ACCEPT]);
+    expect([...batch.cost.subarray(0, 3)]).toEqual([0, 0, 0]);
+    expect(batch.cost[3]).toBeGreaterThan(2);
+    const entry = loaded.program.entries[batch.decidedBy[4]!]!;
+    expect(entry).toMatchObject({ direction: 'ingress', protocol: 6, port: 80, prefixLength: 24 });
+    expect(loaded.program.identities.find((x) => x.id === entry.identity)!.labels).toContain('k8s:app=frontend');
+    expect(batch.decidedBy[3]).toBe(-1);
+  });
+
+  it('gives non-IP rows no verdict and counts a hit on the entry that decided', () => {
+    const batch = fillBatch([allowed, allowed]);
+    batch.family[1] = 0;
+    const before = loaded.hits[loaded.program.entries.findIndex((e) => e.port === 80)]!;
+    classifyRow(loaded, batch, 0);
+    classifyRow(loaded, batch, 1);
+    expect(batch.verdict[1]).toBe(Verdict.NONE);
+    expect(loaded.hits[batch.decidedBy[0]!]).toBe(before + 1);
+  });
+});
+
+describe('classifyBatch agrees with the reference on a random cluster, and allocates nothing', () => {
+  const scenario = randomScenario(4242);
+  const index = indexCluster(scenario.cluster);
+  const loaded = loadEbpf(compileEbpf(index, DEFAULT_EVAL_OPTIONS));
+  const batch = fillBatch(scenario.flows);
+
+  it('verdicts equal the reference evaluator row by row', () => {
+    classifyBatch(loaded, batch);
+    const want = scenario.flows.map((f) => (evaluate(index, f).allowed ? Verdict.ACCEPT : Verdict.DROP));
+    expect([...batch.verdict]).toEqual(want);
+    expect(want).toContain(Verdict.ACCEPT);
+    expect(want).toContain(Verdict.DROP);
+  });
+
+  it('half a million rows trigger no garbage collection (an allocating loop does)', async () => {
+    const loop = (): void => { for (let r = 0; r < 500; r++) classifyBatch(loaded, batch); };
+    for (let r = 0; r < 3; r++) loop();
+    expect(await gcCountDuring(loop)).toBe(0);
+    expect(await gcCountDuring(() => allocatingLoop(2_000_000))).toBeGreaterThan(0);
+  });
+});
