@@ -69,9 +69,10 @@ function parseYaml(file: string, text: string): unknown[] {
   return docs.map((doc, i) => {
     const err = doc.errors[0];
     if (err) {
-      const line = err.linePos?.[0]?.line;
-      const at = line === undefined ? `document ${i + 1}` : `line ${line}`;
-      throw new InputError(`${file}: ${at}: YAML syntax error: ${firstLine(err.message)}`);
+      const pos = err.linePos?.[0];
+      const at = pos === undefined ? `document ${i + 1}` : `line ${pos.line}, column ${pos.col}`;
+      const reason = firstLine(err.message).replace(/ at line \d+, column \d+:?$/, '');
+      throw new InputError(`${file}: ${at}: YAML syntax error: ${reason}`);
     }
     return doc.toJS({ maxAliasCount: 1000 }) as unknown;
   });
@@ -83,8 +84,9 @@ function parseJson(file: string, text: string): unknown {
   } catch (err) {
     const message = (err as Error).message;
     const pos = /position (\d+)/.exec(message);
-    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : /line (\d+)/.exec(message)?.[1];
-    throw new InputError(`${file}: ${line === undefined ? '' : `line ${line}: `}JSON syntax error: ${firstLine(message)}`);
+    const before = pos ? text.slice(0, Number(pos[1])).split('\n') : null;
+    const at = before ? `line ${before.length}, column ${before[before.length - 1]!.length + 1}: ` : '';
+    throw new InputError(`${file}: ${at}JSON syntax error: ${firstLine(message).replace(/ in JSON at position \d+.*$/, '')}`);
   }
 }
 

@@ -1,0 +1,84 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { loadCluster } from '../../src/manifests/load.js';
+import { FIXTURES, loadError, loadText, podLines, tempTree } from './helpers.js';
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  }
+  throw new Error('expected an InputError');
+}
+
+const ns = (name: string, extra = ''): string => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${name}${extra}}\n`;
+
+describe('reading files and directories', () => {
+  it('walks a directory recursively: *.yaml, *.yml and *.json only, hidden files left alone', () => {
+    const result = loadCluster([`${FIXTURES}/tree`]);
+    expect(result.objects).toBe(3);
+    expect(result.cluster.namespaces).toEqual([{ name: 'web', labels: { env: 'prod', 'kubernetes.io/metadata.name': 'web' } }]);
+    expect(podLines(result.cluster.pods)).toEqual(['web/frontend-0 10.244.0.2 @node-1']);
+    expect(result.cluster.policies.map((p) => [p.name, p.source.file])).toEqual([['default-deny', `${FIXTURES}/tree/policies/deny-all.json`]]);
+  });
+
+  it('merges several paths; a duplicate object is a warning and the later one wins', () => {
+    const dir = tempTree({ 'a.yaml': ns('team', ', labels: {v: one}'), 'b.yaml': ns('team', ', labels: {v: two}') });
+    const result = loadCluster([join(dir, 'a.yaml'), join(dir, 'b.yaml')]);
+    expect(result.cluster.namespaces[0]!.labels['v']).toBe('two');
+    expect(result.warnings).toEqual([`${join(dir, 'b.yaml')}: Namespace team: duplicate of the object in ${join(dir, 'a.yaml')}; the later one wins`]);
+  });
+
+  it('reads multi-document YAML, ignoring empty documents and comments', () => {
+    const result = loadText(`# leading comment\n---\n${ns('a')}---\n---\n${ns('b')}---\n`);
+    expect(result.cluster.namespaces.map((n) => n.name)).toEqual(['a', 'b']);
+    expect(result.objects).toBe(2);
+  });
+
+  it('flattens any *List kind with items, and counts skipped kinds', () => {
+    const text = `apiVersion: v1\nkind: ConfigMapList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n---\n${ns('x')}---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n`;
+    const result = loadText(text);
+    expect(result.skipped).toEqual({ ConfigMap: 2, Ingress: 1 });
+    expect(result.objects).toBe(4);
+  });
+
+  it('a namespaced object without metadata.namespace goes to default', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n';
+    expect(loadText(text).cluster.pods.map((p) => p.namespace)).toEqual(['default']);
+  });
+
+  it('a missing path is an error naming it', () => {
+    expect(errorOf(() => loadCluster(['/nonexistent/cluster.yaml']))).toBe('/nonexistent/cluster.yaml: cannot read cluster manifests: no such file or directory');
+  });
+
+  it('no paths at all is an error', () => {
+    expect(errorOf(() => loadCluster([]))).toContain('no cluster manifests given');
+  });
+
+  it('an empty set of objects is an error naming the paths', () => {
+    const dir = tempTree({ 'README.md': '# nothing', 'empty.yaml': '# only a comment\n' });
+    expect(errorOf(() => loadCluster([dir]))).toBe(`${dir}: no Kubernetes objects found (read *.yaml, *.yml and *.json files)`);
+  });
+
+  it('a YAML syntax error names the file and the line', () => {
+    const message = loadError(`${ns('a')}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: [b\n`);
+    expect(message).toMatch(/bad\.yaml: line 9, column 1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a \]$/);
+  });
+
+  it('a duplicate YAML key is a syntax error too', () => {
+    expect(loadError('apiVersion: v1\nkind: Namespace\nkind: Pod\nmetadata: {name: a}\n')).toMatch(/bad\.yaml: line 3, column 1: YAML syntax error: Map keys must be unique$/);
+  });
+
+  it('a JSON syntax error names the file and the line', () => {
+    const message = loadError('{\n  "apiVersion": "v1",\n  "kind": "Namespace",\n  "metadata": {"name": "a"},,\n}\n', {}, 'bad.json');
+    expect(message).toMatch(/bad\.json: line 4, column 29: JSON syntax error: \S/);
+  });
+
+  it('a document that is not a mapping, or has no kind, is refused', () => {
+    expect(loadError('- a\n- b\n')).toMatch(/bad\.yaml: not a Kubernetes object: expected a mapping with apiVersion and kind$/);
+    expect(loadError(`${ns('a')}---\nfoo: bar\n`)).toMatch(/bad\.yaml document 2: not a Kubernetes object: it has no kind$/);
+  });
+});
