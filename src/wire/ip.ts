@@ -11,7 +11,9 @@
 import type { FlowBatch } from './flow-batch.js';
 import { RowFlag } from './flow-batch.js';
 import { u16be, u32be } from './bytes.js';
-import { FRAG_FIRST, FRAG_LATER, extBroken, extFragment, extFragmentId, extOffset, extProto, walkIpv6Ext } from './ext6.js';
+import {
+  EXT_BROKEN, EXT_FRAGMENT, EXT_FRAGMENT_ID, EXT_OFFSET, EXT_PROTO, FRAG_FIRST, FRAG_LATER, ext, walkIpv6Ext,
+} from './ext6.js';
 import {
   IPV4_DST, IPV4_FRAG, IPV4_ID, IPV4_MF, IPV4_MIN_HLEN, IPV4_OFFSET_MASK, IPV4_PROTO, IPV4_SRC, IPV4_TOTAL_LEN,
   IPV6_DST, IPV6_HLEN, IPV6_NEXT, IPV6_PAYLOAD_LEN, IPV6_SRC, IpProto,
@@ -70,15 +72,16 @@ export function decodeIpv6(b: Uint8Array, l3: number, end: number, wireEnd: numb
   if (payloadEnd > wireEnd) batch.flags[row] |= RowFlag.MALFORMED;
   const l4end = payloadEnd < end ? payloadEnd : end;
   walkIpv6Ext(b, l3 + IPV6_HLEN, next, l4end);
-  batch.proto[row] = extProto;
-  if (extFragment === FRAG_LATER || extFragment === FRAG_FIRST) {
-    batch.flags[row] |= extFragment === FRAG_LATER ? RowFlag.LATER_FRAGMENT : RowFlag.FIRST_FRAGMENT;
-    batch.fragmentId[row] = extFragmentId;
+  const proto = ext[EXT_PROTO]!, fragment = ext[EXT_FRAGMENT]!;
+  batch.proto[row] = proto;
+  if (fragment === FRAG_LATER || fragment === FRAG_FIRST) {
+    batch.flags[row] |= fragment === FRAG_LATER ? RowFlag.LATER_FRAGMENT : RowFlag.FIRST_FRAGMENT;
+    batch.fragmentId[row] = ext[EXT_FRAGMENT_ID]!;
   }
-  if (extBroken) {
+  if (ext[EXT_BROKEN] !== 0) {
     batch.flags[row] |= RowFlag.MALFORMED;
     return;
   }
-  if (extFragment === FRAG_LATER) return;
-  decodeTransport(b, extOffset, l4end, extProto, 6, batch, row);
+  if (fragment === FRAG_LATER) return;
+  decodeTransport(b, ext[EXT_OFFSET]!, l4end, proto, 6, batch, row);
 }

@@ -8,7 +8,7 @@
 import type { FlowBatch } from './flow-batch.js';
 import { RowFlag } from './flow-batch.js';
 import { u16be, u32be } from './bytes.js';
-import { FRAG_LATER, extBroken, extFragment, extOffset, extProto, walkIpv6Ext } from './ext6.js';
+import { EXT_BROKEN, EXT_FRAGMENT, EXT_OFFSET, EXT_PROTO, FRAG_LATER, ext, walkIpv6Ext } from './ext6.js';
 import {
   ICMP_ECHO_ID, IPV4_DST, IPV4_FRAG, IPV4_MIN_HLEN, IPV4_OFFSET_MASK, IPV4_PROTO, IPV4_SRC, IPV6_DST, IPV6_HLEN,
   IPV6_NEXT, IPV6_SRC, Icmp4, Icmp6, IpProto, PORTS_LEN,
@@ -46,13 +46,14 @@ export function decodeQuote6(b: Uint8Array, p: number, end: number, batch: FlowB
     batch.innerDst[w + i] = u32be(b, p + IPV6_DST + i * 4);
   }
   walkIpv6Ext(b, p + IPV6_HLEN, b[p + IPV6_NEXT]!, end);
-  batch.innerProto[row] = extProto;
-  if (extBroken) {
+  const proto = ext[EXT_PROTO]!;
+  batch.innerProto[row] = proto;
+  if (ext[EXT_BROKEN] !== 0) {
     batch.flags[row] |= RowFlag.MALFORMED;
     return;
   }
-  if (extFragment === FRAG_LATER) return;
-  innerPorts(b, extOffset, end, extProto, batch, row);
+  if (ext[EXT_FRAGMENT] === FRAG_LATER) return;
+  innerPorts(b, ext[EXT_OFFSET]!, end, proto, batch, row);
 }
 
 /** Ports of the quoted transport header, or the echo id of a quoted echo (the id is conntrack's "port"). */

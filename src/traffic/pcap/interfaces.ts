@@ -61,8 +61,9 @@ export class Interfaces {
       rem = v - sec * u;
       if (rem < 0) { sec--; rem += u; } else if (rem >= u) { sec++; rem -= u; }
     } else {
-      sec = divide(hi, lo, u, u < EXACT_UNITS_16 ? 16 : 8);
-      rem = remainder;
+      divide(hi, lo, u, u < EXACT_UNITS_16 ? 16 : 8);
+      sec = quotient[0]!;
+      rem = quotient[1]!;
     }
     const mul = this.nsMul[i]!, div = this.nsDiv[i]!;
     batch.tsNsec[row] = mul > 0 ? rem * mul : div > 0 ? Math.floor(rem / div) : Math.floor((rem * 1e9) / u);
@@ -70,11 +71,15 @@ export class Interfaces {
   }
 }
 
-/** Remainder of the last `divide`. */
-let remainder = 0;
+/**
+ * Quotient and remainder of the last `divide`. A typed array, not module variables or a return value:
+ * V8 boxes a double stored in a module variable or returned from a call into a new HeapNumber, which
+ * would be an allocation per packet (the no-allocation test caught exactly that).
+ */
+const quotient = new Float64Array(2);
 
 /** (hi * 2^32 + lo) / units by long division over `bits`-bit digits, most significant first. */
-function divide(hi: number, lo: number, units: number, bits: 8 | 16): number {
+function divide(hi: number, lo: number, units: number, bits: 8 | 16): void {
   const base = 2 ** bits, mask = base - 1;
   let q = 0, r = 0;
   for (let shift = 32 - bits; shift >= 0; shift -= bits) {
@@ -89,6 +94,6 @@ function divide(hi: number, lo: number, units: number, bits: 8 | 16): number {
     q = q * base + d;
     r -= d * units;
   }
-  remainder = r;
-  return q;
+  quotient[0] = q;
+  quotient[1] = r;
 }

@@ -1,0 +1,95 @@
+/**
+ * fill() allocates nothing per record. The detector: between collections the V8 heap only grows, by what
+ * was allocated, and a collection shows up as a `gc` performance entry (no --expose-gc needed). A loop
+ * over a million records that allocates one small object (~32 bytes) per record either grows the heap by
+ * ~32 MB or triggers collections; an allocation-free loop does neither. The control loop, which does
+ * allocate per record, proves the detector fires.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FlowBatch } from '../../../src/wire/flow-batch.js';
+import { openCapture, type CaptureReader } from '../../../src/traffic/pcap/reader.js';
+import { MIN_CHUNK } from '../../../src/traffic/pcap/capture.js';
+import { ngHeader, ngPacket, pcapFile, udpFrame } from './build.js';
+import { readAll } from './rows.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'netsieve-noalloc-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const RECORDS = 100000;
+const PASSES = 10;
+// Every shipped Ethernet packet (TCP, UDP, SCTP, ICMP echo and errors, IPv4 options and fragments, IPv6
+// extension headers, fragments with 32-bit ids, malformed, ARP) in turn, so every decoder path runs.
+const CAPTURES = join(import.meta.dirname, '../../../captures/formats');
+const samples = ['ethernet-le-usec.pcap', 'ip-edge-cases.pcap', 'ethernet-vlan-qinq.pcap']
+  .flatMap((name) => readAll(join(CAPTURES, name)).rows.map((r) => Buffer.from(r.bytes, 'hex')));
+const frames = Array.from({ length: RECORDS }, (_, i) => (i % 2 === 0 ? udpFrame(64, i % 65536) : samples[(i >> 1) % samples.length]!));
+const pcapPath = join(dir, 'a.pcap');
+const ngPath = join(dir, 'a.pcapng');
+writeFileSync(pcapPath, pcapFile(frames));
+writeFileSync(ngPath, Buffer.concat([ngHeader(), ...frames.map((f, i) => ngPacket(f, BigInt(i) * 1000n + 1700000000000000000n))]));
+
+interface Measure { gcs: number; heapGrowth: number }
+
+/** Runs `work` and returns the collections that started while it ran, and how much the heap grew. */
+async function measure(work: () => void): Promise<Measure> {
+  const entries: PerformanceEntry[] = [];
+  const obs = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+  obs.observe({ entryTypes: ['gc'] });
+  const t0 = performance.now();
+  const before = process.memoryUsage().heapUsed;
+  work();
+  const heapGrowth = process.memoryUsage().heapUsed - before;
+  const t1 = performance.now();
+  await new Promise((r) => setTimeout(r, 100)); // gc entries are delivered asynchronously
+  entries.push(...obs.takeRecords());
+  obs.disconnect();
+  return { gcs: entries.filter((e) => e.startTime >= t0 && e.startTime <= t1).length, heapGrowth };
+}
+
+/** No collection, and less than 2 bytes per record of heap growth (chunk reads make a few small objects). */
+function allocationFree(m: Measure): boolean {
+  return m.gcs === 0 && m.heapGrowth < 2 * PASSES * RECORDS;
+}
+
+let sink: unknown = null;
+
+function readAllPasses(path: string, perRecord: ((i: number) => void) | null): () => number {
+  // Readers (each with its chunk) are opened before the measured loop: opening allocates, reading must not.
+  const readers: CaptureReader[] = Array.from({ length: PASSES }, () => openCapture(path, { chunkSize: MIN_CHUNK }));
+  const batch = new FlowBatch(256);
+  return () => {
+    let total = 0;
+    for (const reader of readers) {
+      for (let n = reader.fill(batch); n > 0; n = reader.fill(batch)) {
+        total += n;
+        if (perRecord !== null) for (let i = 0; i < n; i++) perRecord(batch.srcPort[i]!);
+      }
+      reader.close();
+    }
+    return total;
+  };
+}
+
+describe('fill() allocates nothing per record', () => {
+  for (const [name, path] of [['classic pcap', pcapPath], ['pcapng', ngPath]] as const) {
+    it(`${name}: ${PASSES * RECORDS} records decoded without allocating`, async () => {
+      readAllPasses(path, null)(); // warm up: compile the hot loops
+      const run = readAllPasses(path, null);
+      let total = 0;
+      const m = await measure(() => { total = run(); });
+      expect(total).toBe(PASSES * RECORDS);
+      expect(m, JSON.stringify(m)).toSatisfy(allocationFree);
+    });
+  }
+
+  it('the detector fires when one small object is allocated per record', async () => {
+    const run = readAllPasses(pcapPath, (port) => { sink = { port }; });
+    const m = await measure(() => { run(); });
+    expect(sink).not.toBeNull();
+    expect(m, JSON.stringify(m)).not.toSatisfy(allocationFree);
+  });
+});
