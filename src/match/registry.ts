@@ -5,9 +5,11 @@ import type { ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import { InputError } from '../errors.js';
 import type { Dataplane, ModelName } from './dataplane.js';
+import { EbpfDataplane } from './ebpf-dataplane.js';
+import { IptablesDataplane } from './iptables-dataplane.js';
 import { ReferenceDataplane } from './reference.js';
 
-export const MODEL_NAMES: readonly ModelName[] = ['reference'];
+export const MODEL_NAMES: readonly ModelName[] = ['reference', 'iptables', 'ebpf'];
 
 export function parseModelName(text: string): ModelName {
   if ((MODEL_NAMES as readonly string[]).includes(text)) return text as ModelName;
@@ -17,6 +19,7 @@ export function parseModelName(text: string): ModelName {
 export function buildDataplane(model: ModelName, index: ClusterIndex, options: EvalOptions): Dataplane {
   switch (model) {
     case 'reference': return new ReferenceDataplane(index, options);
-    default: throw new InputError(`--model ${model}: this model is not built in yet`);
+    case 'iptables': return new IptablesDataplane(index, options);
+    case 'ebpf': return new EbpfDataplane(index, options);
   }
 }
