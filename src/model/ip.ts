@@ -40,13 +40,14 @@ function parseIpv4(text: string): bigint | null {
   return value;
 }
 
-function parseIpv6Groups(text: string): number[] | null {
+/** `allowIpv4Tail`: a dotted quad may end the text (it must end the whole address, not precede `::`). */
+function parseIpv6Groups(text: string, allowIpv4Tail: boolean): number[] | null {
   if (text === '') return [];
   const groups: number[] = [];
   const parts = text.split(':');
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    if (i === parts.length - 1 && part.includes('.')) {
+    if (allowIpv4Tail && i === parts.length - 1 && part.includes('.')) {
       const v4 = parseIpv4(part);
       if (v4 === null) return null;
       groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
@@ -61,8 +62,8 @@ function parseIpv6Groups(text: string): number[] | null {
 function parseIpv6(text: string): bigint | null {
   const halves = text.split('::');
   if (halves.length > 2) return null;
-  const head = parseIpv6Groups(halves[0]!);
-  const tail = halves.length === 2 ? parseIpv6Groups(halves[1]!) : [];
+  const head = parseIpv6Groups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? parseIpv6Groups(halves[1]!, true) : [];
   if (head === null || tail === null) return null;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
