@@ -3,7 +3,7 @@
  * left unaddressed, imply namespaces, and sort everything (namespace, then name).
  */
 import { InputError } from '../errors.js';
-import { ipKey, type IpAddr } from '../model/ip.js';
+import { formatIp, ipKey, type IpAddr } from '../model/ip.js';
 import type { Cluster, Namespace, Node, Pod, Service } from '../model/types.js';
 import { AddressPool, generatedNodeNames, mergeAddresses } from './addressing.js';
 import { impliedNamespace } from './cluster-objects.js';
@@ -23,6 +23,7 @@ export function assemble(c: Collected, options: ResolvedOptions, warnings: Warni
   if (running.length < explicit.length) {
     warnings.add(`${explicit.length - running.length} pod(s) in phase Succeeded or Failed left out: they hold no address any more`);
   }
+  warnSharedAddresses(running, warnings);
   const workloads = [...c.workloads.values()];
   const plan = planExpansion(workloads, explicit);
   const nodeNames = chooseNodes(c, running, plan.map((w) => w.template.nodeName), options.nodes);
@@ -35,6 +36,20 @@ export function assemble(c: Collected, options: ResolvedOptions, warnings: Warni
   const policies = [...c.policies.values()].sort(byNamespaceThenName);
   const namespaces = namespacesOf(c, [...pods, ...workloads, ...services, ...policies]);
   return { namespaces, pods, nodes, services, policies };
+}
+
+/** Two running pods reporting one address (a stale dump, a copy-paste): flows to it are ambiguous. */
+function warnSharedAddresses(pods: readonly PodDraft[], warnings: Warnings): void {
+  const owner = new Map<string, string>();
+  for (const pod of pods) {
+    if (pod.hostNetwork) continue;
+    for (const ip of pod.ips) {
+      const name = `${pod.namespace}/${pod.name}`;
+      const other = owner.get(ipKey(ip));
+      if (other !== undefined) warnings.add(`pods ${other} and ${name} both report address ${formatIp(ip)}; traffic to it is attributed to one of them only`);
+      owner.set(ipKey(ip), name);
+    }
+  }
 }
 
 /** The input's nodes (Node objects and every nodeName it mentions); `node-1..N` when it names none. */

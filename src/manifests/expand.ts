@@ -32,11 +32,30 @@ function buildTree(workloads: readonly WorkloadDraft[]): Tree {
   return { byKey, children, parent };
 }
 
+/**
+ * The controllers name what they create `<owner>-<suffix>`: a ReplicaSet `<deployment>-<pod-template-hash>`,
+ * a CronJob's Job `<cronjob>-<scheduled minute>`. So when a dump holds Pods and Deployments but not the
+ * ReplicaSets between them (`kubectl get pods,deployments -A -o yaml`), a pod owned by a missing
+ * ReplicaSet `web-7d9c6b5f8d` still belongs to Deployment `web`, and the Deployment is not expanded
+ * a second time.
+ */
+const IMPLIED_PARENT: Readonly<Record<string, string>> = { ReplicaSet: 'Deployment', Job: 'CronJob' };
+
+function ownerKey(tree: Tree, namespace: string, owner: { kind: string; name: string }): string | undefined {
+  const direct = keyOf(owner.kind, namespace, owner.name);
+  if (tree.byKey.has(direct)) return direct;
+  const parentKind = IMPLIED_PARENT[owner.kind];
+  const cut = owner.name.lastIndexOf('-');
+  if (parentKind === undefined || cut <= 0) return undefined;
+  const implied = keyOf(parentKind, namespace, owner.name.slice(0, cut));
+  return tree.byKey.has(implied) ? implied : undefined;
+}
+
 /** Keys of every workload some input Pod descends from (guarding against ownership cycles). */
 function workloadsWithPods(tree: Tree, pods: readonly PodDraft[]): Set<string> {
   const marked = new Set<string>();
   for (const pod of pods) {
-    let key = pod.owners.map((o) => keyOf(o.kind, pod.namespace, o.name)).find((k) => tree.byKey.has(k));
+    let key = pod.owners.map((o) => ownerKey(tree, pod.namespace, o)).find((k) => k !== undefined);
     while (key !== undefined && !marked.has(key)) {
       marked.add(key);
       key = tree.parent.get(key);

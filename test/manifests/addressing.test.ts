@@ -32,6 +32,11 @@ describe('pod addresses', () => {
     ]);
   });
 
+  it('two running pods reporting one address is a warning', () => {
+    const result = loadText(docs(pod('a', '{podIP: 10.1.0.5}'), pod('b', '{podIP: 10.1.0.5}')));
+    expect(result.warnings).toEqual(['pods default/a and default/b both report address 10.1.0.5; traffic to it is attributed to one of them only']);
+  });
+
   it('is deterministic: file order does not change names, nodes or addresses', () => {
     const dir = tempTree({ 'a.yaml': deployment('zeta', 2, 'b'), 'b.yaml': deployment('alpha', 2, 'a') });
     const one = loadCluster([join(dir, 'a.yaml'), join(dir, 'b.yaml')], { nodes: 2 }).cluster;

@@ -129,6 +129,17 @@ describe('workload expansion: pods of their own and owner chains', () => {
     expect(loadText(text).cluster.pods.map((p) => p.name)).toEqual(['web-new-xyz']);
   });
 
+  it('a pod of a ReplicaSet missing from the dump still belongs to its Deployment (`<deployment>-<hash>`)', () => {
+    const text = docs(deployment('web', 2), pod('web-7d9c6b5f8d-x2v9q', 'ReplicaSet', 'web-7d9c6b5f8d'), deployment('webapp', 1));
+    expect(loadText(text).cluster.pods.map((p) => p.name)).toEqual(['web-7d9c6b5f8d-x2v9q', 'webapp-0']);
+  });
+
+  it('a pod of a Job missing from the dump still belongs to its CronJob (`<cronjob>-<minute>`)', () => {
+    const cron = 'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec: {jobTemplate: {spec: {template: {spec: {containers: []}}}}}\n';
+    expect(loadText(docs(cron, pod('nightly-29012345-abcde', 'Job', 'nightly-29012345'))).cluster.pods.map((p) => p.name))
+      .toEqual(['nightly-29012345-abcde']);
+  });
+
   it('a pod whose owner is not in the input is simply a pod', () => {
     expect(loadText(pod('orphan-abc', 'ReplicaSet', 'gone')).cluster.pods.map((p) => p.name)).toEqual(['orphan-abc']);
   });
