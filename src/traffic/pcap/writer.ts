@@ -42,6 +42,7 @@ export class PcapWriter {
   bytes = 0;
   readonly nanosecond: boolean;
   readonly snapLength: number;
+  readonly linkType: number;
   private readonly buf: Uint8Array;
   private readonly view: DataView;
   private used = 0;
@@ -50,6 +51,7 @@ export class PcapWriter {
   constructor(private readonly sink: ByteSink, options: PcapWriterOptions = {}) {
     this.nanosecond = options.nanosecond ?? false;
     this.snapLength = options.snapLength ?? 262144;
+    this.linkType = options.linkType ?? LinkType.ETHERNET;
     this.buf = new Uint8Array(Math.max(options.bufferSize ?? 1 << 20, this.snapLength + RECORD_HEADER, FILE_HEADER));
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     const v = this.view;
@@ -59,7 +61,7 @@ export class PcapWriter {
     v.setInt32(8, 0, true);
     v.setUint32(12, 0, true);
     v.setUint32(16, this.snapLength, true);
-    v.setUint32(20, options.linkType ?? LinkType.ETHERNET, true);
+    v.setUint32(20, this.linkType, true);
     this.used = FILE_HEADER;
     this.bytes = FILE_HEADER;
   }

@@ -1,0 +1,157 @@
+/**
+ * The report's view of a replay: packets grouped into connections. A connection is keyed by the
+ * 5-tuple of its opening packet (the first packet seen of that tuple, in either direction), and it is
+ * allowed or denied as its opening packet was. Packets of the reverse direction join the same one.
+ *
+ * An open-addressing table over typed arrays: a symmetric hash of the two ends (so both directions land
+ * in the same slot chain), grown by doubling, capped so that memory stays bounded on huge captures
+ * (beyond the cap new connections are counted, not kept). Nothing is allocated per packet.
+ */
+import type { FlowBatch } from '../wire/flow-batch.js';
+
+export const DEFAULT_MAX_CONNECTIONS = 1 << 22;
+
+export class ConnectionTable {
+  count = 0;
+  /** Connections seen after the table was full: counted, not kept. */
+  overflow = 0;
+  /** Per connection, as its opening packet had it (after Service DNAT). */
+  family = new Uint8Array(0);
+  src = new Uint32Array(0);
+  dst = new Uint32Array(0);
+  srcPort = new Uint16Array(0);
+  dstPort = new Uint16Array(0);
+  proto = new Uint8Array(0);
+  /** The opening packet's verdict (primary model), conntrack state and record index. */
+  verdict = new Uint8Array(0);
+  ctState = new Uint8Array(0);
+  firstRecord = new Float64Array(0);
+  /** The Service port the opening packet was DNATed from, or -1. */
+  service = new Int32Array(0);
+  packets = new Float64Array(0);
+  bytes = new Float64Array(0);
+  /** Packets of this connection the primary model dropped. */
+  dropped = new Float64Array(0);
+  private slots = new Int32Array(0);
+  private mask = 0;
+
+  constructor(private readonly max = DEFAULT_MAX_CONNECTIONS) {
+    this.resize(1024);
+  }
+
+  /** The connection with this 5-tuple in either direction, or -1 (for ICMP errors: the flow they quote). */
+  find(family: number, src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number): number {
+    let h = symmetricHash(src, dst, o, sp, dp, proto) & this.mask;
+    for (;;) {
+      const c = this.slots[h]! - 1;
+      if (c < 0) return -1;
+      if (this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
+      h = (h + 1) & this.mask;
+    }
+  }
+
+  /**
+   * The connection of row i (its 5-tuple, either direction), created with row i as its opening packet
+   * when new. Returns -1 when the table is full and the connection is new.
+   */
+  lookupOrAdd(batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number): number {
+    const o = i * 4;
+    let h = symmetricHash(src, dst, o, sp, dp, proto) & this.mask;
+    for (;;) {
+      const c = this.slots[h]! - 1;
+      if (c < 0) break;
+      if (this.matches(c, src, dst, o, sp, dp, proto, batch.family[i]!)) return c;
+      h = (h + 1) & this.mask;
+    }
+    if (this.count >= this.max) {
+      this.overflow++;
+      return -1;
+    }
+    const c = this.count++;
+    this.slots[h] = c + 1;
+    this.init(c, batch, i, src, dst, sp, dp, proto);
+    if (this.count * 2 > this.slots.length) this.resize(this.slots.length * 2);
+    return c;
+  }
+
+  private matches(c: number, src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number, family: number): boolean {
+    if (this.proto[c] !== proto || this.family[c] !== family) return false;
+    const k = c * 4;
+    const a = this.src;
+    const b = this.dst;
+    if (this.srcPort[c] === sp && this.dstPort[c] === dp && a[k] === src[o] && a[k + 1] === src[o + 1] &&
+      a[k + 2] === src[o + 2] && a[k + 3] === src[o + 3] && b[k] === dst[o] && b[k + 1] === dst[o + 1] &&
+      b[k + 2] === dst[o + 2] && b[k + 3] === dst[o + 3]) return true;
+    return this.srcPort[c] === dp && this.dstPort[c] === sp && a[k] === dst[o] && a[k + 1] === dst[o + 1] &&
+      a[k + 2] === dst[o + 2] && a[k + 3] === dst[o + 3] && b[k] === src[o] && b[k + 1] === src[o + 1] &&
+      b[k + 2] === src[o + 2] && b[k + 3] === src[o + 3];
+  }
+
+  private init(c: number, batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number): void {
+    if (c >= this.family.length) this.growColumns(this.family.length * 2);
+    const o = i * 4;
+    const k = c * 4;
+    for (let w = 0; w < 4; w++) {
+      this.src[k + w] = src[o + w]!;
+      this.dst[k + w] = dst[o + w]!;
+    }
+    this.family[c] = batch.family[i]!;
+    this.srcPort[c] = sp;
+    this.dstPort[c] = dp;
+    this.proto[c] = proto;
+    this.verdict[c] = batch.verdict[i]!;
+    this.ctState[c] = batch.ctState[i]!;
+    this.firstRecord[c] = batch.recordIndex[i]!;
+    this.service[c] = -1;
+    this.packets[c] = 0;
+    this.bytes[c] = 0;
+    this.dropped[c] = 0;
+  }
+
+  /** Doubles the hash index (and the columns with it); amortised, never per packet. */
+  private resize(slots: number): void {
+    this.slots = new Int32Array(slots);
+    this.mask = slots - 1;
+    if (this.family.length < slots / 2) this.growColumns(slots / 2);
+    for (let c = 0; c < this.count; c++) {
+      let h = symmetricHash(this.src, this.dst, c * 4, this.srcPort[c]!, this.dstPort[c]!, this.proto[c]!) & this.mask;
+      while (this.slots[h] !== 0) h = (h + 1) & this.mask;
+      this.slots[h] = c + 1;
+    }
+  }
+
+  private growColumns(n: number): void {
+    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(old: T, per: number, make: (len: number) => T): T => {
+      const next = make(n * per);
+      next.set(old as never);
+      return next;
+    };
+    this.family = grow(this.family, 1, (l) => new Uint8Array(l));
+    this.src = grow(this.src, 4, (l) => new Uint32Array(l));
+    this.dst = grow(this.dst, 4, (l) => new Uint32Array(l));
+    this.srcPort = grow(this.srcPort, 1, (l) => new Uint16Array(l));
+    this.dstPort = grow(this.dstPort, 1, (l) => new Uint16Array(l));
+    this.proto = grow(this.proto, 1, (l) => new Uint8Array(l));
+    this.verdict = grow(this.verdict, 1, (l) => new Uint8Array(l));
+    this.ctState = grow(this.ctState, 1, (l) => new Uint8Array(l));
+    this.firstRecord = grow(this.firstRecord, 1, (l) => new Float64Array(l));
+    this.service = grow(this.service, 1, (l) => new Int32Array(l));
+    this.packets = grow(this.packets, 1, (l) => new Float64Array(l));
+    this.bytes = grow(this.bytes, 1, (l) => new Float64Array(l));
+    this.dropped = grow(this.dropped, 1, (l) => new Float64Array(l));
+  }
+}
+
+function endHash(words: Uint32Array, o: number, port: number): number {
+  let h = Math.imul(words[o]! ^ port, 0x85ebca6b);
+  h = Math.imul(h ^ words[o + 1]! ^ (h >>> 13), 0xc2b2ae35);
+  h = Math.imul(h ^ words[o + 2]! ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ words[o + 3]! ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The same value for (a -> b) and (b -> a): the two ends' hashes combined commutatively. */
+function symmetricHash(src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number): number {
+  const h = (endHash(src, o, sp) + endHash(dst, o, dp)) >>> 0;
+  return Math.imul(h ^ proto, 0x27d4eb2d) >>> 0 ^ (h >>> 15);
+}

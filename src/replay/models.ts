@@ -1,0 +1,111 @@
+/**
+ * The per-row dataplanes a replay drives, each with its own connection tracker (the models may disagree,
+ * and then their conntrack tables differ, as two real nodes' would). Per row, in the kernel's order:
+ *
+ *   conntrack track (PREROUTING) -> the model's filter decision -> conntrack confirm (as the packet leaves)
+ *
+ * Later fragments are not filtered on their own: they follow their first fragment's verdict (the kernel
+ * reassembles before the filter sees ports); one whose first was never seen is dropped.
+ *
+ * The iptables and eBPF models classify rows with their compiled tables and allocate nothing per row.
+ * The reference model is the evaluator on NEW packets (cached per flow) with the same conntrack:
+ * ESTABLISHED and RELATED pass, INVALID drops, as both compiled models do.
+ */
+import { compileEbpf } from '../compile/ebpf/compile.js';
+import { compileIptables } from '../compile/iptables/index.js';
+import { confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack } from '../conntrack/index.js';
+import type { ClusterIndex } from '../model/cluster-index.js';
+import { evaluate, type EvalOptions } from '../model/evaluate.js';
+import { ipFromWords } from '../model/ip.js';
+import type { ModelName } from '../match/dataplane.js';
+import { classifyRow as classifyEbpf, loadEbpf, type LoadedEbpf } from '../match/ebpf.js';
+import { classifyRow as classifyIptables, loadIptables, type IptablesMatcher } from '../match/iptables.js';
+import { CtState, RowFlag, Verdict, type FlowBatch } from '../wire/flow-batch.js';
+
+export interface RowModel {
+  readonly name: ModelName;
+  readonly conntrack: Conntrack;
+  /** Writes batch.verdict[i] (and cost, decidedBy) for a row that conntrack has tracked. */
+  classify(batch: FlowBatch, i: number): void;
+  /** Packets dropped as later fragments without a first. */
+  orphanFragments: number;
+}
+
+/** Track, decide, confirm one row with one model; returns the verdict. */
+export function runRow(model: RowModel, batch: FlowBatch, i: number): number {
+  const ct = model.conntrack;
+  track(ct, batch, i);
+  if ((batch.flags[i]! & RowFlag.LATER_FRAGMENT) !== 0 && batch.family[i] !== 0) {
+    const v = laterFragmentVerdict(ct, i);
+    if (v === FRAGMENT_WITHOUT_FIRST) model.orphanFragments++;
+    batch.verdict[i] = v === Verdict.ACCEPT ? Verdict.ACCEPT : Verdict.DROP;
+    batch.cost[i] = 0;
+    batch.decidedBy[i] = -1;
+  } else {
+    model.classify(batch, i);
+  }
+  confirm(ct, batch, i);
+  return batch.verdict[i]!;
+}
+
+export function buildRowModel(name: ModelName, index: ClusterIndex, options: EvalOptions): RowModel {
+  switch (name) {
+    case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)));
+    case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)));
+    case 'reference': return referenceModel(index, options);
+  }
+}
+
+function iptablesModel(m: IptablesMatcher): RowModel & { matcher: IptablesMatcher } {
+  return { name: 'iptables', matcher: m, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyIptables(m, b, i) };
+}
+
+function ebpfModel(p: LoadedEbpf): RowModel & { loaded: LoadedEbpf } {
+  return { name: 'ebpf', loaded: p, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyEbpf(p, b, i) };
+}
+
+/** The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets. */
+function referenceModel(index: ClusterIndex, options: EvalOptions): RowModel {
+  const cache = new Map<string, number>();
+  const decide = (batch: FlowBatch, i: number): number => {
+    const key = flowKey(batch, i);
+    let v = cache.get(key);
+    if (v === undefined) {
+      const family = batch.family[i] as 4 | 6;
+      const proto = batch.proto[i]!;
+      const flow = {
+        src: ipFromWords(family, batch.src, i * 4), dst: ipFromWords(family, batch.dst, i * 4),
+        protocol: proto, dstPort: hasPorts(proto) ? batch.dstPort[i]! : 0,
+      };
+      v = evaluate(index, flow, options).allowed ? Verdict.ACCEPT : Verdict.DROP;
+      cache.set(key, v);
+    }
+    return v;
+  };
+  return {
+    name: 'reference', conntrack: newConntrack(), orphanFragments: 0,
+    classify(batch, i) {
+      batch.cost[i] = 0;
+      batch.decidedBy[i] = -1;
+      const family = batch.family[i];
+      const ct = batch.ctState[i];
+      if (family !== 4 && family !== 6) batch.verdict[i] = Verdict.NONE;
+      else if (ct === CtState.ESTABLISHED || ct === CtState.RELATED) batch.verdict[i] = Verdict.ACCEPT;
+      else if (ct === CtState.INVALID) batch.verdict[i] = Verdict.DROP;
+      else batch.verdict[i] = decide(batch, i);
+    },
+  };
+}
+
+export function hasPorts(proto: number): boolean {
+  return proto === 6 || proto === 17 || proto === 132;
+}
+
+/** What the evaluator's decision depends on: family, addresses, protocol, destination port. */
+export function flowKey(batch: FlowBatch, i: number): string {
+  const o = i * 4;
+  const s = batch.src;
+  const d = batch.dst;
+  const proto = batch.proto[i]!;
+  return `${batch.family[i]}|${s[o]},${s[o + 1]},${s[o + 2]},${s[o + 3]}|${d[o]},${d[o + 1]},${d[o + 2]},${d[o + 3]}|${proto}|${hasPorts(proto) ? batch.dstPort[i] : 0}`;
+}

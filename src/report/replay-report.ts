@@ -1,0 +1,189 @@
+/**
+ * The replay report as data: what `replay --output json` prints and the table renders. Built once
+ * after the replay from its counters and connection table; it never matches packets itself. The
+ * reasons for denials come from the reference evaluator's Decision for each denied connection's
+ * opening packet, so they name the direction, the policies that isolate the pod and that none allows it.
+ */
+import { podAt, type ClusterIndex } from '../model/cluster-index.js';
+import { evaluate, type Decision, type DirectionDecision, type EvalOptions } from '../model/evaluate.js';
+import { formatIp, ipFromWords, ipKey, type IpAddr } from '../model/ip.js';
+import { qualifiedName } from '../model/types.js';
+import type { ConnectionTable } from '../replay/connections.js';
+import type { ReplayResult } from '../replay/replay.js';
+import { CtState, Verdict } from '../wire/flow-batch.js';
+
+export interface DeniedConnection {
+  src: string; srcPort: number; dst: string; dstPort: number; protocol: string;
+  srcPod: string | null; dstPod: string | null; service: string | null;
+  packets: number; reason: string;
+}
+
+export interface ReplayReport {
+  packets: number;
+  models: string[];
+  connections: { total: number; allowed: number; denied: number; untracked: number };
+  denied: DeniedConnection[];
+  deniedListed: number;
+  policies: { policy: string; allowedConnections: number; deniedConnections: number }[];
+  addressesWithoutPod: { address: string; packets: number }[];
+  addressesWithoutPodTotal: number;
+  nonIp: number;
+  malformed: number;
+  laterFragments: number;
+  fragmentsWithoutFirst: number;
+  icmpErrors: number;
+  verdicts: Record<string, { accepted: number; dropped: number }>;
+  disagreements: number;
+  disagreementSamples: { file: string; record: number; src: string; srcPort: number; dst: string; dstPort: number; protocol: string; verdicts: Record<string, string>; ctStates: Record<string, string> }[];
+  writeSkipped: number;
+  damage: { offset: number; reason: string; file: string } | null;
+  seconds: number;
+  packetsPerSecond: number;
+}
+
+const CT_NAMES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'];
+const VERDICT_NAMES = ['DROP', 'ACCEPT', 'NONE'];
+
+export function protocolName(proto: number): string {
+  switch (proto) {
+    case 6: return 'TCP';
+    case 17: return 'UDP';
+    case 132: return 'SCTP';
+    case 1: return 'ICMP';
+    case 58: return 'ICMPv6';
+    default: return String(proto);
+  }
+}
+
+export function buildReplayReport(result: ReplayResult, index: ClusterIndex, options: EvalOptions, limit: number): ReplayReport {
+  const decisions = new DecisionCache(index, options);
+  const t = result.connections;
+  let allowed = 0;
+  let denied = 0;
+  const deniedList: DeniedConnection[] = [];
+  for (let c = 0; c < t.count; c++) {
+    if (t.verdict[c] === Verdict.ACCEPT) allowed++;
+    else if (t.verdict[c] === Verdict.DROP) {
+      denied++;
+      if (deniedList.length < limit) deniedList.push(describeDenied(result, decisions, c));
+    }
+  }
+  const seconds = result.seconds;
+  return {
+    packets: result.packets,
+    models: result.models.map((m) => m.name),
+    connections: { total: t.count + t.overflow, allowed, denied, untracked: t.overflow },
+    denied: deniedList,
+    deniedListed: deniedList.length,
+    policies: policyHits(result, index, decisions),
+    ...addressesWithoutPod(t, index),
+    nonIp: result.nonIp,
+    malformed: result.malformed,
+    laterFragments: result.laterFragments,
+    fragmentsWithoutFirst: result.models[0]?.orphanFragments ?? 0,
+    icmpErrors: result.icmpErrors,
+    verdicts: Object.fromEntries(result.models.map((m) => [m.name, { accepted: m.accepted, dropped: m.dropped }])),
+    disagreements: result.disagreements,
+    disagreementSamples: result.disagreementList.map((d) => ({
+      file: d.file, record: d.record, src: addr(d.family, d.src, 0), srcPort: d.srcPort, dst: addr(d.family, d.dst, 0),
+      dstPort: d.dstPort, protocol: protocolName(d.proto),
+      verdicts: Object.fromEntries(result.models.map((m, k) => [m.name, VERDICT_NAMES[d.verdicts[k]!] ?? '?'])),
+      ctStates: Object.fromEntries(result.models.map((m, k) => [m.name, CT_NAMES[d.ctStates[k]!] ?? '?'])),
+    })),
+    writeSkipped: result.writeSkipped,
+    damage: result.damage,
+    seconds,
+    packetsPerSecond: seconds > 0 ? Math.round(result.packets / seconds) : 0,
+  };
+}
+
+function addr(family: number, words: Uint32Array, off: number): string {
+  return formatIp(ipFromWords(family === 6 ? 6 : 4, words, off));
+}
+
+/** Reference decisions per distinct opening flow (family, addresses, protocol, port). */
+class DecisionCache {
+  private readonly map = new Map<string, Decision>();
+  constructor(private readonly index: ClusterIndex, private readonly options: EvalOptions) {}
+
+  of(t: ConnectionTable, c: number): Decision {
+    const family = t.family[c] === 6 ? 6 : 4;
+    const proto = t.proto[c]!;
+    const port = proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0;
+    const src = ipFromWords(family, t.src, c * 4);
+    const dst = ipFromWords(family, t.dst, c * 4);
+    const key = `${ipKey(src)}|${ipKey(dst)}|${proto}|${port}`;
+    let d = this.map.get(key);
+    if (!d) {
+      d = evaluate(this.index, { src, dst, protocol: proto, dstPort: port }, this.options);
+      this.map.set(key, d);
+    }
+    return d;
+  }
+}
+
+function describeDenied(result: ReplayResult, decisions: DecisionCache, c: number): DeniedConnection {
+  const t = result.connections;
+  const family = t.family[c]!;
+  const decision = decisions.of(t, c);
+  const s = t.service[c]!;
+  return {
+    src: addr(family, t.src, c * 4), srcPort: t.srcPort[c]!, dst: addr(family, t.dst, c * 4), dstPort: t.dstPort[c]!,
+    protocol: protocolName(t.proto[c]!), srcPod: decision.srcPod, dstPod: decision.dstPod,
+    service: s >= 0 ? result.nat.names[s]! : null, packets: t.packets[c]!,
+    reason: denialReason(t, c, decision, result.models[0]?.name ?? 'reference'),
+  };
+}
+
+/** Why the opening packet was dropped, in words. */
+export function denialReason(t: ConnectionTable, c: number, decision: Decision, model: string): string {
+  if (t.ctState[c] === CtState.INVALID) {
+    return 'conntrack INVALID: the first packet seen of this connection does not open one (a reply, a stray ' +
+      'segment or a bad checksum), and the dataplane drops invalid packets';
+  }
+  const d: DirectionDecision | null = !decision.egress.allowed ? decision.egress : !decision.ingress.allowed ? decision.ingress : null;
+  if (d === null) return `the reference evaluator allows it, but the ${model} model dropped it`;
+  const family = t.family[c] === 6 ? 6 : 4;
+  const peerIp = ipFromWords(family, d.direction === 'ingress' ? t.src : t.dst, c * 4);
+  const peer = d.direction === 'ingress' ? decision.srcPod : decision.dstPod;
+  const proto = t.proto[c]!;
+  const what = proto === 6 || proto === 17 || proto === 132 ? `${protocolName(proto)}/${t.dstPort[c]}` : protocolName(proto);
+  const them = d.policies.length === 1 ? 'it' : 'them';
+  const other = peer ?? `${formatIp(peerIp)} (no pod)`;
+  const allows = d.direction === 'ingress' ? `${other} to reach it` : `it to reach ${other}`;
+  return `${d.direction} of ${d.pod} is isolated by ${d.policies.join(', ')}, and no rule of ${them} allows ${allows} on ${what}`;
+}
+
+/** Connections each policy allowed (it has an allowing rule) or isolated without allowing. */
+function policyHits(result: ReplayResult, index: ClusterIndex, decisions: DecisionCache): ReplayReport['policies'] {
+  const hits = new Map(index.cluster.policies.map((p) => [qualifiedName(p), { policy: qualifiedName(p), allowedConnections: 0, deniedConnections: 0 }]));
+  const t = result.connections;
+  for (let c = 0; c < t.count; c++) {
+    if (t.ctState[c] !== CtState.NEW) continue;
+    const d = decisions.of(t, c);
+    const allowing = new Set([...d.egress.allowedBy, ...d.ingress.allowedBy].map((r) => r.policy));
+    for (const p of allowing) hits.get(p)!.allowedConnections++;
+    for (const dir of [d.egress, d.ingress]) {
+      if (!dir.allowed) for (const p of dir.policies) hits.get(p)!.deniedConnections++;
+    }
+  }
+  return [...hits.values()];
+}
+
+/** Addresses seen at either end of a connection that are no pod's, by packets, the top 100. */
+function addressesWithoutPod(t: ConnectionTable, index: ClusterIndex): { addressesWithoutPod: { address: string; packets: number }[]; addressesWithoutPodTotal: number } {
+  const counts = new Map<string, { ip: IpAddr; packets: number }>();
+  for (let c = 0; c < t.count; c++) {
+    const family = t.family[c] === 6 ? 6 : 4;
+    for (const words of [t.src, t.dst]) {
+      const ip = ipFromWords(family, words, c * 4);
+      if (podAt(index, ip)) continue;
+      const key = ipKey(ip);
+      const entry = counts.get(key) ?? { ip, packets: 0 };
+      entry.packets += t.packets[c]!;
+      counts.set(key, entry);
+    }
+  }
+  const list = [...counts.values()].sort((a, b) => b.packets - a.packets).slice(0, 100);
+  return { addressesWithoutPod: list.map((e) => ({ address: formatIp(e.ip), packets: e.packets })), addressesWithoutPodTotal: counts.size };
+}
