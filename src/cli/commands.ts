@@ -3,6 +3,8 @@ import { registerProbe } from './probe.js';
 import { registerExplain } from './explain.js';
 import { registerClusterGen } from './cluster-gen.js';
 import { registerCompile } from './compile.js';
+import { registerReplay } from './replay.js';
+import { registerSynth } from './synth.js';
 
 /** Every command, in the order `--help` lists them. One line per command file. */
 export function registerCommands(program: Command): void {
@@ -10,4 +12,6 @@ export function registerCommands(program: Command): void {
   registerExplain(program);
   registerClusterGen(program);
   registerCompile(program);
+  registerReplay(program);
+  registerSynth(program);
 }
