@@ -22,8 +22,9 @@ export function renderIpsets(program: IptablesProgram): string {
 
 function renderEntry(set: IpSet, entry: SetEntry): string {
   if (entry.kind === 'ipport') return `${formatIp({ family: entry.cidr.family, value: entry.cidr.base })},${PROTO_NAMES[entry.proto]}:${entry.port}`;
-  if (set.type === 'hash:ip') return formatIp({ family: entry.cidr.family, value: entry.cidr.base });
-  return `${formatCidr(entry.cidr)}${entry.nomatch ? ' nomatch' : ''}`;
+  // Host entries print as bare addresses, as `ipset save` prints them back.
+  const text = entry.cidr.prefix === familyBits(entry.cidr.family) ? formatIp({ family: entry.cidr.family, value: entry.cidr.base }) : formatCidr(entry.cidr);
+  return set.type === 'hash:ip' ? text : `${text}${entry.nomatch ? ' nomatch' : ''}`;
 }
 
 /** The `filter` table of one family in iptables-save format. */

@@ -60,8 +60,28 @@ export const NAMED_SCENARIOS: Readonly<Record<string, () => Cluster>> = {
     egress: [{ to: [{ namespaceSelector: { matchLabels: { env: 'prod' } }, podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 'http' }] },
       { ports: [{ protocol: 'UDP', port: 53 }] }],
   })]),
+  'ipblock-zero-halves': () => base([netpol('prod/halves', {
+    podSelector: {}, policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['0.0.0.0/1', '0.0.0.0/1', '192.168.0.0/16'] } }, { ipBlock: { cidr: '::/0', except: ['8000::/1'] } }] }],
+    egress: [{ to: [{ ipBlock: { cidr: '10.244.1.10/32' } }, { ipBlock: { cidr: 'fd00:10:244:1::/64', except: ['fd00:10:244:1::10/128'] } }] }],
+  })]),
+  'dispatch-tree': dispatchTree,
   ipv6: () => base([netpol('prod/v6-block', {
     podSelector: { matchLabels: { app: 'web' } },
     ingress: [{ from: [{ ipBlock: { cidr: '::/0', except: ['fd00:10:244:2::/64'] } }, { ipBlock: { cidr: '10.0.0.0/8' } }] }],
   })]),
 };
+
+/** 40 isolated pods: the dispatch becomes a prefix tree (more than 16 addresses per chain). */
+function dispatchTree(): Cluster {
+  const pods = Array.from({ length: 40 }, (_, i) => pod(`big/p${String(i).padStart(2, '0')}`, {
+    labels: { app: i % 2 === 0 ? 'even' : 'odd' }, ips: [`10.244.${i % 3}.${10 + i}`, `fd00:10:244:${i % 3}::${(10 + i).toString(16)}`],
+  }));
+  return cluster({
+    pods,
+    policies: [netpol('big/even-from-odd', {
+      podSelector: { matchLabels: { app: 'even' } }, policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'odd' } } }] }],
+    }), netpol('big/odd-deny', { podSelector: { matchLabels: { app: 'odd' } } })],
+  });
+}
