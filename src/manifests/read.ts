@@ -64,7 +64,9 @@ export function parseDocuments(file: string, text: string): { value: unknown; wh
 }
 
 function parseYaml(file: string, text: string): unknown[] {
-  const docs = parseAllDocuments(text);
+  // YAML 1.2 core schema: only `true`/`false` are booleans, so namespaces `y` and `n` (the upstream
+  // e2e suite's x, y, z) stay strings. kubectl's typed decoding also keeps such scalars as strings.
+  const docs = parseAllDocuments(text, { version: '1.2' });
   if (!Array.isArray(docs)) return []; // an empty stream
   return docs.map((doc, i) => {
     const err = doc.errors[0];

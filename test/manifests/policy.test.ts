@@ -125,7 +125,7 @@ describe('peers', () => {
 
 describe('output order', () => {
   it('policies are sorted by namespace, then name', () => {
-    const text = [policyYaml('{}', 'b', 'y'), policyYaml('{}', 'a', 'y'), policyYaml('{}', 'z', 'x')].join('---\n');
-    expect(loadText(text).cluster.policies.map((p) => `${p.namespace}/${p.name}`)).toEqual(['x/z', 'y/a', 'y/b']);
+    const text = [policyYaml('{}', 'beta', 'ns2'), policyYaml('{}', 'alpha', 'ns2'), policyYaml('{}', 'zulu', 'ns1')].join('---\n');
+    expect(loadText(text).cluster.policies.map((p) => `${p.namespace}/${p.name}`)).toEqual(['ns1/zulu', 'ns2/alpha', 'ns2/beta']);
   });
 });

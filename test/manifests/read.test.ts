@@ -82,3 +82,17 @@ describe('reading files and directories', () => {
     expect(loadError(`${ns('a')}---\nfoo: bar\n`)).toMatch(/bad\.yaml document 2: not a Kubernetes object: it has no kind$/);
   });
 });
+
+describe('YAML scalars', () => {
+  it('an unquoted true is a boolean, so a label value written that way is refused', () => {
+    expect(loadError('apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {public: true}}\n'))
+      .toContain('Namespace a: metadata.labels.public: must be a string (quote it in YAML), got boolean true');
+    expect(loadText('apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {public: "true"}}\n').cluster.namespaces[0]!.labels['public']).toBe('true');
+  });
+
+  it('y, n, yes and on stay strings (YAML 1.2): the e2e suite\'s namespace y loads', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: n, namespace: y, labels: {pod: yes, flag: on}}\nspec: {containers: []}\n';
+    const pod = loadText(text).cluster.pods[0]!;
+    expect([pod.namespace, pod.name, pod.labels]).toEqual(['y', 'n', { pod: 'yes', flag: 'on' }]);
+  });
+});
