@@ -73,7 +73,8 @@ export function randomScenario(seed: number, options: ScenarioOptions = {}): Sce
   ctx.pods = randomPods(ctx);
   const policies = Array.from({ length: rng.chance(0.05) ? 0 : rng.int(1, 8) }, (_, i) => randomPolicy(ctx, i));
   const built = cluster({ namespaces, pods: ctx.pods, nodes, policies });
-  const flows = Array.from({ length: opts.flowsPerScenario }, () => randomFlow(ctx, built));
+  const pools = flowPools(built);
+  const flows = Array.from({ length: opts.flowsPerScenario }, () => randomFlow(ctx, pools));
   return { seed, cluster: built, flows };
 }
 
@@ -233,46 +234,55 @@ function randomPolicy(ctx: Ctx, i: number) {
 
 type Endpoint = { ip: IpAddr; pod: Pod | null };
 
-function podEndpoints(c: Cluster, family: Family): Endpoint[] {
-  return c.pods.flatMap((p) => p.ips.filter((ip) => ip.family === family).map((ip) => ({ ip, pod: p })));
+/** What flows are drawn from, computed once per scenario. */
+interface FlowPools {
+  readonly pods: Record<Family, Endpoint[]>;
+  readonly others: Record<Family, Endpoint[]>;
+  /** Every numeric range of the policies, for ports at and around their edges. */
+  readonly ranges: PolicyPortRange[];
 }
 
-function otherEndpoints(c: Cluster, family: Family): Endpoint[] {
-  const ext = EXTERNAL[family].map((t) => ({ ip: mustParseIp(t), pod: null }));
-  const nodes = c.nodes.flatMap((n) => n.ips.filter((ip) => ip.family === family).map((ip) => ({ ip, pod: null })));
-  return [...ext, ...nodes];
+type PolicyPortRange = { readonly port: number; readonly endPort: number };
+
+function flowPools(c: Cluster): FlowPools {
+  const podEps = (family: Family) => c.pods.flatMap((p) => p.ips.filter((ip) => ip.family === family).map((ip) => ({ ip, pod: p })));
+  const otherEps = (family: Family) => [
+    ...EXTERNAL[family].map((t) => ({ ip: mustParseIp(t), pod: null })),
+    ...c.nodes.flatMap((n) => n.ips.filter((ip) => ip.family === family).map((ip) => ({ ip, pod: null }))),
+  ];
+  const ranges = c.policies.flatMap((p) => [...p.ingress, ...p.egress]).flatMap((r) => r.ports ?? [])
+    .flatMap((p) => (p.endPort !== null && typeof p.port === 'number' ? [{ port: p.port, endPort: p.endPort }] : []));
+  return { pods: { 4: podEps(4), 6: podEps(6) }, others: { 4: otherEps(4), 6: otherEps(6) }, ranges };
 }
 
-function randomFlow(ctx: Ctx, c: Cluster): Flow {
+const FLOW_KINDS = [[0.6, 'pod-pod'], [0.05, 'self'], [0.15, 'pod-out'], [0.15, 'in-pod'], [0.05, 'out-out']] as const;
+const flowProtocols = (icmp: number) =>
+  [[0.35, IPPROTO.TCP], [0.2, IPPROTO.UDP], [0.2, IPPROTO.SCTP], [0.15, icmp], [0.1, 47 /* GRE: no ports */]] as const;
+const FLOW_PROTOCOLS = { 4: flowProtocols(IPPROTO.ICMP), 6: flowProtocols(IPPROTO.ICMPV6) } as const;
+const PORT_CHOICES = [[0.35, 'container'], [0.3, 'vocab'], [0.2, 'edge'], [0.15, 'random']] as const;
+
+function randomFlow(ctx: Ctx, pools: FlowPools): Flow {
   const { rng } = ctx;
   let family = familyOf(ctx);
-  if (podEndpoints(c, family).length === 0) family = family === 4 ? 6 : 4;
-  const pods = podEndpoints(c, family);
-  const others = otherEndpoints(c, family);
-  const kind = rng.weighted<string>([[0.6, 'pod-pod'], [0.05, 'self'], [0.15, 'pod-out'], [0.15, 'in-pod'], [0.05, 'out-out']]);
+  if (pools.pods[family].length === 0) family = family === 4 ? 6 : 4;
+  const pods = pools.pods[family];
+  const others = pools.others[family];
+  const kind = rng.weighted(FLOW_KINDS);
   const a = rng.pick(pods);
   const [src, dst] = kind === 'pod-pod' ? [a, rng.pick(pods)] : kind === 'self' ? [a, a]
     : kind === 'pod-out' ? [a, rng.pick(others)] : kind === 'in-pod' ? [rng.pick(others), a] : [rng.pick(others), rng.pick(others)];
-  const protocol = rng.weighted<number>([
-    [0.35, IPPROTO.TCP], [0.2, IPPROTO.UDP], [0.2, IPPROTO.SCTP],
-    [0.15, family === 4 ? IPPROTO.ICMP : IPPROTO.ICMPV6], [0.1, 47 /* GRE: no ports */],
-  ]);
+  const protocol = rng.weighted(FLOW_PROTOCOLS[family]);
   const l4 = protocol === IPPROTO.TCP || protocol === IPPROTO.UDP || protocol === IPPROTO.SCTP;
-  return { src: src.ip, dst: dst.ip, protocol, dstPort: l4 ? randomDstPort(rng, c, dst.pod) : 0 };
+  return { src: src.ip, dst: dst.ip, protocol, dstPort: l4 ? randomDstPort(rng, pools.ranges, dst.pod) : 0 };
 }
 
 /** Ports the policies and the destination name, their range edges, and random misses. */
-function randomDstPort(rng: Rng, c: Cluster, dstPod: Pod | null): number {
-  const choice = rng.weighted<string>([[0.35, 'container'], [0.3, 'vocab'], [0.2, 'edge'], [0.15, 'random']]);
+function randomDstPort(rng: Rng, ranges: readonly PolicyPortRange[], dstPod: Pod | null): number {
+  const choice = rng.weighted(PORT_CHOICES);
   if (choice === 'container' && dstPod && dstPod.ports.length > 0) return rng.pick(dstPod.ports).port;
-  if (choice === 'edge') {
-    const ranges = c.policies.flatMap((p) => [...p.ingress, ...p.egress]).flatMap((r) => r.ports ?? [])
-      .filter((p) => p.endPort !== null);
-    if (ranges.length > 0) {
-      const r = rng.pick(ranges);
-      const edges = [r.port as number, r.endPort!, (r.port as number) - 1, r.endPort! + 1].filter((p) => p >= 1 && p <= 65535);
-      return rng.pick(edges);
-    }
+  if (choice === 'edge' && ranges.length > 0) {
+    const r = rng.pick(ranges);
+    return rng.pick([r.port, r.endPort, r.port - 1, r.endPort + 1].filter((p) => p >= 1 && p <= 65535));
   }
   if (choice === 'random') return rng.int(1, 65535);
   return rng.pick(PORT_NUMBERS);
