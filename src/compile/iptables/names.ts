@@ -16,7 +16,7 @@ export function hash64(text: string): string {
   let hi = 0xcbf29ce4 >>> 0;
   let lo = 0x84222325 >>> 0;
   for (let i = 0; i < text.length; i++) {
-    lo ^= text.charCodeAt(i);
+    lo = (lo ^ text.charCodeAt(i)) >>> 0;
     // multiply (hi,lo) by the FNV prime 0x100000001b3 modulo 2^64
     const loMul = lo * 0x1b3;
     const carry = Math.floor(loMul / 0x100000000);
