@@ -32,6 +32,17 @@ export function decodePacket(
   batch: FlowBatch, row: number,
 ): void {
   clearFlow(batch, row);
+  decodeCleared(b, start, capturedLength, wireLength, linkType, batch, row);
+}
+
+/**
+ * `decodePacket` for a row whose flow fields are already zero (see `clearFlows`). Readers clear a whole
+ * batch with a few memsets before filling it, which costs less than clearing row by row.
+ */
+export function decodeCleared(
+  b: Uint8Array, start: number, capturedLength: number, wireLength: number, linkType: number,
+  batch: FlowBatch, row: number,
+): void {
   const end = start + capturedLength;
   const wireEnd = start + (wireLength > capturedLength ? wireLength : capturedLength);
   const l3 = linkPayload(b, start, end, linkType);
@@ -92,7 +103,27 @@ function loopPayload(b: Uint8Array, p: number, linkType: number): number {
   return p + LOOP_HLEN;
 }
 
-/** Zeroes the flow fields of a row (the batch is reused, so stale values would otherwise leak through). */
+/** Zeroes the flow fields of rows [from, to): the batch is reused, and stale values must not leak through. */
+export function clearFlows(batch: FlowBatch, from: number, to: number): void {
+  batch.family.fill(0, from, to);
+  batch.proto.fill(0, from, to);
+  batch.srcPort.fill(0, from, to);
+  batch.dstPort.fill(0, from, to);
+  batch.tcpFlags.fill(0, from, to);
+  batch.icmpType.fill(0, from, to);
+  batch.icmpCode.fill(0, from, to);
+  batch.flags.fill(0, from, to);
+  batch.fragmentId.fill(0, from, to);
+  batch.innerProto.fill(0, from, to);
+  batch.innerSrcPort.fill(0, from, to);
+  batch.innerDstPort.fill(0, from, to);
+  batch.src.fill(0, from * 4, to * 4);
+  batch.dst.fill(0, from * 4, to * 4);
+  batch.innerSrc.fill(0, from * 4, to * 4);
+  batch.innerDst.fill(0, from * 4, to * 4);
+}
+
+/** Zeroes the flow fields of one row. */
 function clearFlow(batch: FlowBatch, row: number): void {
   batch.family[row] = 0;
   batch.proto[row] = 0;

@@ -31,7 +31,7 @@ export interface CaptureReader {
 }
 
 export interface CaptureOptions {
-  /** Size of the one reusable buffer, in bytes. Default 8 MiB; at least MIN_CHUNK. */
+  /** Size of the one reusable buffer, in bytes. Default 1 MiB; at least MIN_CHUNK. */
   chunkSize?: number;
   /** Decode packets into the flow fields (default true); false fills only the record fields. */
   decode?: boolean;
@@ -47,4 +47,9 @@ export const MAX_CAPLEN = 262144;
 export const MAX_PACKET_BLOCK = 28 + MAX_CAPLEN + 65536 + 4;
 /** A chunk must hold any record we accept whole. */
 export const MIN_CHUNK = 512 * 1024;
-export const DEFAULT_CHUNK = 8 * 1024 * 1024;
+/**
+ * 1 MiB: measured on the project machine, reading a 64-byte-packet capture costs the same CPU with 512 KiB
+ * to 1 MiB chunks and up to twice as much with 4-16 MiB ones (the copy out of the page cache then no longer
+ * stays in the CPU cache before the walk reads it). Fewer read calls buy nothing past that.
+ */
+export const DEFAULT_CHUNK = 1024 * 1024;

@@ -10,7 +10,7 @@
  * place over one reusable chunk and writes typed-array rows, allocating nothing per record.
  */
 import type { FlowBatch } from '../../wire/flow-batch.js';
-import { decodePacket } from '../../wire/decode.js';
+import { clearFlows, decodeCleared } from '../../wire/decode.js';
 import { u32be, u32le } from '../../wire/bytes.js';
 import { InputError } from '../../errors.js';
 import type { ChunkFile } from './chunk.js';
@@ -89,6 +89,7 @@ export class ClassicReader implements CaptureReader {
     const limit = this.snapLength === 0 || this.snapLength > MAX_CAPLEN ? MAX_CAPLEN : this.snapLength;
     const subsecToNs = this.nanosecond ? 1 : 1000;
     let p = c.pos, row = 0;
+    if (this.decode) clearFlows(batch, 0, cap);
     while (row < cap && end - p >= RECORD_HEADER) {
       const caplen = le ? u32le(b, p + R_CAPLEN) : u32be(b, p + R_CAPLEN);
       if (caplen > limit) {
@@ -104,7 +105,7 @@ export class ClassicReader implements CaptureReader {
       batch.dataOffset[row] = p + RECORD_HEADER;
       batch.recordIndex[row] = this.recordsRead + row;
       batch.linkType[row] = lt;
-      if (this.decode) decodePacket(b, p + RECORD_HEADER, caplen, wire, lt, batch, row);
+      if (this.decode) decodeCleared(b, p + RECORD_HEADER, caplen, wire, lt, batch, row);
       p += RECORD_HEADER + caplen;
       row++;
     }

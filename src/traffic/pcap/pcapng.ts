@@ -10,7 +10,7 @@
  * Written by hand for the reasons in classic.ts; pcap-parser does not read pcapng at all.
  */
 import type { FlowBatch } from '../../wire/flow-batch.js';
-import { decodePacket } from '../../wire/decode.js';
+import { clearFlows, decodeCleared } from '../../wire/decode.js';
 import { u16be, u32be, u32le } from '../../wire/bytes.js';
 import { InputError } from '../../errors.js';
 import type { ChunkFile } from './chunk.js';
@@ -74,6 +74,7 @@ export class PcapngReader implements CaptureReader {
   private walk(batch: FlowBatch): number {
     const c = this.c, b = c.buf, end = c.end, cap = batch.capacity;
     let p = c.pos, row = 0;
+    if (this.decode) clearFlows(batch, 0, cap);
     while (row < cap && end - p >= BLOCK_MIN) {
       const type = this.rd32(p);
       if (type === SHB && !this.byteOrder(p)) break;
@@ -181,7 +182,7 @@ export class PcapngReader implements CaptureReader {
     batch.dataOffset[row] = data;
     batch.recordIndex[row] = this.recordsRead + row;
     batch.linkType[row] = lt;
-    if (this.decode) decodePacket(this.c.buf, data, caplen, wire, lt, batch, row);
+    if (this.decode) decodeCleared(this.c.buf, data, caplen, wire, lt, batch, row);
   }
 
   /** Reads past a block larger than the chunk (never a packet, header or interface block), then checks its trailer. */
