@@ -48,8 +48,8 @@ function convertInto(out: Collected, raw: RawObject, kind: string, seen: Seen, w
   };
   if (kind === 'Namespace') put(out.namespaces, convertNamespace(ctx, raw.value));
   else if (kind === 'Node') put(out.nodes, convertNode(ctx, raw.value));
-  else if (kind === 'Pod') put(out.pods, convertPod(ctx, raw.value));
-  else if (isWorkloadKind(kind)) put(out.workloads, convertWorkload(ctx, kind, raw.value));
+  else if (kind === 'Pod') put(out.pods, convertPod(ctx, raw.value, warnings));
+  else if (isWorkloadKind(kind)) put(out.workloads, convertWorkload(ctx, kind, raw.value, warnings));
   else if (kind === 'Service') put(out.services, convertService(ctx, raw.value));
   else if (kind === 'NetworkPolicy') put(out.policies, convertNetworkPolicy(ctx, raw.value, warnings));
   else return false;

@@ -4,7 +4,7 @@
  */
 import { ipEquals, parseIp, type IpAddr } from '../model/ip.js';
 import type { ContainerPort } from '../model/types.js';
-import { fail, show, type ObjectContext } from './context.js';
+import { fail, show, type ObjectContext, type Warnings } from './context.js';
 import { list, object, optBool, optInt, optString, type Json } from './fields.js';
 import { checkMeta, labels as readLabels, ownerRefs, type OwnerRef } from './meta.js';
 import { dns1123Subdomain, portName, portNumber } from './names.js';
@@ -31,12 +31,12 @@ export interface PodDraft extends PodShape {
 }
 
 /** A `PodTemplateSpec`-shaped value at `path` (`spec.template`), or the Pod object itself (`''`). */
-export function convertPodShape(ctx: ObjectContext, value: Json, path: string): PodShape {
+export function convertPodShape(ctx: ObjectContext, value: Json, path: string, warnings: Warnings): PodShape {
   const at = (field: string): string => (path === '' ? field : `${path}.${field}`);
   const meta = object(ctx, value['metadata'], at('metadata'));
   const labels = readLabels(ctx, meta['labels'], at('metadata.labels'));
   const spec = object(ctx, value['spec'], at('spec'));
-  const ports = containerPorts(ctx, spec, at('spec'));
+  const ports = containerPorts(ctx, spec, at('spec'), warnings);
   const hostNetwork = optBool(ctx, spec['hostNetwork'], at('spec.hostNetwork')) ?? false;
   const nodeName = optString(ctx, spec['nodeName'], at('spec.nodeName')) ?? null;
   if (nodeName !== null && nodeName !== '') {
@@ -48,20 +48,25 @@ export function convertPodShape(ctx: ObjectContext, value: Json, path: string): 
 
 /**
  * `containers[].ports[]` only: named-port resolution looks at regular containers, as the API does
- * (initContainers' ports are not endpoints). Port names must be unique across the pod's containers so
- * that a named policy port resolves to one number.
+ * (initContainers' ports are not endpoints). The API refuses a port name used twice in one container
+ * (validateContainerPorts); it accepts the same name in two containers, and a named policy port then
+ * matches either number, which is worth a warning.
  */
-function containerPorts(ctx: ObjectContext, spec: Json, path: string): ContainerPort[] {
+function containerPorts(ctx: ObjectContext, spec: Json, path: string, warnings: Warnings): ContainerPort[] {
   const out: ContainerPort[] = [];
   const seen = new Map<string, string>();
   list(ctx, spec['containers'], `${path}.containers`).forEach((c, ci) => {
     const container = object(ctx, c, `${path}.containers[${ci}]`);
+    const inContainer = new Map<string, string>();
     list(ctx, container['ports'], `${path}.containers[${ci}].ports`).forEach((p, pi) => {
       const at = `${path}.containers[${ci}].ports[${pi}]`;
       const port = containerPort(ctx, object(ctx, p, at), at);
       if (port.name !== null) {
-        const first = seen.get(port.name);
+        const first = inContainer.get(port.name);
         if (first !== undefined) fail(ctx, `${at}.name`, `Duplicate value ${show(port.name)}: already used by ${first}`);
+        const other = seen.get(port.name);
+        if (other !== undefined) warnings.forObject(ctx, `${at}.name`, `port name ${show(port.name)} is also used by ${other}; a policy naming it matches both ports`);
+        inContainer.set(port.name, at);
         seen.set(port.name, at);
       }
       out.push(port);
@@ -84,9 +89,9 @@ function containerPort(ctx: ObjectContext, raw: Json, at: string): ContainerPort
   return { name: name === '' ? null : name, port, protocol };
 }
 
-export function convertPod(ctx: ObjectContext, value: Json): PodDraft {
+export function convertPod(ctx: ObjectContext, value: Json, warnings: Warnings): PodDraft {
   checkMeta(ctx, value, dns1123Subdomain);
-  const shape = convertPodShape(ctx, value, '');
+  const shape = convertPodShape(ctx, value, '', warnings);
   const status = object(ctx, value['status'], 'status');
   const phase = optString(ctx, status['phase'], 'status.phase');
   return {

@@ -2,7 +2,7 @@
  * Workload kinds (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob): their pod template,
  * how many pods they run, and who owns them.
  */
-import { fail, show, type ObjectContext } from './context.js';
+import { fail, show, type ObjectContext, type Warnings } from './context.js';
 import { object, optBool, optInt, type Json } from './fields.js';
 import { checkMeta, ownerRefs, type OwnerRef } from './meta.js';
 import { dns1123Label, dns1123Subdomain } from './names.js';
@@ -30,13 +30,13 @@ export function isWorkloadKind(kind: string): kind is WorkloadKind {
   return (WORKLOAD_KINDS as readonly string[]).includes(kind);
 }
 
-export function convertWorkload(ctx: ObjectContext, kind: WorkloadKind, value: Json): WorkloadDraft {
+export function convertWorkload(ctx: ObjectContext, kind: WorkloadKind, value: Json, warnings: Warnings): WorkloadDraft {
   // StatefulSet pod names become hostnames, so the set's name must be a DNS label.
   checkMeta(ctx, value, kind === 'StatefulSet' ? dns1123Label : dns1123Subdomain);
   const spec = object(ctx, value['spec'], 'spec');
   const templatePath = kind === 'CronJob' ? 'spec.jobTemplate.spec.template' : 'spec.template';
   const podSpecHolder = kind === 'CronJob' ? object(ctx, object(ctx, spec['jobTemplate'], 'spec.jobTemplate')['spec'], 'spec.jobTemplate.spec') : spec;
-  const template = convertPodShape(ctx, object(ctx, podSpecHolder['template'], templatePath), templatePath);
+  const template = convertPodShape(ctx, object(ctx, podSpecHolder['template'], templatePath), templatePath, warnings);
   checkSelector(ctx, kind, spec, template);
   const ordinals = object(ctx, spec['ordinals'], 'spec.ordinals');
   const firstOrdinal = kind === 'StatefulSet' ? nonNegative(ctx, ordinals['start'], 'spec.ordinals.start') ?? 0 : 0;

@@ -4,7 +4,7 @@
  * <field.path>: <reason>`.
  */
 import { describe, expect, it } from 'vitest';
-import { loadError, policyYaml } from './helpers.js';
+import { loadError, loadText, policyYaml } from './helpers.js';
 
 const NP = 'NetworkPolicy default/np';
 const ingressPort = (port: string): string => policyYaml(`ingress: [{ports: [${port}]}]`);
@@ -142,9 +142,6 @@ const CASES: [string, string, string][] = [
     'Pod default/p: spec.containers[0].ports[0].protocol: Unsupported value "HTTP"'],
   ['duplicate port names in one container', withPorts('{name: http, containerPort: 80}, {name: http, containerPort: 8080}'),
     'Pod default/p: spec.containers[0].ports[1].name: Duplicate value "http": already used by spec.containers[0].ports[0]'],
-  ['duplicate port names across containers of a pod',
-    pod('{containers: [{name: a, image: i, ports: [{name: web, containerPort: 80}]}, {name: b, image: i, ports: [{name: web, containerPort: 81}]}]}'),
-    'Pod default/p: spec.containers[1].ports[0].name: Duplicate value "web": already used by spec.containers[0].ports[0]'],
   ['duplicate port names in a CronJob template',
     'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {spec: {template: {spec: {containers: [{name: a, image: i, ports: [{name: m, containerPort: 1}, {name: m, containerPort: 2}]}]}}}}}\n',
     'CronJob default/c: spec.jobTemplate.spec.template.spec.containers[0].ports[1].name: Duplicate value "m"'],
@@ -214,6 +211,13 @@ describe('validation: each rejected input yields its own message', () => {
     const message = loadError(text);
     expect(message.slice(message.indexOf('bad.yaml'))).toBe(
       'bad.yaml document 2: NetworkPolicy default/db: spec.ingress[0].ports[1].endPort: must be greater than or equal to port (80), got 70');
+  });
+
+  it('the same port name in two containers is accepted, as the API does, with a warning', () => {
+    const result = loadText(pod('{containers: [{name: a, image: i, ports: [{name: web, containerPort: 80}]}, {name: b, image: i, ports: [{name: web, containerPort: 81}]}]}'));
+    expect(result.cluster.pods[0]!.ports.map((p) => `${p.name}:${p.port}`)).toEqual(['web:80', 'web:81']);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/in\.yaml: Pod default\/p: spec\.containers\[1\]\.ports\[0\]\.name: port name "web" is also used by spec\.containers\[0\]\.ports\[0\]; a policy naming it matches both ports$/);
   });
 
   it('names the List item of a kubectl List', () => {
