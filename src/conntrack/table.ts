@@ -1,0 +1,198 @@
+/**
+ * The connection table's storage: a bounded pool of entries, each with two fixed-width tuples (original
+ * and reply direction, as the kernel's two tuplehash nodes per nf_conn), indexed by one open-addressing
+ * hash (linear probing, backward-shift deletion so no tombstones accumulate), plus a recency list used
+ * to find eviction victims. Typed arrays only; nothing here allocates after `newTable`.
+ *
+ * A tuple is TUPLE_WORDS 32-bit words: source address (4), destination address (4), family and protocol,
+ * then the two 16-bit "ports" (TCP/UDP/SCTP ports; for ICMP the echo id and the type/code, as the
+ * kernel's tuple carries id, type and code).
+ *
+ * Why 30-bit hashes and no 32-bit value crossing a function boundary: V8 boxes an integer above 2^30
+ * passed to or returned from a function it did not inline, which would be an allocation per packet.
+ */
+
+export const TUPLE_WORDS = 10;
+const ENTRY_WORDS = 2 * TUPLE_WORDS;
+const EMPTY = 0;
+const NIL = -1;
+
+export interface ConnTable {
+  readonly capacity: number;
+  readonly mask: number;
+  /** Per slot: 0 empty, else 1 + (entry * 2 + direction). */
+  readonly slotRef: Int32Array;
+  readonly slotHash: Int32Array;
+  /** Per entry: original tuple then reply tuple. */
+  readonly tuples: Uint32Array;
+  /** Recency list, least recently refreshed first. */
+  readonly prev: Int32Array;
+  readonly next: Int32Array;
+  readonly free: Int32Array;
+  /** head, tail, free-stack top, entry count. */
+  readonly meta: Int32Array;
+}
+
+const HEAD = 0;
+const TAIL = 1;
+const FREE_TOP = 2;
+const COUNT = 3;
+
+export function newTable(capacity: number): ConnTable {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
+    throw new RangeError(`conntrack capacity ${capacity} is not an integer in 1..${1 << 24}`);
+  }
+  // Two tuples per entry at a load factor of at most 1/2: slots >= 4 x capacity, a power of two.
+  let slots = 8;
+  while (slots < 4 * capacity) slots *= 2;
+  const free = new Int32Array(capacity);
+  for (let i = 0; i < capacity; i++) free[i] = capacity - 1 - i;
+  const meta = Int32Array.of(NIL, NIL, capacity, 0);
+  return {
+    capacity, mask: slots - 1, slotRef: new Int32Array(slots), slotHash: new Int32Array(slots),
+    tuples: new Uint32Array(capacity * ENTRY_WORDS), prev: new Int32Array(capacity).fill(NIL),
+    next: new Int32Array(capacity).fill(NIL), free, meta,
+  };
+}
+
+export function tableCount(t: ConnTable): number {
+  return t.meta[COUNT]!;
+}
+
+/** The least recently refreshed entry, or -1. */
+export function oldestEntry(t: ConnTable): number {
+  return t.meta[HEAD]!;
+}
+
+export function newerEntry(t: ConnTable, e: number): number {
+  return t.next[e]!;
+}
+
+/** A 30-bit hash of the tuple at `words[off..off+TUPLE_WORDS)` (murmur3-style mixing). */
+export function hashTuple(words: Uint32Array, off: number): number {
+  let h = 0x9747b28c | 0;
+  for (let k = 0; k < TUPLE_WORDS; k++) {
+    let w = Math.imul(words[off + k]! | 0, 0xcc9e2d51);
+    w = Math.imul((w << 15) | (w >>> 17), 0x1b873593);
+    h ^= w;
+    h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64 | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h & 0x3fffffff;
+}
+
+function sameTuple(t: ConnTable, ref: number, key: Uint32Array, off: number): boolean {
+  const base = (ref >> 1) * ENTRY_WORDS + (ref & 1) * TUPLE_WORDS;
+  const tuples = t.tuples;
+  for (let k = 0; k < TUPLE_WORDS; k++) if (tuples[base + k] !== key[off + k]) return false;
+  return true;
+}
+
+/** Finds the tuple: returns entry * 2 + direction (0 original, 1 reply), or -1. */
+export function findTuple(t: ConnTable, key: Uint32Array, off: number, hash: number): number {
+  const mask = t.mask;
+  for (let s = hash & mask; ; s = (s + 1) & mask) {
+    const r = t.slotRef[s]!;
+    if (r === EMPTY) return NIL;
+    if (t.slotHash[s] === hash && sameTuple(t, r - 1, key, off)) return r - 1;
+  }
+}
+
+function placeSlot(t: ConnTable, ref: number): void {
+  const base = (ref >> 1) * ENTRY_WORDS + (ref & 1) * TUPLE_WORDS;
+  const hash = hashTuple(t.tuples, base);
+  const mask = t.mask;
+  let s = hash & mask;
+  while (t.slotRef[s] !== EMPTY) s = (s + 1) & mask;
+  t.slotRef[s] = ref + 1;
+  t.slotHash[s] = hash;
+}
+
+/**
+ * Takes a free entry, copies the two tuples in (original from `orig`, reply from `reply`, each at its
+ * offset), indexes both and appends the entry as the most recent. Returns the entry, or -1 when full.
+ */
+export function insertEntry(t: ConnTable, orig: Uint32Array, origOff: number, reply: Uint32Array, replyOff: number): number {
+  const meta = t.meta;
+  if (meta[FREE_TOP] === 0) return NIL;
+  const e = t.free[--meta[FREE_TOP]!]!;
+  const base = e * ENTRY_WORDS;
+  for (let k = 0; k < TUPLE_WORDS; k++) {
+    t.tuples[base + k] = orig[origOff + k]!;
+    t.tuples[base + TUPLE_WORDS + k] = reply[replyOff + k]!;
+  }
+  placeSlot(t, e * 2);
+  placeSlot(t, e * 2 + 1);
+  linkTail(t, e);
+  meta[COUNT]!++;
+  return e;
+}
+
+/** Removes the slot holding `ref`, shifting later members of its probe run back (no tombstones). */
+function removeSlot(t: ConnTable, ref: number): void {
+  const base = (ref >> 1) * ENTRY_WORDS + (ref & 1) * TUPLE_WORDS;
+  const mask = t.mask;
+  let hole = hashTuple(t.tuples, base) & mask;
+  while (t.slotRef[hole] !== ref + 1) hole = (hole + 1) & mask;
+  for (let s = (hole + 1) & mask; t.slotRef[s] !== EMPTY; s = (s + 1) & mask) {
+    const home = t.slotHash[s]! & mask;
+    // The member at s may fill the hole unless its home lies cyclically in (hole, s].
+    const stays = hole <= s ? home > hole && home <= s : home > hole || home <= s;
+    if (stays) continue;
+    t.slotRef[hole] = t.slotRef[s]!;
+    t.slotHash[hole] = t.slotHash[s]!;
+    hole = s;
+  }
+  t.slotRef[hole] = EMPTY;
+}
+
+export function removeEntry(t: ConnTable, e: number): void {
+  removeSlot(t, e * 2);
+  removeSlot(t, e * 2 + 1);
+  unlink(t, e);
+  t.free[t.meta[FREE_TOP]!++] = e;
+  t.meta[COUNT]!--;
+}
+
+/** Marks the entry as the most recently refreshed. */
+export function touchEntry(t: ConnTable, e: number): void {
+  if (t.meta[TAIL] === e) return;
+  unlink(t, e);
+  linkTail(t, e);
+}
+
+function linkTail(t: ConnTable, e: number): void {
+  const tail = t.meta[TAIL]!;
+  t.prev[e] = tail;
+  t.next[e] = NIL;
+  if (tail === NIL) t.meta[HEAD] = e;
+  else t.next[tail] = e;
+  t.meta[TAIL] = e;
+}
+
+function unlink(t: ConnTable, e: number): void {
+  const p = t.prev[e]!;
+  const n = t.next[e]!;
+  if (p === NIL) t.meta[HEAD] = n;
+  else t.next[p] = n;
+  if (n === NIL) t.meta[TAIL] = p;
+  else t.prev[n] = p;
+  t.prev[e] = NIL;
+  t.next[e] = NIL;
+}
+
+/** Entry index and direction of a reference returned by findTuple. */
+export function refEntry(ref: number): number {
+  return ref >> 1;
+}
+
+export function refDirection(ref: number): number {
+  return ref & 1;
+}
+
+/** Offset of the entry's tuple of direction `dir` in `t.tuples`. */
+export function tupleOffset(e: number, dir: number): number {
+  return e * ENTRY_WORDS + dir * TUPLE_WORDS;
+}
