@@ -5,6 +5,22 @@
  * Small vocabularies (label keys and values, port numbers, port names) make selectors and ports hit
  * often; a key no object carries (`ghost`) exercises NotIn/DoesNotExist on absent keys. The same seed
  * always yields the same scenario.
+ *
+ * A differential test (see test/model/second-opinion.test.ts for a working one):
+ *
+ *   for (let seed = 1; seed <= 200; seed++) {
+ *     const { cluster, flows } = randomScenario(seed);
+ *     const fails = (c: Cluster, f: Flow) => myModel(c, f) !== evaluate(indexCluster(c), f).allowed;
+ *     const bad = flows.find((f) => fails(cluster, f));
+ *     if (bad) {
+ *       const min = shrinkScenario(cluster, bad, fails);
+ *       throw new Error(formatReproduction(min.cluster, min.flow, seed));
+ *     }
+ *   }
+ *
+ * Addresses: pods 10.244.<ns>.<10+i> and fd00:10:244:<ns>::<10+i>; nodes 172.18.0.<2+k> and
+ * fc00:f853:ccd:e793::<2+k> (hostNetwork pods carry their node's); externals from EXTERNAL below. Flows
+ * carry no source port: pick one per flow if a dataplane needs it. Services are not generated.
  */
 import { formatCidr, formatIp, familyBits, mustParseCidr, mustParseIp, prefixMask, type Cidr, type Family, type IpAddr } from '../../src/model/ip.js';
 import type { Flow } from '../../src/model/evaluate.js';
