@@ -80,7 +80,7 @@ export class PcapngReader implements CaptureReader {
       if (type === SHB && !this.byteOrder(p)) break;
       const len = this.rd32(p + 4);
       if (len < BLOCK_MIN || (len & 3) !== 0) {
-        this.fail(p, `block length ${len} is not a multiple of 4 of at least ${BLOCK_MIN}`);
+        this.fail(p, `block length ${len} is ${len < BLOCK_MIN ? `less than ${BLOCK_MIN}` : 'not a multiple of 4'}`);
         break;
       }
       if (len > this.limit(type)) {
