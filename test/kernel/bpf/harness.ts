@@ -32,7 +32,7 @@ export interface Built { readonly dir: string; readonly object: string; readonly
 
 export function buildNative(): Built {
   // No dots in the path: libbpf rewrites '.' to '_' in pin paths (sanitize_pin_path) and fails to pin.
-  const dir = mkdtempSync(join(tmpdir(), 'netsievebpf'));
+  const dir = mkdtempSync(join(tmpdir().includes('.') ? '/tmp' : tmpdir(), 'netsievebpf'));
   const object = join(dir, 'netsieve_policy.o');
   const runner = join(dir, 'test_run');
   execFileSync('clang', ['-O2', '-g', '-Wall', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(NATIVE, 'netsieve_policy.bpf.c'), '-o', object]);
