@@ -73,10 +73,13 @@ function withoutNameClashes(drafts: readonly PodDraft[]): PodDraft[] {
   return [...byName.values()];
 }
 
-/** Pods that name no node are spread round-robin over the nodes, in namespace/name order. */
+/**
+ * Pods that name no node are spread round-robin over the nodes, in namespace/name order. A hostIP such
+ * a pod reports belongs to a node the input does not name, so it is not pinned on the chosen one.
+ */
 function place(drafts: readonly PodDraft[], nodeNames: readonly string[]): PodDraft[] {
   let next = 0;
-  return drafts.map((p) => (p.nodeName !== null ? p : { ...p, nodeName: nodeNames[next++ % nodeNames.length]! }));
+  return drafts.map((p) => (p.nodeName !== null ? p : { ...p, nodeName: nodeNames[next++ % nodeNames.length]!, hostIps: [] }));
 }
 
 /**

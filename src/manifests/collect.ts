@@ -33,9 +33,34 @@ export function collect(objects: readonly RawObject[], warnings: Warnings): Coll
   const seen: Seen = new Map();
   for (const raw of objects) {
     const kind = raw.value['kind'] as string;
-    if (!convertInto(out, raw, kind, seen, warnings)) out.skipped[kind] = (out.skipped[kind] ?? 0) + 1;
+    const apiVersion = raw.value['apiVersion'];
+    if (!isModelledGroup(kind, apiVersion)) {
+      const label = `${kind} (${String(apiVersion)})`;
+      out.skipped[label] = (out.skipped[label] ?? 0) + 1;
+    } else if (!convertInto(out, raw, kind, seen, warnings)) {
+      out.skipped[kind] = (out.skipped[kind] ?? 0) + 1;
+    }
   }
   return out;
+}
+
+/** The API groups each modelled kind lives in (`extensions` for the old beta manifests). */
+const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  Namespace: [''], Node: [''], Pod: [''], Service: [''],
+  Deployment: ['apps', 'extensions'], ReplicaSet: ['apps', 'extensions'], DaemonSet: ['apps', 'extensions'],
+  StatefulSet: ['apps'], Job: ['batch'], CronJob: ['batch'], NetworkPolicy: ['networking.k8s.io', 'extensions'],
+};
+
+/**
+ * Same kind, other group, other meaning: Calico's `projectcalico.org/v3` NetworkPolicy or Knative's
+ * `serving.knative.dev/v1` Service must not be read as the core objects. Those are skipped, counted
+ * under `Kind (apiVersion)`. An object without apiVersion is taken at its kind.
+ */
+function isModelledGroup(kind: string, apiVersion: unknown): boolean {
+  const groups = GROUPS[kind];
+  if (groups === undefined || typeof apiVersion !== 'string' || apiVersion === '') return true;
+  const slash = apiVersion.indexOf('/');
+  return groups.includes(slash < 0 ? '' : apiVersion.slice(0, slash));
 }
 
 /** Converts one object into its map; false when the kind is not one the model uses. */

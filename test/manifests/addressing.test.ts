@@ -96,6 +96,11 @@ describe('nodes and hostNetwork pods', () => {
     expect(cluster.nodes.map((n) => `${n.name} ${n.ips.map(formatIp).join(',')}`)).toEqual(['w1 172.20.0.5', 'w2 172.20.0.6']);
   });
 
+  it('a hostIP of a pod that names no node is not pinned on the node it is placed on', () => {
+    const { cluster } = loadText(pod('p', '{podIP: 10.5.0.2, hostIP: 172.20.0.6}'));
+    expect(cluster.nodes.map((n) => `${n.name} ${n.ips.map(formatIp).join(',')}`)).toEqual(['node-1 172.18.0.2']);
+  });
+
   it('--nodes and the CIDR options are checked', () => {
     const bad: [Record<string, unknown>, string][] = [
       [{ nodes: 0 }, '--nodes: must be an integer from 1 to 10000, got 0'],

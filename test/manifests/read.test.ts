@@ -45,6 +45,16 @@ describe('reading files and directories', () => {
     expect(result.objects).toBe(4);
   });
 
+  it('a known kind from another API group (Calico NetworkPolicy, Knative Service) is skipped, not misread', () => {
+    const text = `apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: c}\nspec: {selector: "app == 'x'"}\n---\n`
+      + `apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: k}\nspec: {template: {}}\n---\n`
+      + `apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: old}\nspec: {podSelector: {}}\n`;
+    const result = loadText(text);
+    expect(result.skipped).toEqual({ 'NetworkPolicy (projectcalico.org/v3)': 1, 'Service (serving.knative.dev/v1)': 1 });
+    expect(result.cluster.policies.map((p) => p.name)).toEqual(['old']);
+    expect(result.cluster.services).toEqual([]);
+  });
+
   it('a namespaced object without metadata.namespace goes to default', () => {
     const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n';
     expect(loadText(text).cluster.pods.map((p) => p.namespace)).toEqual(['default']);
