@@ -22,7 +22,7 @@ export function pcapFile(frames: Buffer[], linkType = 1, snaplen = 262144): Buff
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(snaplen, 16);
   head.writeUInt32LE(linkType, 20);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   frames.forEach((f, i) => {
     const h = Buffer.alloc(16);
     h.writeUInt32LE(1700000000 + i, 0);
