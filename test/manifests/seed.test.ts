@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadCluster } from '../../src/manifests/load.js';
+import { indexCluster } from '../../src/model/cluster-index.js';
+import { evaluate } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
+import { IPPROTO } from '../../src/model/types.js';
 import { podLines } from './helpers.js';
 
 describe('the seed scenario (captures/seed/cluster.yaml)', () => {
@@ -48,5 +51,18 @@ describe('the seed scenario (captures/seed/cluster.yaml)', () => {
   it('is the same on every load', () => {
     const again = loadCluster(['captures/seed/cluster.yaml']);
     expect(again.cluster).toEqual(cluster);
+  });
+
+  it('feeds the reference evaluator: on TCP 80 only frontend reaches backend; backend is not isolated for egress', () => {
+    const index = indexCluster(cluster);
+    const table = cluster.pods.flatMap((src) => cluster.pods.filter((dst) => dst !== src).map((dst) => {
+      const d = evaluate(index, { src: src.ips[0]!, dst: dst.ips[0]!, protocol: IPPROTO.TCP, dstPort: 80 });
+      return `${src.name} -> ${dst.name} ${d.allowed ? 'allowed' : 'denied'}`;
+    }));
+    expect(table).toEqual([
+      'backend-0 -> frontend-0 allowed', 'backend-0 -> other-0 allowed',
+      'frontend-0 -> backend-0 allowed', 'frontend-0 -> other-0 allowed',
+      'other-0 -> backend-0 denied', 'other-0 -> frontend-0 allowed',
+    ]);
   });
 });
