@@ -15,6 +15,8 @@ import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions, type Flow } from '../../src/model/evaluate.js';
 import { ipToWords, type IpAddr } from '../../src/model/ip.js';
 import type { Cluster } from '../../src/model/types.js';
+import type { EbpfProgram } from '../../src/compile/ebpf/program.js';
+import { PRECEDENCE_CASES, precedenceFlow, precedenceProgram } from '../compile/ebpf/precedence.js';
 import { Verdict } from '../../src/wire/flow-batch.js';
 import { EBPF_SCENARIOS } from '../compile/ebpf/scenarios.js';
 import { randomScenario } from '../support/random-cluster.js';
@@ -32,8 +34,7 @@ const XDP_PASS = 2;
 
 interface Expected { verdict: number; src: number; dst: number; decided: number; eg: number; ing: number; egState: number; ingState: number }
 
-function simulate(cluster: Cluster, options: EvalOptions, flows: readonly Flow[]) {
-  const program = compileEbpf(indexCluster(cluster), options);
+function simulate(program: EbpfProgram, flows: readonly Flow[]): Expected[] {
   const loaded = loadEbpf(program);
   const src = new Uint32Array(4);
   const dst = new Uint32Array(4);
@@ -48,7 +49,7 @@ function simulate(cluster: Cluster, options: EvalOptions, flows: readonly Flow[]
       eg: t[Trace.EGRESS_ENTRY]!, ing: t[Trace.INGRESS_ENTRY]!, egState: t[Trace.EGRESS_STATE]!, ingState: t[Trace.INGRESS_STATE]!,
     };
   });
-  return { program, expected };
+  return expected;
 }
 
 /** Every ordered pair of the cluster's addresses (pods, nodes, two outsiders per family) on a few ports. */
@@ -67,8 +68,8 @@ function pairFlows(cluster: Cluster): Flow[] {
   return flows;
 }
 
-function compare(built: Built, cluster: Cluster, options: EvalOptions, flows: readonly Flow[]): { packets: number; allowed: number } {
-  const { program, expected } = simulate(cluster, options, flows);
+function compare(built: Built, program: EbpfProgram, flows: readonly Flow[]): { packets: number; allowed: number } {
+  const expected = simulate(program, flows);
   const got = runInKernel(built, program, flows);
   expect(got.length, 'one result per packet').toBe(flows.length);
   let allowed = 0;
@@ -94,11 +95,18 @@ describe.skipIf(reason !== null)(`the BPF program agrees with the simulator pack
   for (const [name, make] of Object.entries(EBPF_SCENARIOS)) {
     it(`scenario ${name}: every address pair on eight ports`, () => {
       const cluster = make();
-      const { packets, allowed } = compare(built, cluster, DEFAULT_EVAL_OPTIONS, pairFlows(cluster));
+      const { packets, allowed } = compare(built, compileEbpf(indexCluster(cluster), DEFAULT_EVAL_OPTIONS), pairFlows(cluster));
       expect(packets).toBeGreaterThan(0);
       expect(allowed, 'some packets allowed').toBeGreaterThan(0);
     });
   }
+
+  it('hand-made maps with deny and competing entries: the same entry decides in both', () => {
+    for (const c of PRECEDENCE_CASES) {
+      const { packets, allowed } = compare(built, precedenceProgram(c), [precedenceFlow(c)]);
+      expect([packets, allowed], c.name).toEqual([1, c.allowed ? 1 : 0]);
+    }
+  });
 
   const SWITCHES: EvalOptions[] = [DEFAULT_EVAL_OPTIONS, { ipBlockMatchesPods: false, allowLoopback: false, allowNodeTraffic: false }];
   SWITCHES.forEach((options, k) => {
@@ -107,7 +115,7 @@ describe.skipIf(reason !== null)(`the BPF program agrees with the simulator pack
       let allowed = 0;
       for (let seed = 1; seed <= RANDOM_CLUSTERS; seed++) {
         const scenario = randomScenario(seed + 7000 + k * 1000);
-        const r = compare(built, scenario.cluster, options, scenario.flows);
+        const r = compare(built, compileEbpf(indexCluster(scenario.cluster), options), scenario.flows);
         packets += r.packets;
         allowed += r.allowed;
       }

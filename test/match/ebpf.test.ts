@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
 import { OpenHashTable, hashWords } from '../../src/match/hash-table.js';
 import { LpmTable } from '../../src/match/lpm.js';
-import { classifyBatch, classifyRow, loadEbpf } from '../../src/match/ebpf.js';
+import { classifyBatch, classifyRow, loadEbpf, Trace } from '../../src/match/ebpf.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type Flow } from '../../src/model/evaluate.js';
 import { ipToWords, mustParseIp } from '../../src/model/ip.js';
@@ -15,6 +15,7 @@ import { flow } from '../support/builders.js';
 import { randomScenario } from '../support/random-cluster.js';
 import { allocatingLoop, gcCountDuring } from '../conntrack/support/gc-counter.js';
 import { EBPF_SCENARIOS } from '../compile/ebpf/scenarios.js';
+import { FRONTEND, PRECEDENCE_CASES, precedenceFlow, precedenceProgram, type PrecedenceCase } from '../compile/ebpf/precedence.js';
 
 function fillBatch(flows: readonly Flow[], ct: number = CtState.NEW): FlowBatch {
   const batch = new FlowBatch(flows.length);
@@ -165,5 +166,26 @@ describe('LpmTable against a brute-force longest match', () => {
       if (want >= 0) hits++;
     }
     expect(hits).toBeGreaterThan(1000);
+  });
+});
+
+describe('the probe sequence (Cilium v1.17 __policy_can_access) resolves competing entries', () => {
+  it.each(PRECEDENCE_CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const loaded = loadEbpf(precedenceProgram(c));
+    const batch = fillBatch([precedenceFlow(c)]);
+    classifyRow(loaded, batch, 0);
+    expect(batch.verdict[0]).toBe(c.allowed ? Verdict.ACCEPT : Verdict.DROP);
+    expect(loaded.trace[Trace.INGRESS_ENTRY]).toBe(c.decides);
+    expect(batch.decidedBy[0]).toBe(c.allowed ? c.decides : -1);
+  });
+
+  it('an L3 deny skips the L4-only lookup: fewer policy probes than the same map with an L3 allow', () => {
+    const probes = (deny: boolean): number => {
+      const c = { ...PRECEDENCE_CASES[4]!, entries: [[FRONTEND, 0, 0, 0, deny], [0, 6, 80, 24, false]] as PrecedenceCase['entries'] };
+      const loaded = loadEbpf(precedenceProgram(c));
+      classifyRow(loaded, fillBatch([precedenceFlow(c)]), 0);
+      return loaded.policy.probes;
+    };
+    expect(probes(true)).toBeLessThan(probes(false));
   });
 });
