@@ -87,9 +87,9 @@ export class ClassicReader implements CaptureReader {
   private walk(batch: FlowBatch): number {
     const c = this.c, b = c.buf, end = c.end, le = this.le, lt = this.linkType, cap = batch.capacity;
     const limit = this.snapLength === 0 || this.snapLength > MAX_CAPLEN ? MAX_CAPLEN : this.snapLength;
-    const subsecToNs = this.nanosecond ? 1 : 1000;
+    const subsecToNs = this.nanosecond ? 1 : 1000, decode = this.decode, first = this.recordsRead;
     let p = c.pos, row = 0;
-    if (this.decode) clearFlows(batch, 0, cap);
+    if (decode) clearFlows(batch, 0, cap);
     while (row < cap && end - p >= RECORD_HEADER) {
       const caplen = le ? u32le(b, p + R_CAPLEN) : u32be(b, p + R_CAPLEN);
       if (caplen > limit) {
@@ -103,9 +103,9 @@ export class ClassicReader implements CaptureReader {
       batch.wireLength[row] = wire;
       batch.capturedLength[row] = caplen;
       batch.dataOffset[row] = p + RECORD_HEADER;
-      batch.recordIndex[row] = this.recordsRead + row;
+      batch.recordIndex[row] = first + row;
       batch.linkType[row] = lt;
-      if (this.decode) decodeCleared(b, p + RECORD_HEADER, caplen, wire, lt, batch, row);
+      if (decode) decodeCleared(b, p + RECORD_HEADER, caplen, wire, lt, batch, row);
       p += RECORD_HEADER + caplen;
       row++;
     }
