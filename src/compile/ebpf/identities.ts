@@ -57,9 +57,19 @@ const RESERVED: SecurityIdentity[] = [
 
 export function allocateIdentities(index: ClusterIndex, options: EvalOptions): IdentityTable {
   const blocks = collectBlocks(index);
+  const endpoints = allocateEndpointIdentities(index, options, blocks);
+  const all: SecurityIdentity[] = [...RESERVED, ...endpoints.records];
+  const cidrIdentities = allocateCidrIdentities(blocks);
+  for (const c of cidrIdentities) {
+    const world = c.prefix.family === 4 ? 'reserved:world-ipv4' : 'reserved:world-ipv6';
+    all.push({ id: c.id, kind: 'cidr', labels: [`cidr:${formatCidr(c.prefix)}`, world], pods: [] });
+  }
+  return { all, endpointIdentities: endpoints.identities, cidrIdentities, byPodAddress: endpoints.byPodAddress, blocks };
+}
+
+/** One identity per distinct label set (with the netsieve splits), numbered in pod order from 256. */
+function allocateEndpointIdentities(index: ClusterIndex, options: EvalOptions, blocks: Map<string, IpBlockPeer>) {
   const namedEgress = collectEgressNamedPorts(index);
-  const all: SecurityIdentity[] = [...RESERVED];
-  const endpointIdentities: EndpointIdentity[] = [];
   const byKey = new Map<string, { identity: EndpointIdentity; pods: string[]; labels: string[] }>();
   const byPodAddress = new Map<string, number>();
   for (const pod of index.cluster.pods) {
@@ -70,24 +80,17 @@ export function allocateIdentities(index: ClusterIndex, options: EvalOptions): I
       const key = labels.join('\n');
       let slot = byKey.get(key);
       if (!slot) {
-        const identity: EndpointIdentity = {
-          id: FIRST_ENDPOINT_IDENTITY + byKey.size, namespace: pod.namespace, podLabels: pod.labels, pod, blocks: new Set(member),
-        };
+        const identity = { id: FIRST_ENDPOINT_IDENTITY + byKey.size, namespace: pod.namespace, podLabels: pod.labels, pod, blocks: new Set(member) };
         slot = { identity, pods: [], labels };
         byKey.set(key, slot);
-        endpointIdentities.push(identity);
       }
       if (!slot.pods.includes(qualifiedName(pod))) slot.pods.push(qualifiedName(pod));
       byPodAddress.set(ipKey(ip), slot.identity.id);
     }
   }
-  for (const slot of byKey.values()) all.push({ id: slot.identity.id, kind: 'endpoint', labels: slot.labels, pods: slot.pods });
-  const cidrIdentities = allocateCidrIdentities(blocks);
-  for (const c of cidrIdentities) {
-    const world = c.prefix.family === 4 ? 'reserved:world-ipv4' : 'reserved:world-ipv6';
-    all.push({ id: c.id, kind: 'cidr', labels: [`cidr:${formatCidr(c.prefix)}`, world], pods: [] });
-  }
-  return { all, endpointIdentities, cidrIdentities, byPodAddress, blocks };
+  const slots = [...byKey.values()];
+  const records: SecurityIdentity[] = slots.map((s) => ({ id: s.identity.id, kind: 'endpoint', labels: s.labels, pods: s.pods }));
+  return { identities: slots.map((s) => s.identity), records, byPodAddress };
 }
 
 /** Cilium's label sources: `k8s:` pod labels, namespace labels under io.cilium.k8s.namespace.labels, the namespace. */
