@@ -106,8 +106,10 @@ export function objectsOf(file: string, value: unknown, where: string): RawObjec
   if (typeof kind !== 'string' || kind === '') {
     throw new InputError(`${where}: not a Kubernetes object: it has no kind`);
   }
-  if (kind.endsWith('List') && Array.isArray(obj['items'])) {
-    return (obj['items'] as unknown[]).flatMap((item, i) => objectsOf(file, item, `${where} items[${i}]`));
+  if (kind.endsWith('List') && 'items' in obj) {
+    const items = obj['items'] ?? [];
+    if (!Array.isArray(items)) throw new InputError(`${where}: ${kind}: items: must be a list of objects`);
+    return items.flatMap((item: unknown, i: number) => objectsOf(file, item, `${where} items[${i}]`));
   }
   return [{ value: obj, file, where }];
 }

@@ -87,6 +87,11 @@ describe('reading files and directories', () => {
     expect(message).toMatch(/bad\.json: line 4, column 29: JSON syntax error: \S/);
   });
 
+  it('a List whose items is not a list is refused; an empty List is no objects', () => {
+    expect(loadError('apiVersion: v1\nkind: List\nitems: {a: 1}\n')).toMatch(/bad\.yaml: List: items: must be a list of objects$/);
+    expect(loadError('apiVersion: v1\nkind: List\nitems: []\n')).toMatch(/bad\.yaml: no Kubernetes objects found/);
+  });
+
   it('a document that is not a mapping, or has no kind, is refused', () => {
     expect(loadError('- a\n- b\n')).toMatch(/bad\.yaml: not a Kubernetes object: expected a mapping with apiVersion and kind$/);
     expect(loadError(`${ns('a')}---\nfoo: bar\n`)).toMatch(/bad\.yaml document 2: not a Kubernetes object: it has no kind$/);
