@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
 import { OpenHashTable, hashWords } from '../../src/match/hash-table.js';
 import { LpmTable } from '../../src/match/lpm.js';
+import { EbpfDataplane } from '../../src/match/ebpf-dataplane.js';
+import { probeAll } from '../../src/match/probe.js';
+import { ReferenceDataplane } from '../../src/match/reference.js';
 import { classifyBatch, classifyRow, loadEbpf, Trace } from '../../src/match/ebpf.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type Flow } from '../../src/model/evaluate.js';
@@ -187,5 +190,22 @@ describe('the probe sequence (Cilium v1.17 __policy_can_access) resolves competi
       return loaded.policy.probes;
     };
     expect(probes(true)).toBeLessThan(probes(false));
+  });
+});
+
+describe('EbpfDataplane behind probe', () => {
+  it.each(Object.keys(EBPF_SCENARIOS))('%s: the truth table over every pod pair equals the reference one, IPv4 and IPv6', (name) => {
+    const index = indexCluster(EBPF_SCENARIOS[name]!());
+    const ebpf = new EbpfDataplane(index);
+    const reference = new ReferenceDataplane(index);
+    let cells = 0;
+    for (const family of [4, 6] as const) {
+      for (const [protocol, port] of [[6, 80], [6, 8080], [17, 53], [132, 9000]] as const) {
+        const got = probeAll(index, ebpf, protocol, port, family);
+        expect(got).toEqual(probeAll(index, reference, protocol, port, family));
+        cells += got.cells.filter((c) => c.allowed !== null).length;
+      }
+    }
+    expect(cells).toBeGreaterThan(0);
   });
 });
