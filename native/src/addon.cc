@@ -1,0 +1,286 @@
+/*
+ * The Node-API surface, kept thin (design habit 10): bind a group of typed arrays once (checked against
+ * layout.h), then one call per batch runs a hot loop over every row. Validation of the tables' contents
+ * is TypeScript's; this file only checks what would otherwise let C read outside an array.
+ */
+#include <napi.h>
+#include <new>
+#include "hot.h"
+
+namespace {
+
+enum { GROUP_IPTABLES = 100 };
+
+struct Bound {
+  int group = 0;
+  Napi::ObjectReference keep; /* the bound arrays (and handles) stay alive as long as the handle */
+  ns_batch batch{};
+  ns_ebpf ebpf{};
+  ns_ipt_family family{};
+  ns_ipt_sets sets{};
+  ns_conntrack ct{};
+  ns_iptables ipt{};
+  int32_t *stack = nullptr;
+  ~Bound() { delete[] stack; }
+};
+
+struct FieldInfo { const char *name; int elem; };
+#define NS_INFO(name, type) {#name, ELEM_##type},
+const FieldInfo BATCH_INFO[] = {NS_BATCH_FIELDS(NS_INFO)};
+const FieldInfo EBPF_INFO[] = {NS_EBPF_FIELDS(NS_INFO)};
+const FieldInfo IPT_FAMILY_INFO[] = {NS_IPT_FAMILY_FIELDS(NS_INFO)};
+const FieldInfo IPT_SETS_INFO[] = {NS_IPT_SETS_FIELDS(NS_INFO)};
+const FieldInfo CONNTRACK_INFO[] = {NS_CONNTRACK_FIELDS(NS_INFO)};
+#undef NS_INFO
+
+int elemOf(napi_typedarray_type t) {
+  switch (t) {
+    case napi_uint8_array: return ELEM_U8;
+    case napi_uint16_array: return ELEM_U16;
+    case napi_uint32_array: return ELEM_U32;
+    case napi_int16_array: return ELEM_I16;
+    case napi_int32_array: return ELEM_I32;
+    case napi_float64_array: return ELEM_F64;
+    default: return 0;
+  }
+}
+
+/* The typed array at arrays[k], checked against the compiled-in field; null (with a JS error) if wrong. */
+void *fieldData(Napi::Env env, Napi::Array arrays, uint32_t k, const FieldInfo &info, size_t *len) {
+  Napi::Value v = arrays.Get(k);
+  if (!v.IsTypedArray()) {
+    Napi::TypeError::New(env, std::string("native bind: field ") + info.name + " is not a typed array").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (elemOf(ta.TypedArrayType()) != info.elem) {
+    Napi::TypeError::New(env, std::string("native bind: field ") + info.name + " has the wrong element type (layout drift)").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  *len = ta.ElementLength();
+  return static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+}
+
+#define NS_FILL(name, type) \
+  if (ok) { \
+    s->name = static_cast<ns_##type *>(fieldData(env, arrays, k, info[k], &s->name##_len)); \
+    ok = !env.IsExceptionPending(); \
+    k++; \
+  }
+
+template <typename S> bool fillBatch(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
+  uint32_t k = 0; bool ok = true; NS_BATCH_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
+}
+template <typename S> bool fillEbpf(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
+  uint32_t k = 0; bool ok = true; NS_EBPF_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
+}
+template <typename S> bool fillFamily(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
+  uint32_t k = 0; bool ok = true; NS_IPT_FAMILY_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
+}
+template <typename S> bool fillSets(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
+  uint32_t k = 0; bool ok = true; NS_IPT_SETS_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
+}
+template <typename S> bool fillConntrack(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
+  uint32_t k = 0; bool ok = true; NS_CONNTRACK_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
+}
+#undef NS_FILL
+
+Bound *handleOf(Napi::Value v, int group, const char *what) {
+  if (!v.IsExternal()) {
+    Napi::TypeError::New(v.Env(), std::string("native: ") + what + " is not a bound handle").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  Bound *b = v.As<Napi::External<Bound>>().Data();
+  if (b->group != group) {
+    Napi::TypeError::New(v.Env(), std::string("native: ") + what + " is a handle of another group").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return b;
+}
+
+Napi::Value makeHandle(Napi::Env env, Bound *b, Napi::Object keep) {
+  b->keep = Napi::Persistent(keep);
+  return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) { delete p; });
+}
+
+/* bind(group, arrays): checks every array against layout.h and returns a handle. */
+Napi::Value Bind(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, "native bind(group, arrays)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int group = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array arrays = info[1].As<Napi::Array>();
+  size_t want = group == GROUP_BATCH ? sizeof BATCH_INFO / sizeof *BATCH_INFO
+              : group == GROUP_EBPF ? sizeof EBPF_INFO / sizeof *EBPF_INFO
+              : group == GROUP_IPT_FAMILY ? sizeof IPT_FAMILY_INFO / sizeof *IPT_FAMILY_INFO
+              : group == GROUP_IPT_SETS ? sizeof IPT_SETS_INFO / sizeof *IPT_SETS_INFO
+              : group == GROUP_CONNTRACK ? sizeof CONNTRACK_INFO / sizeof *CONNTRACK_INFO : 0;
+  if (want == 0 || arrays.Length() != want) {
+    Napi::TypeError::New(env, "native bind: group " + std::to_string(group) + " wants " + std::to_string(want) +
+                         " arrays, got " + std::to_string(arrays.Length()) + " (layout drift?)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Bound *b = new Bound();
+  b->group = group;
+  bool ok = group == GROUP_BATCH ? fillBatch(env, arrays, &b->batch, BATCH_INFO)
+          : group == GROUP_EBPF ? fillEbpf(env, arrays, &b->ebpf, EBPF_INFO)
+          : group == GROUP_IPT_FAMILY ? fillFamily(env, arrays, &b->family, IPT_FAMILY_INFO)
+          : group == GROUP_IPT_SETS ? fillSets(env, arrays, &b->sets, IPT_SETS_INFO)
+          : fillConntrack(env, arrays, &b->ct, CONNTRACK_INFO);
+  if (ok && group == GROUP_EBPF && (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2)) ok = false;
+  if (ok && group == GROUP_IPT_FAMILY && b->family.params_len < IPT_PARAM_COUNT) ok = false;
+  if (ok && group == GROUP_CONNTRACK && (b->ct.params_len < CT_PARAM_COUNT || b->ct.timeouts_len < TO_COUNT)) ok = false;
+  if (!ok) {
+    delete b;
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native bind: params too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return makeHandle(env, b, arrays);
+}
+
+/* bindIptables(v4, v6, sets, depth): the model handle of the iptables matcher. */
+Napi::Value BindIptables(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Bound *v4 = handleOf(info[0], GROUP_IPT_FAMILY, "v4");
+  Bound *v6 = v4 ? handleOf(info[1], GROUP_IPT_FAMILY, "v6") : nullptr;
+  Bound *sets = v6 ? handleOf(info[2], GROUP_IPT_SETS, "sets") : nullptr;
+  if (!sets) return env.Undefined();
+  int32_t depth = v4->family.params[IPT_PARAM_DEPTH];
+  if (v6->family.params[IPT_PARAM_DEPTH] > depth) depth = v6->family.params[IPT_PARAM_DEPTH];
+  Bound *b = new Bound();
+  b->group = GROUP_IPTABLES;
+  b->stack = new int32_t[2 * (size_t)(depth > 0 ? depth : 1)];
+  b->ipt = ns_iptables{&v4->family, &v6->family, &sets->sets, b->stack, b->stack + (depth > 0 ? depth : 1), depth};
+  Napi::Array keep = Napi::Array::New(env, 3);
+  keep.Set(0u, info[0]);
+  keep.Set(1u, info[1]);
+  keep.Set(2u, info[2]);
+  return makeHandle(env, b, keep);
+}
+
+Bound *modelHandle(Napi::Value model, Napi::Value handle) {
+  int m = model.As<Napi::Number>().Int32Value();
+  return handleOf(handle, m == MODEL_EBPF ? (int)GROUP_EBPF : (int)GROUP_IPTABLES, "model");
+}
+
+/* classify(model, modelHandle, batchHandle, count): rows whose ctState is already set. */
+Napi::Value Classify(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int model = info[0].As<Napi::Number>().Int32Value();
+  Bound *m = modelHandle(info[0], info[1]);
+  Bound *b = m ? handleOf(info[2], GROUP_BATCH, "batch") : nullptr;
+  if (!b) return env.Undefined();
+  uint32_t count = info[3].As<Napi::Number>().Uint32Value();
+  if (count > b->batch.family_len) count = (uint32_t)b->batch.family_len;
+  if (model == MODEL_EBPF) for (uint32_t i = 0; i < count; i++) ebpf_classify_row(&m->ebpf, &b->batch, i);
+  else for (uint32_t i = 0; i < count; i++) iptables_classify_row(&m->ipt, &b->batch, i);
+  return env.Undefined();
+}
+
+/*
+ * run(model, modelHandle, ctHandle, batchHandle, count): per row, in capture order, conntrack track ->
+ * the model (later fragments follow their first) -> confirm, as src/replay/models.ts runRow does.
+ * Returns the later fragments dropped for want of a first.
+ */
+Napi::Value Run(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int model = info[0].As<Napi::Number>().Int32Value();
+  Bound *m = modelHandle(info[0], info[1]);
+  Bound *c = m ? handleOf(info[2], GROUP_CONNTRACK, "conntrack") : nullptr;
+  Bound *bb = c ? handleOf(info[3], GROUP_BATCH, "batch") : nullptr;
+  if (!bb) return env.Undefined();
+  uint32_t count = info[4].As<Napi::Number>().Uint32Value();
+  if (count > bb->batch.family_len) count = (uint32_t)bb->batch.family_len;
+  if (count > c->ct.pending_len || count > c->ct.fragmentVerdict_len) {
+    Napi::RangeError::New(env, "native run: conntrack row scratch smaller than the batch").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ns_batch *b = &bb->batch;
+  ns_conntrack *ct = &c->ct;
+  uint32_t orphans = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    ct_track(ct, b, i);
+    if ((b->flags[i] & ROW_LATER_FRAGMENT) != 0 && b->family[i] != 0) {
+      uint8_t v = ct->fragmentVerdict[i];
+      if (v == FRAGMENT_WITHOUT_FIRST) orphans++;
+      b->verdict[i] = v == VERDICT_ACCEPT ? VERDICT_ACCEPT : VERDICT_DROP;
+      b->cost[i] = 0;
+      b->decidedBy[i] = -1;
+    } else if (model == MODEL_EBPF) {
+      ebpf_classify_row(&m->ebpf, b, i);
+    } else {
+      iptables_classify_row(&m->ipt, b, i);
+    }
+    ct_confirm(ct, b, i);
+  }
+  return Napi::Number::New(env, orphans);
+}
+
+Napi::Array infoList(Napi::Env env, const FieldInfo *list, size_t n) {
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t k = 0; k < n; k++) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, list[k].name));
+    pair.Set(1u, Napi::Number::New(env, list[k].elem));
+    out.Set((uint32_t)k, pair);
+  }
+  return out;
+}
+
+#define NS_LIST(arr) infoList(env, arr, sizeof arr / sizeof *arr)
+#define NS_CONST(name) constants.Set(#name, Napi::Number::New(env, (double)(name)));
+
+/* layout(): the compiled-in lists and constants, for the drift test. */
+Napi::Value Layout(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object groups = Napi::Object::New(env);
+  groups.Set((uint32_t)GROUP_BATCH, NS_LIST(BATCH_INFO));
+  groups.Set((uint32_t)GROUP_EBPF, NS_LIST(EBPF_INFO));
+  groups.Set((uint32_t)GROUP_IPT_FAMILY, NS_LIST(IPT_FAMILY_INFO));
+  groups.Set((uint32_t)GROUP_IPT_SETS, NS_LIST(IPT_SETS_INFO));
+  groups.Set((uint32_t)GROUP_CONNTRACK, NS_LIST(CONNTRACK_INFO));
+  Napi::Object constants = Napi::Object::New(env);
+  NS_CONST(ELEM_U8) NS_CONST(ELEM_U16) NS_CONST(ELEM_U32) NS_CONST(ELEM_I16) NS_CONST(ELEM_I32) NS_CONST(ELEM_F64)
+  NS_CONST(GROUP_BATCH) NS_CONST(GROUP_EBPF) NS_CONST(GROUP_IPT_FAMILY) NS_CONST(GROUP_IPT_SETS) NS_CONST(GROUP_CONNTRACK)
+  NS_CONST(EBPF_PARAM_IPC_SEED) NS_CONST(EBPF_PARAM_POLICY_SEED) NS_CONST(EBPF_PARAM_ALLOW_LOOPBACK)
+  NS_CONST(EBPF_PARAM_ALLOW_NODE_TRAFFIC) NS_CONST(EBPF_PARAM_COUNT) NS_CONST(IPT_PARAM_ENTRY) NS_CONST(IPT_PARAM_DEPTH)
+  NS_CONST(IPT_PARAM_COUNT) NS_CONST(CT_PARAM_TABLE_MASK) NS_CONST(CT_PARAM_FRAG_MASK) NS_CONST(CT_PARAM_COUNT)
+  NS_CONST(TO_TCP) NS_CONST(TO_TCP_UNACKNOWLEDGED) NS_CONST(TO_UDP_UNREPLIED) NS_CONST(TO_UDP_REPLIED)
+  NS_CONST(TO_UDP_STREAM_AFTER) NS_CONST(TO_ICMP) NS_CONST(TO_ICMPV6) NS_CONST(TO_GENERIC) NS_CONST(TO_SCTP_COOKIE_WAIT)
+  NS_CONST(TO_SCTP_ESTABLISHED) NS_CONST(TO_FRAGMENT) NS_CONST(TO_GRE_UNREPLIED) NS_CONST(TO_GRE_REPLIED) NS_CONST(TO_COUNT) NS_CONST(MODEL_EBPF) NS_CONST(MODEL_IPTABLES)
+  NS_CONST(VERDICT_DROP) NS_CONST(VERDICT_ACCEPT) NS_CONST(VERDICT_NONE)
+  NS_CONST(CT_NEW) NS_CONST(CT_ESTABLISHED) NS_CONST(CT_RELATED) NS_CONST(CT_INVALID) NS_CONST(CT_UNTRACKED)
+  NS_CONST(ROW_FIRST_FRAGMENT) NS_CONST(ROW_LATER_FRAGMENT) NS_CONST(ROW_ICMP_ERROR) NS_CONST(ROW_ICMP_ECHO) NS_CONST(ROW_MALFORMED)
+  NS_CONST(POLICY_KEY_WORDS) NS_CONST(IPCACHE_KEY_WORDS) NS_CONST(DIR_INGRESS) NS_CONST(DIR_EGRESS) NS_CONST(PLEN_ANY)
+  NS_CONST(PLEN_PROTO) NS_CONST(PLEN_FULL) NS_CONST(IDENTITY_ANY) NS_CONST(IDENTITY_HOST) NS_CONST(EP_INGRESS_ISOLATED)
+  NS_CONST(EP_EGRESS_ISOLATED)
+  NS_CONST(TARGET_NONE) NS_CONST(TARGET_ACCEPT) NS_CONST(TARGET_DROP) NS_CONST(TARGET_RETURN) NS_CONST(TARGET_JUMP)
+  NS_CONST(TARGET_GOTO) NS_CONST(TARGET_MARK) NS_CONST(ACCEPT_MARK) NS_CONST(SET_IP) NS_CONST(SET_NET) NS_CONST(SET_IPPORT)
+  NS_CONST(TUPLE_WORDS) NS_CONST(STATUS_SEEN_REPLY) NS_CONST(STATUS_ASSURED) NS_CONST(STATUS_CLOSE_INIT)
+  NS_CONST(COUNTER_INSERTS) NS_CONST(COUNTER_EVICTIONS) NS_CONST(COUNTER_EXPIRATIONS) NS_CONST(COUNTER_INVALID)
+  NS_CONST(COUNTER_DELETES) NS_CONST(COUNTER_ORPHAN_FRAGMENTS) NS_CONST(COUNTER_RELATED) NS_CONST(COUNTER_CLASHES)
+  NS_CONST(TCP_NONE) NS_CONST(TCP_SYN_SENT) NS_CONST(TCP_SYN_RECV) NS_CONST(TCP_ESTABLISHED) NS_CONST(TCP_FIN_WAIT)
+  NS_CONST(TCP_CLOSE_WAIT) NS_CONST(TCP_LAST_ACK) NS_CONST(TCP_TIME_WAIT) NS_CONST(TCP_CLOSE) NS_CONST(TCP_SYN_SENT2)
+  NS_CONST(TCP_IGNORE) NS_CONST(TCP_INVALID) NS_CONST(TCPI_SYN) NS_CONST(TCPI_SYNACK) NS_CONST(TCPI_FIN) NS_CONST(TCPI_ACK)
+  NS_CONST(TCPI_RST) NS_CONST(TCPI_NONE) NS_CONST(SCTP_COOKIE_WAIT) NS_CONST(SCTP_ESTABLISHED) NS_CONST(FRAGMENT_WITHOUT_FIRST)
+  NS_CONST(EARLY_DROP_SCAN)
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("groups", groups);
+  out.Set("constants", constants);
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("layout", Napi::Function::New(env, Layout));
+  exports.Set("bind", Napi::Function::New(env, Bind));
+  exports.Set("bindIptables", Napi::Function::New(env, BindIptables));
+  exports.Set("classify", Napi::Function::New(env, Classify));
+  exports.Set("run", Napi::Function::New(env, Run));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(netsieve, Init)

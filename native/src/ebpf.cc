@@ -1,0 +1,161 @@
+/*
+ * The eBPF model's per-packet decision in C, step for step as src/match/ebpf.ts (and lpm.ts,
+ * hash-table.ts) make it, over the same typed arrays: the ipcache LPM by binary search on prefix lengths
+ * over an open-addressing table, then Cilium v1.17's policy map probe order.
+ * Cost is counted the same way: every hash slot inspected is one probe.
+ */
+#include "hot.h"
+
+/* murmur3's 32-bit finaliser over the key words (hash-table.ts hashWords). */
+static inline uint32_t hash_words(const uint32_t *w, int count, uint32_t seed) {
+  uint32_t h = seed;
+  for (int i = 0; i < count; i++) {
+    uint32_t k = w[i] * 0xcc9e2d51u;
+    k = rotl32(k, 15);
+    h ^= k * 0x1b873593u;
+    h = rotl32(h, 13);
+    h = h * 5u + 0xe6546b64u;
+  }
+  h ^= (uint32_t)count * 4u;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
+/* OpenHashTable.lookup: linear probing until an empty slot (value < 0); counts every slot inspected. */
+static inline int32_t table_lookup(const uint32_t *keys, const int32_t *values, size_t capacity, int words,
+                                   uint32_t seed, const uint32_t *key, double *probes) {
+  uint32_t mask = (uint32_t)capacity - 1;
+  uint32_t slot = hash_words(key, words, seed) & mask;
+  for (;;) {
+    *probes += 1;
+    int32_t v = values[slot];
+    if (v < 0) return -1;
+    const uint32_t *k = keys + (size_t)slot * words;
+    int same = 1;
+    for (int w = 0; w < words; w++) same &= k[w] == key[w];
+    if (same) return v;
+    slot = (slot + 1) & mask;
+  }
+}
+
+/*
+ * LpmTable.lookup: binary search on the prefix lengths present (shortest first), Waldvogel et al.: a hit
+ * (a prefix or a marker) means "the answer is this key's best, or longer", a miss "shorter".
+ * Key: {family << 8 | prefix, address masked to the prefix}.
+ */
+static int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
+  const int32_t *lengths = family == 4 ? p->ipcLengths4 : p->ipcLengths6;
+  int32_t lo = 0, hi = (int32_t)(family == 4 ? p->ipcLengths4_len : p->ipcLengths6_len) - 1, found = -1;
+  uint32_t key[IPCACHE_KEY_WORDS];
+  while (lo <= hi) {
+    int32_t mid = (lo + hi) >> 1;
+    int32_t prefix = lengths[mid];
+    key[0] = (family << 8) | (uint32_t)prefix;
+    for (int w = 0; w < 4; w++) {
+      int32_t bits = prefix - 32 * w;
+      uint32_t mask = bits >= 32 ? 0xffffffffu : bits <= 0 ? 0u : 0xffffffffu << (32 - bits);
+      key[1 + w] = addr[w] & mask;
+    }
+    int32_t slot = table_lookup(p->ipcKeys, p->ipcValues, p->ipcValues_len, IPCACHE_KEY_WORDS,
+                                p->params[EBPF_PARAM_IPC_SEED], key, &p->probes[0]);
+    if (slot < 0) { hi = mid - 1; continue; }
+    found = p->ipcBest[slot];
+    lo = mid + 1;
+  }
+  return found;
+}
+
+static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) {
+  if (plen == PLEN_ANY) return 0;
+  if (plen <= PLEN_PROTO) return proto << 16;
+  uint32_t port_mask = (0xffffu << (PLEN_FULL - plen)) & 0xffffu;
+  return (proto << 16) | (dport & port_mask);
+}
+
+/* The LPM over {proto, dport} emulated on the HASH map: the prefix lengths in `mask`, longest first. */
+static int32_t probe_prefixes(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t identity, uint32_t proto,
+                              uint32_t dport, uint32_t mask) {
+  uint32_t key[POLICY_KEY_WORDS];
+  key[0] = identity;
+  while (mask != 0) {
+    uint32_t plen = 31 - (uint32_t)__builtin_clz(mask);
+    mask ^= 1u << plen;
+    key[1] = (ep << 6) | (dir << 5) | plen;
+    key[2] = key_word2(proto, dport, plen);
+    int32_t v = table_lookup(p->polKeys, p->polValues, p->polValues_len, POLICY_KEY_WORDS,
+                             p->params[EBPF_PARAM_POLICY_SEED], key, &p->probes[1]);
+    if (v >= 0) return v;
+  }
+  return -1;
+}
+
+/* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. */
+static int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport) {
+  size_t base = (size_t)ep * 4 + dir * 2;
+  int32_t l3 = probe_prefixes(p, ep, dir, remote, proto, dport, p->epMask[base]);
+  if (l3 >= 0 && p->entryDeny[l3] == 1) return l3;
+  int32_t l4 = probe_prefixes(p, ep, dir, IDENTITY_ANY, proto, dport, p->epMask[base + 1]);
+  if (l4 >= 0 && (p->entryDeny[l4] == 1 || l3 < 0 || p->entryPlen[l4] > p->entryPlen[l3])) return l4;
+  return l3;
+}
+
+/* One direction at one endpoint: 1 when it allows; *entry gets the deciding entry or stays -1. */
+static int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport,
+                            int32_t *entry) {
+  if (ep < 0) return 1;
+  uint8_t isolated = dir == DIR_INGRESS ? EP_INGRESS_ISOLATED : EP_EGRESS_ISOLATED;
+  if ((p->epFlags[ep] & isolated) == 0) return 1; /* policy enforcement "default": not isolated, allowed */
+  int32_t e = lookup_policy(p, (uint32_t)ep, dir, remote, proto, dport);
+  *entry = e;
+  if (e >= 0) p->hits[e] += 1;
+  return e >= 0 && p->entryDeny[e] == 0;
+}
+
+static inline int own_node(const ns_ebpf *p, int32_t endpoint, int32_t node) {
+  return endpoint >= 0 && node >= 0 && p->epNode[endpoint] == node;
+}
+
+/* decideOpening: returns the verdict, *decided the entry (ingress first) when accepted by one. */
+static uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint32_t *src, const uint32_t *dst, uint32_t proto,
+                              uint32_t dport, int32_t *decided) {
+  int32_t s = ipcache_lookup(p, family, src);
+  int32_t d = ipcache_lookup(p, family, dst);
+  int32_t src_ep = s >= 0 ? p->ipcEndpoint[s] : -1;
+  int32_t dst_ep = d >= 0 ? p->ipcEndpoint[d] : -1;
+  *decided = -1;
+  /* A pod to its own address never reaches the datapath (lo inside the pod). */
+  if (p->params[EBPF_PARAM_ALLOW_LOOPBACK] && src_ep >= 0 && src[0] == dst[0] && src[1] == dst[1] &&
+      src[2] == dst[2] && src[3] == dst[3]) return VERDICT_ACCEPT;
+  int node_traffic = p->params[EBPF_PARAM_ALLOW_NODE_TRAFFIC] &&
+      (own_node(p, dst_ep, s >= 0 ? p->ipcNode[s] : -1) || own_node(p, src_ep, d >= 0 ? p->ipcNode[d] : -1));
+  uint32_t src_id = s >= 0 ? (uint32_t)p->ipcIdentity[s] : 0;
+  uint32_t dst_id = d >= 0 ? (uint32_t)p->ipcIdentity[d] : 0;
+  int32_t eg_entry = -1, in_entry = -1;
+  if (!decide_direction(p, src_ep, DIR_EGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : dst_id, proto, dport, &eg_entry))
+    return VERDICT_DROP; /* dropped at the source's egress: never reaches the destination's ingress */
+  if (!decide_direction(p, dst_ep, DIR_INGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : src_id, proto, dport, &in_entry))
+    return VERDICT_DROP;
+  *decided = in_entry >= 0 ? in_entry : eg_entry;
+  return VERDICT_ACCEPT;
+}
+
+void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
+  uint8_t family = b->family[i];
+  uint8_t ct = b->ctState[i];
+  b->decidedBy[i] = -1;
+  b->cost[i] = 0;
+  if (family != 4 && family != 6) { b->verdict[i] = VERDICT_NONE; return; }
+  if (ct == CT_ESTABLISHED || ct == CT_RELATED) { b->verdict[i] = VERDICT_ACCEPT; return; }
+  if (ct == CT_INVALID) { b->verdict[i] = VERDICT_DROP; return; }
+  uint32_t proto = b->proto[i];
+  /* Ports only mean something for TCP, UDP and SCTP; Cilium keys other protocols with dport 0. */
+  uint32_t dport = proto == 6 || proto == 17 || proto == 132 ? b->dstPort[i] : 0;
+  double before = p->probes[0] + p->probes[1];
+  int32_t decided;
+  b->verdict[i] = decide_opening(p, family, b->src + (size_t)i * 4, b->dst + (size_t)i * 4, proto, dport, &decided);
+  b->cost[i] = (uint32_t)(p->probes[0] + p->probes[1] - before);
+  b->decidedBy[i] = decided;
+}

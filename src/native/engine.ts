@@ -1,0 +1,198 @@
+/**
+ * The TypeScript side of the native hot path: binds the loaded models, the connection tracker and the
+ * batch to the addon (once each, in the layout of ./layout.ts), then runs whole batches in one call.
+ * These are plain functions so replay, compare and the benchmarks can all call them:
+ *
+ *   const nm = nativeEbpf(addon, loaded)        // or nativeIptables(addon, matcher), once per model
+ *   classifyNative(nm, batch)                    // rows with ctState set: verdict, cost, decidedBy
+ *   runNative(nm, conntrack, batch) -> orphans   // per row track -> model -> confirm, as runRow does
+ *
+ * Results land where the TypeScript path puts them: the batch's output columns, the matcher's hit and
+ * rule counters, the hash tables' probe counters, and the tracker's own arrays (so the two engines can
+ * even take turns on one tracker).
+ */
+import type { LoadedEbpf } from '../match/ebpf.js';
+import type { IptablesMatcher } from '../match/iptables.js';
+import type { PackedFamily } from '../match/iptables-pack.js';
+import type { PackedSet } from '../match/iptables-sets.js';
+import type { Conntrack } from '../conntrack/state.js';
+import { ensureRows } from '../conntrack/state.js';
+import type { FlowBatch } from '../wire/flow-batch.js';
+import {
+  BATCH_FIELDS, CONNTRACK_FIELDS, CtParam, EBPF_FIELDS, EbpfParam, Group, IPT_FAMILY_FIELDS, IPT_SETS_FIELDS,
+  IptParam, NativeModel, Timeout, type FieldSpec,
+} from './layout.js';
+import type { NativeAddon, NativeHandle } from './load.js';
+
+export interface NativeModelHandle {
+  readonly addon: NativeAddon;
+  readonly model: number;
+  readonly handle: NativeHandle;
+  /** eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call. */
+  readonly probes: Float64Array | null;
+  readonly loaded: LoadedEbpf | null;
+}
+
+/** Picks the fields of `source` named by `fields`, in order (throws naming a missing one). */
+function pick(fields: readonly FieldSpec[], source: Record<string, unknown>, what: string): ArrayBufferView[] {
+  return fields.map((f) => {
+    const v = source[f.name];
+    if (!ArrayBuffer.isView(v)) throw new Error(`native ${what}: ${f.name} is not a typed array`);
+    return v;
+  });
+}
+
+const batchHandles = new WeakMap<FlowBatch, { addon: NativeAddon; handle: NativeHandle }>();
+
+function batchHandle(addon: NativeAddon, batch: FlowBatch): NativeHandle {
+  const hit = batchHandles.get(batch);
+  if (hit !== undefined && hit.addon === addon) return hit.handle;
+  const handle = addon.bind(Group.BATCH, pick(BATCH_FIELDS, batch as unknown as Record<string, unknown>, 'batch'));
+  batchHandles.set(batch, { addon, handle });
+  return handle;
+}
+
+/**
+ * The LpmTable's search data, read from the table itself (its private fields: the TS class is the
+ * definition, and this fails loudly if it changes shape): prefix lengths per family, shortest first,
+ * and the best real prefix per stored key.
+ */
+function ipcacheInternals(p: LoadedEbpf): { lengths: [Int32Array, Int32Array]; best: Int32Array } {
+  const t = p.ipcache as unknown as { lengths?: [Int32Array, Int32Array]; best?: Int32Array };
+  const { lengths, best } = t;
+  if (!lengths || !(lengths[0] instanceof Int32Array) || !(lengths[1] instanceof Int32Array) || !(best instanceof Int32Array)) {
+    throw new Error('native eBPF: LpmTable no longer holds lengths: [Int32Array, Int32Array] and best: Int32Array; update src/native');
+  }
+  return { lengths, best };
+}
+
+export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle {
+  const { lengths: [l4, l6], best } = ipcacheInternals(p);
+  const params = new Uint32Array(EbpfParam.COUNT);
+  params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
+  params[EbpfParam.POLICY_SEED] = p.policy.seed;
+  params[EbpfParam.ALLOW_LOOPBACK] = p.allowLoopback ? 1 : 0;
+  params[EbpfParam.ALLOW_NODE_TRAFFIC] = p.allowNodeTraffic ? 1 : 0;
+  const probes = new Float64Array(2);
+  const source: Record<string, unknown> = {
+    ipcKeys: p.ipcache.table.keys, ipcValues: p.ipcache.table.values, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6,
+    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polKeys: p.policy.keys,
+    polValues: p.policy.values, entryPlen: p.entryPlen, entryDeny: p.entryDeny, epFlags: p.epFlags, epNode: p.epNode,
+    epMask: p.epMask, hits: p.hits, params, probes,
+  };
+  const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));
+  return { addon, model: NativeModel.EBPF, handle, probes, loaded: p };
+}
+
+function familyHandle(addon: NativeAddon, f: PackedFamily, depth: number): NativeHandle {
+  const params = new Int32Array(IptParam.COUNT);
+  params[IptParam.ENTRY] = f.entry;
+  params[IptParam.DEPTH] = depth;
+  return addon.bind(Group.IPT_FAMILY, pick(IPT_FAMILY_FIELDS, { ...f, params } as Record<string, unknown>, 'iptables family'));
+}
+
+/** Every PackedSet concatenated into the shared arrays of IPT_SETS_FIELDS. */
+export function flattenSets(sets: readonly PackedSet[]): Record<string, ArrayBufferView> {
+  const n = sets.length;
+  const out = {
+    kind: new Uint8Array(n), mask: new Uint32Array(n), slotStart: new Uint32Array(n), prefixStart: new Uint32Array(n),
+    prefixCount: new Uint32Array(n),
+    keys: new Uint32Array(sets.reduce((k, s) => k + s.keys.length, 0)),
+    state: new Uint8Array(sets.reduce((k, s) => k + s.state.length, 0)),
+    prefixes: new Int32Array(sets.reduce((k, s) => k + s.prefixes.length, 0)),
+    prefixMasks: new Uint32Array(sets.reduce((k, s) => k + s.prefixMasks.length, 0)),
+  };
+  let slot = 0;
+  let prefix = 0;
+  sets.forEach((s, i) => {
+    out.kind[i] = s.kind;
+    out.mask[i] = s.mask;
+    out.slotStart[i] = slot;
+    out.prefixStart[i] = prefix;
+    out.prefixCount[i] = s.prefixes.length;
+    out.keys.set(s.keys, slot * 5);
+    out.state.set(s.state, slot);
+    out.prefixes.set(s.prefixes, prefix);
+    out.prefixMasks.set(s.prefixMasks, prefix * 4);
+    slot += s.state.length;
+    prefix += s.prefixes.length;
+  });
+  return out;
+}
+
+export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeModelHandle {
+  // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
+  const depth = m.stackPc.length;
+  const sets = addon.bind(Group.IPT_SETS, pick(IPT_SETS_FIELDS, flattenSets(m.sets), 'ipsets'));
+  const handle = addon.bindIptables(familyHandle(addon, m.v4, depth), familyHandle(addon, m.v6, depth), sets);
+  return { addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null };
+}
+
+/** Moves the probes the addon counted into the JS tables' counters (probesSoFar stays exact). */
+function settleProbes(nm: NativeModelHandle): void {
+  if (nm.probes === null || nm.loaded === null) return;
+  nm.loaded.ipcache.table.probes += nm.probes[0]!;
+  nm.loaded.policy.probes += nm.probes[1]!;
+  nm.probes[0] = 0;
+  nm.probes[1] = 0;
+}
+
+/** Classifies rows [0, batch.count) whose ctState is set: one addon call. */
+export function classifyNative(nm: NativeModelHandle, batch: FlowBatch): void {
+  nm.addon.classify(nm.model, nm.handle, batchHandle(nm.addon, batch), batch.count);
+  settleProbes(nm);
+}
+
+const ctHandles = new WeakMap<Conntrack, { addon: NativeAddon; handle: NativeHandle; pending: Uint8Array }>();
+
+/** The tracker's timeouts flattened into Timeout slots. */
+export function timeoutSlots(ct: Conntrack): Float64Array {
+  const t = ct.timeouts;
+  const out = new Float64Array(Timeout.COUNT);
+  for (let s = 0; s < 10; s++) out[Timeout.TCP + s] = t.tcp[s]!;
+  out[Timeout.TCP_UNACKNOWLEDGED] = t.tcpUnacknowledged;
+  out[Timeout.UDP_UNREPLIED] = t.udpUnreplied;
+  out[Timeout.UDP_REPLIED] = t.udpReplied;
+  out[Timeout.UDP_STREAM_AFTER] = t.udpStreamAfter;
+  out[Timeout.ICMP] = t.icmp;
+  out[Timeout.ICMPV6] = t.icmpv6;
+  out[Timeout.GENERIC] = t.generic;
+  out[Timeout.SCTP_COOKIE_WAIT] = t.sctpCookieWait;
+  out[Timeout.SCTP_ESTABLISHED] = t.sctpEstablished;
+  out[Timeout.FRAGMENT] = t.fragment;
+  out[Timeout.GRE_UNREPLIED] = t.greUnreplied;
+  out[Timeout.GRE_REPLIED] = t.greReplied;
+  return out;
+}
+
+function conntrackHandle(addon: NativeAddon, ct: Conntrack, rows: number): NativeHandle {
+  ensureRows(ct, rows);
+  const hit = ctHandles.get(ct);
+  // ensureRows may have replaced the per-row scratch: rebind then (rare: a bigger batch).
+  if (hit !== undefined && hit.addon === addon && hit.pending === ct.pending) return hit.handle;
+  const t = ct.table;
+  const params = new Int32Array(CtParam.COUNT);
+  params[CtParam.TABLE_MASK] = t.mask;
+  params[CtParam.FRAG_MASK] = ct.fragments.mask;
+  const source: Record<string, unknown> = {
+    slotRef: t.slotRef, slotHash: t.slotHash, tuples: t.tuples, prev: t.prev, next: t.next, free: t.free, meta: t.meta,
+    state: ct.state, status: ct.status, lastIndex: ct.lastIndex, lastDir: ct.lastDir, expires: ct.expires,
+    streamAt: ct.streamAt, counters: ct.counters, fragKeys: ct.fragments.keys, fragVerdict: ct.fragments.verdict,
+    fragCtState: ct.fragments.ctState, fragExpires: ct.fragments.expires, now: ct.now, pending: ct.pending,
+    fragmentVerdict: ct.fragmentVerdict, timeouts: timeoutSlots(ct), params,
+  };
+  const handle = addon.bind(Group.CONNTRACK, pick(CONNTRACK_FIELDS, source, 'conntrack'));
+  ctHandles.set(ct, { addon, handle, pending: ct.pending });
+  return handle;
+}
+
+/**
+ * Rows [0, batch.count) in capture order through conntrack and the model, as src/replay/models.ts runRow
+ * does row by row: track, the model (a later fragment follows its first), confirm. One addon call.
+ * Returns the later fragments dropped because their first was never seen (RowModel.orphanFragments).
+ */
+export function runNative(nm: NativeModelHandle, ct: Conntrack, batch: FlowBatch): number {
+  const orphans = nm.addon.run(nm.model, nm.handle, conntrackHandle(nm.addon, ct, batch.capacity), batchHandle(nm.addon, batch), batch.count);
+  settleProbes(nm);
+  return orphans;
+}

@@ -1,0 +1,103 @@
+/**
+ * The boundary between TypeScript and the native addon, defined once: which typed arrays cross it, in
+ * which order, with which element type and how many elements per row (batch) or in all (tables).
+ * native/src/layout.h mirrors every list and constant here; the addon exports its compiled-in copy
+ * (`layout()`) and test/native/layout.test.ts fails when the two drift. The addon also checks each array
+ * against its compiled-in type when a group is bound, so a drift can never read memory wrongly.
+ *
+ * A group is bound once (`bind(group, arrays)` in the addon) and the handle reused for every call, so a
+ * call per batch costs a few pointer loads, not a walk over dozens of arrays.
+ */
+
+/** Element types, as the addon names them (napi_typedarray_type values would tie us to Node's enum). */
+export const Elem = { U8: 1, U16: 2, U32: 3, I16: 4, I32: 5, F64: 6 } as const;
+export type ElemCode = (typeof Elem)[keyof typeof Elem];
+
+export interface FieldSpec {
+  readonly name: string;
+  readonly elem: ElemCode;
+}
+
+const f = (name: string, elem: ElemCode): FieldSpec => ({ name, elem });
+
+/** Group codes passed to the addon's `bind`. */
+export const Group = { BATCH: 1, EBPF: 2, IPT_FAMILY: 3, IPT_SETS: 4, CONNTRACK: 5 } as const;
+
+/** FlowBatch columns the native loops read or write (src/wire/flow-batch.ts), in this order. */
+export const BATCH_FIELDS: readonly FieldSpec[] = [
+  f('family', Elem.U8), f('src', Elem.U32), f('dst', Elem.U32), f('proto', Elem.U8), f('srcPort', Elem.U16),
+  f('dstPort', Elem.U16), f('tcpFlags', Elem.U8), f('icmpType', Elem.U8), f('icmpCode', Elem.U8), f('flags', Elem.U8),
+  f('fragmentId', Elem.U32), f('innerSrc', Elem.U32), f('innerDst', Elem.U32), f('innerProto', Elem.U8),
+  f('innerSrcPort', Elem.U16), f('innerDstPort', Elem.U16), f('sctpChunk', Elem.U8), f('wireLength', Elem.U32), f('tsSec', Elem.F64),
+  f('tsNsec', Elem.U32), f('ctState', Elem.U8), f('verdict', Elem.U8), f('cost', Elem.U32), f('decidedBy', Elem.I32),
+];
+
+/**
+ * The eBPF model's loaded tables (src/match/ebpf.ts LoadedEbpf, lpm.ts, hash-table.ts).
+ * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic.
+ * `ipcLengths4/6`: the ipcache prefix lengths present per family, shortest first: LpmTable binary-searches
+ * them; `ipcBest` is the value (ipcache entry) of the best real prefix per stored key, markers included.
+ * `probes` (F64): probes made by calls so far, [ipcache, policy]; the loader adds them to the JS tables.
+ */
+export const EBPF_FIELDS: readonly FieldSpec[] = [
+  f('ipcKeys', Elem.U32), f('ipcValues', Elem.I32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32),
+  f('ipcIdentity', Elem.I32), f('ipcEndpoint', Elem.I32), f('ipcNode', Elem.I32),
+  f('polKeys', Elem.U32), f('polValues', Elem.I32), f('entryPlen', Elem.U8), f('entryDeny', Elem.U8),
+  f('epFlags', Elem.U8), f('epNode', Elem.I32), f('epMask', Elem.U32), f('hits', Elem.F64),
+  f('params', Elem.U32), f('probes', Elem.F64),
+];
+export const EbpfParam = { IPC_SEED: 0, POLICY_SEED: 1, ALLOW_LOOPBACK: 2, ALLOW_NODE_TRAFFIC: 3, COUNT: 4 } as const;
+
+/**
+ * One family of the packed iptables table (src/match/iptables-pack.ts PackedFamily), field for field.
+ * `params` (I32): entry chain, stack depth (max jump depth + 1).
+ */
+export const IPT_FAMILY_FIELDS: readonly FieldSpec[] = [
+  f('chainStart', Elem.I32), f('chainEnd', Elem.I32), f('proto', Elem.U8), f('ctMask', Elem.U8),
+  f('markValue', Elem.U32), f('markMask', Elem.U32), f('srcPrefix', Elem.I16), f('srcBase', Elem.U32),
+  f('srcMask', Elem.U32), f('dstPrefix', Elem.I16), f('dstBase', Elem.U32), f('dstMask', Elem.U32),
+  f('portStart', Elem.I32), f('portCount', Elem.U8), f('portLo', Elem.U16), f('portHi', Elem.U16),
+  f('setStart', Elem.I32), f('setCount', Elem.U8), f('setId', Elem.I32), f('setDir', Elem.U8), f('setNeg', Elem.U8),
+  f('target', Elem.U8), f('targetArg', Elem.U32), f('targetMask', Elem.U32), f('packets', Elem.F64),
+  f('bytes', Elem.F64), f('params', Elem.I32),
+];
+export const IptParam = { ENTRY: 0, DEPTH: 1, COUNT: 2 } as const;
+
+/**
+ * Every ipset of the program (src/match/iptables-sets.ts PackedSet), concatenated: per set its kind,
+ * slot mask and where its keys (5 words a slot), states and prefixes start in the shared arrays.
+ */
+export const IPT_SETS_FIELDS: readonly FieldSpec[] = [
+  f('kind', Elem.U8), f('mask', Elem.U32), f('slotStart', Elem.U32), f('prefixStart', Elem.U32),
+  f('prefixCount', Elem.U32), f('keys', Elem.U32), f('state', Elem.U8), f('prefixes', Elem.I32),
+  f('prefixMasks', Elem.U32),
+];
+
+/**
+ * The connection tracker (src/conntrack/state.ts Conntrack, table.ts ConnTable, fragments.ts), array for
+ * array. `timeouts` (F64) is TIMEOUT_SLOTS below; `params` (I32): table slot mask, fragment slot mask.
+ */
+export const CONNTRACK_FIELDS: readonly FieldSpec[] = [
+  f('slotRef', Elem.I32), f('slotHash', Elem.I32), f('tuples', Elem.U32), f('prev', Elem.I32), f('next', Elem.I32),
+  f('free', Elem.I32), f('meta', Elem.I32), f('state', Elem.U8), f('status', Elem.U8), f('lastIndex', Elem.U8),
+  f('lastDir', Elem.U8), f('expires', Elem.F64), f('streamAt', Elem.F64), f('counters', Elem.F64),
+  f('fragKeys', Elem.U32), f('fragVerdict', Elem.U8), f('fragCtState', Elem.U8), f('fragExpires', Elem.F64),
+  f('now', Elem.F64), f('pending', Elem.U8), f('fragmentVerdict', Elem.U8), f('timeouts', Elem.F64),
+  f('params', Elem.I32),
+];
+export const CtParam = { TABLE_MASK: 0, FRAG_MASK: 1, COUNT: 2 } as const;
+
+/** Slots of the conntrack `timeouts` array (src/conntrack/timeouts.ts Timeouts, flattened). */
+export const Timeout = {
+  TCP: 0, // 10 slots, indexed by TcpState
+  TCP_UNACKNOWLEDGED: 10, UDP_UNREPLIED: 11, UDP_REPLIED: 12, UDP_STREAM_AFTER: 13, ICMP: 14, ICMPV6: 15,
+  GENERIC: 16, SCTP_COOKIE_WAIT: 17, SCTP_ESTABLISHED: 18, FRAGMENT: 19, GRE_UNREPLIED: 20, GRE_REPLIED: 21, COUNT: 22,
+} as const;
+
+/** Model codes for the addon's `runBatch`. */
+export const NativeModel = { EBPF: 1, IPTABLES: 2 } as const;
+
+export const GROUPS: Readonly<Record<number, readonly FieldSpec[]>> = {
+  [Group.BATCH]: BATCH_FIELDS, [Group.EBPF]: EBPF_FIELDS, [Group.IPT_FAMILY]: IPT_FAMILY_FIELDS,
+  [Group.IPT_SETS]: IPT_SETS_FIELDS, [Group.CONNTRACK]: CONNTRACK_FIELDS,
+};

@@ -1,0 +1,93 @@
+/**
+ * Finds and loads the native addon (native/build/Release/netsieve.node, built by `npm install`), or says
+ * why it cannot. `--engine native|js` chooses between it and the TypeScript path; native is the default
+ * when the addon loads, and when it does not netsieve says so once (on stderr) and runs in TypeScript.
+ *
+ * NETSIEVE_NATIVE=off makes the addon count as absent (to run, or test, the fallback on purpose).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../errors.js';
+
+/** What the compiled addon exports (native/src/addon.cc). Handles are opaque. */
+export interface NativeAddon {
+  layout(): { groups: Record<string, [string, number][]>; constants: Record<string, number> };
+  bind(group: number, arrays: readonly ArrayBufferView[]): NativeHandle;
+  bindIptables(v4: NativeHandle, v6: NativeHandle, sets: NativeHandle): NativeHandle;
+  classify(model: number, model_: NativeHandle, batch: NativeHandle, count: number): void;
+  run(model: number, model_: NativeHandle, conntrack: NativeHandle, batch: NativeHandle, count: number): number;
+}
+
+/** An opaque handle of bound typed arrays (a Node-API external). */
+export type NativeHandle = { readonly __nativeHandle: unique symbol };
+
+export type LoadResult = { readonly addon: NativeAddon; readonly path: string } | { readonly addon: null; readonly reason: string };
+
+export type Engine = 'native' | 'js';
+
+const ADDON = join('native', 'build', 'Release', 'netsieve.node');
+
+/** The package root: the nearest directory above this module holding native/binding.gyp (src/ or dist/src/). */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++) {
+    if (existsSync(join(dir, 'native', 'binding.gyp'))) return dir;
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+/** Loads the addon; `env` is consulted for NETSIEVE_NATIVE=off (a parameter so tests need not mutate process.env). */
+export function loadNative(env: Readonly<Record<string, string | undefined>> = process.env, root = packageRoot()): LoadResult {
+  if (env['NETSIEVE_NATIVE'] === 'off') return { addon: null, reason: 'NETSIEVE_NATIVE=off' };
+  if (root === null) return { addon: null, reason: 'the package root (native/binding.gyp) was not found' };
+  const path = join(root, ADDON);
+  if (!existsSync(path)) return { addon: null, reason: `${ADDON} is missing (the build at npm install failed or was skipped)` };
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    if (typeof addon.run !== 'function' || typeof addon.layout !== 'function') return { addon: null, reason: `${path} is not netsieve's addon` };
+    return { addon, path };
+  } catch (e) {
+    return { addon: null, reason: `${path} failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+let cached: LoadResult | undefined;
+let noticed = false;
+
+/** The process-wide load (once). */
+export function nativeAddon(): LoadResult {
+  cached ??= loadNative();
+  return cached;
+}
+
+/**
+ * The engine to run: `requested` (from --engine), defaulting to native when the addon loads. When native
+ * is wanted but unavailable, `notice` is called once per process with a one-line reason, and it is 'js'.
+ */
+export function chooseEngine(
+  requested: Engine | undefined, load: LoadResult = nativeAddon(),
+  notice: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): { engine: Engine; addon: NativeAddon | null } {
+  if (requested === 'js') return { engine: 'js', addon: null };
+  if (load.addon !== null) return { engine: 'native', addon: load.addon };
+  if (!noticed) {
+    noticed = true;
+    notice(`netsieve: native engine unavailable (${load.reason}); using the TypeScript engine`);
+  }
+  return { engine: 'js', addon: null };
+}
+
+/** For tests: forget that the notice was given. */
+export function resetNativeNotice(): void {
+  noticed = false;
+}
+
+/** Parses `--engine` (absent: undefined, the default). */
+export function parseEngine(text: string | undefined): Engine | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'native' || text === 'js') return text;
+  throw new InputError(`--engine: ${JSON.stringify(text)} is not native or js`);
+}
