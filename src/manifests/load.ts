@@ -9,9 +9,9 @@ import { InputError } from '../errors.js';
 import type { Cluster } from '../model/types.js';
 import { assemble } from './assemble.js';
 import { collect } from './collect.js';
-import { Warnings } from './context.js';
-import { resolveOptions, type LoadOptions } from './options.js';
-import { readObjects } from './read.js';
+import { Warnings, type RawObject } from './context.js';
+import { resolveOptions, type LoadOptions, type ResolvedOptions } from './options.js';
+import { objectsOfText, readObjects } from './read.js';
 
 export { DEFAULT_LOAD_OPTIONS, type LoadOptions } from './options.js';
 
@@ -32,6 +32,22 @@ export function loadCluster(paths: readonly string[], options: Partial<LoadOptio
   if (objects.length === 0) {
     throw new InputError(`${paths.join(', ')}: no Kubernetes objects found (read *.yaml, *.yml and *.json files)`);
   }
+  return build(objects, resolved, warnings);
+}
+
+/**
+ * The same from text in memory (tests, generators): `name` stands for the file in messages and
+ * sources; a name ending in `.json` is parsed as JSON, anything else as YAML.
+ */
+export function loadClusterFromText(text: string, options: Partial<LoadOptions> = {}, name = 'cluster.yaml'): LoadResult {
+  const warnings = new Warnings();
+  const resolved = resolveOptions(options, warnings.list);
+  const objects = objectsOfText(name, text);
+  if (objects.length === 0) throw new InputError(`${name}: no Kubernetes objects found`);
+  return build(objects, resolved, warnings);
+}
+
+function build(objects: readonly RawObject[], resolved: ResolvedOptions, warnings: Warnings): LoadResult {
   const collected = collect(objects, warnings);
   const cluster = assemble(collected, resolved, warnings);
   return { cluster, warnings: warnings.list, skipped: collected.skipped, objects: objects.length };

@@ -114,8 +114,12 @@ export function objectsOf(file: string, value: unknown, where: string): RawObjec
   return [{ value: obj, file, where }];
 }
 
+/** Every object of one file's text (`file` names it in messages; `.json` selects the JSON parser). */
+export function objectsOfText(file: string, text: string): RawObject[] {
+  return parseDocuments(file, text).flatMap((d) => objectsOf(file, d.value, d.where));
+}
+
 /** Every object from every path, in order. */
 export function readObjects(paths: readonly string[]): RawObject[] {
-  return manifestFiles(paths).flatMap((file) =>
-    parseDocuments(file, readFileText(file)).flatMap((d) => objectsOf(file, d.value, d.where)));
+  return manifestFiles(paths).flatMap((file) => objectsOfText(file, readFileText(file)));
 }

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { loadCluster } from '../../src/manifests/load.js';
+import { loadCluster, loadClusterFromText } from '../../src/manifests/load.js';
 import { FIXTURES, loadError, loadText, podLines, tempTree } from './helpers.js';
 
 function errorOf(fn: () => unknown): string {
@@ -58,6 +59,14 @@ describe('reading files and directories', () => {
   it('a namespaced object without metadata.namespace goes to default', () => {
     const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n';
     expect(loadText(text).cluster.pods.map((p) => p.namespace)).toEqual(['default']);
+  });
+
+  it('loads text from memory the same way, the given name standing for the file', () => {
+    const fromText = loadClusterFromText(readFileSync('captures/seed/cluster.yaml', 'utf8'), {}, 'captures/seed/cluster.yaml');
+    expect(fromText).toEqual(loadCluster(['captures/seed/cluster.yaml']));
+    expect(errorOf(() => loadClusterFromText('{"kind": "Pod", "metadata": {"name": "P"}}', {}, 'mem.json')))
+      .toContain('mem.json: Pod default/P: metadata.name: a lowercase RFC 1123 subdomain');
+    expect(errorOf(() => loadClusterFromText('# nothing\n'))).toBe('cluster.yaml: no Kubernetes objects found');
   });
 
   it('a missing path is an error naming it', () => {
