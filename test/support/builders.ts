@@ -70,6 +70,26 @@ export function node(name: string, ips: readonly string[]): Node {
   return { name, ips: ips.map(mustParseIp) };
 }
 
+export interface ServiceOptions {
+  clusterIPs: readonly string[];
+  /** null: a Service without selector (no backends in the model). */
+  selector: Labels | null;
+  /** `targetPort` defaults to `port`, as the API server does. */
+  ports: readonly { name?: string; port: number; protocol?: L4Protocol; targetPort?: number | string }[];
+}
+
+/** A ClusterIP Service named `namespace/name`. */
+export function service(qualified: string, opts: ServiceOptions): Service {
+  const { namespace, name } = splitName(qualified);
+  return {
+    namespace, name,
+    clusterIPs: opts.clusterIPs.map(mustParseIp),
+    selector: opts.selector === null ? null : { ...opts.selector },
+    ports: opts.ports.map((p) => ({ name: p.name ?? null, port: p.port, protocol: p.protocol ?? 'TCP', targetPort: p.targetPort ?? p.port })),
+    source: source('Service', namespace, name),
+  };
+}
+
 // ---- selectors, in the manifest's shape -------------------------------------------------------------
 
 export interface SelectorSpec {
