@@ -178,11 +178,12 @@ FLAG = {'FIRST_FRAGMENT': 1, 'LATER_FRAGMENT': 2, 'ICMP_ERROR': 4, 'ICMP_ECHO': 
 
 
 def row(family=0, src=None, dst=None, proto=0, sport=0, dport=0, tcp_flags=0, icmp_type=0, icmp_code=0, flags=(),
-        frag_id=0, inner=None):
+        frag_id=0, inner=None, sctp_chunk=0):
     r = {'family': family, 'src': words(src) if src else [0, 0, 0, 0], 'dst': words(dst) if dst else [0, 0, 0, 0],
          'proto': proto, 'srcPort': sport, 'dstPort': dport, 'tcpFlags': tcp_flags, 'icmpType': icmp_type,
          'icmpCode': icmp_code, 'flags': sum(FLAG[f] for f in flags), 'fragmentId': frag_id,
-         'innerSrc': [0, 0, 0, 0], 'innerDst': [0, 0, 0, 0], 'innerProto': 0, 'innerSrcPort': 0, 'innerDstPort': 0}
+         'innerSrc': [0, 0, 0, 0], 'innerDst': [0, 0, 0, 0], 'innerProto': 0, 'innerSrcPort': 0, 'innerDstPort': 0,
+         'sctpChunk': sctp_chunk}  # first chunk type + 1 (INIT is 1, so 2)
     if inner:
         isrc, idst, iproto, isp, idp = inner
         r.update(innerSrc=words(isrc), innerDst=words(idst), innerProto=iproto, innerSrcPort=isp, innerDstPort=idp)
@@ -200,7 +201,7 @@ def basic4():
         (ipv4(A4, B4, tcp(40000, 80, SYN)), row(4, A4, B4, 6, 40000, 80, SYN)),
         (ipv4(B4, A4, tcp(80, 40000, SYN | ACK)), row(4, B4, A4, 6, 80, 40000, SYN | ACK)),
         (ipv4(A4, B4, udp(40001, 53)), row(4, A4, B4, 17, 40001, 53)),
-        (ipv4(A4, B4, sctp(5000, 6000)), row(4, A4, B4, 132, 5000, 6000)),
+        (ipv4(A4, B4, sctp(5000, 6000)), row(4, A4, B4, 132, 5000, 6000, sctp_chunk=2)),
         (ipv4(A4, B4, icmp(8, 0, struct.pack('!HH', 0x4242, 1), b'ping')),
          row(4, A4, B4, 1, 0x4242, 0x4242, icmp_type=8, flags=['ICMP_ECHO'])),
         (ipv4(C4, A4, icmp(3, 3, b'\0\0\0\0', quoted)),

@@ -117,6 +117,7 @@ export function clearFlows(batch: FlowBatch, from: number, to: number): void {
   batch.innerProto.fill(0, from, to);
   batch.innerSrcPort.fill(0, from, to);
   batch.innerDstPort.fill(0, from, to);
+  batch.sctpChunk.fill(0, from, to);
   batch.src.fill(0, from * 4, to * 4);
   batch.dst.fill(0, from * 4, to * 4);
   batch.innerSrc.fill(0, from * 4, to * 4);
@@ -137,6 +138,7 @@ function clearFlow(batch: FlowBatch, row: number): void {
   batch.innerProto[row] = 0;
   batch.innerSrcPort[row] = 0;
   batch.innerDstPort[row] = 0;
+  batch.sctpChunk[row] = 0;
   const w = row * 4;
   for (let i = w; i < w + 4; i++) {
     batch.src[i] = 0;

@@ -17,7 +17,7 @@ export function decodeTransport(
 ): void {
   if (proto === IpProto.TCP) decodeTcp(b, p, end, batch, row);
   else if (proto === IpProto.UDP || proto === IpProto.UDPLITE) decodePorts(b, p, end, UDP_HLEN, batch, row);
-  else if (proto === IpProto.SCTP) decodePorts(b, p, end, SCTP_HLEN, batch, row);
+  else if (proto === IpProto.SCTP) decodeSctp(b, p, end, batch, row);
   else if (proto === IpProto.ICMP && family === 4) decodeIcmp4(b, p, end, batch, row);
   else if (proto === IpProto.ICMPV6 && family === 6) decodeIcmp6(b, p, end, batch, row);
 }
@@ -29,6 +29,15 @@ function decodePorts(b: Uint8Array, p: number, end: number, hlen: number, batch:
     batch.dstPort[row] = u16be(b, p + 2);
   }
   if (have < hlen) batch.flags[row] |= RowFlag.MALFORMED;
+}
+
+/**
+ * SCTP: ports, and the type of the first chunk (+1, so 0 says "none") for connection tracking, which lets
+ * only some chunk types start an association (nf_conntrack_proto_sctp.c). A packet with no chunk keeps 0.
+ */
+function decodeSctp(b: Uint8Array, p: number, end: number, batch: FlowBatch, row: number): void {
+  decodePorts(b, p, end, SCTP_HLEN, batch, row);
+  if (end - p > SCTP_HLEN) batch.sctpChunk[row] = b[p + SCTP_HLEN]! + 1;
 }
 
 function decodeTcp(b: Uint8Array, p: number, end: number, batch: FlowBatch, row: number): void {

@@ -163,6 +163,20 @@ describe('ICMP errors and echo', () => {
   });
 });
 
+describe('SCTP', () => {
+  const common = [...be16(5000), ...be16(6000), 0, 0, 0, 1, 0, 0, 0, 0];
+  it('records the first chunk type plus one; none without a chunk', () => {
+    expect(decode(ipv4(132, [...common, 4, 0, 0, 4]))).toMatchObject({ srcPort: 5000, dstPort: 6000, flags: 0 });
+    expect(batch.sctpChunk[0]).toBe(5); // HEARTBEAT (4)
+    decode(ipv4(132, common));
+    expect(batch.sctpChunk[0]).toBe(0);
+    decode(ipv4(132, [...common, 0, 3, 0, 4]));
+    expect(batch.sctpChunk[0]).toBe(1); // DATA (0)
+    decode(ipv4(17, udp));
+    expect(batch.sctpChunk[0]).toBe(0);
+  });
+});
+
 describe('rows are cleared between uses', () => {
   it('an ARP frame after an ICMP error leaves no inner flow, ports or flags behind', () => {
     decode(ipv4(1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(17, udp)]));

@@ -6,7 +6,7 @@ export interface Row {
   family: number; src: number[]; dst: number[]; proto: number; srcPort: number; dstPort: number;
   tcpFlags: number; icmpType: number; icmpCode: number; flags: number; fragmentId: number;
   innerSrc: number[]; innerDst: number[]; innerProto: number; innerSrcPort: number; innerDstPort: number;
-  tsSec: number; tsNsec: number;
+  sctpChunk: number; tsSec: number; tsNsec: number;
 }
 
 export interface RecordRow extends Row {
@@ -20,7 +20,7 @@ export function rowOf(b: FlowBatch, i: number): Row {
     dstPort: b.dstPort[i]!, tcpFlags: b.tcpFlags[i]!, icmpType: b.icmpType[i]!, icmpCode: b.icmpCode[i]!,
     flags: b.flags[i]!, fragmentId: b.fragmentId[i]!, innerSrc: w(b.innerSrc), innerDst: w(b.innerDst),
     innerProto: b.innerProto[i]!, innerSrcPort: b.innerSrcPort[i]!, innerDstPort: b.innerDstPort[i]!,
-    tsSec: b.tsSec[i]!, tsNsec: b.tsNsec[i]!,
+    sctpChunk: b.sctpChunk[i]!, tsSec: b.tsSec[i]!, tsNsec: b.tsNsec[i]!,
   };
 }
 
