@@ -146,12 +146,19 @@ export function trackIcmpQuery(ct: Conntrack, batch: FlowBatch, i: number): void
 }
 
 /**
- * SCTP, simplified: the batch does not carry chunk types or verification tags, so the first packet of an
- * association is taken as its INIT (COOKIE_WAIT, 3 s) and a reply brings it up (ESTABLISHED, 210 s).
+ * SCTP (nf_conntrack_proto_sctp.c), simplified: only INIT, HEARTBEAT, HEARTBEAT-ACK and SHUTDOWN-ACK may
+ * start an association (anything else without an entry is INVALID: the kernel refuses out-of-the-blue
+ * packets, as the oracle confirms); a row whose chunk type was not decoded is taken as an INIT. After
+ * that, COOKIE_WAIT (3 s) until a reply brings it up (ESTABLISHED, 210 s). Verification tags and the
+ * per-chunk transitions of an existing association are not modelled.
  */
 export function trackSctp(ct: Conntrack, batch: FlowBatch, i: number): void {
   const ref = lookup(ct);
-  if (ref < 0) return wantNew(ct, batch, i, SctpState.COOKIE_WAIT);
+  if (ref < 0) {
+    const chunk = batch.sctpChunk[i]! - 1;
+    const startsAssociation = chunk < 0 || chunk === 1 || chunk === 4 || chunk === 5 || chunk === 8;
+    return startsAssociation ? wantNew(ct, batch, i, SctpState.COOKIE_WAIT) : markInvalid(ct, batch, i);
+  }
   const e = ref >> 1;
   const dir = ref & 1;
   batch.ctState[i] = existingState(ct, e, dir);
@@ -165,12 +172,22 @@ export function trackSctp(ct: Conntrack, batch: FlowBatch, i: number): void {
   seen(ct, e, dir);
 }
 
-/** Any other protocol (nf_conntrack_proto_generic.c): addresses and protocol only, 600 s. */
+/**
+ * GRE (nf_conntrack_proto_gre.c; version 0 has no key, so addresses alone) and any other protocol
+ * (nf_conntrack_proto_generic.c): NEW until a reply, then ESTABLISHED. Timeouts: GRE 30 s unreplied and
+ * 180 s replied, generic 600 s.
+ */
 export function trackGeneric(ct: Conntrack, batch: FlowBatch, i: number): void {
   const ref = lookup(ct);
   if (ref < 0) return wantNew(ct, batch, i, 0);
   const e = ref >> 1;
-  batch.ctState[i] = existingState(ct, e, ref & 1);
-  refresh(ct, e, ct.timeouts.generic);
-  seen(ct, e, ref & 1);
+  const dir = ref & 1;
+  batch.ctState[i] = existingState(ct, e, dir);
+  const t = ct.timeouts;
+  const gre = batch.proto[i] === 47;
+  // As gre_packet: the reply timeout (and ASSURED) once a reply was seen before this packet.
+  const replied = (ct.status[e]! & Status.SEEN_REPLY) !== 0;
+  refresh(ct, e, !gre ? t.generic : replied ? t.greReplied : t.greUnreplied);
+  if (gre && replied) ct.status[e]! |= Status.ASSURED;
+  seen(ct, e, dir);
 }

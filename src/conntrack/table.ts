@@ -123,8 +123,10 @@ export function insertEntry(t: ConnTable, orig: Uint32Array, origOff: number, re
     t.tuples[base + k] = orig[origOff + k]!;
     t.tuples[base + TUPLE_WORDS + k] = reply[replyOff + k]!;
   }
-  placeSlot(t, e * 2);
+  // Reply first: when both tuples are equal (a host talking to itself with no ports, e.g. GRE), a lookup
+  // then finds the reply direction, as the kernel does (its reply node sits before the original in the chain).
   placeSlot(t, e * 2 + 1);
+  placeSlot(t, e * 2);
   linkTail(t, e);
   meta[COUNT]!++;
   return e;

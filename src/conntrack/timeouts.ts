@@ -33,6 +33,9 @@ export interface Timeouts {
   icmp: number;
   icmpv6: number;
   generic: number;
+  /** GRE before and after a reply (nf_conntrack_proto_gre.c: 30 s and 180 s). */
+  greUnreplied: number;
+  greReplied: number;
   /** SCTP COOKIE_WAIT (3 s) and ESTABLISHED (210 s since Linux 5.x). */
   sctpCookieWait: number;
   sctpEstablished: number;
@@ -52,6 +55,8 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   icmp: 30,
   icmpv6: 30,
   generic: 600,
+  greUnreplied: 30,
+  greReplied: 180,
   sctpCookieWait: 3,
   sctpEstablished: 210,
   fragment: 30,

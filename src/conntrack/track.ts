@@ -129,6 +129,7 @@ function initEntry(ct: Conntrack, batch: FlowBatch, i: number, e: number, state:
   else if (proto === 1) timeout = t.icmp;
   else if (proto === 58) timeout = t.icmpv6;
   else if (proto === 132) timeout = state === SctpState.ESTABLISHED ? t.sctpEstablished : t.sctpCookieWait;
+  else if (proto === 47) timeout = t.greUnreplied;
   ct.expires[e] = ct.now[0]! + timeout;
 }
 

@@ -53,6 +53,12 @@ export class FlowBatch {
   readonly innerProto: Uint8Array;
   readonly innerSrcPort: Uint16Array;
   readonly innerDstPort: Uint16Array;
+  /**
+   * SCTP rows: the type of the packet's first chunk plus one; 0 when not SCTP or not decoded. Connection
+   * tracking needs it: the kernel lets only INIT, HEARTBEAT, HEARTBEAT-ACK and SHUTDOWN-ACK start an
+   * association (anything else without an entry is INVALID). Added by H6 (conntrack), additive.
+   */
+  readonly sctpChunk: Uint8Array;
   /** Original length on the wire, for byte counters. */
   readonly wireLength: Uint32Array;
   /** Capture timestamp: whole seconds since the epoch, and the nanoseconds within that second. */
@@ -94,6 +100,7 @@ export class FlowBatch {
     this.innerProto = new Uint8Array(capacity);
     this.innerSrcPort = new Uint16Array(capacity);
     this.innerDstPort = new Uint16Array(capacity);
+    this.sctpChunk = new Uint8Array(capacity);
     this.wireLength = new Uint32Array(capacity);
     this.tsSec = new Float64Array(capacity);
     this.tsNsec = new Uint32Array(capacity);

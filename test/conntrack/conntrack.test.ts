@@ -340,11 +340,36 @@ describe('other protocols', () => {
     expect(step(ct, b, init(200))).toBe(ESTABLISHED);
   });
 
-  it('a protocol without its own tracker (GRE) is tracked by addresses: NEW, then ESTABLISHED both ways, 600 s', () => {
+  it('a protocol without its own tracker is tracked by addresses: NEW, then ESTABLISHED both ways, 600 s', () => {
+    expect(step(ct, b, { src: C, dst: S, proto: 99, t: 0 })).toBe(NEW);
+    expect(step(ct, b, { src: S, dst: C, proto: 99, t: 1 })).toBe(ESTABLISHED);
+    expect(step(ct, b, { src: C, dst: S, proto: 99, t: 600 })).toBe(ESTABLISHED);
+    expect(step(ct, b, { src: C, dst: S, proto: 99, t: 1201 })).toBe(NEW);
+  });
+
+  it('GRE: 30 s until a reply was seen, then 180 s', () => {
     expect(step(ct, b, { src: C, dst: S, proto: 47, t: 0 })).toBe(NEW);
-    expect(step(ct, b, { src: S, dst: C, proto: 47, t: 1 })).toBe(ESTABLISHED);
-    expect(step(ct, b, { src: C, dst: S, proto: 47, t: 600 })).toBe(ESTABLISHED);
-    expect(step(ct, b, { src: C, dst: S, proto: 47, t: 1201 })).toBe(NEW);
+    expect(step(ct, b, { src: C, dst: S, proto: 47, t: 31 })).toBe(NEW);
+    expect(step(ct, b, { src: S, dst: C, proto: 47, t: 32 })).toBe(ESTABLISHED);
+    expect(step(ct, b, { src: C, dst: S, proto: 47, t: 33 })).toBe(ESTABLISHED);
+    expect(step(ct, b, { src: C, dst: S, proto: 47, t: 33 + 179 })).toBe(ESTABLISHED);
+    expect(step(ct, b, { src: C, dst: S, proto: 47, t: 33 + 179 + 181 })).toBe(NEW);
+  });
+
+  it('a host sending GRE to itself: the second packet, the same tuple both ways, counts as the reply', () => {
+    expect(step(ct, b, { src: C, dst: C, proto: 47, t: 0 })).toBe(NEW);
+    expect(step(ct, b, { src: C, dst: C, proto: 47, t: 1 })).toBe(ESTABLISHED);
+  });
+
+  it('SCTP: only INIT, HEARTBEAT, HEARTBEAT-ACK or SHUTDOWN-ACK may start an association; other first chunks are INVALID', () => {
+    const first = (chunk: number, port: number): number => {
+      fillRow(b, 0, { src: C, dst: S, proto: 132, sport: port, dport: 9000 });
+      b.sctpChunk[0] = chunk + 1;
+      track(ct, b, 0);
+      return b.ctState[0]!;
+    };
+    const got = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14].map((chunk, n) => first(chunk, 2000 + n));
+    expect(got).toEqual([INVALID, NEW, INVALID, INVALID, NEW, NEW, INVALID, INVALID, NEW, INVALID, INVALID, INVALID, INVALID]);
   });
 
   it('an IPv6 TCP handshake tracks like IPv4', () => {

@@ -1,0 +1,136 @@
+/**
+ * One oracle run: the same crafted packets through the simulator (decoder -> conntrack track -> iptables
+ * matcher -> conntrack confirm, as the replay pipeline runs them) and through the kernel (the compiled
+ * ruleset loaded into the firewall namespace, the packets replayed), then every packet's verdict and
+ * conntrack state compared.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IptablesProgram } from '../../../src/compile/iptables/ir.js';
+import { renderIpsets, renderRules, renderRule } from '../../../src/compile/iptables/render.js';
+import { classifyRow, loadIptables } from '../../../src/match/iptables.js';
+import { confirm, newConntrack, track } from '../../../src/conntrack/index.js';
+import { decodePacket } from '../../../src/wire/decode.js';
+import { CtState, FlowBatch, Verdict } from '../../../src/wire/flow-batch.js';
+import type { Conversation, PacketMeta } from './packets.js';
+import { loadRuleset, replay, settleAndRead, type KernelCtState, type Recorded, type Topology } from './netns.js';
+
+const CT_NAMES = ['new', 'established', 'related', 'invalid', 'untracked'] as const;
+const CT_FROM_KERNEL: Record<KernelCtState, number> = {
+  new: CtState.NEW, established: CtState.ESTABLISHED, related: CtState.RELATED, invalid: CtState.INVALID, untracked: CtState.UNTRACKED,
+};
+
+export interface Simulated {
+  readonly verdict: Uint8Array;
+  readonly ctState: Uint8Array;
+  /** The rule that decided, as iptables-save prints it (or the builtin policy). */
+  readonly decidedBy: string[];
+}
+
+export function simulate(program: IptablesProgram, conv: Conversation): Simulated {
+  const matcher = loadIptables(program);
+  const ct = newConntrack();
+  const batch = new FlowBatch(1);
+  const n = conv.meta.length;
+  const out: Simulated = { verdict: new Uint8Array(n), ctState: new Uint8Array(n), decidedBy: [] };
+  for (let i = 0; i < n; i++) {
+    const frame = conv.frame(i);
+    decodePacket(frame, 0, frame.length, frame.length, 1, batch, 0);
+    batch.sctpChunk[0] = batch.proto[0] === 132 ? sctpFirstChunk(frame) + 1 : 0;
+    batch.tsSec[0] = 1_700_000_000;
+    batch.tsNsec[0] = i * 1000;
+    track(ct, batch, 0);
+    classifyRow(matcher, batch, 0);
+    confirm(ct, batch, 0);
+    out.verdict[i] = batch.verdict[0]!;
+    out.ctState[i] = batch.ctState[0]!;
+    const fp = conv.meta[i]!.family === 4 ? program.v4 : program.v6;
+    const rule = batch.decidedBy[0]!;
+    out.decidedBy.push(rule < 0 ? 'builtin policy' : renderRule(program, fp, rule));
+  }
+  return out;
+}
+
+/**
+ * The first SCTP chunk type of a crafted frame (Ethernet, IPv4 without options or IPv6 without extension
+ * headers, as packets.ts writes them). Used until the decoder fills FlowBatch.sctpChunk itself.
+ */
+function sctpFirstChunk(frame: Uint8Array): number {
+  const l3 = 14;
+  const l4 = frame[l3]! >> 4 === 4 ? l3 + (frame[l3]! & 15) * 4 : l3 + 40;
+  return frame[l4 + 12]!;
+}
+
+export interface Mismatch {
+  readonly packet: PacketMeta;
+  readonly kernel: string;
+  readonly simulator: string;
+}
+
+export interface OracleResult {
+  readonly packets: number;
+  readonly accepted: number;
+  readonly mismatches: Mismatch[];
+  /** Kernel conntrack states seen, for the report. */
+  readonly states: Record<string, number>;
+}
+
+function kernelView(rec: Recorded, id: number): { verdict: number; ct: number | null; where: string } {
+  const state = rec.before.get(id);
+  if (state === undefined) return { verdict: Verdict.DROP, ct: null, where: rec.pre.has(id) ? 'dropped by the stack before the filter table' : 'never arrived' };
+  return { verdict: rec.after.has(id) ? Verdict.ACCEPT : Verdict.DROP, ct: CT_FROM_KERNEL[state], where: '' };
+}
+
+function describe(verdict: number, ct: number | null, extra = ''): string {
+  return `${verdict === Verdict.ACCEPT ? 'ACCEPT' : 'DROP'} ctstate ${ct === null ? '-' : CT_NAMES[ct]}${extra ? ` (${extra})` : ''}`;
+}
+
+export function compare(conv: Conversation, sim: Simulated, rec4: Recorded, rec6: Recorded): OracleResult {
+  const mismatches: Mismatch[] = [];
+  const states: Record<string, number> = {};
+  let accepted = 0;
+  conv.meta.forEach((m, i) => {
+    const k = kernelView(m.family === 4 ? rec4 : rec6, m.id);
+    if (k.verdict === Verdict.ACCEPT) accepted++;
+    const name = k.ct === null ? k.where : CT_NAMES[k.ct]!;
+    states[name] = (states[name] ?? 0) + 1;
+    if (k.verdict !== sim.verdict[i] || k.ct !== sim.ctState[i]) {
+      mismatches.push({
+        packet: m, kernel: describe(k.verdict, k.ct, k.where),
+        simulator: describe(sim.verdict[i]!, sim.ctState[i]!, `decided by ${sim.decidedBy[i]}`),
+      });
+    }
+  });
+  return { packets: conv.meta.length, accepted, mismatches, states };
+}
+
+/** Loads the program into the firewall, replays the conversation and compares with the simulator. */
+export async function runOracle(top: Topology, program: IptablesProgram, conv: Conversation): Promise<OracleResult> {
+  const t0 = performance.now();
+  loadRuleset(top, renderIpsets(program), renderRules(program, 4), renderRules(program, 6));
+  const t1 = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'netsieve-kernel-'));
+  try {
+    const pcap = join(dir, 'packets.pcap');
+    conv.writePcap(pcap);
+    replay(top, pcap);
+    const t2 = performance.now();
+    const rec = await settleAndRead(top, conv.count(4), conv.count(6));
+    const t3 = performance.now();
+    const sim = simulate(program, conv);
+    const t4 = performance.now();
+    const r = compare(conv, sim, rec.v4, rec.v6);
+    if (process.env['NETSIEVE_ORACLE_TIMING']) console.log(`TIMING load ${(t1 - t0).toFixed(0)} replay ${(t2 - t1).toFixed(0)} settle ${(t3 - t2).toFixed(0)} sim ${(t4 - t3).toFixed(0)} read ${(performance.now() - t4).toFixed(0)} ms`);
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatMismatches(result: OracleResult, limit = 25): string {
+  const lines = result.mismatches.slice(0, limit).map((m) =>
+    `  ${m.packet.text} [id ${m.packet.id}]\n      kernel:    ${m.kernel}\n      simulator: ${m.simulator}`);
+  const more = result.mismatches.length > limit ? `\n  ... and ${result.mismatches.length - limit} more` : '';
+  return `${result.mismatches.length} of ${result.packets} packets disagree:\n${lines.join('\n')}${more}`;
+}
