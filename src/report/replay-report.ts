@@ -107,15 +107,17 @@ class DecisionCache {
   constructor(private readonly index: ClusterIndex, private readonly options: EvalOptions) {}
 
   of(t: ConnectionTable, c: number): Decision {
-    const family = t.family[c] === 6 ? 6 : 4;
     const proto = t.proto[c]!;
     const port = proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0;
-    const src = ipFromWords(family, t.src, c * 4);
-    const dst = ipFromWords(family, t.dst, c * 4);
-    const key = `${ipKey(src)}|${ipKey(dst)}|${proto}|${port}`;
+    const o = c * 4;
+    const a = t.src;
+    const b = t.dst;
+    // Keyed on the address words themselves: no bigint or IpAddr unless the flow is new to the cache.
+    const key = `${t.family[c]}|${a[o]},${a[o + 1]},${a[o + 2]},${a[o + 3]}|${b[o]},${b[o + 1]},${b[o + 2]},${b[o + 3]}|${proto}|${port}`;
     let d = this.map.get(key);
     if (!d) {
-      d = evaluate(this.index, { src, dst, protocol: proto, dstPort: port }, this.options);
+      const family = t.family[c] === 6 ? 6 : 4;
+      d = evaluate(this.index, { src: ipFromWords(family, a, o), dst: ipFromWords(family, b, o), protocol: proto, dstPort: port }, this.options);
       this.map.set(key, d);
     }
     return d;
@@ -158,12 +160,18 @@ export function denialReason(t: ConnectionTable, c: number, decision: Decision, 
 function policyHits(result: ReplayResult, index: ClusterIndex, decisions: DecisionCache): ReplayReport['policies'] {
   const hits = new Map(index.cluster.policies.map((p) => [qualifiedName(p), { policy: qualifiedName(p), allowedConnections: 0, deniedConnections: 0 }]));
   const t = result.connections;
+  const seen: string[] = [];
   for (let c = 0; c < t.count; c++) {
     if (t.ctState[c] !== CtState.NEW) continue;
     const d = decisions.of(t, c);
-    const allowing = new Set([...d.egress.allowedBy, ...d.ingress.allowedBy].map((r) => r.policy));
-    for (const p of allowing) hits.get(p)!.allowedConnections++;
+    // A policy counts once per connection, though several of its rules (or both directions) allow it.
+    seen.length = 0;
     for (const dir of [d.egress, d.ingress]) {
+      for (const r of dir.allowedBy) {
+        if (seen.includes(r.policy)) continue;
+        seen.push(r.policy);
+        hits.get(r.policy)!.allowedConnections++;
+      }
       if (!dir.allowed) for (const p of dir.policies) hits.get(p)!.deniedConnections++;
     }
   }

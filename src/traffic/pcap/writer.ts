@@ -113,7 +113,9 @@ export class PcapWriter {
   /** Copies one record from `source` (a reader's chunk or a frame buffer). */
   write(tsSec: number, tsNsec: number, source: Uint8Array, offset: number, capturedLength: number, wireLength = capturedLength): void {
     const at = this.reserve(tsSec, tsNsec, capturedLength, wireLength);
-    this.buf.set(source.subarray(offset, offset + capturedLength), at);
+    // A byte loop rather than set(subarray()): a subarray is an object per record.
+    const buf = this.buf;
+    for (let k = 0; k < capturedLength; k++) buf[at + k] = source[offset + k]!;
   }
 
   flush(): void {

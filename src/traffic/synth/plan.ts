@@ -19,6 +19,8 @@ const EXTERNAL = ['203.0.113.10', '198.51.100.20', '2001:db8::10'].map(mustParse
 /** Ports tried between random pairs when the policies name none. */
 const COMMON_PORTS = [80, 443, 8080, 53, 5432];
 const MAX_FLOWS = 4096;
+const MAX_POLICIES = 256;
+const MAX_PEER_CANDIDATES = 256;
 
 interface Candidate { src: IpAddr; dst: IpAddr; proto: number; port: number }
 
@@ -40,7 +42,10 @@ export function planFlows(index: ClusterIndex, seed: number, options: EvalOption
   const rng = new Rng(seed ^ 0x5eed);
   const endpoints = endpointAddresses(index);
   const candidates: Candidate[] = [];
-  for (const policy of index.cluster.policies) candidates.push(...policyFlows(index, policy, endpoints, rng));
+  // Planning is setup, but it must stay quick on large clusters: a sample of policies and of peers does.
+  const policies = index.cluster.policies;
+  const sampled = policies.length > MAX_POLICIES ? sample([...policies], MAX_POLICIES, rng) : policies;
+  for (const policy of sampled) candidates.push(...policyFlows(index, policy, endpoints, rng));
   candidates.push(...serviceFlows(index, rng));
   candidates.push(...randomFlows(endpoints, rng, Math.max(16, candidates.length)));
   // Traffic a capture near the pods could see: at least one end a pod (or a Service), never to itself.
@@ -86,13 +91,15 @@ function selectedPods(index: ClusterIndex, policy: NetworkPolicy): Pod[] {
 function policyFlows(index: ClusterIndex, policy: NetworkPolicy, endpoints: IpAddr[], rng: Rng): Candidate[] {
   const out: Candidate[] = [];
   const pods = selectedPods(index, policy);
-  const addrs = pods.flatMap((p) => p.ips);
+  const all = pods.flatMap((p) => p.ips);
+  const addrs = all.length > 8 ? sample(all, 8, rng) : all;
   const directions: ['ingress' | 'egress', readonly PolicyRule[]][] = [['ingress', policy.ingress], ['egress', policy.egress]];
   for (const [direction, rules] of directions) {
     for (const rule of rules) {
       const peers = peerAddresses(index, policy, rule, endpoints, rng);
       // Near misses: the rule's ports from peers it does not admit, and its peers on a port it does not name.
-      const others = endpoints.filter((ip) => !peers.includes(ip) && !addrs.includes(ip));
+      const known = new Set([...peers, ...addrs]);
+      const others = sample(endpoints, Math.min(64, endpoints.length), rng).filter((ip) => !known.has(ip));
       const podOthers = others.filter((ip) => podAt(index, ip) !== undefined);
       const strangers = [...sample(podOthers, Math.min(2, podOthers.length), rng), ...others.filter((ip) => !podOthers.includes(ip)).slice(0, 1)];
       for (const own of addrs) {
@@ -100,9 +107,10 @@ function policyFlows(index: ClusterIndex, policy: NetworkPolicy, endpoints: IpAd
           if (peer.family === own.family) out.push(direction === 'ingress' ? { src: peer, dst: own, proto, port } : { src: own, dst: peer, proto, port });
         };
         for (const peer of [...peers, ...strangers]) {
+          const admitted = !strangers.includes(peer);
           const ports = rulePorts(rule, podAt(index, direction === 'ingress' ? own : peer) ?? null, rng);
           for (const [proto, port] of ports) add(peer, proto, port);
-          if (peers.includes(peer) && ports.length > 0) add(peer, ports[0]![0], ports[0]![1] === 65535 ? 1 : ports[0]![1] + 1);
+          if (admitted && ports.length > 0) add(peer, ports[0]![0], ports[0]![1] === 65535 ? 1 : ports[0]![1] + 1);
         }
       }
     }
@@ -114,7 +122,8 @@ function policyFlows(index: ClusterIndex, policy: NetworkPolicy, endpoints: IpAd
 function peerAddresses(index: ClusterIndex, policy: NetworkPolicy, rule: PolicyRule, endpoints: IpAddr[], rng: Rng): IpAddr[] {
   if (rule.peers === null) return [0, 1, 2].map(() => endpoints[rng.below(endpoints.length)]!);
   const out: IpAddr[] = [];
-  for (const ip of endpoints) {
+  const candidates = endpoints.length > MAX_PEER_CANDIDATES ? sample(endpoints, MAX_PEER_CANDIDATES, rng) : endpoints;
+  for (const ip of candidates) {
     const pod = podAt(index, ip) ?? null;
     if (rule.peers.some((peer) => peerMatches(index, policy, peer, ip, pod, DEFAULT_EVAL_OPTIONS))) out.push(ip);
   }
