@@ -37,7 +37,6 @@ export function simulate(program: IptablesProgram, conv: Conversation): Simulate
   for (let i = 0; i < n; i++) {
     const frame = conv.frame(i);
     decodePacket(frame, 0, frame.length, frame.length, 1, batch, 0);
-    batch.sctpChunk[0] = batch.proto[0] === 132 ? sctpFirstChunk(frame) + 1 : 0;
     batch.tsSec[0] = 1_700_000_000;
     batch.tsNsec[0] = i * 1000;
     track(ct, batch, 0);
@@ -50,16 +49,6 @@ export function simulate(program: IptablesProgram, conv: Conversation): Simulate
     out.decidedBy.push(rule < 0 ? 'builtin policy' : renderRule(program, fp, rule));
   }
   return out;
-}
-
-/**
- * The first SCTP chunk type of a crafted frame (Ethernet, IPv4 without options or IPv6 without extension
- * headers, as packets.ts writes them). Used until the decoder fills FlowBatch.sctpChunk itself.
- */
-function sctpFirstChunk(frame: Uint8Array): number {
-  const l3 = 14;
-  const l4 = frame[l3]! >> 4 === 4 ? l3 + (frame[l3]! & 15) * 4 : l3 + 40;
-  return frame[l4 + 12]!;
 }
 
 export interface Mismatch {
