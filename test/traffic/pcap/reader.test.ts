@@ -122,6 +122,48 @@ describe('records across chunk boundaries', () => {
   });
 });
 
+describe('memory stays one chunk whatever the capture size', () => {
+  it('streams 1 GiB through a pipe with resident memory flat', async () => {
+    // A child writes a pcap header and then the same 1 MiB of 1514-byte records over and over: the
+    // capture never exists on disk, so nothing but streaming can read it.
+    const fifo = join(dir, 'big-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const perBlock = Math.floor((1 << 20) / (16 + 1514));
+    const blocks = 1024;
+    const script = `
+      const fs = require('fs');
+      const f = Buffer.alloc(1514); f.writeUInt16BE(0x0800, 12); f[14] = 0x45; f.writeUInt16BE(1500, 16); f[23] = 17;
+      const rec = Buffer.alloc(16); rec.writeUInt32LE(1514, 8); rec.writeUInt32LE(1514, 12);
+      const block = Buffer.concat(Array.from({ length: ${perBlock} }, () => Buffer.concat([rec, f])));
+      const head = Buffer.alloc(24); head.writeUInt32LE(0xa1b2c3d4, 0); head.writeUInt16LE(2, 4); head.writeUInt16LE(4, 6);
+      head.writeUInt32LE(65535, 16); head.writeUInt32LE(1, 20);
+      const fd = fs.openSync(process.argv[1], 'w');
+      fs.writeSync(fd, head);
+      for (let i = 0; i < ${blocks}; i++) fs.writeSync(fd, block);
+      fs.closeSync(fd);`;
+    const writer = spawn(process.execPath, ['-e', script, fifo], { stdio: 'ignore' });
+    const done = new Promise((resolve) => writer.on('exit', resolve));
+    try {
+      const reader = openCapture(fifo);
+      const batch = new FlowBatch(1024);
+      let records = 0, peak = 0;
+      const rss0 = process.memoryUsage().rss;
+      while (reader.fill(batch) > 0) {
+        records += batch.count;
+        if ((records & 0xffff) < batch.count) peak = Math.max(peak, process.memoryUsage().rss - rss0);
+      }
+      reader.close();
+      expect(records).toBe(perBlock * blocks);
+      expect(reader.bytesRead).toBe(24 + perBlock * blocks * (16 + 1514)); // just under 1 GiB
+      expect(reader.damage).toBeNull();
+      expect(peak).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      writer.kill();
+      await done;
+    }
+  });
+});
+
 describe('refusals name the file', () => {
   it('a missing file', () => {
     const path = join(dir, 'no-such.pcap');
