@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
 import { compileIptables } from '../../src/compile/iptables/index.js';
 import { newConntrack, type Conntrack } from '../../src/conntrack/index.js';
+import { Counter } from '../../src/conntrack/state.js';
 import { classifyBatch as ebpfBatch, classifyRow as ebpfRow, loadEbpf, probesSoFar, type LoadedEbpf } from '../../src/match/ebpf.js';
 import { classifyBatch as iptBatch, classifyRow as iptRow, loadIptables, type IptablesMatcher } from '../../src/match/iptables.js';
 import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.js';
@@ -120,10 +121,21 @@ d('native and TypeScript classify opening packets identically (random clusters)'
   }
 });
 
-/** TypeScript: runRow per row, as replay does; native: one runNative per batch. Same rows, fresh trackers. */
+interface SequenceResult {
+  readonly problem: string | null;
+  /** Rows per conntrack state, and the tracker's counters (both engines'), to show what was exercised. */
+  readonly states: number[];
+  readonly counters: Float64Array;
+}
+
+/**
+ * TypeScript: runRow per row, as replay does; native: one runNative per batch. Same rows, fresh trackers.
+ * Row outputs and counters are compared after every batch, the whole tracker (table, entries, fragments)
+ * after the last.
+ */
 function compareSequences(
   index: ClusterIndex, batches: readonly FlowBatch[], capacity: number, model: 'ebpf' | 'iptables',
-): string | null {
+): SequenceResult {
   const jsCt = newConntrack({ capacity });
   const natCt = newConntrack({ capacity });
   const rowModel: RowModel = { name: model, conntrack: jsCt, orphanFragments: 0, classify: () => undefined };
@@ -138,33 +150,57 @@ function compareSequences(
     native = m.native;
   }
   let orphans = 0;
+  const states = [0, 0, 0, 0, 0];
+  const done = (problem: string | null): SequenceResult => ({ problem, states, counters: jsCt.counters });
   for (const [k, batch] of batches.entries()) {
     const js = cloneBatch(batch);
     const nat = cloneBatch(batch);
     for (let i = 0; i < js.count; i++) runRow(rowModel, js, i);
     orphans += runNative(native, natCt, nat);
-    const problem = sameOutputs(js, nat, `${model} batch ${k}`) ?? sameConntrack(jsCt, natCt, `${model} batch ${k}`);
-    if (problem) return problem;
+    for (let i = 0; i < js.count; i++) states[js.ctState[i]!]!++;
+    const problem = sameOutputs(js, nat, `${model} batch ${k}`) ??
+      sameArrays([['counters', jsCt.counters, natCt.counters], ['meta', jsCt.table.meta, natCt.table.meta]], `${model} batch ${k}`);
+    if (problem) return done(problem);
   }
-  return orphans === rowModel.orphanFragments ? null : `orphan fragments: js ${rowModel.orphanFragments} native ${orphans}`;
+  if (orphans !== rowModel.orphanFragments) return done(`orphan fragments: js ${rowModel.orphanFragments} native ${orphans}`);
+  return done(sameConntrack(jsCt, natCt, `${model} after the last batch`));
 }
 
 d('native and TypeScript track connections identically', () => {
   for (const family of FAMILIES) {
     for (const model of ['ebpf', 'iptables'] as const) {
       it(`${model}, ${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random sequences of 5 x 1000 packets`, () => {
-        let inserts = 0;
+        const states = [0, 0, 0, 0, 0];
+        const counters = new Float64Array(8);
         for (let seed = 1; seed <= SEEDS; seed++) {
           const s = randomScenario(seed, { family, flowsPerScenario: 40 });
           const batches = [0, 1, 2, 3, 4].map((b) => conntrackRows(s.flows, 1000, seed * 10 + b));
-          const problem = compareSequences(indexCluster(s.cluster), batches, 65_536, model);
-          expect(problem, `seed ${seed}: ${problem}`).toBeNull();
-          inserts += 1;
+          const r = compareSequences(indexCluster(s.cluster), batches, 2048, model);
+          expect(r.problem, `seed ${seed}: ${r.problem}`).toBeNull();
+          r.states.forEach((n, k) => { states[k]! += n; });
+          r.counters.forEach((n, k) => { counters[k]! += n; });
         }
-        expect(inserts).toBe(SEEDS);
+        // Every state and every tracker event (but eviction, below) occurred, so each path was compared.
+        for (const n of states) expect(n).toBeGreaterThan(0);
+        for (const c of [Counter.INSERTS, Counter.EXPIRATIONS, Counter.INVALID, Counter.DELETES, Counter.ORPHAN_FRAGMENTS, Counter.RELATED]) {
+          expect(counters[c], `counter ${c}`).toBeGreaterThan(0);
+        }
       });
     }
   }
+  it('with a full table (64 entries): early drop and eviction agree too', () => {
+    let evictions = 0;
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const s = randomScenario(seed, { flowsPerScenario: 200 });
+      const batches = [0, 1, 2].map((b) => conntrackRows(s.flows, 1000, seed * 10 + b));
+      for (const model of ['ebpf', 'iptables'] as const) {
+        const r = compareSequences(indexCluster(s.cluster), batches, 64, model);
+        expect(r.problem, `seed ${seed}: ${r.problem}`).toBeNull();
+        evictions += r.counters[Counter.EVICTIONS]!;
+      }
+    }
+    expect(evictions).toBeGreaterThan(0);
+  });
 });
 
 function synthBatches(v6: boolean, packets: number, seed: number): { index: ClusterIndex; batches: FlowBatch[] } {
@@ -193,8 +229,9 @@ d('native and TypeScript agree on synth traffic read from a pcap', () => {
       it(`${model}, IPv${v6 ? 6 : 4}: 20,000 packets of sessions`, () => {
         const { index, batches } = synthBatches(v6, 20_000, 7);
         expect(batches.reduce((n, b) => n + b.count, 0)).toBe(20_000);
-        const problem = compareSequences(index, batches, 65_536, model);
-        expect(problem, problem ?? '').toBeNull();
+        const r = compareSequences(index, batches, 65_536, model);
+        expect(r.problem, r.problem ?? '').toBeNull();
+        expect(r.counters[Counter.INSERTS]).toBeGreaterThan(100);
       });
     }
   }
