@@ -86,7 +86,7 @@ describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
       beforeAll(() => { top = createTopology(backend); });
       afterAll(() => { if (top) destroyTopology(top); });
 
-      it('conntrack sequences (handshake and close, replies, lone SYN-ACK/ACK/RST/FIN, reopen, ICMP errors, echo reply alone, SCTP, GRE) agree packet by packet', async () => {
+      it('conntrack sequences (handshake and close, replies, lone SYN-ACK/ACK/RST/FIN, reopen, ICMP errors, echo reply alone, fragments, SCTP, GRE) agree packet by packet', async () => {
         const conv = fixedConversation();
         const result = await runOracle(top, compile(fixedCluster()), conv);
         expectAgreement(result, `iptables-${backend} fixed sequences`);

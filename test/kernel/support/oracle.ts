@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import type { IptablesProgram } from '../../../src/compile/iptables/ir.js';
 import { renderIpsets, renderRules, renderRule } from '../../../src/compile/iptables/render.js';
 import { classifyRow, loadIptables } from '../../../src/match/iptables.js';
-import { confirm, newConntrack, track } from '../../../src/conntrack/index.js';
+import {
+  confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack,
+} from '../../../src/conntrack/index.js';
 import { decodePacket } from '../../../src/wire/decode.js';
-import { CtState, FlowBatch, Verdict } from '../../../src/wire/flow-batch.js';
+import { CtState, FlowBatch, RowFlag, Verdict } from '../../../src/wire/flow-batch.js';
 import type { Conversation, PacketMeta } from './packets.js';
 import { loadRuleset, replay, settleAndRead, type KernelCtState, type Recorded, type Topology } from './netns.js';
 
@@ -40,15 +42,24 @@ export function simulate(program: IptablesProgram, conv: Conversation): Simulate
     batch.tsSec[0] = 1_700_000_000;
     batch.tsNsec[0] = i * 1000;
     track(ct, batch, 0);
-    classifyRow(matcher, batch, 0);
+    // A later fragment is not filtered on its own: it follows its first fragment (the kernel reassembles).
+    if ((batch.flags[0]! & RowFlag.LATER_FRAGMENT) !== 0) followFirstFragment(ct, batch);
+    else classifyRow(matcher, batch, 0);
     confirm(ct, batch, 0);
     out.verdict[i] = batch.verdict[0]!;
     out.ctState[i] = batch.ctState[0]!;
     const fp = conv.meta[i]!.family === 4 ? program.v4 : program.v6;
     const rule = batch.decidedBy[0]!;
-    out.decidedBy.push(rule < 0 ? 'builtin policy' : renderRule(program, fp, rule));
+    const later = (batch.flags[0]! & RowFlag.LATER_FRAGMENT) !== 0;
+    out.decidedBy.push(later ? 'its first fragment' : rule < 0 ? 'builtin policy' : renderRule(program, fp, rule));
   }
   return out;
+}
+
+function followFirstFragment(ct: Conntrack, batch: FlowBatch): void {
+  const v = laterFragmentVerdict(ct, 0);
+  batch.verdict[0] = v === FRAGMENT_WITHOUT_FIRST ? Verdict.DROP : v;
+  batch.decidedBy[0] = -1;
 }
 
 export interface Mismatch {

@@ -8,13 +8,15 @@
 import { writeFileSync } from 'node:fs';
 import { ipToWords, formatIp } from '../../../src/model/ip.js';
 import type { Flow } from '../../../src/model/evaluate.js';
-import { Icmp6Type, IcmpType, SctpChunk, TcpFlag, newPacketSpec, writeFrame, type PacketSpec } from '../../../src/wire/craft.js';
+import {
+  Icmp6Type, IcmpType, SctpChunk, TcpFlag, newPacketSpec, writeFragmentFrames, writeFrame, type PacketSpec,
+} from '../../../src/wire/craft.js';
 import { FIREWALL_MAC, GENERATOR_MAC } from './netns.js';
 
 export const KINDS = {
   tcp: ['tcp-handshake-close', 'tcp-syn-only', 'tcp-syn-retransmit', 'tcp-refused', 'tcp-lone-synack', 'tcp-lone-ack',
     'tcp-lone-rst', 'tcp-lone-fin', 'tcp-abort', 'tcp-reopen', 'icmp-error-quoting'],
-  udp: ['udp-exchange', 'udp-one-way', 'icmp-error-quoting', 'icmp-error-untracked'],
+  udp: ['udp-exchange', 'udp-one-way', 'udp-fragmented', 'icmp-error-quoting', 'icmp-error-untracked'],
   sctp: ['sctp-association', 'sctp-init-only'],
   icmp: ['icmp-echo', 'icmp-echo-reply-alone'],
   other: ['generic-exchange'],
@@ -53,6 +55,24 @@ export class Conversation {
     this.lengths.push(length);
     this.used += length;
     this.meta.push({ family: spec.family, id, flow, kind, text });
+  }
+
+  /**
+   * Writes the datagram of `spec` as fragments of `fragmentBytes` payload each. They share one id: the
+   * kernel reassembles them before conntrack and the filter see the datagram, so it records one verdict.
+   */
+  addFragmented(spec: PacketSpec, fragmentBytes: number, flow: number, kind: string, text: string): void {
+    const id = spec.family === 4 ? this.next4++ : this.next6++;
+    if (spec.family === 4) spec.ipId = id;
+    else spec.flowLabel = id;
+    const lengths = new Uint32Array(64);
+    const count = writeFragmentFrames(this.buf, this.used, spec, fragmentBytes, lengths);
+    for (let k = 0; k < count; k++) {
+      this.offsets.push(this.used);
+      this.lengths.push(lengths[k]!);
+      this.used += lengths[k]!;
+      this.meta.push({ family: spec.family, id, flow, kind, text: `${text} fragment ${k + 1}/${count}` });
+    }
   }
 
   frame(i: number): Uint8Array {
@@ -149,6 +169,12 @@ function send(e: Ends, name: string, payload = 8): void {
 }
 
 function udpConversation(e: Ends): void {
+  if (e.kind === 'udp-fragmented') {
+    e.spec.payloadLength = 1000;
+    e.c.addFragmented(e.spec, 400, e.flow, e.kind, `${e.label} datagram`);
+    turn(e.spec);
+    return send(e, 'response');
+  }
   if (e.kind === 'udp-exchange') {
     send(e, 'request'); turn(e.spec); send(e, 'response'); turn(e.spec); return send(e, 'request again');
   }
