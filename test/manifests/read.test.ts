@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { loadCluster, loadClusterFromText } from '../../src/manifests/load.js';
+import { readFileText } from '../../src/manifests/read.js';
 import { FIXTURES, loadError, loadText, podLines, tempTree } from './helpers.js';
 
 function errorOf(fn: () => unknown): string {
@@ -71,6 +72,11 @@ describe('reading files and directories', () => {
 
   it('a missing path is an error naming it', () => {
     expect(errorOf(() => loadCluster(['/nonexistent/cluster.yaml']))).toBe('/nonexistent/cluster.yaml: cannot read cluster manifests: no such file or directory');
+  });
+
+  it('an unreadable file is an error naming it', () => {
+    const dir = tempTree({});
+    expect(errorOf(() => readFileText(dir))).toBe(`${dir}: cannot read file: is a directory`);
   });
 
   it('no paths at all is an error', () => {
