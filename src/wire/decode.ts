@@ -17,10 +17,14 @@ import {
   LOOP_HLEN, LinkType, SLL2_HLEN, SLL2_PROTO, SLL_HLEN, SLL_PROTO, VLAN_HLEN, VLAN_MAX_TAGS, VLAN_TYPE,
 } from './offsets.js';
 
-/** Family the link layer announced for the payload at the returned offset: 0 (not IP), 4 or 6. */
-let linkFamily = 0;
-/** The link header was cut short: no payload to look at. */
-let linkBroken = false;
+/**
+ * What the link layer says, packed with the payload offset into one number (`offset * 8 + kind`) so that
+ * nothing is written outside the stack: module variables cost a measurable share of the decode.
+ */
+const KIND_NOT_IP = 0;
+const KIND_IPV4 = 4;
+const KIND_IPV6 = 6;
+const KIND_BROKEN = 7;
 
 /**
  * Decodes the packet whose captured bytes are `b[start, start + capturedLength)` and whose frame was
@@ -45,16 +49,20 @@ export function decodeCleared(
 ): void {
   const end = start + capturedLength;
   const wireEnd = start + (wireLength > capturedLength ? wireLength : capturedLength);
-  const l3 = linkPayload(b, start, end, linkType);
-  if (linkBroken) batch.flags[row] = RowFlag.MALFORMED;
-  else if (linkFamily === 4) decodeIpv4(b, l3, end, wireEnd, batch, row);
-  else if (linkFamily === 6) decodeIpv6(b, l3, end, wireEnd, batch, row);
+  // The common case first: untagged Ethernet carrying IPv4.
+  if (linkType === LinkType.ETHERNET && capturedLength >= ETH_HLEN && u16be(b, start + ETH_TYPE) === EtherType.IPV4) {
+    decodeIpv4(b, start + ETH_HLEN, end, wireEnd, batch, row);
+    return;
+  }
+  const link = linkPayload(b, start, end, linkType);
+  const kind = link & 7, l3 = (link - kind) / 8;
+  if (kind === KIND_BROKEN) batch.flags[row] = RowFlag.MALFORMED;
+  else if (kind === KIND_IPV4) decodeIpv4(b, l3, end, wireEnd, batch, row);
+  else if (kind === KIND_IPV6) decodeIpv6(b, l3, end, wireEnd, batch, row);
 }
 
-/** Returns the offset of the link layer's payload and sets linkFamily / linkBroken. */
+/** Returns the link layer's payload offset and kind, packed (see KIND_*). */
 function linkPayload(b: Uint8Array, p: number, end: number, linkType: number): number {
-  linkFamily = 0;
-  linkBroken = false;
   switch (linkType) {
     case LinkType.ETHERNET:
       return end - p < ETH_HLEN ? broken(p) : etherPayload(b, p + ETH_HLEN, end, u16be(b, p + ETH_TYPE));
@@ -64,20 +72,18 @@ function linkPayload(b: Uint8Array, p: number, end: number, linkType: number): n
       return end - p < SLL2_HLEN ? broken(p) : etherPayload(b, p + SLL2_HLEN, end, u16be(b, p + SLL2_PROTO));
     case LinkType.RAW: case LinkType.RAW_DLT12: case LinkType.RAW_DLT14:
       if (end - p < 1) return broken(p);
-      linkFamily = b[p]! >> 4 === 6 ? 6 : 4; // the version nibble says; a wrong one fails in decodeIpv4
-      return p;
-    case LinkType.IPV4: linkFamily = 4; return p;
-    case LinkType.IPV6: linkFamily = 6; return p;
+      return p * 8 + (b[p]! >> 4 === 6 ? KIND_IPV6 : KIND_IPV4); // a wrong version fails in decodeIpv4
+    case LinkType.IPV4: return p * 8 + KIND_IPV4;
+    case LinkType.IPV6: return p * 8 + KIND_IPV6;
     case LinkType.NULL: case LinkType.LOOP:
       return end - p < LOOP_HLEN ? broken(p) : loopPayload(b, p, linkType);
     default:
-      return p;
+      return p * 8 + KIND_NOT_IP;
   }
 }
 
 function broken(p: number): number {
-  linkBroken = true;
-  return p;
+  return p * 8 + KIND_BROKEN;
 }
 
 /** Walks 802.1Q / 802.1ad tags (QinQ: outer service tag, inner customer tag) to the real EtherType. */
@@ -87,8 +93,7 @@ function etherPayload(b: Uint8Array, p: number, end: number, type: number): numb
     type = u16be(b, p + VLAN_TYPE);
     p += VLAN_HLEN;
   }
-  linkFamily = type === EtherType.IPV4 ? 4 : type === EtherType.IPV6 ? 6 : 0;
-  return p;
+  return p * 8 + (type === EtherType.IPV4 ? KIND_IPV4 : type === EtherType.IPV6 ? KIND_IPV6 : KIND_NOT_IP);
 }
 
 /**
@@ -98,9 +103,10 @@ function etherPayload(b: Uint8Array, p: number, end: number, type: number): numb
 function loopPayload(b: Uint8Array, p: number, linkType: number): number {
   let af = linkType === LinkType.LOOP ? u32be(b, p) : u32le(b, p);
   if (af > 0xffff) af = u32be(b, p);
-  if (af === AF_INET) linkFamily = 4;
-  else if (af === AF_INET6_LINUX || af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN) linkFamily = 6;
-  return p + LOOP_HLEN;
+  const payload = (p + LOOP_HLEN) * 8;
+  if (af === AF_INET) return payload + KIND_IPV4;
+  if (af === AF_INET6_LINUX || af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN) return payload + KIND_IPV6;
+  return payload + KIND_NOT_IP;
 }
 
 /** Zeroes the flow fields of rows [from, to): the batch is reused, and stale values must not leak through. */
