@@ -5,7 +5,8 @@
  * to each shorter length the search visits on its way to it, so that the search knows to go longer.
  * Every key stores its best matching prefix (itself for a real prefix; for a marker, the longest real
  * prefix holding it), so a search that goes longer and then finds nothing still has the answer.
- * Cost: about log2(distinct lengths) + 1 probes per lookup, instead of one per length.
+ * Cost: about log2(distinct lengths) + 1 probes per lookup, instead of one per length. Full-length
+ * entries (/32, /128: pod and node addresses, most of the traffic) are probed first, outside the search.
  * Lookups allocate nothing: the key is built in a scratch array.
  */
 import { IPCACHE_KEY_WORDS } from '../compile/ebpf/layout.js';
@@ -24,13 +25,16 @@ export class LpmTable {
   readonly table: OpenHashTable;
   /** Best matching prefix (a value) per stored key, -1 for a marker no real prefix holds. */
   private readonly best: Int32Array;
-  /** Distinct prefix lengths per family, shortest first (index 0: IPv4, 1: IPv6). */
+  /** Distinct prefix lengths per family below the full length, shortest first (index 0: IPv4, 1: IPv6). */
   private readonly lengths: [Int32Array, Int32Array];
+  /** Whether a family has full-length entries, probed before the search. */
+  private readonly hasHost: [boolean, boolean];
   private readonly scratch = new Uint32Array(IPCACHE_KEY_WORDS);
 
   constructor(entries: readonly LpmEntry[], values: readonly number[], seed?: number) {
     const sets: [Set<number>, Set<number>] = [new Set(), new Set()];
     for (const e of entries) sets[e.family === 4 ? 0 : 1].add(e.prefix);
+    this.hasHost = [sets[0].delete(32), sets[1].delete(128)];
     this.lengths = [Int32Array.from([...sets[0]].sort((a, b) => a - b)), Int32Array.from([...sets[1]].sort((a, b) => a - b))];
     const real = new Map<string, number>();
     entries.forEach((e, i) => real.set(keyText(e.family, e.prefix, e.words), values[i]!));
@@ -57,6 +61,7 @@ export class LpmTable {
     const lengths = this.lengths[e.family === 4 ? 0 : 1];
     const target = lengths.indexOf(e.prefix);
     const out: number[] = [];
+    if (target < 0) return out; // a full-length entry: found by the direct probe, no search path
     let lo = 0;
     let hi = lengths.length - 1;
     while (lo <= hi) {
@@ -80,7 +85,13 @@ export class LpmTable {
 
   /** The value of the longest prefix holding the address (four words at `offset`), or -1. */
   lookup(family: number, addr: Uint32Array, offset: number): number {
-    const lengths = this.lengths[family === 4 ? 0 : 1];
+    const f = family === 4 ? 0 : 1;
+    if (this.hasHost[f]) {
+      writeKey(this.scratch, family, family === 4 ? 32 : 128, addr, offset);
+      const slot = this.table.lookup(this.scratch, 0);
+      if (slot >= 0) return this.best[slot]!;
+    }
+    const lengths = this.lengths[f];
     let lo = 0;
     let hi = lengths.length - 1;
     let found = -1;
