@@ -47,7 +47,8 @@ function walk(dir: string): string[] {
 
 export function readFileText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    // A byte-order mark (editors on Windows write one) is no part of the YAML or JSON.
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(`${path}: cannot read file: ${code === 'EISDIR' ? 'is a directory' : code}`);

@@ -74,6 +74,14 @@ describe('reading files and directories', () => {
     expect(errorOf(() => loadCluster(['/nonexistent/cluster.yaml']))).toBe('/nonexistent/cluster.yaml: cannot read cluster manifests: no such file or directory');
   });
 
+  it('reads JSON and YAML with a byte-order mark and CRLF line ends', () => {
+    const dir = tempTree({
+      'a.json': '\uFEFF{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}\r\n',
+      'b.yaml': '\uFEFFapiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: b\r\n',
+    });
+    expect(loadCluster([dir]).cluster.namespaces.map((n) => n.name)).toEqual(['a', 'b']);
+  });
+
   it('an unreadable file is an error naming it', () => {
     const dir = tempTree({});
     expect(errorOf(() => readFileText(dir))).toBe(`${dir}: cannot read file: is a directory`);
