@@ -1,0 +1,76 @@
+/**
+ * `compile --model ebpf` output: runEbpfCompile's JSON document (the shape README documents), its
+ * tables, the files it writes with -o, and a clear InputError when it cannot write them.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runEbpfCompile } from '../../../src/cli/compile-ebpf.js';
+import { compileEbpf } from '../../../src/compile/ebpf/compile.js';
+import { toJson } from '../../../src/compile/ebpf/dump.js';
+import { InputError } from '../../../src/errors.js';
+import { indexCluster } from '../../../src/model/cluster-index.js';
+import { EBPF_SCENARIOS } from './scenarios.js';
+
+const index = indexCluster(EBPF_SCENARIOS['seed']!());
+
+describe('runEbpfCompile', () => {
+  let out: string[];
+  let err: string[];
+  beforeEach(() => {
+    out = [];
+    err = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
+  });
+  afterEach(() => { vi.restoreAllMocks(); });
+
+  it('prints exactly one JSON document with identities, ipcache, endpoints and entries (packets from hits)', () => {
+    const hits = new Float64Array(2);
+    hits[0] = 7;
+    runEbpfCompile(index, { output: 'json', hits });
+    const doc = JSON.parse(out.join(''));
+    expect(Object.keys(doc)).toEqual(['model', 'probeSequence', 'options', 'identities', 'ipcache', 'nodes', 'endpoints', 'entries', 'warnings']);
+    expect(doc.model).toBe('ebpf');
+    expect(doc.probeSequence).toMatch(/^Cilium v1\.17 __policy_can_access/);
+    expect(doc.entries[0]).toEqual({
+      index: 0, endpoint: 0, direction: 'ingress', identity: 257, protocol: 6, port: 80, prefixLength: 24, deny: false,
+      origins: [{ policy: 'default/backend-allow-frontend', direction: 'ingress', rule: 0 }], packets: 7,
+    });
+    expect(doc.ipcache).toContainEqual({ cidr: '10.244.0.2/32', family: 4, prefix: 32, identity: 256, endpoint: 0, node: -1 });
+    expect(err).toEqual([]);
+  });
+
+  it('prints the tables with --output table', () => {
+    runEbpfCompile(index, { output: 'table' });
+    const text = out.join('');
+    expect(text).toContain('# identities');
+    expect(text).toContain('# ipcache');
+    expect(text).toMatch(/^Allow +Ingress +257 +k8s:app=frontend +80\/TCP +0 +24 +default\/backend-allow-frontend ingress\[0\]$/m);
+  });
+
+  it('writes ebpf.json and the three tables with -o, and says so on stderr', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsieve-ebpf-'));
+    try {
+      runEbpfCompile(index, { output: 'json', out: join(dir, 'maps') });
+      expect(readdirSync(join(dir, 'maps')).sort()).toEqual(['ebpf.json', 'identities.txt', 'ipcache.txt', 'policy.txt']);
+      expect(JSON.parse(readFileSync(join(dir, 'maps', 'ebpf.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(toJson(compileEbpf(index)))));
+      expect(out).toEqual([]);
+      expect(err.join('')).toMatch(/wrote ebpf\.json.*6 identities, 6 ipcache entries, 2 policy entries/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with an InputError naming -o when the directory cannot be made', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsieve-ebpf-'));
+    try {
+      writeFileSync(join(dir, 'file'), '');
+      expect(() => runEbpfCompile(index, { output: 'json', out: join(dir, 'file') })).toThrow(InputError);
+      expect(() => runEbpfCompile(index, { output: 'json', out: join(dir, 'file') })).toThrow(/^-o .*file: cannot write the eBPF maps/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
