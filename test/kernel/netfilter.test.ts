@@ -17,8 +17,9 @@ import type { Cluster } from '../../src/model/types.js';
 import { cluster, flow, netpol, ns, pod, sctpPort, tcpPort, udpPort } from '../support/builders.js';
 import { randomScenario } from '../support/random-cluster.js';
 import { makeRng } from '../support/rng.js';
+import { spawnSync } from 'node:child_process';
 import {
-  createTopology, destroyTopology, netfilterUnavailableReason, removeStaleNamespaces, type Backend, type Topology,
+  createTopology, destroyTopology, netfilterUnavailableReason, PREFIX, removeStaleNamespaces, sh, type Backend, type Topology,
 } from './support/netns.js';
 import { Conversation, KINDS, addConversation, kindsFor } from './support/packets.js';
 import { formatMismatches, runOracle, type OracleResult } from './support/oracle.js';
@@ -79,6 +80,22 @@ const BACKENDS: Backend[] = ['nft', 'legacy'];
 
 describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
   beforeAll(() => removeStaleNamespaces());
+
+  it('stale-namespace cleanup removes a dead run\'s namespaces and spares a live one\'s', () => {
+    const dead = `${PREFIX}-4194999-1-gen`; // above Linux's pid_max: no process has this pid
+    const live = `${PREFIX}-${process.pid}-1-gen`;
+    try {
+      sh('ip', ['netns', 'add', dead]);
+      sh('ip', ['netns', 'add', live]);
+      removeStaleNamespaces();
+      const names = sh('ip', ['netns', 'list']);
+      expect(names).not.toContain(dead);
+      expect(names).toContain(live);
+    } finally {
+      spawnSync('ip', ['netns', 'del', dead]);
+      spawnSync('ip', ['netns', 'del', live]);
+    }
+  });
 
   for (const backend of BACKENDS) {
     describe(`iptables-${backend}`, () => {

@@ -44,7 +44,7 @@ export function netfilterUnavailableReason(): string | null {
   if (missing.length > 0) {
     return `missing ${missing.join(', ')} (apt-get install -y iptables ipset nftables conntrack tcpreplay iproute2)`;
   }
-  const probe = `${PREFIX}probe${process.pid}`;
+  const probe = `${PREFIX}-${process.pid}-probe`;
   const made = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   spawnSync('ip', ['netns', 'del', probe]);
   if (made.status !== 0) return `cannot create a network namespace: ${made.stderr.trim()}`;
@@ -72,22 +72,35 @@ export function inNs(ns: string, cmd: string, args: readonly string[], input?: s
   return sh('ip', ['netns', 'exec', ns, cmd, ...args], input);
 }
 
-/** Removes namespaces an earlier, interrupted run of this harness left behind (their veths go with them). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes namespaces an earlier, interrupted run of this harness left behind (their veths go with them).
+ * Names carry the creating process's pid: only namespaces whose process is gone are removed, so runs in
+ * parallel (another worker, another checkout) never pull each other's namespaces away.
+ */
 export function removeStaleNamespaces(): void {
   const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    if (name.startsWith(PREFIX)) spawnSync('ip', ['netns', 'del', name]);
+    const m = new RegExp(`^${PREFIX}-(\\d+)-`).exec(name);
+    if (m && !processAlive(Number(m[1]))) spawnSync('ip', ['netns', 'del', name]);
   }
 }
 
 /** Creates the two namespaces and their links; on any failure removes what it made and rethrows. */
 export function createTopology(backend: Backend): Topology {
-  // Interface names are at most 15 characters: prefix (4) + 6 digits + 2.
-  const id = `${PREFIX}${(process.pid % 1000).toString().padStart(3, '0')}${Math.floor(Math.random() * 1000).toString().padStart(3, '0')}`;
-  const top: Topology = { backend, gen: `${id}g`, fw: `${id}f`, genIf: `${id}g0` };
+  const id = `${PREFIX}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const top: Topology = { backend, gen: `${id}-gen`, fw: `${id}-fw`, genIf: 'nsvg0' };
   try {
-    build(top, id);
+    build(top);
     return top;
   } catch (e) {
     destroyTopology(top);
@@ -95,21 +108,25 @@ export function createTopology(backend: Backend): Topology {
   }
 }
 
-function build(top: Topology, id: string): void {
+/**
+ * Interface names only need to be unique inside their namespace: `ip link add ... netns` creates each
+ * end directly in its namespace, so the fixed short names below never meet another run's.
+ */
+function build(top: Topology): void {
   const { gen, fw } = top;
   sh('ip', ['netns', 'add', gen]);
   sh('ip', ['netns', 'add', fw]);
-  sh('ip', ['link', 'add', `${id}g0`, 'netns', gen, 'address', GENERATOR_MAC_TEXT, 'type', 'veth', 'peer', 'name', `${id}f0`, 'netns', fw, 'address', FIREWALL_MAC_TEXT]);
-  sh('ip', ['link', 'add', `${id}s1`, 'netns', gen, 'type', 'veth', 'peer', 'name', `${id}f1`, 'netns', fw]);
-  for (const [ns, dev] of [[gen, 'lo'], [gen, `${id}g0`], [gen, `${id}s1`], [fw, 'lo'], [fw, `${id}f0`], [fw, `${id}f1`]] as const) {
+  sh('ip', ['link', 'add', 'nsvg0', 'netns', gen, 'address', GENERATOR_MAC_TEXT, 'type', 'veth', 'peer', 'name', 'nsvf0', 'netns', fw, 'address', FIREWALL_MAC_TEXT]);
+  sh('ip', ['link', 'add', 'nsvs1', 'netns', gen, 'type', 'veth', 'peer', 'name', 'nsvf1', 'netns', fw]);
+  for (const [ns, dev] of [[gen, 'lo'], [gen, 'nsvg0'], [gen, 'nsvs1'], [fw, 'lo'], [fw, 'nsvf0'], [fw, 'nsvf1']] as const) {
     sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
   }
-  sh('ip', ['-n', fw, 'link', 'set', `${id}f1`, 'arp', 'off']);
+  sh('ip', ['-n', fw, 'link', 'set', 'nsvf1', 'arp', 'off']);
   inNs(fw, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.rp_filter=0',
-    'net.ipv4.conf.default.rp_filter=0', `net.ipv4.conf.${id}f0.rp_filter=0`, 'net.netfilter.nf_conntrack_tcp_be_liberal=1',
+    'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.nsvf0.rp_filter=0', 'net.netfilter.nf_conntrack_tcp_be_liberal=1',
     'net.netfilter.nf_conntrack_tcp_loose=1', 'net.netfilter.nf_conntrack_checksum=1']);
-  sh('ip', ['-n', fw, 'route', 'add', 'default', 'dev', `${id}f1`]);
-  sh('ip', ['-n', fw, '-6', 'route', 'add', 'default', 'dev', `${id}f1`]);
+  sh('ip', ['-n', fw, 'route', 'add', 'default', 'dev', 'nsvf1']);
+  sh('ip', ['-n', fw, '-6', 'route', 'add', 'default', 'dev', 'nsvf1']);
 }
 
 export function destroyTopology(top: Topology): void {
