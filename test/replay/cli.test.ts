@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, ROOT, runCli } from '../support/cli.js';
 import { SEED_CLUSTER, SEED_PCAP, tempDir } from './helpers.js';
 
 interface ReplayJson {
@@ -132,5 +133,20 @@ describe('netsieve synth (CLI) and its replay', () => {
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/--size|--packets/);
     }
+  });
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+describe.skipIf(!hasScript)('netsieve replay progress bar', () => {
+  it('draws on a terminal for a long replay, and stays quiet with --output json', () => {
+    const dir = tempDir();
+    const capture = join(dir, 'long.pcap');
+    expect(runCli(['synth', '--cluster', SEED_CLUSTER, '--packets', '300000', '--seed', '1', '-o', capture]).status).toBe(0);
+    // `script` gives the command a pseudo-terminal; stdout goes to /dev/null, so what comes back is stderr.
+    const onTty = (extra: string) => spawnSync('script', ['-qec',
+      `node ${BIN} replay ${capture} --cluster ${SEED_CLUSTER} ${extra} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+    expect(onTty('')).toMatch(/\r\[#*\.*\]\s+\d+%\s+[\d,]+ packets/);
+    expect(onTty('--output json')).not.toMatch(/packets/);
   });
 });
