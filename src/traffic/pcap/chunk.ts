@@ -9,6 +9,12 @@ import { InputError } from '../../errors.js';
 
 export class ChunkFile {
   readonly buf: Buffer;
+  /**
+   * The same bytes as a DataView, for record headers: V8 compiles getUint32(o, littleEndian) to one
+   * load, where a helper assembling four bytes was not always inlined and then boxed every uint32
+   * above 2^31 into a new heap number (measured: pcapng read at half the speed of classic pcap).
+   */
+  readonly view: DataView;
   /** Next unparsed byte, and the end of valid bytes, in `buf`. */
   pos = 0;
   end = 0;
@@ -21,6 +27,7 @@ export class ChunkFile {
 
   constructor(readonly path: string, private readonly fd: number, size: number, private readonly seekable: boolean) {
     this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** File offset of buffer index `p`. */

@@ -11,7 +11,7 @@
  */
 import type { FlowBatch } from '../../wire/flow-batch.js';
 import { clearFlows, decodeCleared } from '../../wire/decode.js';
-import { u32be, u32le } from '../../wire/bytes.js';
+import { u32le } from '../../wire/bytes.js';
 import { InputError } from '../../errors.js';
 import type { ChunkFile } from './chunk.js';
 import { MAX_CAPLEN, type CaptureReader, type Damage } from './capture.js';
@@ -85,21 +85,21 @@ export class ClassicReader implements CaptureReader {
 
   /** Parses whole records from the chunk into rows until the batch is full or the chunk runs out. */
   private walk(batch: FlowBatch): number {
-    const c = this.c, b = c.buf, end = c.end, le = this.le, lt = this.linkType, cap = batch.capacity;
+    const c = this.c, b = c.buf, v = c.view, end = c.end, le = this.le, lt = this.linkType, cap = batch.capacity;
     const limit = this.snapLength === 0 || this.snapLength > MAX_CAPLEN ? MAX_CAPLEN : this.snapLength;
     const subsecToNs = this.nanosecond ? 1 : 1000, decode = this.decode, first = this.recordsRead;
     let p = c.pos, row = 0;
     if (decode) clearFlows(batch, 0, cap);
     while (row < cap && end - p >= RECORD_HEADER) {
-      const caplen = le ? u32le(b, p + R_CAPLEN) : u32be(b, p + R_CAPLEN);
+      const caplen = v.getUint32(p + R_CAPLEN, le);
       if (caplen > limit) {
         this.fail(p, caplen);
         break;
       }
       if (end - p - RECORD_HEADER < caplen) break;
-      const wire = le ? u32le(b, p + R_WIRELEN) : u32be(b, p + R_WIRELEN);
-      batch.tsSec[row] = le ? u32le(b, p) : u32be(b, p);
-      batch.tsNsec[row] = (le ? u32le(b, p + R_SUBSEC) : u32be(b, p + R_SUBSEC)) * subsecToNs;
+      const wire = v.getUint32(p + R_WIRELEN, le);
+      batch.tsSec[row] = v.getUint32(p, le);
+      batch.tsNsec[row] = v.getUint32(p + R_SUBSEC, le) * subsecToNs;
       batch.wireLength[row] = wire;
       batch.capturedLength[row] = caplen;
       batch.dataOffset[row] = p + RECORD_HEADER;
@@ -136,11 +136,10 @@ export class ClassicReader implements CaptureReader {
   }
 
   private rd16(o: number): number {
-    const b = this.c.buf;
-    return this.le ? b[o]! | (b[o + 1]! << 8) : (b[o]! << 8) | b[o + 1]!;
+    return this.c.view.getUint16(o, this.le);
   }
 
   private rd32(o: number): number {
-    return this.le ? u32le(this.c.buf, o) : u32be(this.c.buf, o);
+    return this.c.view.getUint32(o, this.le);
   }
 }

@@ -11,7 +11,7 @@
  */
 import type { FlowBatch } from '../../wire/flow-batch.js';
 import { clearFlows, decodeCleared } from '../../wire/decode.js';
-import { u16be, u32be, u32le } from '../../wire/bytes.js';
+import { u32le } from '../../wire/bytes.js';
 import { InputError } from '../../errors.js';
 import type { ChunkFile } from './chunk.js';
 import { MAX_CAPLEN, MAX_PACKET_BLOCK, type CaptureReader, type Damage } from './capture.js';
@@ -222,12 +222,11 @@ export class PcapngReader implements CaptureReader {
   }
 
   private rd16(o: number): number {
-    const b = this.c.buf;
-    return this.le ? b[o]! | (b[o + 1]! << 8) : u16be(b, o);
+    return this.c.view.getUint16(o, this.le);
   }
 
   private rd32(o: number): number {
-    return this.le ? u32le(this.c.buf, o) : u32be(this.c.buf, o);
+    return this.c.view.getUint32(o, this.le);
   }
 
   private rdSigned64(o: number): number {
