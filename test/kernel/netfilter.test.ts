@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileIptables } from '../../src/compile/iptables/compile.js';
 import type { IptablesProgram } from '../../src/compile/iptables/ir.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
-import { DEFAULT_EVAL_OPTIONS, type Flow } from '../../src/model/evaluate.js';
+import { DEFAULT_EVAL_OPTIONS, type EvalOptions, type Flow } from '../../src/model/evaluate.js';
 import type { Cluster } from '../../src/model/types.js';
 import { cluster, flow, netpol, ns, pod, sctpPort, tcpPort, udpPort } from '../support/builders.js';
 import { randomScenario } from '../support/random-cluster.js';
@@ -67,8 +67,14 @@ function fixedConversation(): Conversation {
   return c;
 }
 
-function compile(c: Cluster): IptablesProgram {
-  return compileIptables(indexCluster(c), DEFAULT_EVAL_OPTIONS);
+function compile(c: Cluster, options: EvalOptions = DEFAULT_EVAL_OPTIONS): IptablesProgram {
+  return compileIptables(indexCluster(c), options);
+}
+
+/** Seeds cycle through the evaluator's switches, so each corner's compiled rules meet the kernel too. */
+function optionsFor(seed: number): EvalOptions {
+  const k = seed % 4;
+  return { ipBlockMatchesPods: k !== 1, allowLoopback: k !== 2, allowNodeTraffic: k !== 3 };
 }
 
 function expectAgreement(result: OracleResult, what: string): void {
@@ -113,7 +119,7 @@ describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
         expect(result.accepted).toBeLessThan(result.packets);
       });
 
-      it(`random clusters (${RANDOM_CLUSTERS} seeds x ${FLOWS_PER_CLUSTER} flows of random conversations) agree packet by packet`, async () => {
+      it(`random clusters (${RANDOM_CLUSTERS} seeds x ${FLOWS_PER_CLUSTER} flows of random conversations, every option switch) agree packet by packet`, async () => {
         let packets = 0;
         for (let s = 0; s < RANDOM_CLUSTERS; s++) {
           const seed = 7000 + s + (backend === 'legacy' ? 100 : 0);
@@ -121,8 +127,9 @@ describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
           const rng = makeRng(seed);
           const conv = new Conversation();
           scenario.flows.forEach((f, n) => addConversation(conv, f, n, rng.pick(kindsFor(f.protocol))));
-          const result = await runOracle(top, compile(scenario.cluster), conv);
-          expectAgreement(result, `iptables-${backend} random seed ${seed}`);
+          const options = optionsFor(seed);
+          const result = await runOracle(top, compile(scenario.cluster, options), conv);
+          expectAgreement(result, `iptables-${backend} random seed ${seed} ${JSON.stringify(options)}`);
           packets += result.packets;
         }
         expect(packets).toBeGreaterThan(RANDOM_CLUSTERS * FLOWS_PER_CLUSTER);
