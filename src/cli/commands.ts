@@ -5,6 +5,7 @@ import { registerClusterGen } from './cluster-gen.js';
 import { registerCompile } from './compile.js';
 import { registerReplay } from './replay.js';
 import { registerSynth } from './synth.js';
+import { registerCompare } from './compare.js';
 
 /** Every command, in the order `--help` lists them. One line per command file. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerCompile(program);
   registerReplay(program);
   registerSynth(program);
+  registerCompare(program);
 }

@@ -1,0 +1,89 @@
+/**
+ * `netsieve compare <capture...> --cluster <path...> [--synth N] [--sweep] [--html F] [--output json]`:
+ * the iptables and eBPF models on the same traffic, side by side (see src/compare/).
+ * Exit codes: 0; 1 when the models disagree on any packet (a bug: they implement one semantics);
+ * 2 bad input; 3 a capture read only up to damage.
+ */
+import { cpus } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { indexCluster } from '../model/cluster-index.js';
+import { chooseEngine, nativeAddon, parseEngine } from '../native/load.js';
+import { compareModels } from '../compare/compare.js';
+import { DEFAULT_SWEEP_SIZES, sweep, type SweepPoint } from '../compare/sweep.js';
+import { decodeCaptures, synthTraffic } from '../compare/traffic.js';
+import { buildCompareJson, renderCompareTable } from '../report/compare-report.js';
+import { renderCompareHtml } from '../report/compare-html.js';
+import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
+import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
+
+export function registerCompare(program: Command): void {
+  const cmd = program.command('compare')
+    .description('both dataplane models on the same traffic: disagreements, throughput, rules walked vs probes, compile time, size, memory')
+    .argument('[capture...]', 'pcap or pcapng files (not needed with --synth)')
+    .option('--synth <n>', 'instead of captures, N seeded synthetic 64-byte packets for the cluster')
+    .option('--seed <n>', 'seed for --synth and --sweep', '1')
+    .option('--sweep', 'also regenerate policy sets of growing size and chart both models\' cost per packet against policy count')
+    .option('--sweep-sizes <list>', 'policy counts for --sweep, comma-separated', DEFAULT_SWEEP_SIZES.join(','))
+    .option('--sweep-pods <n>', 'pods of the --sweep clusters', '1000')
+    .option('--html <file>', 'write a self-contained HTML report (inline SVG charts)')
+    .option('--engine <engine>', 'native or js: js measures TypeScript only; default also measures native when the addon loads')
+    .option('--output <format>', 'table or json', 'table');
+  addClusterOptions(cmd);
+  addSemanticsOptions(cmd);
+  cmd.action((captures: string[], opts: Record<string, string | boolean>) => runCompare(captures, opts));
+}
+
+function runCompare(captures: string[], opts: Record<string, string | boolean>): void {
+  const s = opts as Record<string, string>;
+  const output = parseChoice(s['output']!, '--output', ['table', 'json'] as const);
+  const synth = s['synth'] === undefined ? null : whole(s['synth'], '--synth', 1);
+  const seed = whole(s['seed']!, '--seed', 0);
+  if (synth === null && captures.length === 0) throw new InputError('compare: give a capture, or --synth N for synthetic traffic');
+  const index = indexCluster(loadClusterFromOptions(s).cluster);
+  const options = semanticsFromOptions(s);
+  const traffic = synth !== null ? synthTraffic(index, synth, seed, { kind: 'fixed', bytes: 64 }, options) : decodeCaptures(captures, index);
+  const requested = parseEngine(s['engine']);
+  const { addon } = chooseEngine(requested, nativeAddon(), () => {});
+  const load = nativeAddon();
+  const nativeNote = addon ? null : requested === 'js' ? '--engine js' : load.addon === null ? load.reason : null;
+  const comparison = compareModels(index, options, traffic, { addon, nativeNote });
+  const sweepPoints = opts['sweep'] ? runSweep(s, options, seed) : null;
+  const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
+  if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));
+  process.stdout.write(output === 'json' ? `${JSON.stringify(doc)}\n` : renderCompareTable(doc));
+  if (traffic.damage) {
+    process.stderr.write(`netsieve: ${traffic.damage.file}: read only up to byte offset ${traffic.damage.offset}: ${traffic.damage.reason}\n`);
+    process.exitCode = 3;
+  } else if (doc.agreement.disagreements > 0) process.exitCode = 1;
+}
+
+function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number): SweepPoint[] {
+  const sizes = s['sweepSizes']!.split(',').map((t) => whole(t.trim(), '--sweep-sizes', 0));
+  const pods = whole(s['sweepPods']!, '--sweep-pods', 1);
+  return sweep(options, {
+    sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, seed,
+    onPoint: (p) => process.stderr.write(`netsieve: sweep: ${p.policies} policies done\n`),
+  });
+}
+
+export function machine(): { node: string; v8: string; cpu: string; cores: number } {
+  const list = cpus();
+  return { node: process.versions.node, v8: process.versions.v8, cpu: list[0]?.model ?? 'unknown', cores: list.length };
+}
+
+function writeHtml(path: string, html: string): void {
+  try {
+    writeFileSync(path, html);
+  } catch (err) {
+    throw new InputError(`--html ${path}: cannot write: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+function whole(text: string, flag: string, min: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new InputError(`${flag}: ${JSON.stringify(text)} is not a whole number >= ${min}`);
+  }
+  return Number(text);
+}

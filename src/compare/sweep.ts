@@ -1,0 +1,64 @@
+/**
+ * `compare --sweep`: policy sets of growing size (cluster-gen shapes: same pods and namespaces, more
+ * policies), each compiled by both models and run on its own seeded synthetic traffic, so that the cost
+ * per packet of each model can be plotted against the policy count: the crossover chart.
+ */
+import { generateCluster } from '../clustergen/generate.js';
+import { loadClusterFromText } from '../manifests/load.js';
+import { indexCluster } from '../model/cluster-index.js';
+import type { EvalOptions } from '../model/evaluate.js';
+import { compileModel, countDisagreements, timePasses, type CompareModel } from './models.js';
+import { synthTraffic } from './traffic.js';
+
+export const DEFAULT_SWEEP_SIZES: readonly number[] = [10, 30, 100, 300, 1000, 3000];
+
+export interface SweepOptions {
+  readonly sizes: readonly number[];
+  readonly pods: number;
+  readonly namespaces: number;
+  readonly packets: number;
+  readonly seed: number;
+  readonly minSeconds?: number;
+  /** Called after each size (progress on stderr). */
+  readonly onPoint?: (point: SweepPoint) => void;
+}
+
+export interface SweepModelPoint {
+  readonly nsPerPacket: number;
+  readonly pps: number;
+  /** Rules walked or probes, per connection-opening packet and per packet. */
+  readonly costPerNewPacket: number;
+  readonly costPerPacket: number;
+  readonly compileSeconds: number;
+  readonly size: number;
+}
+
+export interface SweepPoint {
+  readonly policies: number;
+  readonly packets: number;
+  readonly disagreements: number;
+  readonly models: Readonly<Record<CompareModel, SweepModelPoint>>;
+}
+
+export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
+  return opts.sizes.map((policies) => {
+    const list = generateCluster({ pods: opts.pods, namespaces: opts.namespaces, policies, seed: opts.seed });
+    const index = indexCluster(loadClusterFromText(JSON.stringify(list), {}, `sweep-${policies}.json`).cluster);
+    const traffic = synthTraffic(index, opts.packets, opts.seed, { kind: 'fixed', bytes: 64 }, options);
+    const point = (name: CompareModel): { p: SweepModelPoint; verdicts: Uint8Array } => {
+      const model = compileModel(name, index, options);
+      const s = timePasses(model, traffic, { engine: 'js', minSeconds: opts.minSeconds ?? 0.2 });
+      const size = name === 'iptables' ? model.size['rules']! : model.size['mapEntries']!;
+      return {
+        p: { nsPerPacket: s.pps > 0 ? 1e9 / s.pps : 0, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size },
+        verdicts: s.verdicts,
+      };
+    };
+    const ipt = point('iptables');
+    const ebpf = point('ebpf');
+    const disagreements = countDisagreements(ipt.verdicts, ebpf.verdicts);
+    const result: SweepPoint = { policies, packets: traffic.ipPackets, disagreements, models: { iptables: ipt.p, ebpf: ebpf.p } };
+    opts.onPoint?.(result);
+    return result;
+  });
+}

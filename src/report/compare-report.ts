@@ -1,0 +1,115 @@
+/**
+ * The `compare` report as data: the JSON document the CLI contract names (agreement, models.iptables,
+ * models.ebpf, with added fields), and its text table. Built from a Comparison; never matches anything.
+ */
+import type { Comparison, ModelComparison } from '../compare/compare.js';
+import type { PassStats } from '../compare/models.js';
+import type { SweepPoint } from '../compare/sweep.js';
+import { formatNumber } from './svg.js';
+
+export interface EngineJson {
+  readonly pps: number;
+  readonly nsPerPacket: number;
+  readonly passes: number;
+  readonly seconds: number;
+}
+
+export interface CompareJson {
+  readonly captures: readonly string[];
+  readonly synth: number | null;
+  readonly agreement: { readonly packets: number; readonly ipPackets: number; readonly disagreements: number; readonly engineDisagreements: Comparison['engineDisagreements'] };
+  readonly models: {
+    readonly iptables: ModelJson & { readonly rulesPerPacket: number; readonly rulesPerNewPacket: number; readonly rules: number };
+    readonly ebpf: ModelJson & { readonly probesPerPacket: number; readonly probesPerNewPacket: number; readonly mapEntries: number };
+  };
+  readonly ratios: { readonly ppsEbpfOverIptables: number; readonly costIptablesOverEbpf: number };
+  readonly engine: 'js' | 'js+native';
+  readonly nativeNote: string | null;
+  readonly damage: { readonly file: string; readonly offset: number; readonly reason: string } | null;
+  readonly sweep: readonly SweepPoint[] | null;
+  readonly machine: { readonly node: string; readonly v8: string; readonly cpu: string; readonly cores: number };
+}
+
+interface ModelJson {
+  readonly pps: number;
+  readonly nsPerPacket: number;
+  readonly compileSeconds: number;
+  readonly memoryBytes: number;
+  readonly size: Readonly<Record<string, number>>;
+  readonly connectionOpenings: number;
+  readonly native: EngineJson | null;
+}
+
+function engineJson(s: PassStats): EngineJson {
+  return { pps: s.pps, nsPerPacket: s.pps > 0 ? 1e9 / s.pps : 0, passes: s.passes, seconds: s.seconds };
+}
+
+function modelJson(m: ModelComparison): ModelJson {
+  return {
+    pps: m.js.pps, nsPerPacket: m.js.pps > 0 ? 1e9 / m.js.pps : 0, compileSeconds: m.model.compileSeconds,
+    memoryBytes: m.model.memoryBytes, size: m.model.size, connectionOpenings: m.js.newPackets,
+    native: m.native ? engineJson(m.native) : null,
+  };
+}
+
+export interface CompareContext {
+  readonly captures: readonly string[];
+  readonly synth: number | null;
+  readonly damage: CompareJson['damage'];
+  readonly sweep: readonly SweepPoint[] | null;
+  readonly machine: CompareJson['machine'];
+}
+
+export function buildCompareJson(c: Comparison, ctx: CompareContext): CompareJson {
+  const ipt = c.models.iptables;
+  const ebpf = c.models.ebpf;
+  return {
+    captures: ctx.captures, synth: ctx.synth,
+    agreement: { packets: c.packets, ipPackets: c.ipPackets, disagreements: c.disagreements, engineDisagreements: c.engineDisagreements },
+    models: {
+      iptables: { ...modelJson(ipt), rulesPerPacket: ipt.js.costPerPacket, rulesPerNewPacket: ipt.js.costPerNewPacket, rules: ipt.model.size['rules']! },
+      ebpf: { ...modelJson(ebpf), probesPerPacket: ebpf.js.costPerPacket, probesPerNewPacket: ebpf.js.costPerNewPacket, mapEntries: ebpf.model.size['mapEntries']! },
+    },
+    ratios: {
+      ppsEbpfOverIptables: ipt.js.pps > 0 ? ebpf.js.pps / ipt.js.pps : 0,
+      costIptablesOverEbpf: ebpf.js.costPerNewPacket > 0 ? ipt.js.costPerNewPacket / ebpf.js.costPerNewPacket : 0,
+    },
+    engine: c.nativeNote === null ? 'js+native' : 'js', nativeNote: c.nativeNote, damage: ctx.damage, sweep: ctx.sweep, machine: ctx.machine,
+  };
+}
+
+/** The rows of the side-by-side table: [label, iptables, eBPF]. */
+export function compareRows(doc: CompareJson): [string, string, string][] {
+  const i = doc.models.iptables;
+  const e = doc.models.ebpf;
+  const pps = (m: ModelJson): string => `${formatNumber(m.pps)} (${m.nsPerPacket.toFixed(0)} ns/pkt)`;
+  const native = (m: ModelJson): string => (m.native ? `${formatNumber(m.native.pps)} (${m.native.nsPerPacket.toFixed(0)} ns/pkt)` : '-');
+  return [
+    ['packets per second, TypeScript', pps(i), pps(e)],
+    ['packets per second, native', native(i), native(e)],
+    ['cost per packet (rules walked | probes)', i.rulesPerPacket.toFixed(2), e.probesPerPacket.toFixed(2)],
+    ['cost per connection-opening packet', i.rulesPerNewPacket.toFixed(2), e.probesPerNewPacket.toFixed(2)],
+    ['compile time', `${(i.compileSeconds * 1000).toFixed(1)} ms`, `${(e.compileSeconds * 1000).toFixed(1)} ms`],
+    ['output size', `${i.rules} rules, ${i.size['sets']} sets, ${i.size['members']} members`, `${e.mapEntries} map entries, ${e.size['ipcacheEntries']} ipcache`],
+    ['memory (compiled, retained)', mib(i.memoryBytes), mib(e.memoryBytes)],
+  ];
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+export function renderCompareTable(doc: CompareJson): string {
+  const rows: [string, string, string][] = [['', 'iptables', 'eBPF'], ...compareRows(doc)];
+  const w = [0, 1, 2].map((k) => Math.max(...rows.map((row) => row[k]!.length)));
+  const lines = rows.map((row) => row.map((cell, k) => cell.padEnd(w[k]!)).join('  ').trimEnd());
+  const a = doc.agreement;
+  lines.unshift(`${a.packets} packets (${a.ipPackets} IP): ${a.disagreements} on which the models disagree`);
+  if (doc.nativeNote) lines.push(`native engine not measured: ${doc.nativeNote}`);
+  for (const p of doc.sweep ?? []) {
+    lines.push(`sweep ${String(p.policies).padStart(6)} policies: iptables ${p.models.iptables.nsPerPacket.toFixed(0)} ns/pkt ` +
+      `(${p.models.iptables.costPerNewPacket.toFixed(1)} rules/opening), eBPF ${p.models.ebpf.nsPerPacket.toFixed(0)} ns/pkt ` +
+      `(${p.models.ebpf.costPerNewPacket.toFixed(1)} probes/opening), ${p.disagreements} disagreements`);
+  }
+  return `${lines.join('\n')}\n`;
+}

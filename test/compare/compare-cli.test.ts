@@ -1,0 +1,69 @@
+/**
+ * `netsieve compare` as users run it (the built CLI): the JSON fields the CLI contract names, agreement
+ * on the seed capture and on synthetic traffic, the self-contained HTML report, and bad input.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+const SEED = ['captures/seed/seed.pcap', '--cluster', 'captures/seed/cluster.yaml'];
+const dir = mkdtempSync(join(tmpdir(), 'netsieve-compare-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectContractShape(doc: Record<string, any>): void {
+  expect(doc['agreement']).toMatchObject({ packets: expect.any(Number), disagreements: expect.any(Number) });
+  for (const key of ['pps', 'rulesPerPacket', 'compileSeconds', 'rules']) expect(doc['models'].iptables[key], `iptables.${key}`).toBeGreaterThan(0);
+  for (const key of ['pps', 'probesPerPacket', 'compileSeconds', 'mapEntries']) expect(doc['models'].ebpf[key], `ebpf.${key}`).toBeGreaterThan(0);
+}
+
+describe('netsieve compare', () => {
+  test('on the seed capture: one JSON document with the contract fields, 28 packets, no disagreement', () => {
+    const r = runCli(['compare', ...SEED, '--output', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expectContractShape(doc);
+    expect(doc.agreement).toMatchObject({ packets: 28, ipPackets: 24, disagreements: 0 });
+    // The seed policy compiles to a handful of rules and 2 map entries (frontend -> backend, TCP 80; and
+    // nothing else): sizes that a broken size report would miss.
+    expect(doc.models.ebpf.mapEntries).toBe(2);
+    expect(doc.models.iptables.size.sets).toBeGreaterThan(0);
+    expect(doc.damage).toBeNull();
+  });
+
+  test('--synth N: N synthetic packets, no disagreement, and a self-contained HTML report with inline SVG', () => {
+    const html = join(dir, 'report.html');
+    const r = runCli(['compare', '--synth', '3000', '--cluster', 'captures/seed/cluster.yaml', '--output', 'json', '--html', html]);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expectContractShape(doc);
+    expect(doc.synth).toBe(3000);
+    expect(doc.agreement).toMatchObject({ packets: 3000, disagreements: 0 });
+    const text = readFileSync(html, 'utf8');
+    expect(text).toMatch(/^<!DOCTYPE html>/);
+    expect(text).toContain('<svg');
+    // Self-contained: nothing a browser would fetch (no URL, no src/href, no CSS url() or @import).
+    expect(text).not.toMatch(/https?:|\/\/[a-z]|\bsrc=|\bhref=|url\(|@import|<link|<script/i);
+  });
+
+  test('the table output names both models and the agreement', () => {
+    const r = runCli(['compare', ...SEED]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^28 packets \(24 IP\): 0 on which the models disagree/);
+    expect(r.stdout).toMatch(/iptables\s+eBPF/);
+  });
+
+  test('bad input exits 2 with a message and no stack trace', () => {
+    const none = runCli(['compare', '--cluster', 'captures/seed/cluster.yaml']);
+    expect([none.status, none.stderr]).toEqual([2, 'netsieve: compare: give a capture, or --synth N for synthetic traffic\n']);
+    const zero = runCli(['compare', '--synth', '0', '--cluster', 'captures/seed/cluster.yaml']);
+    expect(zero.status).toBe(2);
+    expect(zero.stderr).toContain('--synth');
+    const missing = runCli(['compare', join(dir, 'absent.pcap'), '--cluster', 'captures/seed/cluster.yaml']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('absent.pcap');
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+});

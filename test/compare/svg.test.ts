@@ -1,0 +1,38 @@
+import { describe, expect, test } from 'vitest';
+import { barChartSvg, escapeXml, formatNumber, inlineSvg, lineChartSvg } from '../../src/report/svg.js';
+import { sweepCharts } from '../../src/report/compare-html.js';
+
+describe('svg charts', () => {
+  test('a line chart draws one polyline per series with one vertex per point, and escapes text', () => {
+    const svg = lineChartSvg({
+      title: 'a <b> & c', xLabel: 'x', yLabel: 'y', logX: true,
+      series: [{ name: 's1', points: [[10, 1], [100, 2], [1000, 3]] }, { name: 's2', points: [[10, 5], [1000, 4]] }],
+    });
+    const lines = [...svg.matchAll(/<polyline[^>]* points="([^"]*)"/g)].map((m) => m[1]!.split(' ').length);
+    expect(lines).toEqual([3, 2]);
+    expect(svg).toContain('a &lt;b&gt; &amp; c');
+    expect(svg).not.toContain('<b>');
+    // Log x axis: 10, 100, 1000 are evenly spaced.
+    const xs = [...svg.matchAll(/<polyline[^>]* points="([^"]*)"/g)][0]![1]!.split(' ').map((p) => Number(p.split(',')[0]));
+    expect(xs[1]! - xs[0]!).toBeCloseTo(xs[2]! - xs[1]!, 0);
+  });
+
+  test('bars are as long as their values, relative to the largest', () => {
+    const svg = barChartSvg('t', 'pps', [{ label: 'a', value: 50 }, { label: 'b', value: 100 }]);
+    const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths[0]! * 2).toBeCloseTo(widths[1]!, 0);
+  });
+
+  test('inline SVG for HTML carries no namespace URL; numbers are compact', () => {
+    expect(inlineSvg(barChartSvg('t', 'u', []))).not.toContain('http');
+    expect([formatNumber(1234567), formatNumber(25000), formatNumber(0.5)]).toEqual(['1.23M', '25k', '0.5']);
+    expect(escapeXml(`"'`)).toBe('&quot;&#39;');
+  });
+
+  test('the sweep section holds the crossover chart and the cost chart', () => {
+    const m = { nsPerPacket: 100, pps: 1e7, costPerNewPacket: 5, costPerPacket: 2, compileSeconds: 0.1, size: 10 };
+    const html = sweepCharts({ sweep: [10, 100].map((policies) => ({ policies, packets: 1, disagreements: 0, models: { iptables: m, ebpf: m } })) });
+    expect(html.match(/<svg/g)).toHaveLength(2);
+    expect(html).toContain('Time per packet against policy count');
+  });
+});
