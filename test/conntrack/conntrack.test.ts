@@ -131,6 +131,20 @@ describe('TCP: opening', () => {
     expect(tcpStateOf(out('A'))).toBe('SYN_SENT2');
   });
 
+  it('a SYN-ACK in a simultaneous open moves SYN_SENT2 to SYN_RECV', () => {
+    step(ct, b, out('S'));
+    step(ct, b, back('S'));
+    expect(step(ct, b, out('SA'))).toBe(ESTABLISHED);
+    expect(tcpStateOf(out('A'))).toBe('SYN_RECV');
+  });
+
+  it('a SYN-ACK answering a SYN the tracker ignored resynchronises the entry to SYN_RECV', () => {
+    handshake();
+    expect(step(ct, b, out('S', 1))).toBe(ESTABLISHED);
+    expect(step(ct, b, back('SA', 1))).toBe(ESTABLISHED);
+    expect(tcpStateOf(out('A'))).toBe('SYN_RECV');
+  });
+
   it('a reply-direction RST before any reply deletes the entry; the RST itself is ESTABLISHED', () => {
     step(ct, b, out('S'));
     expect(step(ct, b, back('RA'))).toBe(ESTABLISHED);
@@ -157,6 +171,22 @@ describe('TCP: closing and timeouts', () => {
     expect(tcpStateOf(out('A'))).toBe('TIME_WAIT');
     fillRow(b, 3, out('A'));
     expect(entryFor(ct, b, 3)!.expires - 1_700_000_000).toBeCloseTo(121, 6);
+  });
+
+  it('a retransmitted FIN stays in LAST_ACK and a retransmitted last ACK stays in TIME_WAIT', () => {
+    handshake();
+    step(ct, b, out('FA', 1)); step(ct, b, back('FA', 1));
+    step(ct, b, back('FA', 1));
+    expect(tcpStateOf(out('A'))).toBe('LAST_ACK');
+    step(ct, b, out('A', 1)); step(ct, b, out('A', 1));
+    expect(tcpStateOf(out('A'))).toBe('TIME_WAIT');
+  });
+
+  it('a SYN from the server side on a connection in TIME_WAIT reopens it (the server may switch roles)', () => {
+    handshake();
+    step(ct, b, out('FA', 1)); step(ct, b, back('FA', 1)); step(ct, b, out('A', 1));
+    expect(step(ct, b, back('S', 2))).toBe(NEW);
+    expect(tcpStateOf(back('S'))).toBe('SYN_SENT');
   });
 
   it('FIN seen from both sides before ACKs goes FIN_WAIT -> LAST_ACK', () => {
