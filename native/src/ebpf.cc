@@ -1,7 +1,7 @@
 /*
  * The eBPF model's per-packet decision in C, step for step as src/match/ebpf.ts (and lpm.ts,
- * hash-table.ts) make it, over the same typed arrays: the ipcache LPM by binary search on prefix lengths
- * over an open-addressing table, then Cilium v1.17's policy map probe order.
+ * hash-table.ts) make it, over the same typed arrays: the ipcache LPM (a direct probe of the full length, then
+ * binary search on the shorter prefix lengths) over an open-addressing table, then Cilium v1.17's policy map probe order.
  * Cost is counted the same way: every hash slot inspected is one probe.
  */
 #include "hot.h"
@@ -41,26 +41,35 @@ static inline int32_t table_lookup(const uint32_t *keys, const int32_t *values, 
   }
 }
 
+/* Key: {family << 8 | prefix, address masked to the prefix} (lpm.ts writeKey). */
+static inline void ipcache_key(uint32_t *key, uint32_t family, int32_t prefix, const uint32_t *addr) {
+  key[0] = (family << 8) | (uint32_t)prefix;
+  for (int w = 0; w < 4; w++) {
+    int32_t bits = prefix - 32 * w;
+    uint32_t mask = bits >= 32 ? 0xffffffffu : bits <= 0 ? 0u : 0xffffffffu << (32 - bits);
+    key[1 + w] = addr[w] & mask;
+  }
+}
+
 /*
- * LpmTable.lookup: binary search on the prefix lengths present (shortest first), Waldvogel et al.: a hit
- * (a prefix or a marker) means "the answer is this key's best, or longer", a miss "shorter".
- * Key: {family << 8 | prefix, address masked to the prefix}.
+ * LpmTable.lookup: first a direct probe of the full length (pod and node addresses) when the family has
+ * such entries, then binary search on the shorter lengths (Waldvogel et al.): a hit, prefix or marker,
+ * means "this key's best, or longer", a miss "shorter".
  */
 static int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
+  uint32_t key[IPCACHE_KEY_WORDS];
+  uint32_t seed = p->params[EBPF_PARAM_IPC_SEED];
+  if (p->params[family == 4 ? EBPF_PARAM_HAS_HOST4 : EBPF_PARAM_HAS_HOST6]) {
+    ipcache_key(key, family, family == 4 ? 32 : 128, addr);
+    int32_t slot = table_lookup(p->ipcKeys, p->ipcValues, p->ipcValues_len, IPCACHE_KEY_WORDS, seed, key, &p->probes[0]);
+    if (slot >= 0) return p->ipcBest[slot];
+  }
   const int32_t *lengths = family == 4 ? p->ipcLengths4 : p->ipcLengths6;
   int32_t lo = 0, hi = (int32_t)(family == 4 ? p->ipcLengths4_len : p->ipcLengths6_len) - 1, found = -1;
-  uint32_t key[IPCACHE_KEY_WORDS];
   while (lo <= hi) {
     int32_t mid = (lo + hi) >> 1;
-    int32_t prefix = lengths[mid];
-    key[0] = (family << 8) | (uint32_t)prefix;
-    for (int w = 0; w < 4; w++) {
-      int32_t bits = prefix - 32 * w;
-      uint32_t mask = bits >= 32 ? 0xffffffffu : bits <= 0 ? 0u : 0xffffffffu << (32 - bits);
-      key[1 + w] = addr[w] & mask;
-    }
-    int32_t slot = table_lookup(p->ipcKeys, p->ipcValues, p->ipcValues_len, IPCACHE_KEY_WORDS,
-                                p->params[EBPF_PARAM_IPC_SEED], key, &p->probes[0]);
+    ipcache_key(key, family, lengths[mid], addr);
+    int32_t slot = table_lookup(p->ipcKeys, p->ipcValues, p->ipcValues_len, IPCACHE_KEY_WORDS, seed, key, &p->probes[0]);
     if (slot < 0) { hi = mid - 1; continue; }
     found = p->ipcBest[slot];
     lo = mid + 1;

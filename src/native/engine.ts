@@ -52,27 +52,32 @@ function batchHandle(addon: NativeAddon, batch: FlowBatch): NativeHandle {
   return handle;
 }
 
+/** The LpmTable's own fields this engine mirrors; any other shape means lpm.ts changed and C must follow. */
+const LPM_FIELDS = ['best', 'hasHost', 'lengths', 'scratch', 'table'];
+
 /**
  * The LpmTable's search data, read from the table itself (its private fields: the TS class is the
- * definition, and this fails loudly if it changes shape): prefix lengths per family, shortest first,
- * and the best real prefix per stored key.
+ * definition, and this fails loudly if it changes shape): whether each family has full-length entries,
+ * the shorter prefix lengths per family (shortest first), and the best real prefix per stored key.
  */
-function ipcacheInternals(p: LoadedEbpf): { lengths: [Int32Array, Int32Array]; best: Int32Array } {
-  const t = p.ipcache as unknown as { lengths?: [Int32Array, Int32Array]; best?: Int32Array };
-  const { lengths, best } = t;
-  if (!lengths || !(lengths[0] instanceof Int32Array) || !(lengths[1] instanceof Int32Array) || !(best instanceof Int32Array)) {
-    throw new Error('native eBPF: LpmTable no longer holds lengths: [Int32Array, Int32Array] and best: Int32Array; update src/native');
+function ipcacheInternals(p: LoadedEbpf): { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean] } {
+  const t = p.ipcache as unknown as { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean] };
+  const shape = Object.keys(t).sort().join(',');
+  if (shape !== LPM_FIELDS.join(',') || !(t.lengths[0] instanceof Int32Array) || !(t.best instanceof Int32Array)) {
+    throw new Error(`native eBPF: LpmTable changed shape (fields ${shape}); native/src/ebpf.cc and src/native/engine.ts must follow`);
   }
-  return { lengths, best };
+  return t;
 }
 
 export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle {
-  const { lengths: [l4, l6], best } = ipcacheInternals(p);
+  const { lengths: [l4, l6], best, hasHost } = ipcacheInternals(p);
   const params = new Uint32Array(EbpfParam.COUNT);
   params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
   params[EbpfParam.POLICY_SEED] = p.policy.seed;
   params[EbpfParam.ALLOW_LOOPBACK] = p.allowLoopback ? 1 : 0;
   params[EbpfParam.ALLOW_NODE_TRAFFIC] = p.allowNodeTraffic ? 1 : 0;
+  params[EbpfParam.HAS_HOST4] = hasHost[0] ? 1 : 0;
+  params[EbpfParam.HAS_HOST6] = hasHost[1] ? 1 : 0;
   const probes = new Float64Array(2);
   const source: Record<string, unknown> = {
     ipcKeys: p.ipcache.table.keys, ipcValues: p.ipcache.table.values, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6,

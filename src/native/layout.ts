@@ -34,9 +34,10 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
 
 /**
  * The eBPF model's loaded tables (src/match/ebpf.ts LoadedEbpf, lpm.ts, hash-table.ts).
- * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic.
- * `ipcLengths4/6`: the ipcache prefix lengths present per family, shortest first: LpmTable binary-searches
- * them; `ipcBest` is the value (ipcache entry) of the best real prefix per stored key, markers included.
+ * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, and per family whether the
+ * ipcache holds full-length (host) entries, which LpmTable probes before its search.
+ * `ipcLengths4/6`: the ipcache prefix lengths below the full length per family, shortest first: LpmTable
+ * binary-searches them after a direct probe of the full length; `ipcBest` is the value (ipcache entry) of the best real prefix per stored key, markers included.
  * `probes` (F64): probes made by calls so far, [ipcache, policy]; the loader adds them to the JS tables.
  */
 export const EBPF_FIELDS: readonly FieldSpec[] = [
@@ -46,7 +47,9 @@ export const EBPF_FIELDS: readonly FieldSpec[] = [
   f('epFlags', Elem.U8), f('epNode', Elem.I32), f('epMask', Elem.U32), f('hits', Elem.F64),
   f('params', Elem.U32), f('probes', Elem.F64),
 ];
-export const EbpfParam = { IPC_SEED: 0, POLICY_SEED: 1, ALLOW_LOOPBACK: 2, ALLOW_NODE_TRAFFIC: 3, COUNT: 4 } as const;
+export const EbpfParam = {
+  IPC_SEED: 0, POLICY_SEED: 1, ALLOW_LOOPBACK: 2, ALLOW_NODE_TRAFFIC: 3, HAS_HOST4: 4, HAS_HOST6: 5, COUNT: 6,
+} as const;
 
 /**
  * One family of the packed iptables table (src/match/iptables-pack.ts PackedFamily), field for field.

@@ -1,0 +1,38 @@
+// Native vs TypeScript, same batches, same run: `npm run build && node native/measure.mjs [rows] [pods namespaces policies]`.
+// Generates a cluster (cluster-gen's shapes), synthesises 64-byte sessions between its pods, decodes them
+// into batches of 4096 rows, and prints src/native/measure.ts's figures as a table and JSON.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dist = process.env.NETSIEVE_DIST ?? new URL('../dist/', import.meta.url).pathname;
+const load = (p) => import(join(dist, p));
+const [{ generateCluster }, { loadClusterFromText }, { indexCluster }, { DEFAULT_EVAL_OPTIONS }, synth, writer, reader, fb, native, measure] =
+  await Promise.all(['src/clustergen/generate.js', 'src/manifests/load.js', 'src/model/cluster-index.js', 'src/model/evaluate.js',
+    'src/traffic/synth/index.js', 'src/traffic/pcap/writer.js', 'src/traffic/pcap/reader.js', 'src/wire/flow-batch.js',
+    'src/native/load.js', 'src/native/measure.js'].map(load));
+
+const rows = Number(process.argv[2] ?? 1_000_000);
+const [pods, namespaces, policies] = [3, 4, 5].map((k, i) => Number(process.argv[k] ?? [1000, 50, 100][i]));
+const loaded = native.loadNative();
+if (loaded.addon === null) { console.error(`no native addon: ${loaded.reason}`); process.exit(1); }
+
+const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods, namespaces, policies, seed: 1 }))).cluster);
+const sink = writer.memorySink();
+synth.synthToSink(index, { packets: rows, seed: 1, size: synth.parseSize('64') }, sink);
+const dir = mkdtempSync(join(tmpdir(), 'ns-measure-'));
+const path = join(dir, 'synth.pcap');
+writeFileSync(path, sink.result());
+const batches = [];
+const r = reader.openCapture(path);
+for (;;) { const b = new fb.FlowBatch(4096); if (r.fill(b) === 0) break; batches.push(b); }
+r.close();
+rmSync(dir, { recursive: true });
+
+const figures = measure.sideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, batches, 3);
+console.log(`${rows} rows of 64-byte synth sessions, cluster ${pods} pods / ${namespaces} namespaces / ${policies} policies, node ${process.version}`);
+console.log('model     stage               js Mpps  native Mpps  ratio  cost/row');
+for (const f of figures) {
+  console.log(`${f.model.padEnd(9)} ${f.stage.padEnd(19)} ${f.jsMpps.toFixed(2).padStart(7)}  ${f.nativeMpps.toFixed(2).padStart(11)}  ${f.ratio.toFixed(2).padStart(5)}  ${f.costPerRow.toFixed(2).padStart(8)}`);
+}
+console.log(JSON.stringify(figures));

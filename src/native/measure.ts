@@ -1,0 +1,114 @@
+/**
+ * Native versus TypeScript on the same batches in the same run: classification alone (every row an
+ * opening packet, so every row does the full lookup or walk) and the whole model stage of a replay
+ * (conntrack track -> model -> confirm). Plain functions over prepared batches, so a benchmark suite can
+ * call them; native/measure.mjs is the command-line wrapper. Each figure is the best of `repeats` runs
+ * over fresh models and trackers (compilation and binding excluded), in CPU time of this process.
+ */
+import { compileEbpf } from '../compile/ebpf/compile.js';
+import { compileIptables } from '../compile/iptables/index.js';
+import { newConntrack } from '../conntrack/state.js';
+import { classifyBatch as ebpfBatch, classifyRow as ebpfRow, loadEbpf } from '../match/ebpf.js';
+import { classifyBatch as iptBatch, classifyRow as iptRow, loadIptables } from '../match/iptables.js';
+import type { ClusterIndex } from '../model/cluster-index.js';
+import type { EvalOptions } from '../model/evaluate.js';
+import { runRow, type RowModel } from '../replay/models.js';
+import { CtState, type FlowBatch } from '../wire/flow-batch.js';
+import { classifyNative, nativeEbpf, nativeIptables, runNative, type NativeModelHandle } from './engine.js';
+import type { NativeAddon } from './load.js';
+
+export type MeasuredModel = 'ebpf' | 'iptables';
+export type Stage = 'classify' | 'conntrack+classify';
+
+export interface Figure {
+  readonly model: MeasuredModel;
+  readonly stage: Stage;
+  readonly rows: number;
+  readonly jsMpps: number;
+  readonly nativeMpps: number;
+  /** nativeMpps / jsMpps. */
+  readonly ratio: number;
+  /** Mean cost per row (rules walked or probes), equal for both engines (checked). */
+  readonly costPerRow: number;
+}
+
+interface Engines {
+  js(): { perRow: (b: FlowBatch, i: number) => void; perBatch: (b: FlowBatch) => void };
+  native(): NativeModelHandle;
+}
+
+function engines(addon: NativeAddon, model: MeasuredModel, index: ClusterIndex, options: EvalOptions): Engines {
+  if (model === 'ebpf') {
+    const program = compileEbpf(index, options);
+    return {
+      js: () => { const p = loadEbpf(program); return { perRow: (b, i) => ebpfRow(p, b, i), perBatch: (b) => ebpfBatch(p, b) }; },
+      native: () => nativeEbpf(addon, loadEbpf(program)),
+    };
+  }
+  const program = compileIptables(index, options);
+  return {
+    js: () => { const m = loadIptables(program); return { perRow: (b, i) => iptRow(m, b, i), perBatch: (b) => iptBatch(m, b) }; },
+    native: () => nativeIptables(addon, loadIptables(program)),
+  };
+}
+
+/**
+ * CPU seconds (user + system) of this process while `fn` runs: on a shared, loaded machine wall time
+ * measures the scheduler; CPU time measures the work (GC threads included, as they work for the loop).
+ */
+function seconds(fn: () => void): number {
+  const t0 = process.cpuUsage();
+  fn();
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) / 1e6;
+}
+
+function costSum(batches: readonly FlowBatch[]): number {
+  let sum = 0;
+  for (const b of batches) for (let i = 0; i < b.count; i++) sum += b.cost[i]!;
+  return sum;
+}
+
+function timeStage(e: Engines, stage: Stage, batches: readonly FlowBatch[], native: boolean): number {
+  if (stage === 'classify') {
+    for (const b of batches) b.ctState.fill(CtState.NEW, 0, b.count);
+    if (native) { const nm = e.native(); return seconds(() => { for (const b of batches) classifyNative(nm, b); }); }
+    const js = e.js();
+    return seconds(() => { for (const b of batches) js.perBatch(b); });
+  }
+  const ct = newConntrack();
+  if (native) { const nm = e.native(); return seconds(() => { for (const b of batches) runNative(nm, ct, b); }); }
+  const js = e.js();
+  const model: RowModel = { name: 'ebpf', conntrack: ct, orphanFragments: 0, classify: js.perRow };
+  return seconds(() => { for (const b of batches) for (let i = 0; i < b.count; i++) runRow(model, b, i); });
+}
+
+/**
+ * Both engines on `batches` (rows decoded, Service DNAT already applied if wanted). The batches' output
+ * columns are overwritten. Throws if the two engines' total cost differs (they must agree).
+ */
+export function sideBySide(
+  addon: NativeAddon, index: ClusterIndex, options: EvalOptions, batches: readonly FlowBatch[], repeats = 3,
+  models: readonly MeasuredModel[] = ['ebpf', 'iptables'], stages: readonly Stage[] = ['classify', 'conntrack+classify'],
+): Figure[] {
+  const rows = batches.reduce((n, b) => n + b.count, 0);
+  const out: Figure[] = [];
+  for (const model of models) {
+    const e = engines(addon, model, index, options);
+    for (const stage of stages) {
+      let js = Infinity;
+      let nat = Infinity;
+      let jsCost = 0;
+      let natCost = 0;
+      for (let r = 0; r < repeats; r++) {
+        js = Math.min(js, timeStage(e, stage, batches, false));
+        jsCost = costSum(batches);
+        nat = Math.min(nat, timeStage(e, stage, batches, true));
+        natCost = costSum(batches);
+      }
+      if (jsCost !== natCost) throw new Error(`${model} ${stage}: total cost differs (js ${jsCost}, native ${natCost})`);
+      out.push({ model, stage, rows, jsMpps: rows / js / 1e6, nativeMpps: rows / nat / 1e6, ratio: js / nat, costPerRow: jsCost / rows });
+    }
+  }
+  return out;
+}
