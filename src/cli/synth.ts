@@ -28,9 +28,10 @@ function runSynth(opts: Record<string, string>): void {
   const size = parseSize(opts['size']!);
   const { cluster } = loadClusterFromOptions(opts);
   const result = synthToSink(indexCluster(cluster), { packets, seed, size, options: semanticsFromOptions(opts) }, fileSink(opts['out']!));
-  const rate = result.seconds > 0 ? (result.packets / result.seconds / 1e6).toFixed(2) : '-';
+  const mpps = (seconds: number) => (seconds > 0 ? (result.packets / seconds / 1e6).toFixed(2) : '-');
   process.stderr.write(`netsieve: wrote ${opts['out']}: ${result.packets} packets, ${result.bytes} bytes, ` +
-    `${result.plan.count} flows (${result.plan.allowedIdx.length} allowed by policy), ${rate} Mpps\n`);
+    `${result.plan.count} flows (${result.plan.allowedIdx.length} allowed by policy), ${mpps(result.seconds)} Mpps ` +
+    `(${mpps(result.cpuSeconds)} Mpps per CPU second)\n`);
 }
 
 function wholeNumber(text: string, flag: string, min: number): number {

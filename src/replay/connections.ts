@@ -10,6 +10,7 @@
 import type { FlowBatch } from '../wire/flow-batch.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 1 << 22;
+const KEY_WORDS = 10;
 
 export class ConnectionTable {
   count = 0;
@@ -28,6 +29,8 @@ export class ConnectionTable {
   firstRecord = new Float64Array(0);
   /** The Service port the opening packet was DNATed from, or -1. */
   service = new Int32Array(0);
+  /** Packed match key per connection: family<<8|proto, srcPort<<16|dstPort, src words, dst words. */
+  key = new Uint32Array(0);
   packets = new Float64Array(0);
   bytes = new Float64Array(0);
   /** Packets of this connection the primary model dropped. */
@@ -36,17 +39,17 @@ export class ConnectionTable {
   private mask = 0;
 
   constructor(private readonly max = DEFAULT_MAX_CONNECTIONS) {
-    this.resize(1024);
+    this.growColumns(1024);
+    this.resize(2048);
   }
 
   /** The connection with this 5-tuple in either direction, or -1 (for ICMP errors: the flow they quote). */
   find(family: number, src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number): number {
-    let h = symmetricHash(src, dst, o, sp, dp, proto) & this.mask;
-    for (;;) {
-      const c = this.slots[h]! - 1;
+    const hash = symmetricHash(src, dst, o, sp, dp, proto);
+    for (let h = hash & this.mask; ; h = (h + 1) & this.mask) {
+      const c = this.slots[h * 2]! - 1;
       if (c < 0) return -1;
-      if (this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
-      h = (h + 1) & this.mask;
+      if (this.slots[h * 2 + 1] === (hash | 0) && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
     }
   }
 
@@ -56,11 +59,14 @@ export class ConnectionTable {
    */
   lookupOrAdd(batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number): number {
     const o = i * 4;
-    let h = symmetricHash(src, dst, o, sp, dp, proto) & this.mask;
+    const family = batch.family[i]!;
+    const hash = symmetricHash(src, dst, o, sp, dp, proto);
+    let h = hash & this.mask;
     for (;;) {
-      const c = this.slots[h]! - 1;
+      const c = this.slots[h * 2]! - 1;
       if (c < 0) break;
-      if (this.matches(c, src, dst, o, sp, dp, proto, batch.family[i]!)) return c;
+      // The stored hash rejects most other connections in the probe chain without touching their keys.
+      if (this.slots[h * 2 + 1] === (hash | 0) && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
       h = (h + 1) & this.mask;
     }
     if (this.count >= this.max) {
@@ -68,23 +74,22 @@ export class ConnectionTable {
       return -1;
     }
     const c = this.count++;
-    this.slots[h] = c + 1;
+    this.slots[h * 2] = c + 1;
+    this.slots[h * 2 + 1] = hash | 0;
     this.init(c, batch, i, src, dst, sp, dp, proto);
-    if (this.count * 2 > this.slots.length) this.resize(this.slots.length * 2);
+    if (this.count * 2 > this.slots.length / 2) this.resize(this.slots.length);
     return c;
   }
 
+  /** Row i's tuple against connection c's packed key, forward then reverse. */
   private matches(c: number, src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number, family: number): boolean {
-    if (this.proto[c] !== proto || this.family[c] !== family) return false;
-    const k = c * 4;
-    const a = this.src;
-    const b = this.dst;
-    if (this.srcPort[c] === sp && this.dstPort[c] === dp && a[k] === src[o] && a[k + 1] === src[o + 1] &&
-      a[k + 2] === src[o + 2] && a[k + 3] === src[o + 3] && b[k] === dst[o] && b[k + 1] === dst[o + 1] &&
-      b[k + 2] === dst[o + 2] && b[k + 3] === dst[o + 3]) return true;
-    return this.srcPort[c] === dp && this.dstPort[c] === sp && a[k] === dst[o] && a[k + 1] === dst[o + 1] &&
-      a[k + 2] === dst[o + 2] && a[k + 3] === dst[o + 3] && b[k] === src[o] && b[k + 1] === src[o + 1] &&
-      b[k + 2] === src[o + 2] && b[k + 3] === src[o + 3];
+    const k = this.key;
+    const at = c * KEY_WORDS;
+    if (k[at] !== ((family << 8) | proto)) return false;
+    if (k[at + 1] === (((sp << 16) | dp) >>> 0) && k[at + 2] === src[o] && k[at + 3] === src[o + 1] && k[at + 4] === src[o + 2] &&
+      k[at + 5] === src[o + 3] && k[at + 6] === dst[o] && k[at + 7] === dst[o + 1] && k[at + 8] === dst[o + 2] && k[at + 9] === dst[o + 3]) return true;
+    return k[at + 1] === (((dp << 16) | sp) >>> 0) && k[at + 2] === dst[o] && k[at + 3] === dst[o + 1] && k[at + 4] === dst[o + 2] &&
+      k[at + 5] === dst[o + 3] && k[at + 6] === src[o] && k[at + 7] === src[o + 1] && k[at + 8] === src[o + 2] && k[at + 9] === src[o + 3];
   }
 
   private init(c: number, batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number): void {
@@ -96,6 +101,13 @@ export class ConnectionTable {
       this.dst[k + w] = dst[o + w]!;
     }
     this.family[c] = batch.family[i]!;
+    const at = c * KEY_WORDS;
+    this.key[at] = (batch.family[i]! << 8) | proto;
+    this.key[at + 1] = ((sp << 16) | dp) >>> 0;
+    for (let w = 0; w < 4; w++) {
+      this.key[at + 2 + w] = src[o + w]!;
+      this.key[at + 6 + w] = dst[o + w]!;
+    }
     this.srcPort[c] = sp;
     this.dstPort[c] = dp;
     this.proto[c] = proto;
@@ -108,15 +120,16 @@ export class ConnectionTable {
     this.dropped[c] = 0;
   }
 
-  /** Doubles the hash index (and the columns with it); amortised, never per packet. */
+  /** Doubles the hash index; amortised, never per packet. Slots are (connection + 1, hash) pairs. */
   private resize(slots: number): void {
-    this.slots = new Int32Array(slots);
+    this.slots = new Int32Array(slots * 2);
     this.mask = slots - 1;
-    if (this.family.length < slots / 2) this.growColumns(slots / 2);
     for (let c = 0; c < this.count; c++) {
-      let h = symmetricHash(this.src, this.dst, c * 4, this.srcPort[c]!, this.dstPort[c]!, this.proto[c]!) & this.mask;
-      while (this.slots[h] !== 0) h = (h + 1) & this.mask;
-      this.slots[h] = c + 1;
+      const hash = symmetricHash(this.src, this.dst, c * 4, this.srcPort[c]!, this.dstPort[c]!, this.proto[c]!);
+      let h = hash & this.mask;
+      while (this.slots[h * 2] !== 0) h = (h + 1) & this.mask;
+      this.slots[h * 2] = c + 1;
+      this.slots[h * 2 + 1] = hash | 0;
     }
   }
 
@@ -127,6 +140,7 @@ export class ConnectionTable {
       return next;
     };
     this.family = grow(this.family, 1, (l) => new Uint8Array(l));
+    this.key = grow(this.key, KEY_WORDS, (l) => new Uint32Array(l));
     this.src = grow(this.src, 4, (l) => new Uint32Array(l));
     this.dst = grow(this.dst, 4, (l) => new Uint32Array(l));
     this.srcPort = grow(this.srcPort, 1, (l) => new Uint16Array(l));

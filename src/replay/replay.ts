@@ -71,6 +71,8 @@ export interface ReplayResult {
   readonly nat: ServiceNat;
   damage: (Damage & { file: string }) | null;
   seconds: number;
+  /** CPU time (user + system) of the replay: the fair figure on a shared machine. */
+  cpuSeconds: number;
 }
 
 interface Run {
@@ -90,7 +92,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   const result: ReplayResult = {
     packets: 0, ipPackets: 0, nonIp: 0, malformed: 0, laterFragments: 0, icmpErrors: 0, writeSkipped: 0,
     disagreements: 0, disagreementList: [], models: models.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0 })),
-    connections: new ConnectionTable(opts.maxConnections), nat: buildServiceNat(opts.index), damage: null, seconds: 0,
+    connections: new ConnectionTable(opts.maxConnections), nat: buildServiceNat(opts.index), damage: null, seconds: 0, cpuSeconds: 0,
   };
   const run: Run = {
     opts, models, result, verdicts: new Uint8Array(models.length), ctStates: new Uint8Array(models.length),
@@ -98,6 +100,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   };
   const total = paths.reduce((n, p) => n + fileSize(p), 0);
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   try {
     let before = 0;
     for (const path of paths) before += replayFile(run, path, before, total);
@@ -105,6 +108,8 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
     closeWriters(run);
   }
   result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+  result.cpuSeconds = (used.user + used.system) / 1e6;
   models.forEach((m, k) => { result.models[k]!.orphanFragments = m.orphanFragments; });
   return result;
 }

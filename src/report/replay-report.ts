@@ -39,6 +39,7 @@ export interface ReplayReport {
   damage: { offset: number; reason: string; file: string } | null;
   seconds: number;
   packetsPerSecond: number;
+  cpuSeconds: number;
 }
 
 const CT_NAMES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'];
@@ -94,6 +95,7 @@ export function buildReplayReport(result: ReplayResult, index: ClusterIndex, opt
     damage: result.damage,
     seconds,
     packetsPerSecond: seconds > 0 ? Math.round(result.packets / seconds) : 0,
+    cpuSeconds: result.cpuSeconds,
   };
 }
 

@@ -20,7 +20,8 @@ export function renderReplayTable(r: ReplayReport, captures: readonly string[]):
     (r.connections.untracked > 0 ? ` (${n(r.connections.untracked)} beyond the table's capacity, not classified)` : ''));
   for (const [model, v] of Object.entries(r.verdicts)) out.push(`  ${model.padEnd(13)} ${n(v.accepted)} packets accepted, ${n(v.dropped)} dropped`);
   if (r.models.length > 1) out.push(`  disagreements ${n(r.disagreements)} packets on which the models disagree`);
-  out.push(`  throughput    ${r.seconds.toFixed(3)} s, ${n(r.packetsPerSecond)} packets/s`);
+  const perCpu = r.cpuSeconds > 0 ? `, ${n(Math.round(r.packets / r.cpuSeconds))} per CPU second` : '';
+  out.push(`  throughput    ${r.seconds.toFixed(3)} s, ${n(r.packetsPerSecond)} packets/s${perCpu}`);
   if (r.damage) out.push(`  DAMAGE        ${r.damage.file}: read up to byte offset ${r.damage.offset}: ${r.damage.reason}`);
   out.push('', `Denied connections (${r.deniedListed} of ${n(r.connections.denied)} listed):`);
   if (r.denied.length === 0) out.push('  none');

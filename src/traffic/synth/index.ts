@@ -23,6 +23,8 @@ export interface SynthResult {
   readonly packets: number;
   readonly bytes: number;
   readonly seconds: number;
+  /** CPU time (user + system) the generation took: the fair figure on a shared machine. */
+  readonly cpuSeconds: number;
 }
 
 export function synthToSink(index: ClusterIndex, request: SynthRequest, sink: ByteSink): SynthResult {
@@ -30,10 +32,12 @@ export function synthToSink(index: ClusterIndex, request: SynthRequest, sink: By
   if (plan.count === 0) throw new InputError('synth: the cluster has no pod with an address: nothing to send traffic between');
   const writer = new PcapWriter(sink, { linkType: LinkType.ETHERNET, snapLength: 65535 });
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   synthesize(plan, { packets: request.packets, seed: request.seed, size: request.size }, writer);
   writer.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { plan, packets: writer.records, bytes: writer.bytes, seconds };
+  const used = process.cpuUsage(cpu);
+  return { plan, packets: writer.records, bytes: writer.bytes, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 /** Parses `--size`: 64, imix, or a frame length in bytes (60..9000, captured length without FCS). */
