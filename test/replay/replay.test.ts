@@ -161,6 +161,17 @@ describe('replay: Services, fragments, ICMP errors, damage', () => {
     void Icmp6Type;
   });
 
+  it('a connection whose first packet seen is a SYN-ACK is denied by conntrack (INVALID), and says so', () => {
+    const path = join(tempDir(), 'midstream.pcap');
+    // The capture starts after the SYN: the backend's SYN-ACK opens nothing (nf_conntrack_proto_tcp: INVALID).
+    writeCapture(path, tcpConversation(FRONTEND, BACKEND, 40100, 80).slice(1, 2));
+    for (const model of ['reference', 'iptables', 'ebpf'] as const) {
+      const r = runReplay([path], index, [model]);
+      expect(r.connections).toMatchObject({ total: 1, denied: 1 });
+      expect(r.denied[0]!.reason).toMatch(/^conntrack INVALID/);
+    }
+  });
+
   it('reads a truncated capture up to the damage and names its byte offset', () => {
     const dir = tempDir();
     const bytes = readFileSync(SEED_PCAP);
