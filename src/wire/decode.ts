@@ -10,7 +10,7 @@
  */
 import type { FlowBatch } from './flow-batch.js';
 import { RowFlag } from './flow-batch.js';
-import { u16be, u32be, u32le } from './bytes.js';
+import { u16be } from './bytes.js';
 import { decodeIpv4, decodeIpv6 } from './ip.js';
 import {
   AF_INET, AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETH_HLEN, ETH_TYPE, EtherType,
@@ -101,8 +101,10 @@ function etherPayload(b: Uint8Array, p: number, end: number, type: number): numb
  * a value above 0xffff can only be the other order. LOOP (OpenBSD) always has it big-endian.
  */
 function loopPayload(b: Uint8Array, p: number, linkType: number): number {
-  let af = linkType === LinkType.LOOP ? u32be(b, p) : u32le(b, p);
-  if (af > 0xffff) af = u32be(b, p);
+  // Read as 16-bit halves (see bytes.ts on why no uint32 crosses a call here).
+  const hiBE = u16be(b, p), loBE = u16be(b, p + 2);
+  const loLE = b[p]! | (b[p + 1]! << 8), hiLE = b[p + 2]! | (b[p + 3]! << 8);
+  const af = linkType === LinkType.LOOP || hiLE !== 0 ? (hiBE === 0 ? loBE : -1) : loLE;
   const payload = (p + LOOP_HLEN) * 8;
   if (af === AF_INET) return payload + KIND_IPV4;
   if (af === AF_INET6_LINUX || af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN) return payload + KIND_IPV6;

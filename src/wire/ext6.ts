@@ -4,7 +4,7 @@
  * which V8 boxes into a new heap number when a value such as a 32-bit fragment id leaves the small-integer
  * range), so the walk allocates nothing. Read them right after the call; the decoder is not re-entrant.
  */
-import { u16be, u32be } from './bytes.js';
+import { copyU32be, u16be } from './bytes.js';
 import { FRAG6_HLEN, FRAG6_ID, FRAG6_M, FRAG6_OFFSET, FRAG6_OFFSET_MASK, IPV6_MAX_EXT, IpProto } from './offsets.js';
 
 /** Indices into `ext`. */
@@ -40,7 +40,7 @@ export function walkIpv6Ext(b: Uint8Array, p: number, next: number, end: number)
     } else if (next === IpProto.FRAGMENT) {
       if (p + FRAG6_HLEN > end) return stop(next, p, true);
       const fo = u16be(b, p + FRAG6_OFFSET);
-      ext[EXT_FRAGMENT_ID] = u32be(b, p + FRAG6_ID);
+      copyU32be(b, p + FRAG6_ID, ext, EXT_FRAGMENT_ID);
       next = b[p]!;
       p += FRAG6_HLEN;
       if ((fo & FRAG6_OFFSET_MASK) !== 0) {

@@ -10,7 +10,7 @@
  */
 import type { FlowBatch } from './flow-batch.js';
 import { RowFlag } from './flow-batch.js';
-import { u16be, u32be } from './bytes.js';
+import { copyU32be, u16be } from './bytes.js';
 import {
   EXT_BROKEN, EXT_FRAGMENT, EXT_FRAGMENT_ID, EXT_OFFSET, EXT_PROTO, FRAG_FIRST, FRAG_LATER, ext, walkIpv6Ext,
 } from './ext6.js';
@@ -27,8 +27,8 @@ export function decodeIpv4(b: Uint8Array, l3: number, end: number, wireEnd: numb
     return;
   }
   batch.family[row] = 4;
-  batch.src[row * 4] = u32be(b, l3 + IPV4_SRC);
-  batch.dst[row * 4] = u32be(b, l3 + IPV4_DST);
+  copyU32be(b, l3 + IPV4_SRC, batch.src, row * 4);
+  copyU32be(b, l3 + IPV4_DST, batch.dst, row * 4);
   const proto = b[l3 + IPV4_PROTO]!;
   batch.proto[row] = proto;
   const hlen = (b[l3]! & 15) * 4;
@@ -62,8 +62,8 @@ export function decodeIpv6(b: Uint8Array, l3: number, end: number, wireEnd: numb
   batch.family[row] = 6;
   const w = row * 4;
   for (let i = 0; i < 4; i++) {
-    batch.src[w + i] = u32be(b, l3 + IPV6_SRC + i * 4);
-    batch.dst[w + i] = u32be(b, l3 + IPV6_DST + i * 4);
+    copyU32be(b, l3 + IPV6_SRC + i * 4, batch.src, w + i);
+    copyU32be(b, l3 + IPV6_DST + i * 4, batch.dst, w + i);
   }
   const next = b[l3 + IPV6_NEXT]!;
   let payloadEnd = l3 + IPV6_HLEN + u16be(b, l3 + IPV6_PAYLOAD_LEN);

@@ -7,7 +7,7 @@
  */
 import type { FlowBatch } from './flow-batch.js';
 import { RowFlag } from './flow-batch.js';
-import { u16be, u32be } from './bytes.js';
+import { copyU32be, u16be } from './bytes.js';
 import { EXT_BROKEN, EXT_FRAGMENT, EXT_OFFSET, EXT_PROTO, FRAG_LATER, ext, walkIpv6Ext } from './ext6.js';
 import {
   ICMP_ECHO_ID, IPV4_DST, IPV4_FRAG, IPV4_MIN_HLEN, IPV4_OFFSET_MASK, IPV4_PROTO, IPV4_SRC, IPV6_DST, IPV6_HLEN,
@@ -21,8 +21,8 @@ export function decodeQuote4(b: Uint8Array, p: number, end: number, batch: FlowB
     return;
   }
   const hlen = (b[p]! & 15) * 4;
-  batch.innerSrc[row * 4] = u32be(b, p + IPV4_SRC);
-  batch.innerDst[row * 4] = u32be(b, p + IPV4_DST);
+  copyU32be(b, p + IPV4_SRC, batch.innerSrc, row * 4);
+  copyU32be(b, p + IPV4_DST, batch.innerDst, row * 4);
   const proto = b[p + IPV4_PROTO]!;
   batch.innerProto[row] = proto;
   if (hlen < IPV4_MIN_HLEN) {
@@ -42,8 +42,8 @@ export function decodeQuote6(b: Uint8Array, p: number, end: number, batch: FlowB
   }
   const w = row * 4;
   for (let i = 0; i < 4; i++) {
-    batch.innerSrc[w + i] = u32be(b, p + IPV6_SRC + i * 4);
-    batch.innerDst[w + i] = u32be(b, p + IPV6_DST + i * 4);
+    copyU32be(b, p + IPV6_SRC + i * 4, batch.innerSrc, w + i);
+    copyU32be(b, p + IPV6_DST + i * 4, batch.innerDst, w + i);
   }
   walkIpv6Ext(b, p + IPV6_HLEN, b[p + IPV6_NEXT]!, end);
   const proto = ext[EXT_PROTO]!;

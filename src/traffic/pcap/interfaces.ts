@@ -50,9 +50,14 @@ export class Interfaces {
     return null;
   }
 
-  /** Writes the timestamp `hi * 2^32 + lo` of interface `i` into the row as seconds and nanoseconds. */
-  stamp(i: number, hi: number, lo: number, batch: FlowBatch, row: number): void {
+  /**
+   * Writes the timestamp of interface `i` stored at `view[o]` (high 32 bits, then low, each in the
+   * section's byte order) into the row as seconds and nanoseconds. The halves are read here rather than
+   * passed in, as a uint32 above 2^30 passed to a call V8 does not inline would be boxed (see bytes.ts).
+   */
+  stamp(i: number, view: DataView, o: number, le: boolean, batch: FlowBatch, row: number): void {
     const u = this.units[i]!;
+    const hi = view.getUint32(o, le), lo = view.getUint32(o + 4, le);
     let sec: number, rem: number;
     if (hi < EXACT_HI || u >= EXACT_UNITS_8) {
       // Exact below 2^53; for units finer than 2^-45 s the split is approximate (a documented limit).
@@ -61,7 +66,7 @@ export class Interfaces {
       rem = v - sec * u;
       if (rem < 0) { sec--; rem += u; } else if (rem >= u) { sec++; rem -= u; }
     } else {
-      divide(hi, lo, u, u < EXACT_UNITS_16 ? 16 : 8);
+      divide(view, o, le, u, u < EXACT_UNITS_16 ? 16 : 8);
       sec = quotient[0]!;
       rem = quotient[1]!;
     }
@@ -78,8 +83,9 @@ export class Interfaces {
  */
 const quotient = new Float64Array(2);
 
-/** (hi * 2^32 + lo) / units by long division over `bits`-bit digits, most significant first. */
-function divide(hi: number, lo: number, units: number, bits: 8 | 16): void {
+/** The 64-bit count at `view[o]` divided by units, by long division over `bits`-bit digits, most significant first. */
+function divide(view: DataView, o: number, le: boolean, units: number, bits: 8 | 16): void {
+  const hi = view.getUint32(o, le), lo = view.getUint32(o + 4, le);
   const base = 2 ** bits, mask = base - 1;
   let q = 0, r = 0;
   for (let shift = 32 - bits; shift >= 0; shift -= bits) {

@@ -72,31 +72,38 @@ export class PcapngReader implements CaptureReader {
 
   /** Walks whole blocks in the chunk, filling a row per packet block, until the batch or chunk runs out. */
   private walk(batch: FlowBatch): number {
-    const c = this.c, b = c.buf, end = c.end, cap = batch.capacity;
-    let p = c.pos, row = 0;
+    // Header fields are read inline from the view, never through a helper: see bytes.ts on boxed uint32s.
+    const c = this.c, b = c.buf, v = c.view, end = c.end, cap = batch.capacity;
+    let p = c.pos, row = 0, le = this.le;
     if (this.decode) clearFlows(batch, 0, cap);
     while (row < cap && end - p >= BLOCK_MIN) {
-      const type = this.rd32(p);
-      if (type === SHB && !this.byteOrder(p)) break;
-      const len = this.rd32(p + 4);
+      const type = v.getUint32(p, le);
+      if (type === SHB) {
+        if (!this.byteOrder(p)) break;
+        le = this.le;
+      }
+      const len = v.getUint32(p + 4, le);
       if (len < BLOCK_MIN || (len & 3) !== 0) {
         this.fail(p, `block length ${len} is ${len < BLOCK_MIN ? `less than ${BLOCK_MIN}` : 'not a multiple of 4'}`);
         break;
       }
-      if (len > this.limit(type)) {
-        this.fail(p, `${blockName(type)} length ${len} exceeds the ${this.limit(type)}-byte limit`);
+      const packet = type === EPB || type === PB || type === SPB;
+      // Packet blocks are bounded by MAX_PACKET_BLOCK; headers we must parse by the chunk; others not at all.
+      const limit = packet ? MAX_PACKET_BLOCK : type === SHB || type === IDB ? b.length : Infinity;
+      if (len > limit) {
+        this.fail(p, `${blockName(type)} length ${len} exceeds the ${limit}-byte limit`);
         break;
       }
       if (end - p < len) {
         if (len > b.length) this.skipLength = len; // an unknown block larger than the chunk
         break;
       }
-      const trailer = this.rd32(p + len - 4);
+      const trailer = v.getUint32(p + len - 4, le);
       if (trailer !== len) {
         this.fail(p, `trailing block length ${trailer} differs from the leading length ${len}`);
         break;
       }
-      if (type === EPB || type === PB || type === SPB) {
+      if (packet) {
         if (!(type === SPB ? this.simple(p, len, batch, row) : this.enhanced(p, len, type, batch, row))) break;
         row++;
       } else if ((type === IDB && !this.iface(p, len)) || (type === SHB && !this.section(p, len))) break;
@@ -106,13 +113,6 @@ export class PcapngReader implements CaptureReader {
     batch.count = row;
     this.recordsRead += row;
     return row;
-  }
-
-  /** Packet blocks are bounded by MAX_PACKET_BLOCK; headers we must parse by the chunk; others not at all. */
-  private limit(type: number): number {
-    if (type === EPB || type === PB || type === SPB) return MAX_PACKET_BLOCK;
-    if (type === SHB || type === IDB) return this.c.buf.length;
-    return 0xffffffff;
   }
 
   private byteOrder(p: number): boolean {
@@ -152,8 +152,8 @@ export class PcapngReader implements CaptureReader {
     const caplen = this.rd32(p + 20);
     if (caplen > len - EPB_MIN) return this.fail(p, `captured length ${caplen} overruns its ${len}-byte block`);
     if (!this.capturedOk(p, caplen, this.ifs.snapLength[ifid]!)) return false;
-    this.ifs.stamp(ifid, this.rd32(p + 12), this.rd32(p + 16), batch, row);
-    this.setRow(p + EPB_DATA, caplen, this.rd32(p + 24), this.ifs.linkType[ifid]!, batch, row);
+    this.ifs.stamp(ifid, this.c.view, p + 12, this.le, batch, row);
+    this.setRow(p + EPB_DATA, caplen, p + 24, this.ifs.linkType[ifid]!, batch, row);
     return true;
   }
 
@@ -166,7 +166,7 @@ export class PcapngReader implements CaptureReader {
     if (!this.capturedOk(p, caplen, snap)) return false;
     batch.tsSec[row] = 0; // an SPB has no timestamp
     batch.tsNsec[row] = 0;
-    this.setRow(p + SPB_DATA, caplen, wire, this.ifs.linkType[0]!, batch, row);
+    this.setRow(p + SPB_DATA, caplen, p + 8, this.ifs.linkType[0]!, batch, row);
     return true;
   }
 
@@ -176,7 +176,9 @@ export class PcapngReader implements CaptureReader {
     return true;
   }
 
-  private setRow(data: number, caplen: number, wire: number, lt: number, batch: FlowBatch, row: number): void {
+  /** `wireAt`: where the original length is (read here, not passed in: see bytes.ts on boxed uint32s). */
+  private setRow(data: number, caplen: number, wireAt: number, lt: number, batch: FlowBatch, row: number): void {
+    const wire = this.c.view.getUint32(wireAt, this.le);
     batch.wireLength[row] = wire;
     batch.capturedLength[row] = caplen;
     batch.dataOffset[row] = data;

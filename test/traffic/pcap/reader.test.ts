@@ -205,6 +205,7 @@ describe('pcapng clocks', () => {
     const resolutions = [0, 3, 6, 9, 12, 0x80, 0x80 | 10, 0x80 | 20, 0x80 | 30, 0x80 | 32];
     for (const r of resolutions) expect(ifs.add(1, 0, r, 0)).toBeNull();
     const batch = new FlowBatch(1);
+    const view = new DataView(new ArrayBuffer(8));
     let seed = 12345;
     const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
     for (let k = 0; k < 2000; k++) {
@@ -215,7 +216,11 @@ describe('pcapng clocks', () => {
       // (Picoseconds since 1970 overflow 64 bits: such counts wrap, as they would in the file.)
       const count = (k % 2 === 0 ? BigInt(1700000000 + (next() % 100000000)) * units + BigInt(next()) % units
         : (BigInt(next()) << 32n) | BigInt(next())) & 0xffffffffffffffffn;
-      ifs.stamp(i, Number(count >> 32n), Number(count & 0xffffffffn), batch, 0);
+      // pcapng: the high 32 bits first, then the low, each in the section's byte order.
+      const le = k % 3 !== 0;
+      view.setUint32(0, Number(count >> 32n), le);
+      view.setUint32(4, Number(count & 0xffffffffn), le);
+      ifs.stamp(i, view, 0, le, batch, 0);
       const [sec, ns] = reference(count, units);
       // Seconds beyond 2^53 cannot be exact doubles; compare those as doubles.
       expect(batch.tsSec[0], `count ${count} units ${units}`).toBe(sec);
