@@ -1,0 +1,69 @@
+/**
+ * Shared pieces of the benchmark suite: the benchmark.js wrapper (one op = one pass over a fixed
+ * workload, so ops/s times packets per op is packets per second), paths, the machine description.
+ */
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Benchmark from 'benchmark';
+
+/** The repository root (this file runs as dist/bench/lib.js). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DIST = join(ROOT, 'dist');
+
+export interface Measured {
+  readonly name: string;
+  /** Operations per second (benchmark.js hz) and its relative margin of error, percent. */
+  readonly hz: number;
+  readonly rme: number;
+  readonly samples: number;
+  /** Packets per op times hz. */
+  readonly pps: number;
+}
+
+export interface CaseSpec {
+  readonly name: string;
+  readonly packetsPerOp: number;
+  readonly fn: () => void;
+}
+
+/** Runs each case with benchmark.js, one after the other in this process (side by side, same run). */
+export function measure(cases: readonly CaseSpec[], maxTime = 2): Measured[] {
+  return cases.map((c) => {
+    const b = new Benchmark(c.name, c.fn, { maxTime, minSamples: 5, initCount: 1 });
+    b.run();
+    if (b.error) throw b.error as Error;
+    return { name: c.name, hz: b.hz, rme: b.stats.rme, samples: b.stats.sample.length, pps: b.hz * c.packetsPerOp };
+  });
+}
+
+/** Same as measure for a case that completes asynchronously (pcap-parser streams). */
+export function measureDeferred(name: string, packetsPerOp: number, fn: (done: () => void) => void, maxTime = 3): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const b = new Benchmark(name, {
+      defer: true, maxTime, minSamples: 3,
+      fn: (deferred: { resolve(): void }) => fn(() => deferred.resolve()),
+      onComplete: () => (b.error ? reject(b.error as Error) : resolve({ name, hz: b.hz, rme: b.stats.rme, samples: b.stats.sample.length, pps: b.hz * packetsPerOp })),
+    });
+    b.run({ async: true });
+  });
+}
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly node: string;
+  readonly v8: string;
+  /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
+  loadStart: number;
+  loadEnd: number;
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return { cpu: list[0]?.model ?? 'unknown', cores: list.length, node: process.versions.node, v8: process.versions.v8, loadStart: loadavg()[0]!, loadEnd: 0 };
+}
+
+export function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}

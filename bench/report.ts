@@ -1,0 +1,82 @@
+/**
+ * The benchmark results as a markdown table (bench/results/latest.md, pasted into the README) and SVG
+ * charts. Ratios are computed from figures measured side by side in the same run.
+ */
+import { barChartSvg, lineChartSvg } from '../src/report/svg.js';
+import type { CaptureResult } from './capture.js';
+import type { ModelRun, Results, TierRun } from './run.js';
+
+const mpps = (pps: number | null | undefined): string => (pps ? (pps / 1e6).toFixed(2) : '-');
+const mib = (bytes: number): string => (bytes / 1048576).toFixed(0);
+
+function classifyPps(m: ModelRun, engine: 'TypeScript' | 'native'): number | null {
+  return m.classify.find((c) => c.name === `classify, ${engine}`)?.pps ?? null;
+}
+
+function captureSection(capture: Results['capture']): string[] {
+  if (!Array.isArray(capture)) return ['', `Capture reading failed: ${capture.error}`];
+  const rows = capture.flatMap((c: CaptureResult) => c.cases.map((k) => `| ${k.name} | ${c.packets} | ${mpps(k.pps)} | ±${k.rme.toFixed(1)}% |`));
+  const ratios = capture.map((c) => `${c.size}: netsieve (decoding) / pcap-parser = ${c.ratio.toFixed(1)}x`);
+  return ['', '### Capture reading (same file, same run)', '', '| reader | packets | Mpps | ± |', '|---|---|---|---|', ...rows, '', ratios.join('; ')];
+}
+
+function tierRows(t: TierRun): string[] {
+  return t.models.map((m) => {
+    const cost = m.model === 'iptables' ? `${m.costPerPacket.toFixed(1)} rules` : `${m.costPerPacket.toFixed(2)} probes`;
+    const size = m.model === 'iptables' ? `${m.size['rules']} rules, ${m.size['sets']} sets, ${m.size['members']} members` : `${m.size['mapEntries']} map entries, ${m.size['ipcacheEntries']} ipcache`;
+    return `| ${t.tier.name} | ${m.model} | ${mpps(classifyPps(m, 'TypeScript'))} | ${mpps(classifyPps(m, 'native'))} | ${cost} | ${mpps(m.replayPps)} | ${mpps(m.replayNativePps)} | ` +
+      `${m.compileSeconds.toFixed(2)} | ${mib(m.rssAfterCompile)} (${mib(m.rssBeforeCompile)}) | ${size} |`;
+  });
+}
+
+function tierNotes(t: TierRun): string {
+  const r = t.restore;
+  const restore = !r ? 'no iptables output to load' : r.ok
+    ? `kernel load in a private namespace: ipset restore ${r.ipsetSeconds.toFixed(2)} s, iptables-restore ${r.iptablesSeconds.toFixed(2)} s, ip6tables-restore ${r.ip6tablesSeconds.toFixed(2)} s (${r.rulesLoaded} IPv4 rules loaded); netsieve compiled it in ${t.models.find((m) => m.model === 'iptables')?.compileSeconds.toFixed(2)} s`
+    : `kernel load: ${r.note}`;
+  const errors = t.errors.length ? `; errors: ${t.errors.join('; ')}` : '';
+  return `- ${t.tier.name} (${t.tier.pods} pods, ${t.tier.namespaces} namespaces, ${t.tier.policies} policies): the tier cost ${t.seconds.toFixed(0)} s to run ` +
+    `(cluster generation ${t.generateSeconds.toFixed(1)} s, manifest loading ${t.models[0]?.loadSeconds.toFixed(1) ?? '-'} s per process); ${restore}${errors}`;
+}
+
+export function renderMarkdown(r: Results): string {
+  const m = r.machine;
+  const lines = [
+    `## Benchmarks (${r.date.slice(0, 10)})`, '',
+    `Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node} (V8 ${m.v8}); load average ${m.loadStart.toFixed(1)} at the start, ${m.loadEnd.toFixed(1)} at the end ` +
+      '(other work on the machine slows every figure alike; compare within a row or a run).',
+    ...captureSection(r.capture), '',
+    '### Classification, compilation, replay (64-byte packets, one thread)', '',
+    'Classify: every packet a connection opening (the policy decision alone); replay: read, decode, DNAT, conntrack, model. Compile s: compiling (iptables: and rendering the restore files); RSS: peak after compile (before compile).', '',
+    '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | replay native Mpps | compile s | peak RSS MiB | output |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...r.tiers.flatMap(tierRows), '',
+    ...r.tiers.map(tierNotes), '',
+    `- ${r.threads}.`,
+    `- Whole run: ${r.seconds.toFixed(0)} s.`, '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderCharts(r: Results): Record<string, string> {
+  const charts: Record<string, string> = {};
+  if (Array.isArray(r.capture)) {
+    charts['capture.svg'] = barChartSvg('Capture reading, packets per second', 'pps', r.capture.flatMap((c) => c.cases.map((k) => ({ label: k.name.replace(/^netsieve reader, /, 'netsieve, '), value: k.pps }))));
+  }
+  const bars = r.tiers.flatMap((t) => t.models.flatMap((m) => [
+    { label: `${t.tier.name} ${m.model} TS`, value: classifyPps(m, 'TypeScript') ?? 0 },
+    ...(classifyPps(m, 'native') ? [{ label: `${t.tier.name} ${m.model} native`, value: classifyPps(m, 'native')! }] : []),
+  ]));
+  charts['classify.svg'] = barChartSvg('Classification, packets per second', 'pps', bars);
+  const series = (model: 'iptables' | 'ebpf'): [number, number][] =>
+    r.tiers.flatMap((t) => t.models.filter((m) => m.model === model).map((m) => [t.tier.policies, m.costPerPacket] as [number, number]));
+  charts['cost.svg'] = lineChartSvg({
+    title: 'Work per opening packet by tier', xLabel: 'policies in the tier', yLabel: 'rules walked | probes',
+    series: [{ name: 'iptables', points: series('iptables') }, { name: 'eBPF', points: series('ebpf') }], logX: true, logY: true,
+  });
+  charts['compile.svg'] = barChartSvg('Compile time, seconds', 's', r.tiers.flatMap((t) => [
+    ...t.models.map((m) => ({ label: `${t.tier.name} ${m.model}`, value: m.compileSeconds })),
+    ...(t.restore?.ok ? [{ label: `${t.tier.name} kernel restore`, value: t.restore.ipsetSeconds + t.restore.iptablesSeconds + t.restore.ip6tablesSeconds }] : []),
+  ]));
+  return charts;
+}

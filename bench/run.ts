@@ -1,0 +1,107 @@
+/**
+ * `npm run bench [-- --tiers small,real] [--packets N] [--capture-packets N]` (or NETSIEVE_BENCH_TIERS):
+ * capture reading against pcap-parser, then per tier and model (each in its own process): compile time,
+ * peak memory, output size, classification and end-to-end replay throughput; the iptables output loaded
+ * by the kernel in a private namespace. Writes bench/results/<date>.json, latest.md and *.svg.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchCapture, type CaptureResult } from './capture.js';
+import { DIST, machine, ROOT, seconds, type Machine } from './lib.js';
+import { renderCharts, renderMarkdown } from './report.js';
+import { restoreInNamespace, type RestoreResult } from './restore.js';
+import { clusterFile, generated, tierByName, type Tier } from './tiers.js';
+
+export interface ModelRun {
+  readonly tier: string;
+  readonly model: 'iptables' | 'ebpf';
+  readonly loadSeconds: number;
+  readonly compileSeconds: number;
+  readonly packSeconds: number;
+  readonly size: Record<string, number>;
+  readonly rssBeforeCompile: number;
+  readonly rssAfterCompile: number;
+  readonly packets: number;
+  readonly classify: { name: string; pps: number; rme: number }[];
+  readonly costPerPacket: number;
+  readonly replayPps: number;
+  readonly replayNativePps: number | null;
+  readonly native: string;
+  readonly seconds: number;
+}
+
+export interface TierRun {
+  readonly tier: Tier;
+  readonly generateSeconds: number;
+  readonly models: ModelRun[];
+  readonly restore: RestoreResult | null;
+  readonly errors: string[];
+  readonly seconds: number;
+}
+
+export interface Results {
+  readonly date: string;
+  readonly machine: Machine;
+  readonly capture: CaptureResult[] | { error: string };
+  readonly tiers: TierRun[];
+  readonly threads: string;
+  readonly seconds: number;
+}
+
+function arg(name: string): string | undefined {
+  const k = process.argv.indexOf(name);
+  return k >= 0 ? process.argv[k + 1] : undefined;
+}
+
+function runTier(tier: Tier, dir: string, packets: number): TierRun {
+  const started = process.hrtime.bigint();
+  clusterFile(tier, dir);
+  const generateSeconds = generated.get(tier.name) ?? 0;
+  const models: ModelRun[] = [];
+  const errors: string[] = [];
+  for (const model of ['iptables', 'ebpf'] as const) {
+    process.stderr.write(`bench: ${tier.name}: ${model} ...\n`);
+    const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (r.status === 0) models.push(JSON.parse(r.stdout) as ModelRun);
+    else errors.push(`${model}: exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  const restore = models.some((m) => m.model === 'iptables') ? restoreInNamespace(join(dir, `iptables-${tier.name}`)) : null;
+  return { tier, generateSeconds, models, restore, errors, seconds: seconds(started) };
+}
+
+async function main(): Promise<void> {
+  const started = process.hrtime.bigint();
+  const tiers = (arg('--tiers') ?? process.env['NETSIEVE_BENCH_TIERS'] ?? 'small,real').split(',').map((t) => tierByName(t.trim()));
+  const packets = Number(arg('--packets') ?? 200000);
+  const capturePackets = Number(arg('--capture-packets') ?? 500000);
+  const dir = mkdtempSync(join(tmpdir(), 'netsieve-bench-'));
+  const m = machine();
+  try {
+    process.stderr.write(`bench: capture reading (${capturePackets} packets) ...\n`);
+    let capture: Results['capture'];
+    try {
+      capture = await benchCapture(clusterFile(tierByName('small'), dir), dir, capturePackets);
+    } catch (e) {
+      capture = { error: (e as Error).message };
+    }
+    const runs = tiers.map((t) => runTier(t, dir, packets));
+    m.loadEnd = loadavg()[0]!;
+    const date = new Date().toISOString();
+    const results: Results = {
+      date, machine: m, capture, tiers: runs, seconds: seconds(started),
+      threads: 'replay has no --threads option yet: end-to-end replay is measured on one thread only',
+    };
+    const out = join(ROOT, 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `${date.slice(0, 19).replace(/:/g, '-')}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(out, 'latest.md'), renderMarkdown(results));
+    for (const [name, svg] of Object.entries(renderCharts(results))) writeFileSync(join(out, name), svg);
+    process.stdout.write(renderMarkdown(results));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
