@@ -4,7 +4,7 @@
  * state on the same seeded traffic, for both models, IPv4, IPv6 and dual-stack clusters: opening packets
  * of random clusters, random packet sequences through conntrack, and synth's sessions read from a pcap.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ import { parseSize, synthToSink } from '../../src/traffic/synth/index.js';
 import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { randomScenario } from '../support/random-cluster.js';
 import { seedIndex } from '../replay/seed-model.js';
+import { SEED_PCAP, seedIndexFromYaml } from '../replay/helpers.js';
 import { cloneBatch, conntrackRows, firstDifference, requireAddon, rowsFromFlows } from './support.js';
 
 const addon = requireAddon();
@@ -203,12 +204,7 @@ d('native and TypeScript track connections identically', () => {
   });
 });
 
-function synthBatches(v6: boolean, packets: number, seed: number): { index: ClusterIndex; batches: FlowBatch[] } {
-  const index = seedIndex(v6, true);
-  const sink = memorySink();
-  synthToSink(index, { packets, seed, size: parseSize('64') }, sink);
-  const path = join(mkdtempSync(join(tmpdir(), 'ns-native-')), 'synth.pcap');
-  writeFileSync(path, sink.result());
+function captureBatches(path: string): FlowBatch[] {
   const reader = openCapture(path);
   const batches: FlowBatch[] = [];
   try {
@@ -220,7 +216,16 @@ function synthBatches(v6: boolean, packets: number, seed: number): { index: Clus
   } finally {
     reader.close();
   }
-  return { index, batches };
+  return batches;
+}
+
+function synthBatches(v6: boolean, packets: number, seed: number): { index: ClusterIndex; batches: FlowBatch[] } {
+  const index = seedIndex(v6, true);
+  const sink = memorySink();
+  synthToSink(index, { packets, seed, size: parseSize('64') }, sink);
+  const path = join(mkdtempSync(join(tmpdir(), 'ns-native-')), 'synth.pcap');
+  writeFileSync(path, sink.result());
+  return { index, batches: captureBatches(path) };
 }
 
 d('native and TypeScript agree on synth traffic read from a pcap', () => {
@@ -235,4 +240,21 @@ d('native and TypeScript agree on synth traffic read from a pcap', () => {
       });
     }
   }
+});
+
+d('native and TypeScript agree on the shipped captures', () => {
+  const formats = readdirSync('captures/formats').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('captures/formats', f));
+  it(`the seed capture (real HTTP between namespaces) and ${formats.length} format captures, both models`, () => {
+    const index = seedIndexFromYaml();
+    let rows = 0;
+    for (const path of [SEED_PCAP, ...formats]) {
+      const batches = captureBatches(path);
+      rows += batches.reduce((n, b) => n + b.count, 0);
+      for (const model of ['ebpf', 'iptables'] as const) {
+        const r = compareSequences(index, batches, 4096, model);
+        expect(r.problem, `${path}: ${r.problem}`).toBeNull();
+      }
+    }
+    expect(rows).toBeGreaterThan(100);
+  });
 });
