@@ -35,8 +35,10 @@ function tierNotes(t: TierRun): string {
     ? `kernel load in a private namespace: ipset restore ${r.ipsetSeconds.toFixed(2)} s, iptables-restore ${r.iptablesSeconds.toFixed(2)} s, ip6tables-restore ${r.ip6tablesSeconds.toFixed(2)} s (${r.rulesLoaded} IPv4 rules loaded); netsieve compiled it in ${t.models.find((m) => m.model === 'iptables')?.compileSeconds.toFixed(2)} s`
     : `kernel load: ${r.note}`;
   const errors = t.errors.length ? `; errors: ${t.errors.join('; ')}` : '';
+  const native = t.models.find((m) => m.native !== 'loaded');
+  const nativeNote = native ? `; native engine skipped (${native.native})` : '';
   return `- ${t.tier.name} (${t.tier.pods} pods, ${t.tier.namespaces} namespaces, ${t.tier.policies} policies): the tier cost ${t.seconds.toFixed(0)} s to run ` +
-    `(cluster generation ${t.generateSeconds.toFixed(1)} s, manifest loading ${t.models[0]?.loadSeconds.toFixed(1) ?? '-'} s per process); ${restore}${errors}`;
+    `(cluster generation ${t.generateSeconds.toFixed(1)} s, manifest loading ${t.models[0]?.loadSeconds.toFixed(1) ?? '-'} s per process); ${restore}${nativeNote}${errors}`;
 }
 
 export function renderMarkdown(r: Results): string {

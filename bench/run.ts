@@ -64,7 +64,11 @@ function runTier(tier: Tier, dir: string, packets: number): TierRun {
   for (const model of ['iptables', 'ebpf'] as const) {
     process.stderr.write(`bench: ${tier.name}: ${model} ...\n`);
     const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    if (r.status === 0) models.push(JSON.parse(r.stdout) as ModelRun);
+    if (r.status === 0) {
+      const run = JSON.parse(r.stdout) as ModelRun;
+      if (run.native !== 'loaded') process.stderr.write(`bench: ${tier.name}: ${model}: native cases skipped: ${run.native}\n`);
+      models.push(run);
+    }
     else errors.push(`${model}: exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
   const restore = models.some((m) => m.model === 'iptables') ? restoreInNamespace(join(dir, `iptables-${tier.name}`)) : null;

@@ -59,6 +59,14 @@ describe('benchmark report', () => {
     expect(md).toContain('errors: ebpf: exit 134: out of memory');
   });
 
+  test('a run without the addon says the native engine was skipped and why', () => {
+    const r = results();
+    const m = r.tiers[0]!.models[1]!;
+    r.tiers[0]!.models[1] = { ...m, native: 'not loaded: NETSIEVE_NATIVE=off', classify: [m.classify[0]!] };
+    expect(renderMarkdown(r)).toContain('native engine skipped (not loaded: NETSIEVE_NATIVE=off)');
+    expect(renderMarkdown(results())).not.toContain('skipped');
+  });
+
   test('charts: one bar per classification measurement, capture and compile charts, cost lines', () => {
     const charts = renderCharts(results());
     expect(Object.keys(charts).sort()).toEqual(['capture.svg', 'classify.svg', 'compile.svg', 'cost.svg']);
