@@ -121,6 +121,8 @@ describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
 
       it(`random clusters (${RANDOM_CLUSTERS} seeds x ${FLOWS_PER_CLUSTER} flows of random conversations, every option switch) agree packet by packet`, async () => {
         let packets = 0;
+        let accepted = 0;
+        const states: Record<string, number> = {};
         for (let s = 0; s < RANDOM_CLUSTERS; s++) {
           const seed = 7000 + s + (backend === 'legacy' ? 100 : 0);
           const scenario = randomScenario(seed, { flowsPerScenario: FLOWS_PER_CLUSTER });
@@ -131,7 +133,10 @@ describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
           const result = await runOracle(top, compile(scenario.cluster, options), conv);
           expectAgreement(result, `iptables-${backend} random seed ${seed} ${JSON.stringify(options)}`);
           packets += result.packets;
+          accepted += result.accepted;
+          for (const [k, v] of Object.entries(result.states)) states[k] = (states[k] ?? 0) + v;
         }
+        console.log(`iptables-${backend}: ${RANDOM_CLUSTERS} random clusters, ${packets} packets, ${accepted} accepted, kernel ct states ${JSON.stringify(states)}: all agree`);
         expect(packets).toBeGreaterThan(RANDOM_CLUSTERS * FLOWS_PER_CLUSTER);
       });
     });
