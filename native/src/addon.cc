@@ -218,6 +218,36 @@ Napi::Value Run(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, orphans);
 }
 
+/*
+ * decode(chunk, batchHandle, count): rows [0, count) decoded from their records in `chunk` (a reader's
+ * chunk, opened with decode: false). A row whose record lies outside the chunk is left undecoded
+ * (family 0, MALFORMED): it cannot come from the reader, and C must not read past the chunk.
+ */
+Napi::Value Decode(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "native decode: chunk is not a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array chunk = info[0].As<Napi::Uint8Array>();
+  Bound *bb = handleOf(info[1], GROUP_BATCH, "batch");
+  if (!bb) return env.Undefined();
+  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  ns_batch *b = &bb->batch;
+  if (count > b->family_len) count = (uint32_t)b->family_len;
+  const uint8_t *bytes = chunk.Data();
+  size_t len = chunk.ElementLength();
+  for (uint32_t i = 0; i < count; i++) {
+    if ((size_t)b->dataOffset[i] + b->capturedLength[i] > len) {
+      b->family[i] = 0;
+      b->flags[i] = ROW_MALFORMED;
+      continue;
+    }
+    decode_row(bytes, b, i);
+  }
+  return env.Undefined();
+}
+
 Napi::Array infoList(Napi::Env env, const FieldInfo *list, size_t n) {
   Napi::Array out = Napi::Array::New(env, n);
   for (size_t k = 0; k < n; k++) {
@@ -279,6 +309,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindIptables", Napi::Function::New(env, BindIptables));
   exports.Set("classify", Napi::Function::New(env, Classify));
   exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("decode", Napi::Function::New(env, Decode));
   return exports;
 }
 

@@ -18,6 +18,9 @@ void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);
 /* The same for the iptables model (src/match/iptables.ts classifyRow). */
 void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i);
 
+/* src/wire/decode.ts decodePacket: the row's flow fields from its record's bytes in the chunk `b`. */
+void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);
+
 /* src/conntrack/track.ts: track() before the filter, confirm() after it; fragment_verdict per row. */
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i);
 void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i);

@@ -26,7 +26,7 @@ enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4
   X(family, U8) X(src, U32) X(dst, U32) X(proto, U8) X(srcPort, U16) X(dstPort, U16) X(tcpFlags, U8) \
   X(icmpType, U8) X(icmpCode, U8) X(flags, U8) X(fragmentId, U32) X(innerSrc, U32) X(innerDst, U32) \
   X(innerProto, U8) X(innerSrcPort, U16) X(innerDstPort, U16) X(sctpChunk, U8) X(wireLength, U32) X(tsSec, F64) X(tsNsec, U32) \
-  X(ctState, U8) X(verdict, U8) X(cost, U32) X(decidedBy, I32)
+  X(ctState, U8) X(verdict, U8) X(cost, U32) X(decidedBy, I32) X(dataOffset, U32) X(capturedLength, U32) X(linkType, U16)
 
 #define NS_EBPF_FIELDS(X) \
   X(ipcKeys, U32) X(ipcValues, I32) X(ipcBest, I32) X(ipcLengths4, I32) X(ipcLengths6, I32) X(ipcIdentity, I32) \

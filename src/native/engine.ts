@@ -6,6 +6,7 @@
  *   const nm = nativeEbpf(addon, loaded)        // or nativeIptables(addon, matcher), once per model
  *   classifyNative(nm, batch)                    // rows with ctState set: verdict, cost, decidedBy
  *   runNative(nm, conntrack, batch) -> orphans   // per row track -> model -> confirm, as runRow does
+ *   decodeNative(addon, reader.chunk, batch)     // after fill() of a reader opened with decode: false
  *
  * Results land where the TypeScript path puts them: the batch's output columns, the matcher's hit and
  * rule counters, the hash tables' probe counters, and the tracker's own arrays (so the two engines can
@@ -146,6 +147,14 @@ function settleProbes(nm: NativeModelHandle): void {
 export function classifyNative(nm: NativeModelHandle, batch: FlowBatch): void {
   nm.addon.classify(nm.model, nm.handle, batchHandle(nm.addon, batch), batch.count);
   settleProbes(nm);
+}
+
+/**
+ * Decodes rows [0, batch.count) from their records in `chunk` (the reader's chunk, valid until its next
+ * fill; the reader opened with `decode: false`), as the TypeScript decoder would have: one addon call.
+ */
+export function decodeNative(addon: NativeAddon, chunk: Uint8Array, batch: FlowBatch): void {
+  addon.decode(chunk, batchHandle(addon, batch), batch.count);
 }
 
 const ctHandles = new WeakMap<Conntrack, { addon: NativeAddon; handle: NativeHandle; pending: Uint8Array }>();

@@ -30,6 +30,8 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
   f('fragmentId', Elem.U32), f('innerSrc', Elem.U32), f('innerDst', Elem.U32), f('innerProto', Elem.U8),
   f('innerSrcPort', Elem.U16), f('innerDstPort', Elem.U16), f('sctpChunk', Elem.U8), f('wireLength', Elem.U32), f('tsSec', Elem.F64),
   f('tsNsec', Elem.U32), f('ctState', Elem.U8), f('verdict', Elem.U8), f('cost', Elem.U32), f('decidedBy', Elem.I32),
+  // Where each record's bytes are in the reader's chunk, for decoding in C (a reader opened with decode: false).
+  f('dataOffset', Elem.U32), f('capturedLength', Elem.U32), f('linkType', Elem.U16),
 ];
 
 /**

@@ -18,6 +18,7 @@ export interface NativeAddon {
   bindIptables(v4: NativeHandle, v6: NativeHandle, sets: NativeHandle): NativeHandle;
   classify(model: number, model_: NativeHandle, batch: NativeHandle, count: number): void;
   run(model: number, model_: NativeHandle, conntrack: NativeHandle, batch: NativeHandle, count: number): number;
+  decode(chunk: Uint8Array, batch: NativeHandle, count: number): void;
 }
 
 /** An opaque handle of bound typed arrays (a Node-API external). */
