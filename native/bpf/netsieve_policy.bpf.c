@@ -102,6 +102,8 @@ struct {
 	__type(key, struct policy_key);
 	__type(value, struct policy_value);
 	__uint(max_entries, 262144);
+	/* Entries are allocated as they are added: preallocating 256 Ki entries costs ~0.3 s per load. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } policy SEC(".maps");
 
 struct {
