@@ -97,8 +97,10 @@ class Generator {
     this.step[s] = 0;
     this.kind[s] = kindFor(p.proto[f]!, p.allowed[f] === 1, this.rng.below(8) === 0);
     this.port[s] = p.proto[f] === IPPROTO.ICMP ? this.rng.below(65536) : 49152 + this.rng.below(16384);
-    this.clientSeq[s] = this.rng.next();
-    this.serverSeq[s] = this.rng.next();
+    // Initial sequence numbers, tags and TSNs below 2^30: every value derived from them stays a small
+    // integer in V8, so passing them around never boxes a number (a heap object per packet otherwise).
+    this.clientSeq[s] = this.rng.next() >>> 2;
+    this.serverSeq[s] = this.rng.next() >>> 2;
   }
 
   /** Sets the spec for one step: addresses, ports and MACs by direction, then the protocol fields. */
