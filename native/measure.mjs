@@ -27,19 +27,21 @@ const batches = [];
 const r = reader.openCapture(path);
 for (;;) { const b = new fb.FlowBatch(4096); if (r.fill(b) === 0) break; batches.push(b); }
 r.close();
-rmSync(dir, { recursive: true });
 
 // The same rows twice: all distinct batches (the batch set streams from memory), and the first batch
-// over and over (it stays in cache, as replay's one reused batch does).
+// over and over (it stays in cache, as replay's one reused batch does); then the capture file itself
+// through the reader (one reused batch), decoding, conntrack and the model.
 const runs = {
   distinct: measure.sideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, batches, 3),
   hot: measure.sideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, batches.map(() => batches[0]), 3),
+  file: measure.pipelineSideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, path, 3),
 };
+rmSync(dir, { recursive: true });
 console.log(`${rows} rows of 64-byte synth sessions in batches of 4096, cluster ${pods} pods / ${namespaces} namespaces / ${policies} policies, node ${process.version}, CPU time`);
-console.log('batches   model     stage               js Mpps  native Mpps  ratio  cost/row');
+console.log('batches   model     stage                           js Mpps  native Mpps  ratio  cost/row');
 for (const [label, figures] of Object.entries(runs)) {
   for (const f of figures) {
-    console.log(`${label.padEnd(9)} ${f.model.padEnd(9)} ${f.stage.padEnd(19)} ${f.jsMpps.toFixed(2).padStart(7)}  ${f.nativeMpps.toFixed(2).padStart(11)}  ${f.ratio.toFixed(2).padStart(5)}  ${f.costPerRow.toFixed(2).padStart(8)}`);
+    console.log(`${label.padEnd(9)} ${f.model.padEnd(9)} ${f.stage.padEnd(31)} ${f.jsMpps.toFixed(2).padStart(7)}  ${f.nativeMpps.toFixed(2).padStart(11)}  ${f.ratio.toFixed(2).padStart(5)}  ${f.costPerRow.toFixed(2).padStart(8)}`);
   }
 }
 console.log(JSON.stringify(runs));

@@ -9,8 +9,9 @@
 enum { ENTRY_WORDS = 2 * TUPLE_WORDS, PROTO_WORD = 8, PORT_WORD = 9, NIL = -1 };
 
 /* Scratch: the packet's tuple (words 0-9) and its reverse (10-19). One per process is enough: the
-   addon's calls run to completion on the calling thread; worker threads get their own copy (thread_local). */
-static thread_local uint32_t key[2 * TUPLE_WORDS];
+   addon's calls run to completion on the calling thread; worker threads get their own copy (thread_local;
+   initial-exec, as a general-dynamic access through __tls_get_addr showed in profiles). */
+static thread_local uint32_t key[2 * TUPLE_WORDS] __attribute__((tls_model("initial-exec")));
 
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 
