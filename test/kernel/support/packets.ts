@@ -9,13 +9,13 @@ import { writeFileSync } from 'node:fs';
 import { ipToWords, formatIp } from '../../../src/model/ip.js';
 import type { Flow } from '../../../src/model/evaluate.js';
 import {
-  Icmp6Type, IcmpType, SctpChunk, TcpFlag, newPacketSpec, writeFragmentFrames, writeFrame, type PacketSpec,
+  Icmp6Type, IcmpType, SctpChunk, TcpFlag, newPacketSpec, setAddress, writeFragmentFrames, writeFrame, type PacketSpec,
 } from '../../../src/wire/craft.js';
 import { FIREWALL_MAC, GENERATOR_MAC } from './netns.js';
 
 export const KINDS = {
   tcp: ['tcp-handshake-close', 'tcp-syn-only', 'tcp-syn-retransmit', 'tcp-refused', 'tcp-lone-synack', 'tcp-lone-ack',
-    'tcp-lone-rst', 'tcp-lone-fin', 'tcp-abort', 'tcp-reopen', 'icmp-error-quoting'],
+    'tcp-lone-rst', 'tcp-lone-fin', 'tcp-abort', 'tcp-reopen', 'icmp-error-quoting', 'icmp-error-from-router'],
   udp: ['udp-exchange', 'udp-one-way', 'udp-fragmented', 'icmp-error-quoting', 'icmp-error-untracked'],
   sctp: ['sctp-association', 'sctp-init-only'],
   icmp: ['icmp-echo', 'icmp-echo-reply-alone'],
@@ -222,13 +222,21 @@ function errorConversation(e: Ends, flow: Flow): void {
   opening.dstPort = e.spec.dstPort;
   opening.tcpFlags = SYN;
   opening.payloadLength = 8;
-  if (e.kind === 'icmp-error-quoting') e.c.add(opening, e.flow, e.kind, `${e.label} opening`);
+  if (e.kind !== 'icmp-error-untracked') e.c.add(opening, e.flow, e.kind, `${e.label} opening`);
   const err = baseSpec(flow);
   turn(err);
-  err.proto = flow.src.family === 4 ? 1 : 58;
-  err.icmpType = flow.src.family === 4 ? IcmpType.DEST_UNREACHABLE : Icmp6Type.DEST_UNREACHABLE;
-  err.icmpCode = flow.src.family === 4 ? 3 : 4; // port unreachable
+  const v4 = flow.src.family === 4;
+  err.proto = v4 ? 1 : 58;
   err.inner = opening;
+  if (e.kind === 'icmp-error-from-router') {
+    // A router on the path: another source, time exceeded (the kernel does not check the outer source).
+    setAddress(err.src, v4 ? '192.0.2.1' : '2001:db8:ffff::1');
+    err.icmpType = v4 ? IcmpType.TIME_EXCEEDED : Icmp6Type.TIME_EXCEEDED;
+    err.icmpCode = 0;
+    return e.c.add(err, e.flow, e.kind, `${e.label} ICMP time exceeded from a router quoting it`);
+  }
+  err.icmpType = v4 ? IcmpType.DEST_UNREACHABLE : Icmp6Type.DEST_UNREACHABLE;
+  err.icmpCode = v4 ? 3 : 4; // port unreachable
   e.c.add(err, e.flow, e.kind, `${e.label} ICMP port unreachable quoting it`);
 }
 
