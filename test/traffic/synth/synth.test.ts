@@ -113,7 +113,8 @@ function bytesPerPacket(): number {
   const plan = planFlows(seedIndex(true, true), 3);
   const writer = new PcapWriter(nullSink());
   const run = (seed: number) => synthesize(plan, { packets: 10_000, seed, size: { kind: 'imix' } }, writer);
-  for (let k = 0; k < 5; k++) run(k);
+  // Warm up until the generator and craft.ts are optimised: compilation allocates too, once.
+  for (let k = 0; k < 30; k++) run(k);
   let grown = 0;
   let last = getHeapStatistics().used_heap_size;
   for (let k = 0; k < 100; k++) {
@@ -127,7 +128,9 @@ function bytesPerPacket(): number {
 
 describe('synth: no allocation per packet', () => {
   it('allocates (next to) nothing per packet written', () => {
-    expect(bytesPerPacket()).toBeLessThan(2);
+    // Measured: 1.7 to 5 (a number above 2^31, an address word or a checksum, boxed now and then on its
+    // way through craft.ts and DataView); one object per packet adds 16 or more.
+    expect(bytesPerPacket()).toBeLessThan(8);
   });
 });
 
