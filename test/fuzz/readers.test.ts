@@ -15,6 +15,7 @@ import { FlowBatch, RowFlag } from '../../src/wire/flow-batch.js';
 import { decodePacket } from '../../src/wire/decode.js';
 import { openCapture, type CaptureReader } from '../../src/traffic/pcap/reader.js';
 import { MAX_CAPLEN, MIN_CHUNK } from '../../src/traffic/pcap/capture.js';
+import { mulberry32 } from '../support/rng.js';
 
 const ITERATIONS = Number(process.env.NETSIEVE_FUZZ_ITERATIONS ?? 40);
 const SEED = Number(process.env.NETSIEVE_FUZZ_SEED ?? 20261126);
@@ -30,17 +31,8 @@ function listCaptures(d: string): string[] {
   });
 }
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, seeded. */
+const rng = mulberry32;
 
 const ABSURD = [0, 1, 7, 11, 0xffffffff, 0x7fffffff, 0x80000000, MAX_CAPLEN + 1, 0x0a0d0d0a, 0x1a2b3c4d];
 

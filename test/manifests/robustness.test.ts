@@ -9,18 +9,10 @@ import { parse } from 'yaml';
 import { InputError } from '../../src/errors.js';
 import { loadCluster } from '../../src/manifests/load.js';
 import { FIXTURES, tempTree } from './helpers.js';
+import { mulberry32 } from '../support/rng.js';
 
-/** mulberry32: small, seeded, good enough to pick paths. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, seeded. */
+const rng = mulberry32;
 
 const JUNK: unknown[] = [null, 0, -1, 1.5, 65536, '', 'x', 'None', 'TCP', true, [], [1], ['a'], {}, { a: 1 }, [{}], [null]];
 

@@ -2,6 +2,8 @@
  * A small seeded PRNG for tests and generators: mulberry32 (32-bit state, full period 2^32, good enough
  * for test-case generation and fast). Never Math.random: every run of a seed must be the same run.
  */
+import { mulberry32 } from '../../src/clustergen/prng.js';
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -16,16 +18,7 @@ export interface Rng {
   weighted<T>(choices: readonly (readonly [number, T])[]): T;
 }
 
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export function makeRng(seed: number): Rng {
   const next = mulberry32(seed);
