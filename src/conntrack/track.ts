@@ -15,8 +15,9 @@
  */
 import type { FlowBatch } from '../wire/flow-batch.js';
 import { CtState, RowFlag, Verdict } from '../wire/flow-batch.js';
-import { Counter, type Conntrack, ensureRows, makeRoom } from './state.js';
-import { findTuple, hashTuple, insertEntry, TUPLE_WORDS } from './table.js';
+import { Counter, type Conntrack, ensureRows, makeRoom, Status } from './state.js';
+import { findTuple, hashTuple, insertEntry, newerEntry, oldestEntry, tupleOffset, TUPLE_WORDS } from './table.js';
+import { formatIp, ipFromWords } from '../model/ip.js';
 import { errorGoesToQuotedSender, fragmentKey, isIcmp, packetKey, quotedReverseKey, replyKey } from './keys.js';
 import { findFragment, recordFragment } from './fragments.js';
 import { markInvalid, trackGeneric, trackIcmpQuery, trackSctp, trackTcp, trackUdp } from './protocols.js';
@@ -153,4 +154,38 @@ export function entryFor(ct: Conntrack, batch: FlowBatch, i: number): EntryView 
     state, tcpState: batch.proto[i] === 6 ? TCP_STATE_NAMES[state] ?? null : null, status: ct.status[e]!,
     expires: ct.expires[e]!, direction: (ref & 1) as 0 | 1,
   };
+}
+
+export interface EntryListing {
+  readonly family: 4 | 6;
+  readonly proto: number;
+  /** The original direction's tuple: addresses as text, ports (for ICMP: the echo id and 0). */
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  /** TCP state name (as `conntrack -L` prints it), null for other protocols. */
+  readonly tcpState: string | null;
+  readonly seenReply: boolean;
+  readonly assured: boolean;
+  readonly expires: number;
+}
+
+/** Every entry, least recently refreshed first (allocates: for reports, explain and tests). */
+export function listEntries(ct: Conntrack): EntryListing[] {
+  const out: EntryListing[] = [];
+  const t = ct.table;
+  for (let e = oldestEntry(t); e >= 0; e = newerEntry(t, e)) {
+    const base = tupleOffset(e, 0);
+    const family = (t.tuples[base + 8]! >>> 8) === 6 ? 6 : 4;
+    const proto = t.tuples[base + 8]! & 0xff;
+    const ports = t.tuples[base + 9]!;
+    const icmp = proto === 1 || proto === 58;
+    out.push({
+      family, proto, src: formatIp(ipFromWords(family, t.tuples, base)), dst: formatIp(ipFromWords(family, t.tuples, base + 4)),
+      sport: ports >>> 16, dport: icmp ? 0 : ports & 0xffff, tcpState: proto === 6 ? TCP_STATE_NAMES[ct.state[e]!] ?? null : null,
+      seenReply: (ct.status[e]! & Status.SEEN_REPLY) !== 0, assured: (ct.status[e]! & Status.ASSURED) !== 0, expires: ct.expires[e]!,
+    });
+  }
+  return out;
 }

@@ -80,6 +80,9 @@ function optionsFor(seed: number): EvalOptions {
 function expectAgreement(result: OracleResult, what: string): void {
   if (result.mismatches.length > 0) console.error(`${what}: ${formatMismatches(result)}`);
   expect(result.mismatches.length, `${what}: ${formatMismatches(result, 5)}`).toBe(0);
+  // After the replay, the kernel's conntrack table and the simulator's hold the same entries, TCP states and flags.
+  const table = result.tableMismatches;
+  expect(table.length, `${what}: conntrack tables differ in ${table.length} entries:\n  ${table.slice(0, 15).join('\n  ')}`).toBe(0);
 }
 
 const BACKENDS: Backend[] = ['nft', 'legacy'];
@@ -117,6 +120,8 @@ describe.skipIf(reason !== null)('netfilter kernel oracle', () => {
         for (const state of ['new', 'established', 'related', 'invalid']) expect(result.states[state] ?? 0, state).toBeGreaterThan(0);
         expect(result.accepted).toBeGreaterThan(0);
         expect(result.accepted).toBeLessThan(result.packets);
+        // ... and the tables compared hold connections in the TCP states the sequences end in.
+        for (const state of ['SYN_SENT', 'ESTABLISHED', 'TIME_WAIT', 'CLOSE']) expect(result.tcpStates[state] ?? 0, state).toBeGreaterThan(0);
       });
 
       it(`random clusters (${RANDOM_CLUSTERS} seeds x ${FLOWS_PER_CLUSTER} flows of random conversations, every option switch) agree packet by packet`, async () => {

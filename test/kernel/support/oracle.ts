@@ -11,12 +11,12 @@ import type { IptablesProgram } from '../../../src/compile/iptables/ir.js';
 import { renderIpsets, renderRules, renderRule } from '../../../src/compile/iptables/render.js';
 import { classifyRow, loadIptables } from '../../../src/match/iptables.js';
 import {
-  confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack,
+  confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, listEntries, newConntrack, track, type Conntrack,
 } from '../../../src/conntrack/index.js';
 import { decodePacket } from '../../../src/wire/decode.js';
 import { CtState, FlowBatch, RowFlag, Verdict } from '../../../src/wire/flow-batch.js';
 import type { Conversation, PacketMeta } from './packets.js';
-import { loadRuleset, replay, settleAndRead, type KernelCtState, type Recorded, type Topology } from './netns.js';
+import { inNs, loadRuleset, replay, settleAndRead, type KernelCtState, type Recorded, type Topology } from './netns.js';
 
 const CT_NAMES = ['new', 'established', 'related', 'invalid', 'untracked'] as const;
 const CT_FROM_KERNEL: Record<KernelCtState, number> = {
@@ -24,6 +24,7 @@ const CT_FROM_KERNEL: Record<KernelCtState, number> = {
 };
 
 export interface Simulated {
+  readonly ct: Conntrack;
   readonly verdict: Uint8Array;
   readonly ctState: Uint8Array;
   /** The rule that decided, as iptables-save prints it (or the builtin policy). */
@@ -35,7 +36,7 @@ export function simulate(program: IptablesProgram, conv: Conversation): Simulate
   const ct = newConntrack();
   const batch = new FlowBatch(1);
   const n = conv.meta.length;
-  const out: Simulated = { verdict: new Uint8Array(n), ctState: new Uint8Array(n), decidedBy: [] };
+  const out: Simulated = { ct, verdict: new Uint8Array(n), ctState: new Uint8Array(n), decidedBy: [] };
   for (let i = 0; i < n; i++) {
     const frame = conv.frame(i);
     decodePacket(frame, 0, frame.length, frame.length, 1, batch, 0);
@@ -69,6 +70,10 @@ export interface Mismatch {
 }
 
 export interface OracleResult {
+  /** Differences between the kernel's conntrack table after the replay and the simulator's. */
+  tableMismatches: string[];
+  /** TCP states of the kernel's entries after the replay (state -> count), to show what was covered. */
+  tcpStates: Record<string, number>;
   readonly packets: number;
   readonly accepted: number;
   readonly mismatches: Mismatch[];
@@ -102,7 +107,7 @@ export function compare(conv: Conversation, sim: Simulated, rec4: Recorded, rec6
       });
     }
   });
-  return { packets: conv.meta.length, accepted, mismatches, states };
+  return { tableMismatches: [], tcpStates: {}, packets: conv.meta.length, accepted, mismatches, states };
 }
 
 /** Loads the program into the firewall, replays the conversation and compares with the simulator. */
@@ -121,6 +126,9 @@ export async function runOracle(top: Topology, program: IptablesProgram, conv: C
     const sim = simulate(program, conv);
     const t4 = performance.now();
     const r = compare(conv, sim, rec.v4, rec.v6);
+    const kernel = kernelTable(top);
+    r.tableMismatches = compareTables(kernel, simulatedTable(sim.ct));
+    for (const e of kernel.values()) if (e.tcpState) r.tcpStates[e.tcpState] = (r.tcpStates[e.tcpState] ?? 0) + 1;
     if (process.env['NETSIEVE_ORACLE_TIMING']) console.log(`TIMING load ${(t1 - t0).toFixed(0)} replay ${(t2 - t1).toFixed(0)} settle ${(t3 - t2).toFixed(0)} sim ${(t4 - t3).toFixed(0)} read ${(performance.now() - t4).toFixed(0)} ms`);
     return r;
   } finally {
@@ -133,4 +141,61 @@ export function formatMismatches(result: OracleResult, limit = 25): string {
     `  ${m.packet.text} [id ${m.packet.id}]\n      kernel:    ${m.kernel}\n      simulator: ${m.simulator}`);
   const more = result.mismatches.length > limit ? `\n  ... and ${result.mismatches.length - limit} more` : '';
   return `${result.mismatches.length} of ${result.packets} packets disagree:\n${lines.join('\n')}${more}`;
+}
+
+/** One conntrack entry as `conntrack -L` shows it: proto, original tuple, TCP state, flags. */
+interface TableEntry { key: string; tcpState: string | null; unreplied: boolean; assured: boolean }
+
+/**
+ * Parses `conntrack -L` lines: "tcp 6 117 TIME_WAIT src=.. dst=.. sport=.. dport=.. src=.. ... [ASSURED]".
+ * The first src/dst/sport/dport (or ICMP id) belong to the original direction.
+ */
+function parseConntrackLine(line: string): TableEntry | null {
+  const tokens = line.trim().split(/\s+/);
+  if (tokens.length < 4) return null;
+  const proto = Number(tokens[1]);
+  const first = (k: string): string => tokens.find((t) => t.startsWith(`${k}=`))?.slice(k.length + 1) ?? '0';
+  const state = /^[A-Z_]+$/.test(tokens[3]!) ? tokens[3]! : null;
+  const icmp = proto === 1 || proto === 58;
+  const sport = icmp ? first('id') : first('sport');
+  const dport = icmp ? '0' : first('dport');
+  return {
+    key: `${proto} ${first('src')}:${sport} > ${first('dst')}:${dport}`, tcpState: proto === 6 ? state : null,
+    unreplied: tokens.includes('[UNREPLIED]'), assured: tokens.includes('[ASSURED]'),
+  };
+}
+
+function kernelTable(top: Topology): Map<string, TableEntry> {
+  const out = new Map<string, TableEntry>();
+  for (const family of ['ipv4', 'ipv6']) {
+    for (const line of inNs(top.fw, 'conntrack', ['-L', '-f', family]).split('\n')) {
+      const e = parseConntrackLine(line);
+      if (e) out.set(e.key, e);
+    }
+  }
+  return out;
+}
+
+function simulatedTable(ct: Conntrack): Map<string, TableEntry> {
+  const out = new Map<string, TableEntry>();
+  for (const e of listEntries(ct)) {
+    const key = `${e.proto} ${e.src}:${e.sport} > ${e.dst}:${e.dport}`;
+    out.set(key, { key, tcpState: e.tcpState, unreplied: !e.seenReply, assured: e.assured });
+  }
+  return out;
+}
+
+function showEntry(e: TableEntry | undefined): string {
+  if (!e) return 'no entry';
+  return `${e.tcpState ?? ''}${e.unreplied ? ' [UNREPLIED]' : ''}${e.assured ? ' [ASSURED]' : ''}`.trim() || 'entry';
+}
+
+export function compareTables(kernel: Map<string, TableEntry>, sim: Map<string, TableEntry>): string[] {
+  const out: string[] = [];
+  for (const key of new Set([...kernel.keys(), ...sim.keys()])) {
+    const k = kernel.get(key);
+    const s = sim.get(key);
+    if (showEntry(k) !== showEntry(s)) out.push(`${key}: kernel ${showEntry(k)}, simulator ${showEntry(s)}`);
+  }
+  return out.sort();
 }
