@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CtState, FlowBatch, RowFlag, Verdict } from '../../src/wire/flow-batch.js';
 import {
-  conntrackStats, entryFor, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, Status, track, confirm,
+  conntrackStats, entryFor, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, listEntries, newConntrack, Status, track, confirm,
   type Conntrack,
 } from '../../src/conntrack/index.js';
 import { fillRow, step, type Pkt } from './support/rows.js';
@@ -484,6 +484,17 @@ describe('bounded size', () => {
 
   it('capacity must be a positive integer', () => {
     expect(() => newConntrack({ capacity: 0 })).toThrow(/capacity/);
+  });
+});
+
+describe('listing', () => {
+  it('lists each entry once by its original tuple, with TCP state and flags, oldest first', () => {
+    handshake();
+    step(ct, b, { src: 'fd00::1', dst: 'fd00::2', proto: 58, icmpType: 128, id: 5, t: 1 });
+    expect(listEntries(ct)).toEqual([
+      { family: 4, proto: 6, src: C, dst: S, sport: 40000, dport: 80, tcpState: 'ESTABLISHED', seenReply: true, assured: true, expires: 1_700_000_000 + 5 * 86_400 },
+      { family: 6, proto: 58, src: 'fd00::1', dst: 'fd00::2', sport: 5, dport: 0, tcpState: null, seenReply: false, assured: false, expires: 1_700_000_031 },
+    ]);
   });
 });
 
