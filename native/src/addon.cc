@@ -197,24 +197,9 @@ Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::RangeError::New(env, "native run: conntrack row scratch smaller than the batch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  ns_batch *b = &bb->batch;
-  ns_conntrack *ct = &c->ct;
+  ns_model mm{&m->ebpf, &m->ipt};
   uint32_t orphans = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    ct_track(ct, b, i);
-    if ((b->flags[i] & ROW_LATER_FRAGMENT) != 0 && b->family[i] != 0) {
-      uint8_t v = ct->fragmentVerdict[i];
-      if (v == FRAGMENT_WITHOUT_FIRST) orphans++;
-      b->verdict[i] = v == VERDICT_ACCEPT ? VERDICT_ACCEPT : VERDICT_DROP;
-      b->cost[i] = 0;
-      b->decidedBy[i] = -1;
-    } else if (model == MODEL_EBPF) {
-      ebpf_classify_row(&m->ebpf, b, i);
-    } else {
-      iptables_classify_row(&m->ipt, b, i);
-    }
-    ct_confirm(ct, b, i);
-  }
+  for (uint32_t i = 0; i < count; i++) orphans += run_row(model, &mm, &c->ct, &bb->batch, i);
   return Napi::Number::New(env, orphans);
 }
 
@@ -246,6 +231,71 @@ Napi::Value Decode(const Napi::CallbackInfo &info) {
     decode_row(bytes, b, i);
   }
   return env.Undefined();
+}
+
+/* The walk state array (WALK_* slots) and the chunk, checked so that C never reads outside the chunk. */
+bool walkArgs(Napi::Env env, Napi::Value chunkV, Napi::Value stateV, ns_walk *w, double **state) {
+  if (!chunkV.IsTypedArray() || chunkV.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      !stateV.IsTypedArray() || stateV.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      stateV.As<Napi::Float64Array>().ElementLength() < WALK_COUNT) {
+    Napi::TypeError::New(env, "native walk: (Uint8Array chunk, Float64Array state of WALK_COUNT slots)").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Uint8Array chunk = chunkV.As<Napi::Uint8Array>();
+  double *s = stateV.As<Napi::Float64Array>().Data();
+  double pos = s[WALK_POS], end = s[WALK_END];
+  if (!(pos >= 0 && pos <= end && end <= (double)chunk.ElementLength() && end <= 4294967295.0)) {
+    Napi::RangeError::New(env, "native walk: position or end outside the chunk").ThrowAsJavaScriptException();
+    return false;
+  }
+  *w = ns_walk{chunk.Data(), (uint32_t)pos, (uint32_t)end, s[WALK_LE] != 0, s[WALK_NANO] != 0 ? 1u : 1000u,
+               (uint32_t)s[WALK_LINK_TYPE], (uint32_t)s[WALK_LIMIT], s[WALK_FIRST], s[WALK_DECODE] != 0, -1};
+  *state = s;
+  return true;
+}
+
+void walkResult(double *s, const ns_walk *w, uint32_t rows) {
+  s[WALK_POS] = w->pos;
+  s[WALK_ROWS] = rows;
+  s[WALK_BAD_CAPLEN] = (double)w->bad_caplen;
+}
+
+/* walk(chunk, batchHandle, state): rows from whole classic pcap records of the chunk (walk.cc). */
+Napi::Value Walk(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ns_walk w;
+  double *s;
+  Bound *bb = handleOf(info[1], GROUP_BATCH, "batch");
+  if (!bb || !walkArgs(env, info[0], info[2], &w, &s)) return env.Undefined();
+  uint32_t rows = walk_classic(&w, &bb->batch, (uint32_t)bb->batch.family_len);
+  walkResult(s, &w, rows);
+  return Napi::Number::New(env, rows);
+}
+
+/*
+ * walkRun(model, modelHandle, ctHandle, chunk, batchHandle, state): the walk, each row decoded and run
+ * as run() runs it, in one call. state[WALK_ORPHANS] gets this call's later fragments without a first.
+ */
+Napi::Value WalkRun(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int model = info[0].As<Napi::Number>().Int32Value();
+  Bound *m = modelHandle(info[0], info[1]);
+  Bound *c = m ? handleOf(info[2], GROUP_CONNTRACK, "conntrack") : nullptr;
+  Bound *bb = c ? handleOf(info[4], GROUP_BATCH, "batch") : nullptr;
+  ns_walk w;
+  double *s;
+  if (!bb || !walkArgs(env, info[3], info[5], &w, &s)) return env.Undefined();
+  uint32_t cap = (uint32_t)bb->batch.family_len;
+  if (cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
+    Napi::RangeError::New(env, "native walkRun: conntrack row scratch smaller than the batch").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ns_model mm{&m->ebpf, &m->ipt};
+  uint32_t orphans = 0;
+  uint32_t rows = walk_run(&w, &bb->batch, cap, model, &mm, &c->ct, &orphans);
+  walkResult(s, &w, rows);
+  s[WALK_ORPHANS] = orphans;
+  return Napi::Number::New(env, rows);
 }
 
 Napi::Array infoList(Napi::Env env, const FieldInfo *list, size_t n) {
@@ -297,6 +347,8 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   NS_CONST(TCP_IGNORE) NS_CONST(TCP_INVALID) NS_CONST(TCPI_SYN) NS_CONST(TCPI_SYNACK) NS_CONST(TCPI_FIN) NS_CONST(TCPI_ACK)
   NS_CONST(TCPI_RST) NS_CONST(TCPI_NONE) NS_CONST(SCTP_COOKIE_WAIT) NS_CONST(SCTP_ESTABLISHED) NS_CONST(FRAGMENT_WITHOUT_FIRST)
   NS_CONST(EARLY_DROP_SCAN)
+  NS_CONST(WALK_POS) NS_CONST(WALK_END) NS_CONST(WALK_LE) NS_CONST(WALK_NANO) NS_CONST(WALK_LINK_TYPE) NS_CONST(WALK_LIMIT)
+  NS_CONST(WALK_FIRST) NS_CONST(WALK_DECODE) NS_CONST(WALK_ROWS) NS_CONST(WALK_BAD_CAPLEN) NS_CONST(WALK_ORPHANS) NS_CONST(WALK_COUNT)
   Napi::Object out = Napi::Object::New(env);
   out.Set("groups", groups);
   out.Set("constants", constants);
@@ -310,6 +362,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("classify", Napi::Function::New(env, Classify));
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("decode", Napi::Function::New(env, Decode));
+  exports.Set("walk", Napi::Function::New(env, Walk));
+  exports.Set("walkRun", Napi::Function::New(env, WalkRun));
   return exports;
 }
 

@@ -25,5 +25,55 @@ void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i);
 void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i);
 
+/* One model, whichever it is (MODEL_EBPF uses ebpf, MODEL_IPTABLES ipt). */
+typedef struct {
+  ns_ebpf *ebpf;
+  ns_iptables *ipt;
+} ns_model;
+
+/*
+ * One row through src/replay/models.ts runRow: conntrack track, the model (a later fragment follows the
+ * verdict of its first instead), confirm. Returns 1 for a later fragment dropped for want of a first.
+ */
+static inline uint32_t run_row(int model, ns_model *m, ns_conntrack *ct, ns_batch *b, uint32_t i) {
+  uint32_t orphan = 0;
+  ct_track(ct, b, i);
+  if ((b->flags[i] & ROW_LATER_FRAGMENT) != 0 && b->family[i] != 0) {
+    uint8_t v = ct->fragmentVerdict[i];
+    orphan = v == FRAGMENT_WITHOUT_FIRST;
+    b->verdict[i] = v == VERDICT_ACCEPT ? VERDICT_ACCEPT : VERDICT_DROP;
+    b->cost[i] = 0;
+    b->decidedBy[i] = -1;
+  } else if (model == MODEL_EBPF) {
+    ebpf_classify_row(m->ebpf, b, i);
+  } else {
+    iptables_classify_row(m->ipt, b, i);
+  }
+  ct_confirm(ct, b, i);
+  return orphan;
+}
+
+/*
+ * A classic pcap walk over one chunk (walk.cc): the chunk, the next record and the end of valid bytes,
+ * the file's byte order and sub-second unit, link type, the captured-length limit, the index of the
+ * first record of this call, and whether to decode. bad_caplen: -1, or the damaged record's length.
+ */
+typedef struct {
+  const uint8_t *buf;
+  uint32_t pos, end;
+  int le;
+  uint32_t subsec_mul;
+  uint32_t link_type;
+  uint32_t limit;
+  double first_index;
+  int decode;
+  int64_t bad_caplen;
+} ns_walk;
+
+/* Rows [0, returned) of b from whole records at w->pos (w->pos advanced past them). */
+uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap);
+/* The same, each row also decoded and run through run_row; later fragments without a first added to *orphans. */
+uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m, ns_conntrack *ct, uint32_t *orphans);
+
 static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 #endif

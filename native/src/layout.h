@@ -26,7 +26,8 @@ enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4
   X(family, U8) X(src, U32) X(dst, U32) X(proto, U8) X(srcPort, U16) X(dstPort, U16) X(tcpFlags, U8) \
   X(icmpType, U8) X(icmpCode, U8) X(flags, U8) X(fragmentId, U32) X(innerSrc, U32) X(innerDst, U32) \
   X(innerProto, U8) X(innerSrcPort, U16) X(innerDstPort, U16) X(sctpChunk, U8) X(wireLength, U32) X(tsSec, F64) X(tsNsec, U32) \
-  X(ctState, U8) X(verdict, U8) X(cost, U32) X(decidedBy, I32) X(dataOffset, U32) X(capturedLength, U32) X(linkType, U16)
+  X(ctState, U8) X(verdict, U8) X(cost, U32) X(decidedBy, I32) X(dataOffset, U32) X(capturedLength, U32) X(linkType, U16) \
+  X(recordIndex, F64)
 
 #define NS_EBPF_FIELDS(X) \
   X(ipcKeys, U32) X(ipcValues, I32) X(ipcBest, I32) X(ipcLengths4, I32) X(ipcLengths6, I32) X(ipcIdentity, I32) \
@@ -61,6 +62,10 @@ enum { TO_TCP = 0, TO_TCP_UNACKNOWLEDGED = 10, TO_UDP_UNREPLIED = 11, TO_UDP_REP
        TO_COUNT = 22 };
 
 enum { MODEL_EBPF = 1, MODEL_IPTABLES = 2 };
+
+/* Slots of the Float64Array a chunk walk reads and writes (src/native/layout.ts WalkSlot). */
+enum { WALK_POS = 0, WALK_END = 1, WALK_LE = 2, WALK_NANO = 3, WALK_LINK_TYPE = 4, WALK_LIMIT = 5, WALK_FIRST = 6,
+       WALK_DECODE = 7, WALK_ROWS = 8, WALK_BAD_CAPLEN = 9, WALK_ORPHANS = 10, WALK_COUNT = 11 };
 
 /* Structs of pointers, one per group, generated from the lists. */
 #define NS_MEMBER(name, type) ns_##type *name; size_t name##_len;

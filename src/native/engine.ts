@@ -45,7 +45,8 @@ function pick(fields: readonly FieldSpec[], source: Record<string, unknown>, wha
 
 const batchHandles = new WeakMap<FlowBatch, { addon: NativeAddon; handle: NativeHandle }>();
 
-function batchHandle(addon: NativeAddon, batch: FlowBatch): NativeHandle {
+/** The addon's handle of `batch`'s arrays, bound on first use. */
+export function batchHandle(addon: NativeAddon, batch: FlowBatch): NativeHandle {
   const hit = batchHandles.get(batch);
   if (hit !== undefined && hit.addon === addon) return hit.handle;
   const handle = addon.bind(Group.BATCH, pick(BATCH_FIELDS, batch as unknown as Record<string, unknown>, 'batch'));
@@ -135,7 +136,7 @@ export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeMo
 }
 
 /** Moves the probes the addon counted into the JS tables' counters (probesSoFar stays exact). */
-function settleProbes(nm: NativeModelHandle): void {
+export function settleProbes(nm: NativeModelHandle): void {
   if (nm.probes === null || nm.loaded === null) return;
   nm.loaded.ipcache.table.probes += nm.probes[0]!;
   nm.loaded.policy.probes += nm.probes[1]!;
@@ -179,7 +180,8 @@ export function timeoutSlots(ct: Conntrack): Float64Array {
   return out;
 }
 
-function conntrackHandle(addon: NativeAddon, ct: Conntrack, rows: number): NativeHandle {
+/** The addon's handle of the tracker's arrays (per-row scratch for `rows`), bound on first use. */
+export function conntrackHandle(addon: NativeAddon, ct: Conntrack, rows: number): NativeHandle {
   ensureRows(ct, rows);
   const hit = ctHandles.get(ct);
   // ensureRows may have replaced the per-row scratch: rebind then (rare: a bigger batch).

@@ -32,6 +32,8 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
   f('tsNsec', Elem.U32), f('ctState', Elem.U8), f('verdict', Elem.U8), f('cost', Elem.U32), f('decidedBy', Elem.I32),
   // Where each record's bytes are in the reader's chunk, for decoding in C (a reader opened with decode: false).
   f('dataOffset', Elem.U32), f('capturedLength', Elem.U32), f('linkType', Elem.U16),
+  // Written by the native record walk (walk.cc), which fills whole rows as the TypeScript reader does.
+  f('recordIndex', Elem.F64),
 ];
 
 /**
@@ -97,6 +99,17 @@ export const Timeout = {
   TCP: 0, // 10 slots, indexed by TcpState
   TCP_UNACKNOWLEDGED: 10, UDP_UNREPLIED: 11, UDP_REPLIED: 12, UDP_STREAM_AFTER: 13, ICMP: 14, ICMPV6: 15,
   GENERIC: 16, SCTP_COOKIE_WAIT: 17, SCTP_ESTABLISHED: 18, FRAGMENT: 19, GRE_UNREPLIED: 20, GRE_REPLIED: 21, COUNT: 22,
+} as const;
+
+/**
+ * Slots of the Float64Array a native chunk walk (`walk`, `walkRun`) reads and writes: in, the chunk
+ * position of the next record and the end of valid bytes, the file's byte order (1 little-endian) and
+ * unit (1 nanoseconds), link type, captured-length limit, index of the first record, decode (1/0); out,
+ * POS advanced past the rows, ROWS, BAD_CAPLEN (-1, or the length of a damaged record header at POS),
+ * ORPHANS (walkRun: later fragments without a first).
+ */
+export const WalkSlot = {
+  POS: 0, END: 1, LE: 2, NANO: 3, LINK_TYPE: 4, LIMIT: 5, FIRST: 6, DECODE: 7, ROWS: 8, BAD_CAPLEN: 9, ORPHANS: 10, COUNT: 11,
 } as const;
 
 /** Model codes for the addon's `runBatch`. */

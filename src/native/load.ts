@@ -19,6 +19,10 @@ export interface NativeAddon {
   classify(model: number, model_: NativeHandle, batch: NativeHandle, count: number): void;
   run(model: number, model_: NativeHandle, conntrack: NativeHandle, batch: NativeHandle, count: number): number;
   decode(chunk: Uint8Array, batch: NativeHandle, count: number): void;
+  /** Classic pcap records of `chunk` into the batch (WalkSlot state in and out); returns rows. */
+  walk(chunk: Uint8Array, batch: NativeHandle, state: Float64Array): number;
+  /** The walk with every row decoded and run as `run` runs it, in one call; returns rows. */
+  walkRun(model: number, model_: NativeHandle, conntrack: NativeHandle, chunk: Uint8Array, batch: NativeHandle, state: Float64Array): number;
 }
 
 /** An opaque handle of bound typed arrays (a Node-API external). */
@@ -49,6 +53,7 @@ export function loadNative(env: Readonly<Record<string, string | undefined>> = p
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     if (typeof addon.run !== 'function' || typeof addon.layout !== 'function') return { addon: null, reason: `${path} is not netsieve's addon` };
+    if (typeof addon.walkRun !== 'function') return { addon: null, reason: `${path} was built from older sources (no walkRun); run node native/install.mjs` };
     return { addon, path };
   } catch (e) {
     return { addon: null, reason: `${path} failed to load: ${(e as Error).message.split('\n')[0]}` };

@@ -1,0 +1,75 @@
+/*
+ * The classic pcap record walk in C, as src/traffic/pcap/classic.ts ClassicReader.walk does it: records
+ * parsed in place over the reader's one chunk, the record fields of each row written, and (optionally)
+ * the row decoded, until the batch is full, the chunk holds no whole record more, or a record header is
+ * damaged (captured length above the limit: the snapshot length, or 262144 when that is 0 or larger).
+ * The chunk's bookkeeping (refills, file offsets, damage reasons) stays in TypeScript; this walks bytes.
+ *
+ * walk_run fuses the walk with src/replay/models.ts runRow per record: decode, conntrack track, the
+ * model, confirm, so a row is finished while its bytes are still in cache.
+ */
+#include <string.h>
+#include "hot.h"
+
+enum { RECORD_HEADER = 16 };
+
+static inline uint32_t load32(const uint8_t *p, int le) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return le ? v : __builtin_bswap32(v); /* x86 and arm64 hosts are little-endian (checked at compile time below) */
+}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "walk.cc assumes a little-endian host"
+#endif
+
+/* The record fields of row `row` from the record header at `h` (classic.ts walk, field for field). */
+static inline void record_row(const ns_walk *w, const uint8_t *h, uint32_t caplen, ns_batch *b, uint32_t row) {
+  b->tsSec[row] = (double)load32(h, w->le);
+  b->tsNsec[row] = load32(h + 4, w->le) * w->subsec_mul; /* wraps mod 2^32 as the TS Uint32Array store does */
+  b->wireLength[row] = load32(h + 12, w->le);
+  b->capturedLength[row] = caplen;
+  b->dataOffset[row] = w->pos + RECORD_HEADER;
+  b->recordIndex[row] = w->first_index + row;
+  b->linkType[row] = (uint16_t)w->link_type;
+}
+
+/*
+ * The next whole record at w->pos: its captured length, or -1 when the chunk holds no whole record more,
+ * or -2 when the header is damaged (w->bad_caplen says the length; w->pos stays at the record).
+ */
+static inline int64_t next_record(ns_walk *w) {
+  if (w->end - w->pos < RECORD_HEADER) return -1;
+  uint32_t caplen = load32(w->buf + w->pos + 8, w->le);
+  if (caplen > w->limit) { w->bad_caplen = caplen; return -2; }
+  if (w->end - w->pos - RECORD_HEADER < caplen) return -1;
+  return caplen;
+}
+
+uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
+  uint32_t row = 0;
+  w->bad_caplen = -1;
+  while (row < cap) {
+    int64_t caplen = next_record(w);
+    if (caplen < 0) break;
+    record_row(w, w->buf + w->pos, (uint32_t)caplen, b, row);
+    if (w->decode) decode_row(w->buf, b, row);
+    w->pos += RECORD_HEADER + (uint32_t)caplen;
+    row++;
+  }
+  return row;
+}
+
+uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m, ns_conntrack *ct, uint32_t *orphans) {
+  uint32_t row = 0;
+  w->bad_caplen = -1;
+  while (row < cap) {
+    int64_t caplen = next_record(w);
+    if (caplen < 0) break;
+    record_row(w, w->buf + w->pos, (uint32_t)caplen, b, row);
+    decode_row(w->buf, b, row);
+    w->pos += RECORD_HEADER + (uint32_t)caplen;
+    *orphans += run_row(model, m, ct, b, row);
+    row++;
+  }
+  return row;
+}
