@@ -69,10 +69,16 @@ function runTier(tier: Tier, dir: string, packets: number): TierRun {
       if (run.native !== 'loaded') process.stderr.write(`bench: ${tier.name}: ${model}: native cases skipped: ${run.native}\n`);
       models.push(run);
     }
-    else errors.push(`${model}: exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    else errors.push(`${model}: exit ${r.status ?? r.signal}: ${firstError(r.stderr)}`);
   }
   const restore = models.some((m) => m.model === 'iptables') ? restoreInNamespace(join(dir, `iptables-${tier.name}`)) : null;
   return { tier, generateSeconds, models, restore, errors, seconds: seconds(started) };
+}
+
+/** The line naming the error (not the stack under it) of a failed child. */
+function firstError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines.find((l) => /^\w*(Error|error)\b|^RangeError|^TypeError/.test(l)) ?? lines.slice(0, 2).join(' | ');
 }
 
 async function main(): Promise<void> {
