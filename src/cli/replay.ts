@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { indexCluster } from '../model/cluster-index.js';
 import type { ModelName } from '../match/dataplane.js';
+import { chooseEngine, parseEngine } from '../native/load.js';
 import { replay } from '../replay/replay.js';
 import { buildReplayReport } from '../report/replay-report.js';
 import { renderReplayTable } from '../report/replay-table.js';
@@ -23,7 +24,9 @@ export function registerReplay(program: Command): void {
     .option('--output <format>', 'table or json', 'table')
     .option('--write-allowed <file>', 'write the packets the dataplane accepts to this pcap')
     .option('--write-dropped <file>', 'write the packets the dataplane drops to this pcap')
-    .option('--limit <n>', 'denied connections to list', '100');
+    .option('--limit <n>', 'denied connections to list', '100')
+    .option('--engine <engine>', 'native (C addon; the default when it loads) or js (TypeScript)')
+    .option('--threads <n>', 'worker threads, sharded by connection (results equal one thread\'s)', '1');
   addClusterOptions(cmd);
   addSemanticsOptions(cmd);
   cmd.action((captures: string[], opts: Record<string, string>) => runReplay(captures, opts));
@@ -33,6 +36,8 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const model = parseChoice(opts['model']!, '--model', MODELS);
   const output = parseChoice(opts['output']!, '--output', ['table', 'json'] as const);
   const limit = parseLimit(opts['limit']!);
+  const threads = parseThreads(opts['threads']!);
+  const { addon } = chooseEngine(parseEngine(opts['engine']));
   const models: ModelName[] = model === 'all' ? ['reference', 'iptables', 'ebpf'] : [model];
   const { cluster } = loadClusterFromOptions(opts);
   const index = indexCluster(cluster);
@@ -40,6 +45,7 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const bar = output !== 'json' && process.stderr.isTTY ? progressBar() : undefined;
   const result = replay(captures, {
     index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
+    addon, threads,
   });
   bar?.done();
   const report = buildReplayReport(result, index, evalOptions, limit);
@@ -52,6 +58,11 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
 
 function parseLimit(text: string): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InputError(`--limit: ${JSON.stringify(text)} is not a whole number`);
+  return Number(text);
+}
+
+function parseThreads(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to 64`);
   return Number(text);
 }
 

@@ -21,6 +21,8 @@ import type { ModelName } from '../match/dataplane.js';
 import { classifyRow as classifyEbpf, loadEbpf, type LoadedEbpf } from '../match/ebpf.js';
 import { classifyRow as classifyIptables, loadIptables, type IptablesMatcher } from '../match/iptables.js';
 import { CtState, RowFlag, Verdict, type FlowBatch } from '../wire/flow-batch.js';
+import { nativeEbpf, nativeIptables, type NativeModelHandle } from '../native/engine.js';
+import type { NativeAddon } from '../native/load.js';
 
 export interface RowModel {
   readonly name: ModelName;
@@ -54,6 +56,14 @@ export function buildRowModel(name: ModelName, index: ClusterIndex, options: Eva
     case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)));
     case 'reference': return referenceModel(index, options);
   }
+}
+
+/** The model's native handle (its compiled tables bound to the addon), or null for the reference model. */
+export function nativeHandleOf(addon: NativeAddon, model: RowModel): NativeModelHandle | null {
+  const m = model as RowModel & { matcher?: IptablesMatcher; loaded?: LoadedEbpf };
+  if (m.matcher) return nativeIptables(addon, m.matcher);
+  if (m.loaded) return nativeEbpf(addon, m.loaded);
+  return null;
 }
 
 function iptablesModel(m: IptablesMatcher): RowModel & { matcher: IptablesMatcher } {

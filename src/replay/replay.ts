@@ -15,9 +15,12 @@ import type { ModelName } from '../match/dataplane.js';
 import { openCapture, type Damage } from '../traffic/pcap/reader.js';
 import { openPcapWriter, type PcapWriter } from '../traffic/pcap/writer.js';
 import { FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
-import { ConnectionTable } from './connections.js';
-import { buildRowModel, runRow, type RowModel } from './models.js';
+import { decodeNative } from '../native/engine.js';
+import type { NativeAddon } from '../native/load.js';
+import type { ConnectionTable } from './connections.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
+import { buildStage, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
+import { replaySharded } from './shard.js';
 
 export interface ReplayOptions {
   readonly index: ClusterIndex;
@@ -32,28 +35,13 @@ export interface ReplayOptions {
   readonly maxConnections?: number;
   /** Called after each batch with the bytes read so far of all captures and their total size. */
   readonly progress?: ((bytesRead: number, totalBytes: number, packets: number) => void) | undefined;
+  /** The native addon (`--engine native`): decoding and the compiled models run in C. Absent: TypeScript. */
+  readonly addon?: NativeAddon | null;
+  /** Worker threads, sharded by connection (./shard.ts); 1 or absent: this thread alone. */
+  readonly threads?: number;
 }
 
-export interface Disagreement {
-  readonly record: number;
-  readonly file: string;
-  /** Row fields as decided (after DNAT); verdicts per model, in model order. */
-  readonly family: number;
-  readonly src: Uint32Array;
-  readonly dst: Uint32Array;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly proto: number;
-  readonly ctStates: readonly number[];
-  readonly verdicts: readonly number[];
-}
-
-export interface ModelCounts {
-  readonly name: ModelName;
-  accepted: number;
-  dropped: number;
-  orphanFragments: number;
-}
+export type { Disagreement, ModelCounts } from './stage.js';
 
 export interface ReplayResult {
   packets: number;
@@ -75,43 +63,64 @@ export interface ReplayResult {
   cpuSeconds: number;
 }
 
-interface Run {
+export interface Run {
   readonly opts: ReplayOptions;
-  readonly models: RowModel[];
   readonly result: ReplayResult;
-  readonly verdicts: Uint8Array;
-  readonly ctStates: Uint8Array;
+  readonly services: Int32Array;
   allowedWriter: PcapWriter | null;
   droppedWriter: PcapWriter | null;
-  file: string;
   chunk: Uint8Array;
 }
 
 export function replay(paths: readonly string[], opts: ReplayOptions): ReplayResult {
-  const models = opts.models.map((m) => buildRowModel(m, opts.index, opts.evalOptions));
-  const result: ReplayResult = {
-    packets: 0, ipPackets: 0, nonIp: 0, malformed: 0, laterFragments: 0, icmpErrors: 0, writeSkipped: 0,
-    disagreements: 0, disagreementList: [], models: models.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0 })),
-    connections: new ConnectionTable(opts.maxConnections), nat: buildServiceNat(opts.index), damage: null, seconds: 0, cpuSeconds: 0,
-  };
-  const run: Run = {
-    opts, models, result, verdicts: new Uint8Array(models.length), ctStates: new Uint8Array(models.length),
-    allowedWriter: null, droppedWriter: null, file: '', chunk: new Uint8Array(0),
-  };
-  const total = paths.reduce((n, p) => n + fileSize(p), 0);
-  const started = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
+  if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
+  const capacity = opts.batchSize ?? 4096;
+  const stage = buildStage(opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections);
+  const run = newRun(opts, stage, capacity);
+  const timer = startTimer();
   try {
-    let before = 0;
-    for (const path of paths) before += replayFile(run, path, before, total);
+    forEachBatch(paths, opts, run, (batch, path, k) => {
+      stage.file = path;
+      stage.fileIndex = k;
+      stageBatch(stage, batch, run.services);
+      writeOuts(run, batch, stage.verdicts[0]!);
+    });
   } finally {
     closeWriters(run);
   }
-  result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const used = process.cpuUsage(cpu);
-  result.cpuSeconds = (used.user + used.system) / 1e6;
-  models.forEach((m, k) => { result.models[k]!.orphanFragments = m.orphanFragments; });
-  return result;
+  timer.stop(run.result);
+  return absorbStage(run.result, stage);
+}
+
+export function newRun(opts: ReplayOptions, counts: StageCounts, capacity: number): Run {
+  const result: ReplayResult = {
+    packets: 0, ipPackets: 0, nonIp: 0, malformed: 0, laterFragments: 0, icmpErrors: 0, writeSkipped: 0,
+    disagreements: 0, disagreementList: [], models: counts.models, connections: counts.connections,
+    nat: buildServiceNat(opts.index), damage: null, seconds: 0, cpuSeconds: 0,
+  };
+  return { opts, result, services: new Int32Array(capacity), allowedWriter: null, droppedWriter: null, chunk: new Uint8Array(0) };
+}
+
+/** Wall and CPU time of the replay into the result. */
+export function startTimer(): { stop(r: ReplayResult): void } {
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  return {
+    stop(r) {
+      r.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const used = process.cpuUsage(cpu);
+      r.cpuSeconds = (used.user + used.system) / 1e6;
+    },
+  };
+}
+
+/** A stage's counters into the result (one thread: the stage's own; several: already merged). */
+export function absorbStage(r: ReplayResult, s: StageCounts): ReplayResult {
+  r.laterFragments = s.laterFragments;
+  r.icmpErrors = s.icmpErrors;
+  r.disagreements = s.disagreements;
+  r.disagreementList.push(...s.disagreementList);
+  return r;
 }
 
 function fileSize(path: string): number {
@@ -122,99 +131,61 @@ function fileSize(path: string): number {
   }
 }
 
-/** Replays one capture; returns its bytes read (for progress across several files). */
-function replayFile(run: Run, path: string, before: number, total: number): number {
-  const reader = openCapture(path);
-  const batch = new FlowBatch(run.opts.batchSize ?? 4096);
-  run.file = path;
-  run.chunk = reader.chunk;
-  try {
-    while (reader.fill(batch) > 0) {
-      for (let i = 0; i < batch.count; i++) processRow(run, batch, i);
-      run.opts.progress?.(before + reader.bytesRead, total, run.result.packets);
-    }
-    if (reader.damage && !run.result.damage) run.result.damage = { ...reader.damage, file: path };
-    return reader.bytesRead;
-  } finally {
-    reader.close();
-  }
-}
-
-/** One row through every model, into the connection table, counters and write-outs. */
-function processRow(run: Run, batch: FlowBatch, i: number): void {
-  const r = run.result;
-  r.packets++;
-  if (batch.family[i] === 0) {
-    r.nonIp++;
-    batch.verdict[i] = Verdict.NONE;
-    return;
-  }
-  r.ipPackets++;
-  const flags = batch.flags[i]!;
-  if ((flags & RowFlag.MALFORMED) !== 0) r.malformed++;
-  const service = applyNat(r.nat, batch, i);
-  const primary = decideAll(run, batch, i);
-  const conn = connectionOf(run, batch, i, flags);
-  if (conn >= 0) {
-    const c = r.connections;
-    if (c.packets[conn] === 0 && service >= 0) c.service[conn] = service;
-    c.packets[conn]! += 1;
-    c.bytes[conn]! += batch.wireLength[i]!;
-    if (primary === Verdict.DROP) c.dropped[conn]! += 1;
-  }
-  if (primary === Verdict.ACCEPT ? run.opts.writeAllowed !== undefined : primary === Verdict.DROP && run.opts.writeDropped !== undefined) {
-    writeOut(run, batch, i, primary === Verdict.ACCEPT);
-  }
-}
+export type BatchSink = (batch: FlowBatch, path: string, fileIndex: number) => void;
 
 /**
- * Runs every model on the row, the primary last so the batch keeps its verdict and state for the
- * connection table; counts verdicts and disagreements. Returns the primary's verdict.
+ * Reads every capture in order, batch by batch: decoded (by the addon when there is one), counted, and
+ * through Service DNAT (services[i] per row), then handed to `sink` while the reader's chunk is valid.
  */
-function decideAll(run: Run, batch: FlowBatch, i: number): number {
-  const { models, verdicts, ctStates, result } = run;
-  let differs = false;
-  for (let k = models.length - 1; k >= 0; k--) {
-    const v = runRow(models[k]!, batch, i);
-    verdicts[k] = v;
-    ctStates[k] = batch.ctState[i]!;
-    if (v === Verdict.ACCEPT) result.models[k]!.accepted++;
-    else if (v === Verdict.DROP) result.models[k]!.dropped++;
-    if (v !== verdicts[models.length - 1]) differs = true;
-  }
-  if (differs) noteDisagreement(run, batch, i);
-  return verdicts[0]!;
-}
-
-function noteDisagreement(run: Run, batch: FlowBatch, i: number): void {
-  const r = run.result;
-  r.disagreements++;
-  if (r.disagreementList.length >= (run.opts.keepDisagreements ?? 10)) return;
-  r.disagreementList.push({
-    record: batch.recordIndex[i]!, file: run.file, family: batch.family[i]!,
-    src: batch.src.slice(i * 4, i * 4 + 4), dst: batch.dst.slice(i * 4, i * 4 + 4),
-    srcPort: batch.srcPort[i]!, dstPort: batch.dstPort[i]!, proto: batch.proto[i]!,
-    ctStates: [...run.ctStates], verdicts: [...run.verdicts],
+export function forEachBatch(paths: readonly string[], opts: ReplayOptions, run: Run, sink: BatchSink): void {
+  const total = paths.reduce((n, p) => n + fileSize(p), 0);
+  const batch = new FlowBatch(run.services.length);
+  let before = 0;
+  paths.forEach((path, k) => {
+    const reader = openCapture(path, { decode: !opts.addon });
+    run.chunk = reader.chunk;
+    try {
+      while (reader.fill(batch) > 0) {
+        if (opts.addon) decodeNative(opts.addon, reader.chunk, batch);
+        prepareRows(run.result, batch, run.services);
+        sink(batch, path, k);
+        opts.progress?.(before + reader.bytesRead, total, run.result.packets);
+      }
+      if (reader.damage && !run.result.damage) run.result.damage = { ...reader.damage, file: path };
+      before += reader.bytesRead;
+    } finally {
+      reader.close();
+    }
   });
 }
 
-/**
- * The connection a row belongs to. Later fragments carry no ports: counted, not attributed. ICMP errors
- * belong to the connection whose packet they quote, when it is known.
- */
-function connectionOf(run: Run, batch: FlowBatch, i: number, flags: number): number {
-  const r = run.result;
-  const t = r.connections;
-  if ((flags & RowFlag.LATER_FRAGMENT) !== 0) {
-    r.laterFragments++;
-    return -1;
+/** Per row: the record counters and Service DNAT (services[i]: the service port, or -1). */
+function prepareRows(r: ReplayResult, batch: FlowBatch, services: Int32Array): void {
+  r.packets += batch.count;
+  for (let i = 0; i < batch.count; i++) {
+    services[i] = -1;
+    if (batch.family[i] === 0) {
+      r.nonIp++;
+      batch.verdict[i] = Verdict.NONE;
+      continue;
+    }
+    r.ipPackets++;
+    if ((batch.flags[i]! & RowFlag.MALFORMED) !== 0) r.malformed++;
+    services[i] = applyNat(r.nat, batch, i);
   }
-  if ((flags & RowFlag.ICMP_ERROR) !== 0) {
-    r.icmpErrors++;
-    const quoted = t.find(batch.family[i]!, batch.innerSrc, batch.innerDst, i * 4, batch.innerSrcPort[i]!, batch.innerDstPort[i]!, batch.innerProto[i]!);
-    if (quoted >= 0) return quoted;
+}
+
+/** The rows the primary model accepted or dropped into the requested pcaps. */
+export function writeOuts(run: Run, batch: FlowBatch, primary: Uint8Array): void {
+  const { writeAllowed, writeDropped } = run.opts;
+  if (writeAllowed === undefined && writeDropped === undefined) return;
+  for (let i = 0; i < batch.count; i++) {
+    const v = primary[i];
+    if (batch.family[i] === 0) continue;
+    if (v === Verdict.ACCEPT ? writeAllowed !== undefined : v === Verdict.DROP && writeDropped !== undefined) {
+      writeOut(run, batch, i, v === Verdict.ACCEPT);
+    }
   }
-  return t.lookupOrAdd(batch, i, batch.src, batch.dst, batch.srcPort[i]!, batch.dstPort[i]!, batch.proto[i]!);
 }
 
 /** Copies the record out of the reader's chunk into the verdict's pcap (before the next fill). */
@@ -235,7 +206,7 @@ function writeOut(run: Run, batch: FlowBatch, i: number, allowed: boolean): void
 }
 
 /** Closes the written pcaps; a requested file that got no packet is still written, empty. */
-function closeWriters(run: Run): void {
+export function closeWriters(run: Run): void {
   const { writeAllowed, writeDropped } = run.opts;
   if (writeAllowed !== undefined && run.allowedWriter === null) run.allowedWriter = openPcapWriter(writeAllowed, { nanosecond: true });
   if (writeDropped !== undefined && run.droppedWriter === null) run.droppedWriter = openPcapWriter(writeDropped, { nanosecond: true });
