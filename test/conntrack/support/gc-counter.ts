@@ -30,7 +30,7 @@ export async function gcCountDuring(fn: () => void): Promise<number> {
   const starts: number[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = (entry.detail as { kind?: number } | undefined)?.kind;
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) starts.push(entry.startTime);
     }
   });
