@@ -12,6 +12,11 @@ import type { FlowBatch } from '../wire/flow-batch.js';
 export const DEFAULT_MAX_CONNECTIONS = 1 << 22;
 const KEY_WORDS = 10;
 
+/** A table's per-connection columns, as posted between threads. */
+export type ConnectionColumns = Pick<ConnectionTable,
+  'count' | 'overflow' | 'family' | 'src' | 'dst' | 'srcPort' | 'dstPort' | 'proto' | 'verdict' | 'ctState' | 'firstRecord' |
+  'firstFile' | 'service' | 'key' | 'packets' | 'bytes' | 'dropped'>;
+
 export class ConnectionTable {
   count = 0;
   /** Connections seen after the table was full: counted, not kept. */
@@ -27,6 +32,10 @@ export class ConnectionTable {
   verdict = new Uint8Array(0);
   ctState = new Uint8Array(0);
   firstRecord = new Float64Array(0);
+  /** Index of the capture (among those replayed) holding the opening packet: with firstRecord, the order. */
+  firstFile = new Int32Array(0);
+  /** The capture the rows being added come from (set by the replay per file). */
+  fileIndex = 0;
   /** The Service port the opening packet was DNATed from, or -1. */
   service = new Int32Array(0);
   /** Packed match key per connection: family<<8|proto, srcPort<<16|dstPort, src words, dst words. */
@@ -114,10 +123,73 @@ export class ConnectionTable {
     this.verdict[c] = batch.verdict[i]!;
     this.ctState[c] = batch.ctState[i]!;
     this.firstRecord[c] = batch.recordIndex[i]!;
+    this.firstFile[c] = this.fileIndex;
     this.service[c] = -1;
     this.packets[c] = 0;
     this.bytes[c] = 0;
     this.dropped[c] = 0;
+  }
+
+  /**
+   * Connection c of another table (a shard's) into this one: counts added to the same connection when
+   * this table has it (either direction), else a new one with c's opening packet. Merging shards' tables
+   * in the order of their opening packets rebuilds the table one thread would have made.
+   */
+  absorb(o: ConnectionColumns, c: number): void {
+    let t = this.find(o.family[c]!, o.src, o.dst, c * 4, o.srcPort[c]!, o.dstPort[c]!, o.proto[c]!);
+    if (t < 0) {
+      if (this.count >= this.max) {
+        this.overflow += o.packets[c]!;
+        return;
+      }
+      t = this.count++;
+      if (t >= this.family.length) this.growColumns(this.family.length * 2);
+      this.copyOpening(o, c, t);
+      this.index(t);
+    }
+    this.packets[t]! += o.packets[c]!;
+    this.bytes[t]! += o.bytes[c]!;
+    this.dropped[t]! += o.dropped[c]!;
+  }
+
+  private copyOpening(o: ConnectionColumns, c: number, t: number): void {
+    this.src.set(o.src.subarray(c * 4, c * 4 + 4), t * 4);
+    this.dst.set(o.dst.subarray(c * 4, c * 4 + 4), t * 4);
+    this.key.set(o.key.subarray(c * KEY_WORDS, (c + 1) * KEY_WORDS), t * KEY_WORDS);
+    this.family[t] = o.family[c]!;
+    this.srcPort[t] = o.srcPort[c]!;
+    this.dstPort[t] = o.dstPort[c]!;
+    this.proto[t] = o.proto[c]!;
+    this.verdict[t] = o.verdict[c]!;
+    this.ctState[t] = o.ctState[c]!;
+    this.firstRecord[t] = o.firstRecord[c]!;
+    this.firstFile[t] = o.firstFile[c]!;
+    this.service[t] = o.service[c]!;
+    this.packets[t] = 0;
+    this.bytes[t] = 0;
+    this.dropped[t] = 0;
+  }
+
+  /** Enters connection t (its key already stored) into the hash index. */
+  private index(t: number): void {
+    const hash = symmetricHash(this.src, this.dst, t * 4, this.srcPort[t]!, this.dstPort[t]!, this.proto[t]!);
+    let h = hash & this.mask;
+    while (this.slots[h * 2] !== 0) h = (h + 1) & this.mask;
+    this.slots[h * 2] = t + 1;
+    this.slots[h * 2 + 1] = hash | 0;
+    if (this.count * 2 > this.slots.length / 2) this.resize(this.slots.length);
+  }
+
+  /** The columns trimmed to the connections held (copies: to post to another thread). */
+  columns(): ConnectionColumns {
+    const n = this.count;
+    return {
+      count: n, overflow: this.overflow, family: this.family.slice(0, n), src: this.src.slice(0, n * 4), dst: this.dst.slice(0, n * 4),
+      srcPort: this.srcPort.slice(0, n), dstPort: this.dstPort.slice(0, n), proto: this.proto.slice(0, n),
+      verdict: this.verdict.slice(0, n), ctState: this.ctState.slice(0, n), firstRecord: this.firstRecord.slice(0, n),
+      firstFile: this.firstFile.slice(0, n), service: this.service.slice(0, n), key: this.key.slice(0, n * KEY_WORDS),
+      packets: this.packets.slice(0, n), bytes: this.bytes.slice(0, n), dropped: this.dropped.slice(0, n),
+    };
   }
 
   /** Doubles the hash index; amortised, never per packet. Slots are (connection + 1, hash) pairs. */
@@ -149,6 +221,7 @@ export class ConnectionTable {
     this.verdict = grow(this.verdict, 1, (l) => new Uint8Array(l));
     this.ctState = grow(this.ctState, 1, (l) => new Uint8Array(l));
     this.firstRecord = grow(this.firstRecord, 1, (l) => new Float64Array(l));
+    this.firstFile = grow(this.firstFile, 1, (l) => new Int32Array(l));
     this.service = grow(this.service, 1, (l) => new Int32Array(l));
     this.packets = grow(this.packets, 1, (l) => new Float64Array(l));
     this.bytes = grow(this.bytes, 1, (l) => new Float64Array(l));

@@ -19,7 +19,7 @@ import { decodeNative } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
 import type { ConnectionTable } from './connections.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
-import { buildStage, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
+import { buildStage, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
 import { replaySharded } from './shard.js';
 
 export interface ReplayOptions {
@@ -80,8 +80,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   const timer = startTimer();
   try {
     forEachBatch(paths, opts, run, (batch, path, k) => {
-      stage.file = path;
-      stage.fileIndex = k;
+      setStageFile(stage, path, k);
       stageBatch(stage, batch, run.services);
       writeOuts(run, batch, stage.verdicts[0]!);
     });

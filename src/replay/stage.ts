@@ -77,6 +77,13 @@ export function buildStage(
   };
 }
 
+/** The capture the next rows come from (for disagreements and the connections' opening packets). */
+export function setStageFile(s: Stage, path: string, fileIndex: number): void {
+  s.file = path;
+  s.fileIndex = fileIndex;
+  s.connections.fileIndex = fileIndex;
+}
+
 /** Every model over the batch (primary last), verdicts counted and compared; then rows into connections. */
 export function stageBatch(s: Stage, batch: FlowBatch, services: Int32Array): void {
   for (let k = s.rowModels.length - 1; k >= 0; k--) runModel(s, k, batch);
