@@ -36,6 +36,9 @@ const runs = {
   hot: measure.sideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, batches.map(() => batches[0]), 3),
   file: measure.pipelineSideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, path, 3),
 };
+// The capture file three ways (TS reader + TS decode + TS model; TS walk + native decode/run; the fused
+// native walk), and walking records alone (TS vs C).
+const walk = { whole: measure.walkSideBySide(loaded.addon, index, DEFAULT_EVAL_OPTIONS, path, 3), walkOnly: measure.walkOnly(loaded.addon, path, 3) };
 rmSync(dir, { recursive: true });
 console.log(`${rows} rows of 64-byte synth sessions in batches of 4096, cluster ${pods} pods / ${namespaces} namespaces / ${policies} policies, node ${process.version}, CPU time`);
 console.log('batches   model     stage                           js Mpps  native Mpps  ratio  cost/row');
@@ -44,4 +47,9 @@ for (const [label, figures] of Object.entries(runs)) {
     console.log(`${label.padEnd(9)} ${f.model.padEnd(9)} ${f.stage.padEnd(31)} ${f.jsMpps.toFixed(2).padStart(7)}  ${f.nativeMpps.toFixed(2).padStart(11)}  ${f.ratio.toFixed(2).padStart(5)}  ${f.costPerRow.toFixed(2).padStart(8)}`);
   }
 }
-console.log(JSON.stringify(runs));
+console.log('\nfile path   model     TS Mpps  TS walk+native Mpps  fused native walk Mpps  fused/TS  fused/today  cost/row');
+for (const f of walk.whole) {
+  console.log(`file        ${f.model.padEnd(9)} ${f.tsMpps.toFixed(2).padStart(7)}  ${f.todayMpps.toFixed(2).padStart(18)}  ${f.fusedMpps.toFixed(2).padStart(22)}  ${f.fusedVsTs.toFixed(2).padStart(8)}  ${f.fusedVsToday.toFixed(2).padStart(11)}  ${f.costPerRow.toFixed(2).padStart(8)}`);
+}
+console.log(`walk only   ${walk.walkOnly.rows} records: TS ${walk.walkOnly.tsMpps.toFixed(2)} Mpps, native ${walk.walkOnly.nativeMpps.toFixed(2)} Mpps`);
+console.log(JSON.stringify({ ...runs, walk }));

@@ -249,7 +249,8 @@ bool walkArgs(Napi::Env env, Napi::Value chunkV, Napi::Value stateV, ns_walk *w,
     return false;
   }
   *w = ns_walk{chunk.Data(), (uint32_t)pos, (uint32_t)end, s[WALK_LE] != 0, s[WALK_NANO] != 0 ? 1u : 1000u,
-               (uint32_t)s[WALK_LINK_TYPE], (uint32_t)s[WALK_LIMIT], s[WALK_FIRST], s[WALK_DECODE] != 0, -1};
+               (uint32_t)s[WALK_LINK_TYPE], (uint32_t)s[WALK_LIMIT], s[WALK_FIRST], s[WALK_DECODE] != 0,
+               s[WALK_PREFETCH] > 0 && s[WALK_PREFETCH] < 64 ? (uint32_t)s[WALK_PREFETCH] : 0u, -1};
   *state = s;
   return true;
 }
@@ -348,7 +349,7 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   NS_CONST(TCPI_RST) NS_CONST(TCPI_NONE) NS_CONST(SCTP_COOKIE_WAIT) NS_CONST(SCTP_ESTABLISHED) NS_CONST(FRAGMENT_WITHOUT_FIRST)
   NS_CONST(EARLY_DROP_SCAN)
   NS_CONST(WALK_POS) NS_CONST(WALK_END) NS_CONST(WALK_LE) NS_CONST(WALK_NANO) NS_CONST(WALK_LINK_TYPE) NS_CONST(WALK_LIMIT)
-  NS_CONST(WALK_FIRST) NS_CONST(WALK_DECODE) NS_CONST(WALK_ROWS) NS_CONST(WALK_BAD_CAPLEN) NS_CONST(WALK_ORPHANS) NS_CONST(WALK_COUNT)
+  NS_CONST(WALK_FIRST) NS_CONST(WALK_DECODE) NS_CONST(WALK_ROWS) NS_CONST(WALK_BAD_CAPLEN) NS_CONST(WALK_ORPHANS) NS_CONST(WALK_PREFETCH) NS_CONST(WALK_COUNT)
   Napi::Object out = Napi::Object::New(env);
   out.Set("groups", groups);
   out.Set("constants", constants);

@@ -183,14 +183,42 @@ static uint32_t inverse_icmp_type(int v6, uint32_t type) {
   }
 }
 
-static void packet_key(const ns_batch *b, uint32_t i) {
+static inline void packet_key_into(uint32_t *out, const ns_batch *b, uint32_t i) {
   const uint32_t *s = b->src + (size_t)i * 4, *d = b->dst + (size_t)i * 4;
-  for (int k = 0; k < 4; k++) { key[k] = s[k]; key[4 + k] = d[k]; }
+  for (int k = 0; k < 4; k++) { out[k] = s[k]; out[4 + k] = d[k]; }
   uint32_t proto = b->proto[i];
-  key[PROTO_WORD] = ((uint32_t)b->family[i] << 8) | proto;
-  if (has_ports(proto)) key[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | b->dstPort[i];
-  else if (is_icmp(proto)) key[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | ((uint32_t)b->icmpType[i] << 8) | b->icmpCode[i];
-  else key[PORT_WORD] = 0;
+  out[PROTO_WORD] = ((uint32_t)b->family[i] << 8) | proto;
+  if (has_ports(proto)) out[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | b->dstPort[i];
+  else if (is_icmp(proto)) out[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | ((uint32_t)b->icmpType[i] << 8) | b->icmpCode[i];
+  else out[PORT_WORD] = 0;
+}
+
+static void packet_key(const ns_batch *b, uint32_t i) { packet_key_into(key, b, i); }
+
+/*
+ * Prefetching for a row a few rows ahead (walk.cc): the table is megabytes, so a lookup's first touch of
+ * its home slot, and then of the entry's tuple, misses the cache. Stage 1 hashes the row's tuple and
+ * prefetches its home slot, returning it (or -1 when ct_track will not look the tuple up); stage 2, later,
+ * reads that slot (now cached) and prefetches the entry it names. Both are hints: no state changes.
+ */
+int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i) {
+  if (b->family[i] == 0 || (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_MALFORMED | ROW_ICMP_ERROR)) != 0) return -1;
+  uint32_t k[TUPLE_WORDS];
+  packet_key_into(k, b, i);
+  uint32_t s = hash_tuple(k) & (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
+  __builtin_prefetch(ct->slotRef + s);
+  __builtin_prefetch(ct->slotHash + s);
+  return s;
+}
+
+void ct_prefetch_entry(const ns_conntrack *ct, int64_t slot) {
+  if (slot < 0) return;
+  int32_t r = ct->slotRef[slot];
+  if (r == 0) return;
+  int32_t e = (r - 1) >> 1;
+  __builtin_prefetch(ct->tuples + (size_t)e * ENTRY_WORDS + (size_t)((r - 1) & 1) * TUPLE_WORDS);
+  __builtin_prefetch(ct->expires + e);
+  __builtin_prefetch(ct->state + e);
 }
 
 static int reply_key(void) {

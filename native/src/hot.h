@@ -24,6 +24,9 @@ void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);
 /* src/conntrack/track.ts: track() before the filter, confirm() after it; fragment_verdict per row. */
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i);
 void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i);
+/* Cache hints for a later row (no state change): its home slot (returned, -1 if none), then its entry. */
+int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i);
+void ct_prefetch_entry(const ns_conntrack *ct, int64_t slot);
 
 /* One model, whichever it is (MODEL_EBPF uses ebpf, MODEL_IPTABLES ipt). */
 typedef struct {
@@ -67,6 +70,7 @@ typedef struct {
   uint32_t limit;
   double first_index;
   int decode;
+  uint32_t prefetch; /* walk_run: rows ahead to prefetch conntrack slots for (0: no prefetching) */
   int64_t bad_caplen;
 } ns_walk;
 

@@ -65,7 +65,7 @@ enum { MODEL_EBPF = 1, MODEL_IPTABLES = 2 };
 
 /* Slots of the Float64Array a chunk walk reads and writes (src/native/layout.ts WalkSlot). */
 enum { WALK_POS = 0, WALK_END = 1, WALK_LE = 2, WALK_NANO = 3, WALK_LINK_TYPE = 4, WALK_LIMIT = 5, WALK_FIRST = 6,
-       WALK_DECODE = 7, WALK_ROWS = 8, WALK_BAD_CAPLEN = 9, WALK_ORPHANS = 10, WALK_COUNT = 11 };
+       WALK_DECODE = 7, WALK_ROWS = 8, WALK_BAD_CAPLEN = 9, WALK_ORPHANS = 10, WALK_PREFETCH = 11, WALK_COUNT = 12 };
 
 /* Structs of pointers, one per group, generated from the lists. */
 #define NS_MEMBER(name, type) ns_##type *name; size_t name##_len;

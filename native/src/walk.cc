@@ -59,7 +59,28 @@ uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
   return row;
 }
 
+/* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead. */
+static uint32_t run_prefetching(ns_batch *b, uint32_t n, uint32_t d, int model, ns_model *m, ns_conntrack *ct) {
+  int64_t ring[64]; /* home slot per row, by row mod 64 (d < 64) */
+  uint32_t orphans = 0, d2 = d / 2;
+  for (uint32_t j = 0; j < d && j < n; j++) ring[j & 63] = ct_prefetch_slot(ct, b, j);
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + d < n) ring[(i + d) & 63] = ct_prefetch_slot(ct, b, i + d);
+    if (d2 > 0 && i + d2 < n) ct_prefetch_entry(ct, ring[(i + d2) & 63]);
+    orphans += run_row(model, m, ct, b, i);
+  }
+  return orphans;
+}
+
 uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m, ns_conntrack *ct, uint32_t *orphans) {
+  if (w->prefetch > 0) {
+    /* Decode the batch first (rows do not depend on each other until conntrack), so that rows ahead
+       are known when their slots are prefetched; the batch's columns stay in cache for the second pass. */
+    w->decode = 1;
+    uint32_t n = walk_classic(w, b, cap);
+    *orphans += run_prefetching(b, n, w->prefetch, model, m, ct);
+    return n;
+  }
   uint32_t row = 0;
   w->bad_caplen = -1;
   while (row < cap) {

@@ -106,10 +106,11 @@ export const Timeout = {
  * position of the next record and the end of valid bytes, the file's byte order (1 little-endian) and
  * unit (1 nanoseconds), link type, captured-length limit, index of the first record, decode (1/0); out,
  * POS advanced past the rows, ROWS, BAD_CAPLEN (-1, or the length of a damaged record header at POS),
- * ORPHANS (walkRun: later fragments without a first).
+ * ORPHANS (walkRun: later fragments without a first). PREFETCH (in, walkRun): how many rows ahead the
+ * conntrack slot is prefetched (0: not at all; src/native/walk.ts sets WALK_PREFETCH_DEFAULT).
  */
 export const WalkSlot = {
-  POS: 0, END: 1, LE: 2, NANO: 3, LINK_TYPE: 4, LIMIT: 5, FIRST: 6, DECODE: 7, ROWS: 8, BAD_CAPLEN: 9, ORPHANS: 10, COUNT: 11,
+  POS: 0, END: 1, LE: 2, NANO: 3, LINK_TYPE: 4, LIMIT: 5, FIRST: 6, DECODE: 7, ROWS: 8, BAD_CAPLEN: 9, ORPHANS: 10, PREFETCH: 11, COUNT: 12,
 } as const;
 
 /** Model codes for the addon's `runBatch`. */

@@ -17,6 +17,7 @@ import { openCapture } from '../traffic/pcap/reader.js';
 import { CtState, FlowBatch } from '../wire/flow-batch.js';
 import { classifyNative, decodeNative, nativeEbpf, nativeIptables, runNative, type NativeModelHandle } from './engine.js';
 import type { NativeAddon } from './load.js';
+import { openNativeCapture } from './walk.js';
 
 export type MeasuredModel = 'ebpf' | 'iptables';
 export type Stage = 'classify' | 'conntrack+classify' | 'read+decode+conntrack+classify';
@@ -176,4 +177,87 @@ export function pipelineSideBySide(
     out.push({ model, stage: 'read+decode+conntrack+classify', rows, jsMpps: rows / js / 1e6, nativeMpps: rows / nat / 1e6, ratio: js / nat, costPerRow: cost / rows });
   }
   return out;
+}
+
+/** The whole file path three ways, same file, same run: Mpps of each and the ratios. */
+export interface WalkFigure {
+  readonly model: MeasuredModel;
+  readonly rows: number;
+  /** TypeScript reader (walk + decode) and runRow per row. */
+  readonly tsMpps: number;
+  /** TypeScript reader walking records only, decodeNative and runNative per batch (two calls per batch). */
+  readonly todayMpps: number;
+  /** The native walk fused with decode, conntrack and the model: one fillRun call per batch. */
+  readonly fusedMpps: number;
+  readonly fusedVsTs: number;
+  readonly fusedVsToday: number;
+  readonly costPerRow: number;
+}
+
+/** One pass of the fused native path (openNativeCapture + fillRun); CPU seconds, cost and rows. */
+function timeFused(e: Engines, path: string, addon: NativeAddon, batchSize: number): { s: number; cost: number; rows: number } {
+  const reader = openNativeCapture(addon, path);
+  const batch = new FlowBatch(batchSize);
+  const ct = newConntrack();
+  const nm = e.native();
+  let cost = 0;
+  let rows = 0;
+  try {
+    const s = seconds(() => {
+      while (reader.fillRun(nm, ct, batch) > 0) {
+        rows += batch.count;
+        for (let i = 0; i < batch.count; i++) cost += batch.cost[i]!;
+      }
+    });
+    return { s, cost, rows };
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * TypeScript path vs today's native path vs the fused native walk over the capture at `path` (in the
+ * page cache), best of `repeats` each, interleaved so load changes hit all three alike. Throws if the
+ * three disagree on rows or total cost.
+ */
+export function walkSideBySide(
+  addon: NativeAddon, index: ClusterIndex, options: EvalOptions, path: string, repeats = 3,
+  models: readonly MeasuredModel[] = ['ebpf', 'iptables'], batchSize = 4096,
+): WalkFigure[] {
+  return models.map((model) => {
+    const e = engines(addon, model, index, options);
+    const best = [Infinity, Infinity, Infinity];
+    let rows = 0;
+    let cost = 0;
+    for (let r = 0; r < repeats; r++) {
+      const runs = [timePipeline(e, path, null, batchSize), timePipeline(e, path, addon, batchSize), timeFused(e, path, addon, batchSize)];
+      for (const [k, x] of runs.entries()) {
+        if (x.cost !== runs[0]!.cost || x.rows !== runs[0]!.rows) throw new Error(`${model}: path ${k} differs (rows ${x.rows}, cost ${x.cost} vs ${runs[0]!.cost})`);
+        best[k] = Math.min(best[k]!, x.s);
+      }
+      rows = runs[0]!.rows;
+      cost = runs[0]!.cost;
+    }
+    const [ts, today, fused] = best.map((s) => rows / s! / 1e6) as [number, number, number];
+    return { model, rows, tsMpps: ts, todayMpps: today, fusedMpps: fused, fusedVsTs: fused / ts, fusedVsToday: fused / today, costPerRow: cost / rows };
+  });
+}
+
+/** Walking records only (no decode), TypeScript reader vs the native walk: Mpps of each, best of `repeats`. */
+export function walkOnly(addon: NativeAddon, path: string, repeats = 3, batchSize = 4096): { rows: number; tsMpps: number; nativeMpps: number } {
+  let ts = Infinity;
+  let nat = Infinity;
+  let rows = 0;
+  for (let r = 0; r < repeats; r++) {
+    for (const native of [false, true]) {
+      const reader = native ? openNativeCapture(addon, path, { decode: false }) : openCapture(path, { decode: false });
+      const batch = new FlowBatch(batchSize);
+      let n = 0;
+      const s = seconds(() => { while (reader.fill(batch) > 0) n += batch.count; });
+      reader.close();
+      rows = n;
+      if (native) nat = Math.min(nat, s); else ts = Math.min(ts, s);
+    }
+  }
+  return { rows, tsMpps: rows / ts / 1e6, nativeMpps: rows / nat / 1e6 };
 }

@@ -23,6 +23,12 @@ import { WalkSlot } from './layout.js';
 import type { NativeAddon } from './load.js';
 
 const RECORD_HEADER = 16;
+/**
+ * Rows ahead whose conntrack home slot fillRun prefetches (its entry half as far ahead); 0 turns it off.
+ * A few rows: far enough to hide a cache miss behind the work of the rows between, near enough that the
+ * line is still cached when the row comes (measured in native/README.md).
+ */
+export const WALK_PREFETCH_DEFAULT = 8;
 
 export interface NativeCaptureReader extends CaptureReader {
   /** `fill`, then every row through conntrack and the model as `runNative` does; returns rows (0 at the end). */
@@ -32,7 +38,9 @@ export interface NativeCaptureReader extends CaptureReader {
 }
 
 /** Opens `path` as `openCapture` does (same refusals), with the record walk in the addon for classic pcap. */
-export function openNativeCapture(addon: NativeAddon, path: string, options: CaptureOptions = {}): NativeCaptureReader {
+export function openNativeCapture(
+  addon: NativeAddon, path: string, options: CaptureOptions & { prefetch?: number } = {},
+): NativeCaptureReader {
   const reader = openCapture(path, { chunkSize: options.chunkSize, decode: false });
   const decode = options.decode ?? true;
   if (!(reader instanceof ClassicReader)) return new TsWalkReader(addon, reader, decode);
@@ -42,7 +50,7 @@ export function openNativeCapture(addon: NativeAddon, path: string, options: Cap
     reader.close();
     throw new Error('native walk: ClassicReader changed shape (no chunk); src/native/walk.ts must follow');
   }
-  return new NativeClassicReader(addon, reader, chunk, decode);
+  return new NativeClassicReader(addon, reader, chunk, decode, options.prefetch ?? WALK_PREFETCH_DEFAULT);
 }
 
 class NativeClassicReader implements NativeCaptureReader {
@@ -56,7 +64,7 @@ class NativeClassicReader implements NativeCaptureReader {
   private readonly snapLength: number;
   private readonly state = new Float64Array(WalkSlot.COUNT);
 
-  constructor(private readonly addon: NativeAddon, header: ClassicReader, private readonly c: ChunkFile, decode: boolean) {
+  constructor(private readonly addon: NativeAddon, header: ClassicReader, private readonly c: ChunkFile, decode: boolean, prefetch: number) {
     this.path = header.path;
     const magic = c.view.getUint32(0, true); // the file header is still at the front: nothing was refilled yet
     this.le = magic === MAGIC_MICRO || magic === MAGIC_NANO;
@@ -67,6 +75,7 @@ class NativeClassicReader implements NativeCaptureReader {
     s[WalkSlot.LINK_TYPE] = header.linkType;
     s[WalkSlot.LIMIT] = this.snapLength === 0 || this.snapLength > MAX_CAPLEN ? MAX_CAPLEN : this.snapLength;
     s[WalkSlot.DECODE] = decode ? 1 : 0;
+    s[WalkSlot.PREFETCH] = prefetch;
   }
 
   get chunk(): Uint8Array {

@@ -71,10 +71,10 @@ function trackerArrays(a: Conntrack, b: Conntrack): [string, ArrayLike<number>, 
 interface Result { problem: string | null; rows: number; accepted: number; inserts: number }
 
 /** The TypeScript path and fillRun over `path`, batch by batch. */
-function compareRun(path: string, index: ClusterIndex, model: Model, chunkSize = MIN_CHUNK, capacity = 2048): Result {
+function compareRun(path: string, index: ClusterIndex, model: Model, chunkSize = MIN_CHUNK, capacity = 2048, prefetch?: number): Result {
   const jsCt = newConntrack(), natCt = newConntrack();
   const e = engines(index, model, jsCt);
-  const js = openCapture(path, { chunkSize }), nat = openNativeCapture(addon!, path, { chunkSize });
+  const js = openCapture(path, { chunkSize }), nat = openNativeCapture(addon!, path, { chunkSize, prefetch });
   const a = new FlowBatch(capacity), b = new FlowBatch(capacity);
   let rows = 0, accepted = 0;
   const result = (problem: string | null): Result => ({ problem, rows, accepted, inserts: jsCt.counters[Counter.INSERTS]! });
@@ -122,12 +122,13 @@ d('the fused native walk+decode+conntrack+model equals the reader and runRow', (
     });
 
     for (const [v6, size] of [[false, '64'], [true, '64'], [false, 'imix']] as const) {
-      it(`${model}: synth ${size} IPv${v6 ? 6 : 4} sessions straddling chunks, batches of 4096 and 100, then damaged`, () => {
+      it(`${model}: synth ${size} IPv${v6 ? 6 : 4} sessions straddling chunks, batches of 4096 and 100, with and without prefetching, then damaged`, () => {
         const index = seedIndex(v6, true);
         const bytes = synthBytes(index, size === '64' ? 30_000 : 3_000, size, 9);
         const path = writeTemp(bytes, 'run.pcap');
-        for (const [chunk, capacity] of [[MIN_CHUNK + 37, 4096], [MIN_CHUNK, 100]] as const) {
-          const r = compareRun(path, index, model, chunk, capacity);
+        // Prefetch 0: one pass (walk, decode, run per record); 8 and 63: decode the batch, then run it.
+        for (const [chunk, capacity, prefetch] of [[MIN_CHUNK + 37, 4096, 8], [MIN_CHUNK, 100, 0], [MIN_CHUNK + 1001, 1000, 63]] as const) {
+          const r = compareRun(path, index, model, chunk, capacity, prefetch);
           expect(r.problem, r.problem ?? '').toBeNull();
           expect(r.rows).toBe(size === '64' ? 30_000 : 3_000);
           expect(r.inserts).toBeGreaterThan(50);
