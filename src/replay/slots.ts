@@ -104,6 +104,18 @@ export function copyRow(from: FlowBatch, i: number, to: FlowBatch, j: number): v
   }
 }
 
+/**
+ * Rows [0, count) of a slot into a batch of the worker's own, column by column (one memcpy each). The
+ * addon binds only ArrayBuffer-backed columns (Node-API refuses a SharedArrayBuffer's), and a plain
+ * FlowBatch keeps the stage's code monomorphic.
+ */
+export function copySlot(from: FlowBatch, to: FlowBatch, count: number): void {
+  const src = from as unknown as Record<string, Uint8Array>;
+  const dst = to as unknown as Record<string, Uint8Array>;
+  for (const c of COLUMNS) dst[c.name]!.set(src[c.name]!.subarray(0, count * c.per));
+  to.count = count;
+}
+
 /** The columns copyRow copies, and those it leaves out on purpose. */
 export const COPIED_COLUMNS = [
   'family', 'src', 'dst', 'proto', 'srcPort', 'dstPort', 'tcpFlags', 'icmpType', 'icmpCode', 'flags', 'fragmentId', 'innerSrc',

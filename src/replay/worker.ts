@@ -10,7 +10,8 @@ import type { Cluster } from '../model/types.js';
 import type { ModelName } from '../match/dataplane.js';
 import { nativeAddon } from '../native/load.js';
 import type { ConnectionColumns } from './connections.js';
-import { Ctl, sharedSlot } from './slots.js';
+import { FlowBatch } from '../wire/flow-batch.js';
+import { copySlot, Ctl, sharedSlot } from './slots.js';
 import { buildStage, setStageFile, stageBatch, type Stage, type StageCounts } from './stage.js';
 
 export interface WorkerInit {
@@ -58,6 +59,7 @@ function main(d: WorkerInit): void {
 }
 
 function runSlots(d: WorkerInit, ctl: Int32Array, stage: Stage, slots: ReturnType<typeof sharedSlot>[]): void {
+  const batch = new FlowBatch(d.capacity);
   for (let seq = 0; ; seq++) {
     while (Atomics.load(ctl, Ctl.HEAD) <= seq) Atomics.wait(ctl, Ctl.HEAD, seq);
     const k = seq % slots.length;
@@ -66,8 +68,8 @@ function runSlots(d: WorkerInit, ctl: Int32Array, stage: Stage, slots: ReturnTyp
     const file = ctl[Ctl.SLOT + 2 * k + 1]!;
     if (file !== stage.fileIndex || stage.file === '') setStageFile(stage, d.paths[file]!, file);
     const slot = slots[k]!;
-    slot.batch.count = count;
-    stageBatch(stage, slot.batch, slot.services);
+    copySlot(slot.batch, batch, count);
+    stageBatch(stage, batch, slot.services);
     if (d.wantVerdicts) slot.primary.set(stage.verdicts[0]!.subarray(0, count));
     Atomics.store(ctl, Ctl.TAIL, seq + 1);
     Atomics.notify(ctl, Ctl.TAIL);
