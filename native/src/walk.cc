@@ -5,8 +5,8 @@
  * damaged (captured length above the limit: the snapshot length, or 262144 when that is 0 or larger).
  * The chunk's bookkeeping (refills, file offsets, damage reasons) stays in TypeScript; this walks bytes.
  *
- * walk_run fuses the walk with src/replay/models.ts runRow per record: decode, conntrack track, the
- * model, confirm, so a row is finished while its bytes are still in cache.
+ * walk_run fuses the walk with src/replay/models.ts runRow in one call per batch: walk and decode the
+ * batch, then conntrack track, the model and confirm per row.
  */
 #include <string.h>
 #include "hot.h"
@@ -72,25 +72,19 @@ static uint32_t run_prefetching(ns_batch *b, uint32_t n, uint32_t d, int model, 
   return orphans;
 }
 
+/*
+ * Two passes over the batch, not one per record: walk and decode every record, then run every row. The
+ * one-pass form (each record walked, decoded, tracked and classified before the next) measured 0.90-0.94x
+ * of two separate calls, as its loop body spans all of the hot code at once; in two passes each loop
+ * stays small, and the batch's columns are still in cache for the second.
+ */
 uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m, ns_conntrack *ct, uint32_t *orphans) {
+  w->decode = 1;
+  uint32_t n = walk_classic(w, b, cap);
   if (w->prefetch > 0) {
-    /* Decode the batch first (rows do not depend on each other until conntrack), so that rows ahead
-       are known when their slots are prefetched; the batch's columns stay in cache for the second pass. */
-    w->decode = 1;
-    uint32_t n = walk_classic(w, b, cap);
     *orphans += run_prefetching(b, n, w->prefetch, model, m, ct);
-    return n;
+  } else {
+    for (uint32_t i = 0; i < n; i++) *orphans += run_row(model, m, ct, b, i);
   }
-  uint32_t row = 0;
-  w->bad_caplen = -1;
-  while (row < cap) {
-    int64_t caplen = next_record(w);
-    if (caplen < 0) break;
-    record_row(w, w->buf + w->pos, (uint32_t)caplen, b, row);
-    decode_row(w->buf, b, row);
-    w->pos += RECORD_HEADER + (uint32_t)caplen;
-    *orphans += run_row(model, m, ct, b, row);
-    row++;
-  }
-  return row;
+  return n;
 }

@@ -24,11 +24,11 @@ import type { NativeAddon } from './load.js';
 
 const RECORD_HEADER = 16;
 /**
- * Rows ahead whose conntrack home slot fillRun prefetches (its entry half as far ahead); 0 turns it off.
- * A few rows: far enough to hide a cache miss behind the work of the rows between, near enough that the
- * line is still cached when the row comes (measured in native/README.md).
+ * Rows ahead whose conntrack home slot fillRun prefetches (its entry half as far ahead); 0, the default,
+ * walks, decodes and runs each record in one pass. Prefetching (4, 8 or 16 rows ahead) measured no gain
+ * beyond noise on the project machine (native/README.md), so it stays an option, tested but off.
  */
-export const WALK_PREFETCH_DEFAULT = 8;
+export const WALK_PREFETCH_DEFAULT = 0;
 
 export interface NativeCaptureReader extends CaptureReader {
   /** `fill`, then every row through conntrack and the model as `runNative` does; returns rows (0 at the end). */
