@@ -11,11 +11,14 @@ import type { FlowBatch } from '../wire/flow-batch.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 1 << 22;
 const KEY_WORDS = 10;
+/** Per connection in `counts`: packets, bytes, packets dropped by the primary model, and a spare word. */
+export const COUNT_WORDS = 4;
+export const Count = { PACKETS: 0, BYTES: 1, DROPPED: 2 } as const;
 
 /** A table's per-connection columns, as posted between threads. */
 export type ConnectionColumns = Pick<ConnectionTable,
   'count' | 'overflow' | 'family' | 'src' | 'dst' | 'srcPort' | 'dstPort' | 'proto' | 'verdict' | 'ctState' | 'firstRecord' |
-  'firstFile' | 'service' | 'key' | 'packets' | 'bytes' | 'dropped'>;
+  'firstFile' | 'service' | 'key' | 'counts' | 'hashes'>;
 
 export class ConnectionTable {
   count = 0;
@@ -40,10 +43,14 @@ export class ConnectionTable {
   service = new Int32Array(0);
   /** Packed match key per connection: family<<8|proto, srcPort<<16|dstPort, src words, dst words. */
   key = new Uint32Array(0);
-  packets = new Float64Array(0);
-  bytes = new Float64Array(0);
-  /** Packets of this connection the primary model dropped. */
-  dropped = new Float64Array(0);
+  /**
+   * The per-packet counters, COUNT_WORDS per connection side by side (Count.*): a packet touches one
+   * cache line for them, not three (the table is far larger than the CPU caches on real captures, and
+   * these misses were most of the replay's cost).
+   */
+  counts = new Float64Array(0);
+  /** The symmetric hash per connection, so that growing the index does not hash every key again. */
+  hashes = new Int32Array(0);
   private slots = new Int32Array(0);
   private mask = 0;
 
@@ -58,7 +65,7 @@ export class ConnectionTable {
     for (let h = hash & this.mask; ; h = (h + 1) & this.mask) {
       const c = this.slots[h * 2]! - 1;
       if (c < 0) return -1;
-      if (this.slots[h * 2 + 1] === (hash | 0) && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
+      if (this.slots[h * 2 + 1] === hash && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
     }
   }
 
@@ -75,7 +82,7 @@ export class ConnectionTable {
       const c = this.slots[h * 2]! - 1;
       if (c < 0) break;
       // The stored hash rejects most other connections in the probe chain without touching their keys.
-      if (this.slots[h * 2 + 1] === (hash | 0) && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
+      if (this.slots[h * 2 + 1] === hash && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
       h = (h + 1) & this.mask;
     }
     if (this.count >= this.max) {
@@ -84,8 +91,8 @@ export class ConnectionTable {
     }
     const c = this.count++;
     this.slots[h * 2] = c + 1;
-    this.slots[h * 2 + 1] = hash | 0;
-    this.init(c, batch, i, src, dst, sp, dp, proto);
+    this.slots[h * 2 + 1] = hash;
+    this.init(c, batch, i, src, dst, sp, dp, proto, hash);
     if (this.count * 2 > this.slots.length / 2) this.resize(this.slots.length);
     return c;
   }
@@ -101,8 +108,9 @@ export class ConnectionTable {
       k[at + 5] === dst[o + 3] && k[at + 6] === src[o] && k[at + 7] === src[o + 1] && k[at + 8] === src[o + 2] && k[at + 9] === src[o + 3];
   }
 
-  private init(c: number, batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number): void {
+  private init(c: number, batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number, hash: number): void {
     if (c >= this.family.length) this.growColumns(this.family.length * 2);
+    this.hashes[c] = hash;
     const o = i * 4;
     const k = c * 4;
     for (let w = 0; w < 4; w++) {
@@ -125,9 +133,6 @@ export class ConnectionTable {
     this.firstRecord[c] = batch.recordIndex[i]!;
     this.firstFile[c] = this.fileIndex;
     this.service[c] = -1;
-    this.packets[c] = 0;
-    this.bytes[c] = 0;
-    this.dropped[c] = 0;
   }
 
   /**
@@ -139,7 +144,7 @@ export class ConnectionTable {
     let t = this.find(o.family[c]!, o.src, o.dst, c * 4, o.srcPort[c]!, o.dstPort[c]!, o.proto[c]!);
     if (t < 0) {
       if (this.count >= this.max) {
-        this.overflow += o.packets[c]!;
+        this.overflow += o.counts[c * COUNT_WORDS]!;
         return;
       }
       t = this.count++;
@@ -147,9 +152,7 @@ export class ConnectionTable {
       this.copyOpening(o, c, t);
       this.index(t);
     }
-    this.packets[t]! += o.packets[c]!;
-    this.bytes[t]! += o.bytes[c]!;
-    this.dropped[t]! += o.dropped[c]!;
+    for (let w = 0; w < COUNT_WORDS; w++) this.counts[t * COUNT_WORDS + w]! += o.counts[c * COUNT_WORDS + w]!;
   }
 
   private copyOpening(o: ConnectionColumns, c: number, t: number): void {
@@ -165,14 +168,12 @@ export class ConnectionTable {
     this.firstRecord[t] = o.firstRecord[c]!;
     this.firstFile[t] = o.firstFile[c]!;
     this.service[t] = o.service[c]!;
-    this.packets[t] = 0;
-    this.bytes[t] = 0;
-    this.dropped[t] = 0;
+    this.hashes[t] = o.hashes[c]!;
   }
 
   /** Enters connection t (its key already stored) into the hash index. */
   private index(t: number): void {
-    const hash = symmetricHash(this.src, this.dst, t * 4, this.srcPort[t]!, this.dstPort[t]!, this.proto[t]!);
+    const hash = this.hashes[t]!;
     let h = hash & this.mask;
     while (this.slots[h * 2] !== 0) h = (h + 1) & this.mask;
     this.slots[h * 2] = t + 1;
@@ -188,7 +189,7 @@ export class ConnectionTable {
       srcPort: this.srcPort.slice(0, n), dstPort: this.dstPort.slice(0, n), proto: this.proto.slice(0, n),
       verdict: this.verdict.slice(0, n), ctState: this.ctState.slice(0, n), firstRecord: this.firstRecord.slice(0, n),
       firstFile: this.firstFile.slice(0, n), service: this.service.slice(0, n), key: this.key.slice(0, n * KEY_WORDS),
-      packets: this.packets.slice(0, n), bytes: this.bytes.slice(0, n), dropped: this.dropped.slice(0, n),
+      counts: this.counts.slice(0, n * COUNT_WORDS), hashes: this.hashes.slice(0, n),
     };
   }
 
@@ -197,7 +198,7 @@ export class ConnectionTable {
     this.slots = new Int32Array(slots * 2);
     this.mask = slots - 1;
     for (let c = 0; c < this.count; c++) {
-      const hash = symmetricHash(this.src, this.dst, c * 4, this.srcPort[c]!, this.dstPort[c]!, this.proto[c]!);
+      const hash = this.hashes[c]!;
       let h = hash & this.mask;
       while (this.slots[h * 2] !== 0) h = (h + 1) & this.mask;
       this.slots[h * 2] = c + 1;
@@ -223,9 +224,8 @@ export class ConnectionTable {
     this.firstRecord = grow(this.firstRecord, 1, (l) => new Float64Array(l));
     this.firstFile = grow(this.firstFile, 1, (l) => new Int32Array(l));
     this.service = grow(this.service, 1, (l) => new Int32Array(l));
-    this.packets = grow(this.packets, 1, (l) => new Float64Array(l));
-    this.bytes = grow(this.bytes, 1, (l) => new Float64Array(l));
-    this.dropped = grow(this.dropped, 1, (l) => new Float64Array(l));
+    this.counts = grow(this.counts, COUNT_WORDS, (l) => new Float64Array(l));
+    this.hashes = grow(this.hashes, 1, (l) => new Int32Array(l));
   }
 }
 
@@ -234,11 +234,12 @@ function endHash(words: Uint32Array, o: number, port: number): number {
   h = Math.imul(h ^ words[o + 1]! ^ (h >>> 13), 0xc2b2ae35);
   h = Math.imul(h ^ words[o + 2]! ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ words[o + 3]! ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // Int32, not uint32: V8 boxes an integer above 2^30 returned from a call it did not inline.
+  return (h ^ (h >>> 16)) | 0;
 }
 
 /** The same value for (a -> b) and (b -> a): the two ends' hashes combined commutatively. */
 function symmetricHash(src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number): number {
   const h = (endHash(src, o, sp) + endHash(dst, o, dp)) >>> 0;
-  return Math.imul(h ^ proto, 0x27d4eb2d) >>> 0 ^ (h >>> 15);
+  return (Math.imul(h ^ proto, 0x27d4eb2d) ^ (h >>> 15)) | 0;
 }

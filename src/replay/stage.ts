@@ -16,7 +16,7 @@ import { nativeHandleOf, buildRowModel, runRow, type RowModel } from './models.j
 import { runNative, type NativeModelHandle } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
-import { ConnectionTable } from './connections.js';
+import { ConnectionTable, Count, COUNT_WORDS } from './connections.js';
 
 export interface Disagreement {
   readonly record: number;
@@ -153,10 +153,12 @@ function groupRow(s: Stage, batch: FlowBatch, i: number, service: number, primar
   const conn = connectionOf(s, batch, i, batch.flags[i]!);
   if (conn < 0) return;
   const c = s.connections;
-  if (c.packets[conn] === 0 && service >= 0) c.service[conn] = service;
-  c.packets[conn]! += 1;
-  c.bytes[conn]! += batch.wireLength[i]!;
-  if (primary === Verdict.DROP) c.dropped[conn]! += 1;
+  const n = c.counts;
+  const at = conn * COUNT_WORDS;
+  if (n[at] === 0 && service >= 0) c.service[conn] = service;
+  n[at]! += 1;
+  n[at + Count.BYTES]! += batch.wireLength[i]!;
+  if (primary === Verdict.DROP) n[at + Count.DROPPED]! += 1;
 }
 
 /**

@@ -48,7 +48,7 @@ function main(d: WorkerInit): void {
       laterFragments: stage.laterFragments, icmpErrors: stage.icmpErrors, disagreements: stage.disagreements,
       disagreementList: stage.disagreementList, models: stage.models, connections: c,
     };
-    d.port.postMessage(summary, [c.family.buffer, c.src.buffer, c.dst.buffer, c.key.buffer, c.packets.buffer, c.bytes.buffer]);
+    d.port.postMessage(summary, [c.family.buffer, c.src.buffer, c.dst.buffer, c.key.buffer, c.counts.buffer, c.hashes.buffer]);
   } catch (e) {
     d.port.postMessage({ error: (e as Error).stack ?? String(e) });
     Atomics.store(ctl, Ctl.ERROR, 1);

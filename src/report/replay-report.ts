@@ -8,7 +8,7 @@ import { podAt, type ClusterIndex } from '../model/cluster-index.js';
 import { evaluate, type Decision, type DirectionDecision, type EvalOptions } from '../model/evaluate.js';
 import { formatIp, ipFromWords, ipKey, type IpAddr } from '../model/ip.js';
 import { qualifiedName } from '../model/types.js';
-import type { ConnectionTable } from '../replay/connections.js';
+import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
 import type { ReplayResult } from '../replay/replay.js';
 import { CtState, Verdict } from '../wire/flow-batch.js';
 
@@ -134,7 +134,7 @@ function describeDenied(result: ReplayResult, decisions: DecisionCache, c: numbe
   return {
     src: addr(family, t.src, c * 4), srcPort: t.srcPort[c]!, dst: addr(family, t.dst, c * 4), dstPort: t.dstPort[c]!,
     protocol: protocolName(t.proto[c]!), srcPod: decision.srcPod, dstPod: decision.dstPod,
-    service: s >= 0 ? result.nat.names[s]! : null, packets: t.packets[c]!,
+    service: s >= 0 ? result.nat.names[s]! : null, packets: t.counts[c * COUNT_WORDS + Count.PACKETS]!,
     reason: denialReason(t, c, decision, result.models[0]?.name ?? 'reference'),
   };
 }
@@ -190,7 +190,7 @@ function addressesWithoutPod(t: ConnectionTable, index: ClusterIndex): { address
       if (podAt(index, ip)) continue;
       const key = ipKey(ip);
       const entry = counts.get(key) ?? { ip, packets: 0 };
-      entry.packets += t.packets[c]!;
+      entry.packets += t.counts[c * COUNT_WORDS + Count.PACKETS]!;
       counts.set(key, entry);
     }
   }
