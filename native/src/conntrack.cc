@@ -13,6 +13,16 @@ enum { ENTRY_WORDS = 2 * TUPLE_WORDS, PROTO_WORD = 8, PORT_WORD = 9, NIL = -1 };
    initial-exec, as a general-dynamic access through __tls_get_addr showed in profiles). */
 static thread_local uint32_t key[2 * TUPLE_WORDS] __attribute__((tls_model("initial-exec")));
 
+/*
+ * The hash of the current row's packet tuple, computed once per row: ct_track's lookup, ct_confirm's
+ * clash check and the new entry's original-direction slot all hash that same tuple. `row_hash_row` says
+ * which row it belongs to (-1: none); a prefetching caller may supply it ahead (ct_hint_hash).
+ */
+static thread_local uint32_t row_hash __attribute__((tls_model("initial-exec")));
+static thread_local int64_t row_hash_row __attribute__((tls_model("initial-exec"))) = -1;
+static thread_local uint32_t hint_hash __attribute__((tls_model("initial-exec")));
+static thread_local int64_t hint_row __attribute__((tls_model("initial-exec"))) = -1;
+
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 
 /* table.ts hashTuple: murmur3-style, 30 bits. */
@@ -47,14 +57,15 @@ static int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_t hash) {
   }
 }
 
-static void place_slot(ns_conntrack *ct, int32_t ref) {
-  uint32_t hash = hash_tuple(tuple_at(ct, ref));
+static void place_slot_hashed(ns_conntrack *ct, int32_t ref, uint32_t hash) {
   uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   uint32_t s = hash & mask;
   while (ct->slotRef[s] != 0) s = (s + 1) & mask;
   ct->slotRef[s] = ref + 1;
   ct->slotHash[s] = (int32_t)hash;
 }
+
+static void place_slot(ns_conntrack *ct, int32_t ref) { place_slot_hashed(ct, ref, hash_tuple(tuple_at(ct, ref))); }
 
 static void link_tail(ns_conntrack *ct, int32_t e) {
   int32_t tail = ct->meta[META_TAIL];
@@ -75,7 +86,7 @@ static void unlink_entry(ns_conntrack *ct, int32_t e) {
   ct->next[e] = NIL;
 }
 
-static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, const uint32_t *reply) {
+static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, uint32_t orig_hash, const uint32_t *reply) {
   if (ct->meta[META_FREE_TOP] == 0) return NIL;
   int32_t e = ct->free[--ct->meta[META_FREE_TOP]];
   uint32_t *t = ct->tuples + (size_t)e * ENTRY_WORDS;
@@ -86,7 +97,7 @@ static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, const uint32
   /* Reply first: when both tuples are equal (a host talking to itself with no ports, e.g. GRE), a lookup
      then finds the reply direction, as the kernel's does (its reply node sits before the original). */
   place_slot(ct, e * 2 + 1);
-  place_slot(ct, e * 2);
+  place_slot_hashed(ct, e * 2, orig_hash);
   link_tail(ct, e);
   ct->meta[META_COUNT]++;
   return e;
@@ -127,7 +138,7 @@ static void touch_entry(ns_conntrack *ct, int32_t e) {
 
 /* state.ts lookup: entry * 2 + direction, or -1; an expired entry is reaped first. */
 static int32_t lookup(ns_conntrack *ct) {
-  int32_t ref = find_tuple(ct, key, hash_tuple(key));
+  int32_t ref = find_tuple(ct, key, row_hash);
   if (ref < 0) return ref;
   int32_t e = ref >> 1;
   if (ct->expires[e] > now_of(ct)) return ref;
@@ -198,27 +209,39 @@ static void packet_key(const ns_batch *b, uint32_t i) { packet_key_into(key, b, 
 /*
  * Prefetching for a row a few rows ahead (walk.cc): the table is megabytes, so a lookup's first touch of
  * its home slot, and then of the entry's tuple, misses the cache. Stage 1 hashes the row's tuple and
- * prefetches its home slot, returning it (or -1 when ct_track will not look the tuple up); stage 2, later,
- * reads that slot (now cached) and prefetches the entry it names. Both are hints: no state changes.
+ * prefetches its home slot, returning the hash (or -1 when ct_track will not look the tuple up); stage 2,
+ * later, reads that slot (now cached) and prefetches the entry it names. Both are hints: no state
+ * changes. ct_hint_hash then hands the hash to ct_track for that row, so it is not computed twice.
  */
 int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i) {
   if (b->family[i] == 0 || (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_MALFORMED | ROW_ICMP_ERROR)) != 0) return -1;
   uint32_t k[TUPLE_WORDS];
   packet_key_into(k, b, i);
-  uint32_t s = hash_tuple(k) & (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
+  uint32_t h = hash_tuple(k), s = h & (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   __builtin_prefetch(ct->slotRef + s);
   __builtin_prefetch(ct->slotHash + s);
-  return s;
+  return h;
 }
 
-void ct_prefetch_entry(const ns_conntrack *ct, int64_t slot) {
-  if (slot < 0) return;
-  int32_t r = ct->slotRef[slot];
+void ct_hint_hash(uint32_t i, int64_t hash) {
+  hint_hash = (uint32_t)hash;
+  hint_row = hash < 0 ? -1 : (int64_t)i;
+}
+
+void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
+  if (hash < 0) return;
+  int32_t r = ct->slotRef[(uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK]];
   if (r == 0) return;
   int32_t e = (r - 1) >> 1;
   __builtin_prefetch(ct->tuples + (size_t)e * ENTRY_WORDS + (size_t)((r - 1) & 1) * TUPLE_WORDS);
+  /* The entry's fields are in separate arrays (the TS tracker's layout), a cache line each. */
   __builtin_prefetch(ct->expires + e);
   __builtin_prefetch(ct->state + e);
+  __builtin_prefetch(ct->status + e);
+  __builtin_prefetch(ct->lastIndex + e);
+  __builtin_prefetch(ct->lastDir + e);
+  __builtin_prefetch(ct->prev + e);
+  __builtin_prefetch(ct->next + e);
 }
 
 static int reply_key(void) {
@@ -505,6 +528,9 @@ void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i) {
   if (flags & ROW_MALFORMED) { mark_invalid(ct, b, i); return; }
   if (flags & ROW_ICMP_ERROR) { track_icmp_error(ct, b, i); return; }
   packet_key(b, i);
+  row_hash = hint_row == (int64_t)i ? hint_hash : hash_tuple(key);
+  row_hash_row = i;
+  hint_row = -1;
   uint32_t proto = b->proto[i];
   if (proto == 6) track_tcp(ct, b, i);
   else if (proto == 17 || proto == 136) track_udp(ct, b, i);
@@ -547,13 +573,16 @@ void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i) {
   set_now(ct, b, i);
   packet_key(b, i);
   if (!reply_key()) return;
+  /* The row's track() hashed this tuple just before (pending is only set after its lookup). */
+  uint32_t h = row_hash_row == (int64_t)i ? row_hash : hash_tuple(key);
+  row_hash_row = -1;
   /* Another row entered the same connection between this row's track() and now (the kernel's clash). */
-  if (find_tuple(ct, key, hash_tuple(key)) >= 0) {
+  if (find_tuple(ct, key, h) >= 0) {
     ct->counters[COUNTER_CLASHES] += 1;
     return;
   }
   make_room(ct);
-  int32_t e = insert_entry(ct, key, key + TUPLE_WORDS);
+  int32_t e = insert_entry(ct, key, h, key + TUPLE_WORDS);
   init_entry(ct, b, i, e, pending - 1u);
   ct->counters[COUNTER_INSERTS] += 1;
 }

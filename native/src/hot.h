@@ -24,9 +24,11 @@ void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);
 /* src/conntrack/track.ts: track() before the filter, confirm() after it; fragment_verdict per row. */
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i);
 void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i);
-/* Cache hints for a later row (no state change): its home slot (returned, -1 if none), then its entry. */
+/* Cache hints for a later row (no state change): its home slot (its tuple hash returned, -1 if none), then
+   its entry; ct_hint_hash(i, hash) right before ct_track(i) spares ct_track hashing the tuple again. */
 int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i);
-void ct_prefetch_entry(const ns_conntrack *ct, int64_t slot);
+void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash);
+void ct_hint_hash(uint32_t i, int64_t hash);
 
 /* One model, whichever it is (MODEL_EBPF uses ebpf, MODEL_IPTABLES ipt). */
 typedef struct {
