@@ -7,7 +7,7 @@ import { generateCluster } from '../clustergen/generate.js';
 import { loadClusterFromText } from '../manifests/load.js';
 import { indexCluster } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
-import { compileModel, countDisagreements, timePasses, type CompareModel } from './models.js';
+import { compileModel, countDisagreements, timeClassify, timePasses, type CompareModel } from './models.js';
 import { synthTraffic } from './traffic.js';
 
 export const DEFAULT_SWEEP_SIZES: readonly number[] = [10, 30, 100, 300, 1000, 3000];
@@ -24,7 +24,10 @@ export interface SweepOptions {
 }
 
 export interface SweepModelPoint {
+  /** Time per packet of the replay loop (conntrack and model; most packets belong to known connections). */
   readonly nsPerPacket: number;
+  /** Time per packet of the policy decision alone (every packet a connection opening). */
+  readonly classifyNsPerPacket: number;
   readonly pps: number;
   /** Rules walked or probes, per connection-opening packet and per packet. */
   readonly costPerNewPacket: number;
@@ -49,8 +52,9 @@ export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
       const model = compileModel(name, index, options);
       const s = timePasses(model, traffic, { engine: 'js', minSeconds: opts.minSeconds ?? 0.2 });
       const size = name === 'iptables' ? model.size['rules']! : model.size['mapEntries']!;
+      const classifyNsPerPacket = timeClassify(model, traffic, opts.minSeconds ?? 0.2);
       return {
-        p: { nsPerPacket: s.pps > 0 ? 1e9 / s.pps : 0, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size },
+        p: { nsPerPacket: s.pps > 0 ? 1e9 / s.pps : 0, classifyNsPerPacket, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size },
         verdicts: s.verdicts,
       };
     };

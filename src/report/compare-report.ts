@@ -107,9 +107,9 @@ export function renderCompareTable(doc: CompareJson): string {
   lines.unshift(`${a.packets} packets (${a.ipPackets} IP): ${a.disagreements} on which the models disagree`);
   if (doc.nativeNote) lines.push(`native engine not measured: ${doc.nativeNote}`);
   for (const p of doc.sweep ?? []) {
-    lines.push(`sweep ${String(p.policies).padStart(6)} policies: iptables ${p.models.iptables.nsPerPacket.toFixed(0)} ns/pkt ` +
-      `(${p.models.iptables.costPerNewPacket.toFixed(1)} rules/opening), eBPF ${p.models.ebpf.nsPerPacket.toFixed(0)} ns/pkt ` +
-      `(${p.models.ebpf.costPerNewPacket.toFixed(1)} probes/opening), ${p.disagreements} disagreements`);
+    lines.push(`sweep ${String(p.policies).padStart(6)} policies: iptables ${p.models.iptables.classifyNsPerPacket.toFixed(0)} ns/opening ` +
+      `(${p.models.iptables.costPerNewPacket.toFixed(1)} rules), eBPF ${p.models.ebpf.classifyNsPerPacket.toFixed(0)} ns/opening ` +
+      `(${p.models.ebpf.costPerNewPacket.toFixed(1)} probes), ${p.disagreements} disagreements`);
   }
   return `${lines.join('\n')}\n`;
 }

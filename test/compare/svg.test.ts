@@ -30,9 +30,9 @@ describe('svg charts', () => {
   });
 
   test('the sweep section holds the crossover chart and the cost chart', () => {
-    const m = { nsPerPacket: 100, pps: 1e7, costPerNewPacket: 5, costPerPacket: 2, compileSeconds: 0.1, size: 10 };
+    const m = { nsPerPacket: 100, classifyNsPerPacket: 50, pps: 1e7, costPerNewPacket: 5, costPerPacket: 2, compileSeconds: 0.1, size: 10 };
     const html = sweepCharts({ sweep: [10, 100].map((policies) => ({ policies, packets: 1, disagreements: 0, models: { iptables: m, ebpf: m } })) });
     expect(html.match(/<svg/g)).toHaveLength(2);
-    expect(html).toContain('Time per packet against policy count');
+    expect(html).toContain('Policy decision time per packet against policy count');
   });
 });
