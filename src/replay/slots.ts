@@ -10,7 +10,7 @@
  */
 import { FlowBatch } from '../wire/flow-batch.js';
 
-export const SLOTS = 4;
+export const SLOTS = 16;
 export const Ctl = {
   /** Slots published by the main thread (a sequence number, not modulo). */
   HEAD: 0,
