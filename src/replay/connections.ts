@@ -170,9 +170,11 @@ export class ConnectionTable {
   }
 
   private copyOpening(o: ConnectionColumns, c: number, t: number): void {
-    this.src.set(o.src.subarray(c * 4, c * 4 + 4), t * 4);
-    this.dst.set(o.dst.subarray(c * 4, c * 4 + 4), t * 4);
-    this.key.set(o.key.subarray(c * KEY_WORDS, (c + 1) * KEY_WORDS), t * KEY_WORDS);
+    for (let w = 0; w < 4; w++) {
+      this.src[t * 4 + w] = o.src[c * 4 + w]!;
+      this.dst[t * 4 + w] = o.dst[c * 4 + w]!;
+    }
+    for (let w = 0; w < KEY_WORDS; w++) this.key[t * KEY_WORDS + w] = o.key[c * KEY_WORDS + w]!;
     this.family[t] = o.family[c]!;
     this.srcPort[t] = o.srcPort[c]!;
     this.dstPort[t] = o.dstPort[c]!;
@@ -195,16 +197,19 @@ export class ConnectionTable {
     if (this.count * 2 > this.slots.length / 2) this.resize(this.slots.length);
   }
 
-  /** The columns trimmed to the connections held (copies: to post to another thread). */
+  /** The columns themselves (rows past `count` unused): to post to another thread, transferring them, when done. */
   columns(): ConnectionColumns {
-    const n = this.count;
-    return {
-      count: n, overflow: this.overflow, family: this.family.slice(0, n), src: this.src.slice(0, n * 4), dst: this.dst.slice(0, n * 4),
-      srcPort: this.srcPort.slice(0, n), dstPort: this.dstPort.slice(0, n), proto: this.proto.slice(0, n),
-      verdict: this.verdict.slice(0, n), ctState: this.ctState.slice(0, n), firstRecord: this.firstRecord.slice(0, n),
-      firstFile: this.firstFile.slice(0, n), service: this.service.slice(0, n), key: this.key.slice(0, n * KEY_WORDS),
-      counts: this.counts.slice(0, n * COUNT_WORDS), hashes: this.hashes.slice(0, n),
-    };
+    const { count, overflow, family, src, dst, srcPort, dstPort, proto, verdict, ctState, firstRecord, firstFile, service, key, counts, hashes } = this;
+    return { count, overflow, family, src, dst, srcPort, dstPort, proto, verdict, ctState, firstRecord, firstFile, service, key, counts, hashes };
+  }
+
+  /** Room for `n` connections in all, columns and index, at once (before a merge of known size). */
+  reserve(n: number): void {
+    const want = Math.min(n, this.max);
+    if (want > this.family.length) this.growColumns(want);
+    let slots = this.slots.length / 2;
+    while (want * 2 > slots / 2) slots *= 2;
+    if (slots * 2 > this.slots.length) this.resize(slots);
   }
 
   /** Doubles the hash index; amortised, never per packet. Slots are (connection + 1, hash) pairs. */

@@ -243,6 +243,7 @@ function merge(into: StageCounts, parts: WorkerSummary[], keep: number): void {
 
 /** A k-way merge: each shard's table is already in the order of its opening packets. */
 function mergeConnections(into: ConnectionTable, parts: ConnectionColumns[]): void {
+  into.reserve(parts.reduce((n, p) => n + p.count, 0));
   const at = parts.map(() => 0);
   for (;;) {
     let best = -1;

@@ -48,7 +48,9 @@ function main(d: WorkerInit): void {
       laterFragments: stage.laterFragments, icmpErrors: stage.icmpErrors, disagreements: stage.disagreements,
       disagreementList: stage.disagreementList, models: stage.models, connections: c,
     };
-    d.port.postMessage(summary, [c.family.buffer, c.src.buffer, c.dst.buffer, c.key.buffer, c.counts.buffer, c.hashes.buffer]);
+    // The table is done with: its columns move to the main thread without a copy.
+    const moved = Object.values(c).flatMap((v) => (ArrayBuffer.isView(v) ? [v.buffer as ArrayBuffer] : []));
+    d.port.postMessage(summary, moved);
   } catch (e) {
     d.port.postMessage({ error: (e as Error).stack ?? String(e) });
     Atomics.store(ctl, Ctl.ERROR, 1);
