@@ -57,10 +57,15 @@ function arg(name: string): string | undefined {
 
 function runTier(tier: Tier, dir: string, packets: number): TierRun {
   const started = process.hrtime.bigint();
-  clusterFile(tier, dir);
-  const generateSeconds = generated.get(tier.name) ?? 0;
   const models: ModelRun[] = [];
   const errors: string[] = [];
+  try {
+    clusterFile(tier, dir);
+  } catch (e) {
+    // Reported in the results rather than ending the run (cluster-gen itself failed at this size).
+    return { tier, generateSeconds: seconds(started), models, restore: null, errors: [`cluster generation: ${(e as Error).message}`], seconds: seconds(started) };
+  }
+  const generateSeconds = generated.get(tier.name) ?? 0;
   for (const model of ['iptables', 'ebpf'] as const) {
     process.stderr.write(`bench: ${tier.name}: ${model} ...\n`);
     const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)], { encoding: 'utf8', maxBuffer: 1 << 26 });
