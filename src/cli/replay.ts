@@ -5,10 +5,14 @@
  */
 import { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { indexCluster } from '../model/cluster-index.js';
+import { compileEbpf } from '../compile/ebpf/compile.js';
+import { renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
+import type { EbpfProgram } from '../compile/ebpf/program.js';
+import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
+import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { chooseEngine, parseEngine } from '../native/load.js';
-import { replay } from '../replay/replay.js';
+import { replay, type ReplayResult } from '../replay/replay.js';
 import { buildReplayReport } from '../report/replay-report.js';
 import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
@@ -26,7 +30,8 @@ export function registerReplay(program: Command): void {
     .option('--write-dropped <file>', 'write the packets the dataplane drops to this pcap')
     .option('--limit <n>', 'denied connections to list', '100')
     .option('--engine <engine>', 'native (C addon; the default when it loads) or js (TypeScript)')
-    .option('--threads <n>', 'worker threads, sharded by connection (results equal one thread\'s)', '1');
+    .option('--threads <n>', 'worker threads, sharded by connection (results equal one thread\'s)', '1')
+    .option('--policy-maps', 'eBPF model: also print the policy maps with each entry\'s hit count (like `cilium bpf policy get`)');
   addClusterOptions(cmd);
   addSemanticsOptions(cmd);
   cmd.action((captures: string[], opts: Record<string, string>) => runReplay(captures, opts));
@@ -49,7 +54,13 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   });
   bar?.done();
   const report = buildReplayReport(result, index, evalOptions, limit);
-  process.stdout.write(output === 'json' ? JSON.stringify(report) + '\n' : renderReplayTable(report, captures));
+  const maps = opts['policyMaps'] ? policyMapsWithHits(result, index, evalOptions) : null;
+  if (output === 'json') {
+    process.stdout.write(JSON.stringify(maps ? { ...report, ebpfPolicyMaps: toJson(maps.program, maps.hits) } : report) + '\n');
+  } else {
+    process.stdout.write(renderReplayTable(report, captures));
+    if (maps) process.stdout.write(`\neBPF policy maps after the replay:\n${renderPolicyTable(maps.program, maps.hits)}`);
+  }
   if (report.damage) {
     process.stderr.write(`netsieve: ${report.damage.file}: read only up to byte offset ${report.damage.offset}: ${report.damage.reason}\n`);
     process.exitCode = 3;
@@ -85,4 +96,14 @@ function progressBar(): { update: (done: number, total: number, packets: number)
       if (drawn) process.stderr.write('\r\x1b[2K');
     },
   };
+}
+
+/**
+ * The eBPF program as compiled for the replay (compilation is deterministic, so entry indexes line up
+ * with the replay's counters) and the hits each entry took.
+ */
+function policyMapsWithHits(result: ReplayResult, index: ClusterIndex, options: EvalOptions): { program: EbpfProgram; hits: Float64Array } {
+  const ebpf = result.models.find((m) => m.name === 'ebpf');
+  if (!ebpf || !ebpf.mapEntryHits) throw new InputError('--policy-maps needs the eBPF model: --model ebpf or --model all');
+  return { program: compileEbpf(index, options), hits: ebpf.mapEntryHits };
 }

@@ -49,7 +49,7 @@ export function replaySharded(paths: readonly string[], opts: ReplayOptions): Re
     for (const lane of lanes) waitFor(lane, Ctl.READY, 1);
     const shell: StageCounts = {
       laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
-      models: opts.models.map((name) => ({ name, accepted: 0, dropped: 0, orphanFragments: 0 })),
+      models: opts.models.map((name) => ({ name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: null })),
       connections: new ConnectionTable(opts.maxConnections),
     };
     const run = newRun(opts, shell, capacity);
@@ -233,6 +233,7 @@ function merge(into: StageCounts, parts: WorkerSummary[], keep: number): void {
       into.models[k]!.accepted += m.accepted;
       into.models[k]!.dropped += m.dropped;
       into.models[k]!.orphanFragments += m.orphanFragments;
+      addHits(into.models[k]!, m.mapEntryHits);
     });
   }
   const all: Disagreement[] = parts.flatMap((p) => p.disagreementList);
@@ -262,4 +263,12 @@ function mergeConnections(into: ConnectionTable, parts: ConnectionColumns[]): vo
 
 function before(p: ConnectionColumns, c: number, q: ConnectionColumns, d: number): boolean {
   return p.firstFile[c]! < q.firstFile[d]! || (p.firstFile[c] === q.firstFile[d] && p.firstRecord[c]! < q.firstRecord[d]!);
+}
+
+/** Sums a worker's per-entry hit counters (every worker compiled the same program, so entries line up). */
+function addHits(into: ModelCounts, hits: Float64Array | null): void {
+  if (hits === null) return;
+  const mutable = into as { mapEntryHits: Float64Array | null };
+  if (mutable.mapEntryHits === null) mutable.mapEntryHits = new Float64Array(hits.length);
+  for (let e = 0; e < hits.length; e++) mutable.mapEntryHits[e]! += hits[e]!;
 }

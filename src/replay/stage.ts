@@ -39,6 +39,11 @@ export interface ModelCounts {
   accepted: number;
   dropped: number;
   orphanFragments: number;
+  /**
+   * eBPF model only: packets decided by each policy-map entry (entry order of the compiled program, as
+   * `cilium bpf policy get` shows hit counts); null for the other models.
+   */
+  readonly mapEntryHits: Float64Array | null;
 }
 
 /** What a Stage counts (summed over shards). */
@@ -72,7 +77,7 @@ export function buildStage(
     rowModels, natives: rowModels.map((m) => (addon === null ? null : nativeHandleOf(addon, m))),
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),
     keep, file: '', fileIndex: 0, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
-    models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0 })),
+    models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(m) })),
     connections: new ConnectionTable(maxConnections),
   };
 }
@@ -177,4 +182,9 @@ function connectionOf(s: Stage, batch: FlowBatch, i: number, flags: number): num
     if (quoted >= 0) return quoted;
   }
   return t.lookupOrAdd(batch, i, batch.src, batch.dst, batch.srcPort[i]!, batch.dstPort[i]!, batch.proto[i]!);
+}
+
+/** The eBPF matcher's own per-entry counters (the native engine counts into the same array). */
+function mapEntryHitsOf(m: RowModel): Float64Array | null {
+  return (m as RowModel & { loaded?: { hits: Float64Array } }).loaded?.hits ?? null;
 }
