@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const results: Results = {
       date, machine: m, capture, tiers: runs, seconds: seconds(started),
-      threads: 'replay has no --threads option yet: end-to-end replay is measured on one thread only',
+      threads: 'end-to-end replay is measured on one thread only; `netsieve replay --threads N` is not timed by this suite yet',
     };
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
