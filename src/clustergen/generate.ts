@@ -31,7 +31,8 @@ export function generateCluster(options: GenerateOptions): Manifest {
   const items: Manifest[] = [namespaceManifest('kube-system', { team: 'infra', env: 'prod' })];
   for (const ns of namespaces) items.push(namespaceManifest(ns, { team: rng.pick(TEAMS), env: rng.pick(ENVS) }));
   const apps = generateApps(rng, namespaces, options.pods);
-  items.push(...generatePods(rng, apps, options.pods));
+  // A loop, not push(...spread): spreading 150k pods as arguments overflows the stack.
+  for (const pod of generatePods(rng, apps, options.pods)) items.push(pod);
   items.push(podManifest('kube-system', 'coredns-0', { app: 'coredns', tier: 'dns' }, ipAt(options.pods), [['dns', 53, 'UDP']]));
   const byNamespace = groupBy(apps, (a) => a.namespace);
   for (let i = 0; i < options.policies; i++) items.push(generatePolicy(rng, i, namespaces, byNamespace));
