@@ -11,9 +11,10 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { InputError } from '../../errors.js';
+import { LinkType } from '../../wire/offsets.js';
 
-/** pcap LINKTYPE_* values the writer is used with. */
-export const LinkType = { ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276, NULL: 0 } as const;
+/** pcap LINKTYPE_* numbers, defined once beside the decoder's offsets; re-exported for writer users. */
+export { LinkType };
 
 const MAGIC_MICRO = 0xa1b2c3d4;
 const MAGIC_NANO = 0xa1b23c4d;
