@@ -29,7 +29,10 @@ export function hashWords(words: Uint32Array, offset: number, count: number, see
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // The low 30 bits only: a Smi, so returning it from a call V8 does not inline allocates no heap number
+  // (a full uint32 did, once per packet). Slots are `hash & mask` with mask < 2^30: the same slots as
+  // the full 32-bit hash, here and in native/src (which masks the full hash).
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
 export class OpenHashTable {

@@ -5,7 +5,7 @@ import {
 import { FlowBatch, Verdict } from '../../src/wire/flow-batch.js';
 import { newConntrack, track, confirm, conntrackStats } from '../../src/conntrack/index.js';
 import { fillRow } from './support/rows.js';
-import { allocatingLoop, gcCountDuring } from './support/gc-counter.js';
+import { allocatingLoop, gcCountDuring, STRAY_COLLECTIONS } from './support/gc-counter.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -84,7 +84,7 @@ describe('no allocation per packet', () => {
     // A small table so that inserts keep evicting: the churn path is exercised too.
     const ct = newConntrack({ capacity: 200 });
     const run = (): void => {
-      for (let r = 0; r < 300; r++) {
+      for (let r = 0; r < 2000; r++) {
         for (let i = 0; i < 1024; i++) {
           b.tsSec[i] = 1_700_000_000 + r; // time moves on so entries also expire
           track(ct, b, i);
@@ -93,11 +93,11 @@ describe('no allocation per packet', () => {
       }
     };
     for (let w = 0; w < 3; w++) run();
-    expect(await gcCountDuring(run)).toBe(0);
+    expect(await gcCountDuring(run)).toBeLessThanOrEqual(STRAY_COLLECTIONS);
     const stats = conntrackStats(ct);
     expect(stats.inserts).toBeGreaterThan(20_000);
     expect(stats.evictions + stats.expirations).toBeGreaterThan(20_000);
     expect(stats.related).toBeGreaterThan(0);
-    expect(await gcCountDuring(() => allocatingLoop(1_000_000))).toBeGreaterThan(0);
+    expect(await gcCountDuring(() => allocatingLoop(2_000_000))).toBeGreaterThan(STRAY_COLLECTIONS);
   });
 });

@@ -16,7 +16,7 @@ import { ipToWords, mustParseIp } from '../../src/model/ip.js';
 import { CtState, FlowBatch, Verdict } from '../../src/wire/flow-batch.js';
 import { flow } from '../support/builders.js';
 import { randomScenario } from '../support/random-cluster.js';
-import { allocatingLoop, gcCountDuring } from '../conntrack/support/gc-counter.js';
+import { allocatingLoop, gcCountDuring, STRAY_COLLECTIONS } from '../conntrack/support/gc-counter.js';
 import { EBPF_SCENARIOS } from '../compile/ebpf/scenarios.js';
 import { FRONTEND, PRECEDENCE_CASES, precedenceFlow, precedenceProgram, type PrecedenceCase } from '../compile/ebpf/precedence.js';
 
@@ -131,11 +131,11 @@ describe('classifyBatch agrees with the reference on a random cluster, and alloc
     expect(want).toContain(Verdict.DROP);
   });
 
-  it('half a million rows trigger no garbage collection (an allocating loop does)', async () => {
-    const loop = (): void => { for (let r = 0; r < 500; r++) classifyBatch(loaded, batch); };
+  it('two million rows trigger no garbage collection (an allocating loop does)', async () => {
+    const loop = (): void => { for (let r = 0; r < 2000; r++) classifyBatch(loaded, batch); };
     for (let r = 0; r < 3; r++) loop();
-    expect(await gcCountDuring(loop)).toBe(0);
-    expect(await gcCountDuring(() => allocatingLoop(2_000_000))).toBeGreaterThan(0);
+    expect(await gcCountDuring(loop)).toBeLessThanOrEqual(STRAY_COLLECTIONS);
+    expect(await gcCountDuring(() => allocatingLoop(2_000_000))).toBeGreaterThan(STRAY_COLLECTIONS);
   });
 });
 

@@ -15,7 +15,7 @@ import { packSet, setContains } from '../../src/match/iptables-sets.js';
 import { CtState, FlowBatch, Verdict } from '../../src/wire/flow-batch.js';
 import { flow } from '../support/builders.js';
 import { randomScenario } from '../support/random-cluster.js';
-import { allocatingLoop, gcCountDuring } from '../conntrack/support/gc-counter.js';
+import { allocatingLoop, gcCountDuring, STRAY_COLLECTIONS } from '../conntrack/support/gc-counter.js';
 import { seedCluster } from '../compile/iptables/scenarios.js';
 
 const FRONTEND = '10.244.0.3';
@@ -187,16 +187,16 @@ describe('IptablesDataplane (probe and explain)', () => {
 
 describe('no allocation per packet', () => {
   it('classifying 600,000 rows triggers no garbage collection (an allocating loop does)', async () => {
-    // One small object per row would fill V8's young generation (a few MB) many times over in 600,000 rows.
+    // One small object per row would fill V8's young generation (a few MB) many times over in 2,000,000 rows.
     const scenario = randomScenario(7, { flowsPerScenario: 1000 });
     const m = loadIptables(compileIptables(indexCluster(scenario.cluster), DEFAULT_EVAL_OPTIONS));
     const batch = new FlowBatch(1000);
     scenario.flows.forEach((f, i) => { setRow(batch, i, f.src, f.dst, f.protocol, f.dstPort); });
-    const loop = (): void => { for (let r = 0; r < 600; r++) classifyBatch(m, batch); };
+    const loop = (): void => { for (let r = 0; r < 2000; r++) classifyBatch(m, batch); };
     for (let r = 0; r < 3; r++) loop(); // warm-up: optimising the loop allocates
     expect(batch.cost.subarray(0, 1000).reduce((a, b) => a + b, 0)).toBeGreaterThan(5000);
-    expect(await gcCountDuring(loop)).toBe(0);
-    expect(await gcCountDuring(() => allocatingLoop(600_000))).toBeGreaterThan(0);
+    expect(await gcCountDuring(loop)).toBeLessThanOrEqual(STRAY_COLLECTIONS);
+    expect(await gcCountDuring(() => allocatingLoop(2_000_000))).toBeGreaterThan(STRAY_COLLECTIONS);
   });
 });
 
