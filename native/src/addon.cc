@@ -5,24 +5,9 @@
  */
 #include <napi.h>
 #include <new>
-#include "hot.h"
+#include "bound.h"
 
-namespace {
-
-enum { GROUP_IPTABLES = 100 };
-
-struct Bound {
-  int group = 0;
-  Napi::ObjectReference keep; /* the bound arrays (and handles) stay alive as long as the handle */
-  ns_batch batch{};
-  ns_ebpf ebpf{};
-  ns_ipt_family family{};
-  ns_ipt_sets sets{};
-  ns_conntrack ct{};
-  ns_iptables ipt{};
-  int32_t *stack = nullptr;
-  ~Bound() { delete[] stack; }
-};
+namespace netsieve_addon {
 
 struct FieldInfo { const char *name; int elem; };
 #define NS_INFO(name, type) {#name, ELEM_##type},
@@ -31,6 +16,7 @@ const FieldInfo EBPF_INFO[] = {NS_EBPF_FIELDS(NS_INFO)};
 const FieldInfo IPT_FAMILY_INFO[] = {NS_IPT_FAMILY_FIELDS(NS_INFO)};
 const FieldInfo IPT_SETS_INFO[] = {NS_IPT_SETS_FIELDS(NS_INFO)};
 const FieldInfo CONNTRACK_INFO[] = {NS_CONNTRACK_FIELDS(NS_INFO)};
+const FieldInfo NAT_INFO[] = {NS_NAT_FIELDS(NS_INFO)};
 #undef NS_INFO
 
 int elemOf(napi_typedarray_type t) {
@@ -83,6 +69,9 @@ template <typename S> bool fillSets(Napi::Env env, Napi::Array arrays, S *s, con
 template <typename S> bool fillConntrack(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
   uint32_t k = 0; bool ok = true; NS_CONNTRACK_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
 }
+template <typename S> bool fillNat(Napi::Env env, Napi::Array arrays, S *s, const FieldInfo *info) {
+  uint32_t k = 0; bool ok = true; NS_NAT_FIELDS(NS_FILL) return ok && !env.IsExceptionPending();
+}
 #undef NS_FILL
 
 Bound *handleOf(Napi::Value v, int group, const char *what) {
@@ -116,7 +105,8 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
               : group == GROUP_EBPF ? sizeof EBPF_INFO / sizeof *EBPF_INFO
               : group == GROUP_IPT_FAMILY ? sizeof IPT_FAMILY_INFO / sizeof *IPT_FAMILY_INFO
               : group == GROUP_IPT_SETS ? sizeof IPT_SETS_INFO / sizeof *IPT_SETS_INFO
-              : group == GROUP_CONNTRACK ? sizeof CONNTRACK_INFO / sizeof *CONNTRACK_INFO : 0;
+              : group == GROUP_CONNTRACK ? sizeof CONNTRACK_INFO / sizeof *CONNTRACK_INFO
+              : group == GROUP_NAT ? sizeof NAT_INFO / sizeof *NAT_INFO : 0;
   if (want == 0 || arrays.Length() != want) {
     Napi::TypeError::New(env, "native bind: group " + std::to_string(group) + " wants " + std::to_string(want) +
                          " arrays, got " + std::to_string(arrays.Length()) + " (layout drift?)").ThrowAsJavaScriptException();
@@ -128,10 +118,12 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
           : group == GROUP_EBPF ? fillEbpf(env, arrays, &b->ebpf, EBPF_INFO)
           : group == GROUP_IPT_FAMILY ? fillFamily(env, arrays, &b->family, IPT_FAMILY_INFO)
           : group == GROUP_IPT_SETS ? fillSets(env, arrays, &b->sets, IPT_SETS_INFO)
-          : fillConntrack(env, arrays, &b->ct, CONNTRACK_INFO);
+          : group == GROUP_CONNTRACK ? fillConntrack(env, arrays, &b->ct, CONNTRACK_INFO)
+          : fillNat(env, arrays, &b->nat, NAT_INFO);
   if (ok && group == GROUP_EBPF && (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2)) ok = false;
   if (ok && group == GROUP_IPT_FAMILY && b->family.params_len < IPT_PARAM_COUNT) ok = false;
   if (ok && group == GROUP_CONNTRACK && (b->ct.params_len < CT_PARAM_COUNT || b->ct.timeouts_len < TO_COUNT)) ok = false;
+  if (ok && group == GROUP_NAT && !natFits(&b->nat)) ok = false;
   if (!ok) {
     delete b;
     if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native bind: params too short").ThrowAsJavaScriptException();
@@ -322,9 +314,13 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   groups.Set((uint32_t)GROUP_IPT_FAMILY, NS_LIST(IPT_FAMILY_INFO));
   groups.Set((uint32_t)GROUP_IPT_SETS, NS_LIST(IPT_SETS_INFO));
   groups.Set((uint32_t)GROUP_CONNTRACK, NS_LIST(CONNTRACK_INFO));
+  groups.Set((uint32_t)GROUP_NAT, NS_LIST(NAT_INFO));
   Napi::Object constants = Napi::Object::New(env);
   NS_CONST(ELEM_U8) NS_CONST(ELEM_U16) NS_CONST(ELEM_U32) NS_CONST(ELEM_I16) NS_CONST(ELEM_I32) NS_CONST(ELEM_F64)
-  NS_CONST(GROUP_BATCH) NS_CONST(GROUP_EBPF) NS_CONST(GROUP_IPT_FAMILY) NS_CONST(GROUP_IPT_SETS) NS_CONST(GROUP_CONNTRACK)
+  NS_CONST(GROUP_BATCH) NS_CONST(GROUP_EBPF) NS_CONST(GROUP_IPT_FAMILY) NS_CONST(GROUP_IPT_SETS) NS_CONST(GROUP_CONNTRACK) NS_CONST(GROUP_NAT)
+  NS_CONST(NAT_PARAM_MASK) NS_CONST(NAT_PARAM_COUNT) NS_CONST(NAT_PARAM_SLOTS)
+  NS_CONST(RS_PACKETS) NS_CONST(RS_IP) NS_CONST(RS_NON_IP) NS_CONST(RS_MALFORMED) NS_CONST(RS_ACCEPTED) NS_CONST(RS_DROPPED)
+  NS_CONST(RS_ORPHANS) NS_CONST(RS_LATER_FRAGMENTS) NS_CONST(RS_ICMP_ERRORS) NS_CONST(RS_CONNECTIONS) NS_CONST(RS_OVERFLOW) NS_CONST(RS_COUNT)
   NS_CONST(EBPF_PARAM_IPC_SEED) NS_CONST(EBPF_PARAM_POLICY_SEED) NS_CONST(EBPF_PARAM_ALLOW_LOOPBACK)
   NS_CONST(EBPF_PARAM_ALLOW_NODE_TRAFFIC) NS_CONST(EBPF_PARAM_HAS_HOST4)
   NS_CONST(EBPF_PARAM_HAS_HOST6) NS_CONST(EBPF_PARAM_COUNT) NS_CONST(IPT_PARAM_ENTRY) NS_CONST(IPT_PARAM_DEPTH)
@@ -365,9 +361,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decode", Napi::Function::New(env, Decode));
   exports.Set("walk", Napi::Function::New(env, Walk));
   exports.Set("walkRun", Napi::Function::New(env, WalkRun));
+  registerReplay(env, exports);
   return exports;
 }
 
-}  // namespace
+}  // namespace netsieve_addon
 
-NODE_API_MODULE(netsieve, Init)
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return netsieve_addon::Init(env, exports); }
+
+NODE_API_MODULE(netsieve, InitAddon)

@@ -20,7 +20,7 @@ typedef int16_t ns_I16;
 typedef int32_t ns_I32;
 typedef double ns_F64;
 
-enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4, GROUP_CONNTRACK = 5 };
+enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4, GROUP_CONNTRACK = 5, GROUP_NAT = 6 };
 
 #define NS_BATCH_FIELDS(X) \
   X(family, U8) X(src, U32) X(dst, U32) X(proto, U8) X(srcPort, U16) X(dstPort, U16) X(tcpFlags, U8) \
@@ -55,6 +55,16 @@ enum { IPT_PARAM_ENTRY = 0, IPT_PARAM_DEPTH = 1, IPT_PARAM_COUNT = 2 };
   X(pending, U8) X(fragmentVerdict, U8) X(timeouts, F64) X(params, I32)
 enum { CT_PARAM_TABLE_MASK = 0, CT_PARAM_FRAG_MASK = 1, CT_PARAM_COUNT = 2 };
 
+/* Service DNAT tables (src/replay/nat.ts ServiceNat); params: slot mask, service port count. */
+#define NS_NAT_FIELDS(X) \
+  X(addr, U32) X(family, U8) X(port, U16) X(proto, U8) X(backendStart, I32) X(backendCount, I32) \
+  X(backendAddr, U32) X(backendPort, U16) X(slots, I32) X(params, I32)
+enum { NAT_PARAM_MASK = 0, NAT_PARAM_COUNT = 1, NAT_PARAM_SLOTS = 2 };
+
+/* Slots of the Float64Array of a native replay's counters (src/native/layout.ts ReplayStat). */
+enum { RS_PACKETS = 0, RS_IP = 1, RS_NON_IP = 2, RS_MALFORMED = 3, RS_ACCEPTED = 4, RS_DROPPED = 5, RS_ORPHANS = 6,
+       RS_LATER_FRAGMENTS = 7, RS_ICMP_ERRORS = 8, RS_CONNECTIONS = 9, RS_OVERFLOW = 10, RS_COUNT = 11 };
+
 /* Timeout slots (src/native/layout.ts Timeout). */
 enum { TO_TCP = 0, TO_TCP_UNACKNOWLEDGED = 10, TO_UDP_UNREPLIED = 11, TO_UDP_REPLIED = 12,
        TO_UDP_STREAM_AFTER = 13, TO_ICMP = 14, TO_ICMPV6 = 15, TO_GENERIC = 16, TO_SCTP_COOKIE_WAIT = 17,
@@ -74,6 +84,7 @@ typedef struct { NS_EBPF_FIELDS(NS_MEMBER) } ns_ebpf;
 typedef struct { NS_IPT_FAMILY_FIELDS(NS_MEMBER) } ns_ipt_family;
 typedef struct { NS_IPT_SETS_FIELDS(NS_MEMBER) } ns_ipt_sets;
 typedef struct { NS_CONNTRACK_FIELDS(NS_MEMBER) } ns_conntrack;
+typedef struct { NS_NAT_FIELDS(NS_MEMBER) } ns_nat;
 #undef NS_MEMBER
 
 /* src/wire/flow-batch.ts */

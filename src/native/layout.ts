@@ -21,7 +21,7 @@ export interface FieldSpec {
 const f = (name: string, elem: ElemCode): FieldSpec => ({ name, elem });
 
 /** Group codes passed to the addon's `bind`. */
-export const Group = { BATCH: 1, EBPF: 2, IPT_FAMILY: 3, IPT_SETS: 4, CONNTRACK: 5 } as const;
+export const Group = { BATCH: 1, EBPF: 2, IPT_FAMILY: 3, IPT_SETS: 4, CONNTRACK: 5, NAT: 6 } as const;
 
 /** FlowBatch columns the native loops read or write (src/wire/flow-batch.ts), in this order. */
 export const BATCH_FIELDS: readonly FieldSpec[] = [
@@ -94,6 +94,28 @@ export const CONNTRACK_FIELDS: readonly FieldSpec[] = [
 ];
 export const CtParam = { TABLE_MASK: 0, FRAG_MASK: 1, COUNT: 2 } as const;
 
+/**
+ * The Service DNAT tables (src/replay/nat.ts ServiceNat), array for array; `params` (I32): slot mask,
+ * service port count.
+ */
+export const NAT_FIELDS: readonly FieldSpec[] = [
+  f('addr', Elem.U32), f('family', Elem.U8), f('port', Elem.U16), f('proto', Elem.U8), f('backendStart', Elem.I32),
+  f('backendCount', Elem.I32), f('backendAddr', Elem.U32), f('backendPort', Elem.U16), f('slots', Elem.I32),
+  f('params', Elem.I32),
+];
+export const NatParam = { MASK: 0, COUNT: 1, SLOTS: 2 } as const;
+
+/**
+ * Slots of the Float64Array of counters a native replay (src/native/replay.ts) adds to: the records and
+ * IP rows seen, non-IP and malformed rows, the model's accepted and dropped IP rows, later fragments
+ * without a first, later fragments and ICMP errors met while grouping, and the connection table's size
+ * and overflow (set, not added).
+ */
+export const ReplayStat = {
+  PACKETS: 0, IP: 1, NON_IP: 2, MALFORMED: 3, ACCEPTED: 4, DROPPED: 5, ORPHANS: 6, LATER_FRAGMENTS: 7, ICMP_ERRORS: 8,
+  CONNECTIONS: 9, OVERFLOW: 10, COUNT: 11,
+} as const;
+
 /** Slots of the conntrack `timeouts` array (src/conntrack/timeouts.ts Timeouts, flattened). */
 export const Timeout = {
   TCP: 0, // 10 slots, indexed by TcpState
@@ -118,5 +140,5 @@ export const NativeModel = { EBPF: 1, IPTABLES: 2 } as const;
 
 export const GROUPS: Readonly<Record<number, readonly FieldSpec[]>> = {
   [Group.BATCH]: BATCH_FIELDS, [Group.EBPF]: EBPF_FIELDS, [Group.IPT_FAMILY]: IPT_FAMILY_FIELDS,
-  [Group.IPT_SETS]: IPT_SETS_FIELDS, [Group.CONNTRACK]: CONNTRACK_FIELDS,
+  [Group.IPT_SETS]: IPT_SETS_FIELDS, [Group.CONNTRACK]: CONNTRACK_FIELDS, [Group.NAT]: NAT_FIELDS,
 };

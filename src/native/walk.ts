@@ -20,6 +20,7 @@ import { ChunkFile } from '../traffic/pcap/chunk.js';
 import type { FlowBatch } from '../wire/flow-batch.js';
 import { batchHandle, conntrackHandle, decodeNative, runNative, settleProbes, type NativeModelHandle } from './engine.js';
 import { WalkSlot } from './layout.js';
+import { replayRowsNative, type NativeReplay } from './replay.js';
 import type { NativeAddon } from './load.js';
 
 const RECORD_HEADER = 16;
@@ -35,7 +36,15 @@ export interface NativeCaptureReader extends CaptureReader {
   fillRun(nm: NativeModelHandle, ct: Conntrack, batch: FlowBatch): number;
   /** Later fragments dropped for want of a first, summed over `fillRun` calls. */
   readonly orphans: number;
+  /**
+   * `fill`, then every row through the native replay `r` (DNAT, conntrack, the model, connections; see
+   * ./replay.ts) in the same call; `batch` must be the batch `r` was bound with. Returns rows (0 at the end).
+   */
+  fillReplay(r: NativeReplay, batch: FlowBatch, fileIndex: number): number;
 }
+
+/** What one native walk call does with the rows: nothing more, run them (fillRun), or replay them. */
+type WalkMode = { readonly nm: NativeModelHandle; readonly ct: Conntrack } | { readonly replay: NativeReplay; readonly fileIndex: number } | null;
 
 /** Opens `path` as `openCapture` does (same refusals), with the record walk in the addon for classic pcap. */
 export function openNativeCapture(
@@ -87,11 +96,15 @@ class NativeClassicReader implements NativeCaptureReader {
   }
 
   fill(batch: FlowBatch): number {
-    return this.next(batch, null, null);
+    return this.next(batch, null);
   }
 
   fillRun(nm: NativeModelHandle, ct: Conntrack, batch: FlowBatch): number {
-    return this.next(batch, nm, ct);
+    return this.next(batch, { nm, ct });
+  }
+
+  fillReplay(r: NativeReplay, batch: FlowBatch, fileIndex: number): number {
+    return this.next(batch, { replay: r, fileIndex });
   }
 
   close(): void {
@@ -100,10 +113,10 @@ class NativeClassicReader implements NativeCaptureReader {
   }
 
   /** classic.ts fill: walk what the chunk holds; when no whole record is left, refill; at the end, end(). */
-  private next(batch: FlowBatch, nm: NativeModelHandle | null, ct: Conntrack | null): number {
+  private next(batch: FlowBatch, mode: WalkMode): number {
     batch.count = 0;
     while (!this.done) {
-      const n = this.walk(batch, nm, ct);
+      const n = this.walk(batch, mode);
       if (n > 0 || this.done) return n;
       if (!this.c.refill()) this.end();
     }
@@ -111,17 +124,20 @@ class NativeClassicReader implements NativeCaptureReader {
   }
 
   /** One addon call over the chunk from c.pos. */
-  private walk(batch: FlowBatch, nm: NativeModelHandle | null, ct: Conntrack | null): number {
+  private walk(batch: FlowBatch, mode: WalkMode): number {
     const c = this.c, s = this.state, a = this.addon;
     s[WalkSlot.POS] = c.pos;
     s[WalkSlot.END] = c.end;
     s[WalkSlot.FIRST] = this.recordsRead;
-    const b = batchHandle(a, batch);
-    const n = nm === null || ct === null ? a.walk(c.buf, b, s)
-      : a.walkRun(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), c.buf, b, s);
-    if (nm !== null) {
+    let n: number;
+    if (mode === null) {
+      n = a.walk(c.buf, batchHandle(a, batch), s);
+    } else if ('replay' in mode) {
+      n = a.walkReplay(mode.replay.handle, c.buf, s, mode.fileIndex);
+    } else {
+      n = a.walkRun(mode.nm.model, mode.nm.handle, conntrackHandle(a, mode.ct, batch.capacity), c.buf, batchHandle(a, batch), s);
       this.orphans += s[WalkSlot.ORPHANS]!;
-      settleProbes(nm);
+      settleProbes(mode.nm);
     }
     c.pos = s[WalkSlot.POS]!;
     batch.count = n;
@@ -175,6 +191,14 @@ class TsWalkReader implements NativeCaptureReader {
     if (n === 0) return 0;
     decodeNative(this.addon, this.r.chunk, batch);
     this.orphans += runNative(nm, ct, batch);
+    return n;
+  }
+
+  fillReplay(r: NativeReplay, batch: FlowBatch, fileIndex: number): number {
+    const n = this.r.fill(batch);
+    if (n === 0) return 0;
+    decodeNative(this.addon, this.r.chunk, batch);
+    replayRowsNative(r, batch, fileIndex);
     return n;
   }
 

@@ -203,6 +203,26 @@ export class ConnectionTable {
     return { count, overflow, family, src, dst, srcPort, dstPort, proto, verdict, ctState, firstRecord, firstFile, service, key, counts, hashes };
   }
 
+  /**
+   * Takes columns made elsewhere (the native replay's table, copied out of C) as this table's own, when
+   * this one is still empty, and indexes them. The columns must be those this table would have built
+   * (same keys, hashes and order): test/native/replay.test.ts compares the two column for column.
+   */
+  adoptColumns(c: ConnectionColumns): void {
+    if (this.count !== 0) throw new Error('ConnectionTable.adoptColumns: the table is not empty');
+    Object.assign(this, {
+      family: c.family, src: c.src, dst: c.dst, srcPort: c.srcPort, dstPort: c.dstPort, proto: c.proto, verdict: c.verdict,
+      ctState: c.ctState, firstRecord: c.firstRecord, firstFile: c.firstFile, service: c.service, key: c.key,
+      counts: c.counts, hashes: c.hashes,
+    });
+    this.count = c.count;
+    this.overflow = c.overflow;
+    if (this.family.length < 1024) this.growColumns(1024);
+    let slots = 2048;
+    while (this.count * 2 > slots) slots *= 2;
+    this.resize(slots);
+  }
+
   /** Room for `n` connections in all, columns and index, at once (before a merge of known size). */
   reserve(n: number): void {
     const want = Math.min(n, this.max);

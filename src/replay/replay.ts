@@ -21,6 +21,7 @@ import type { ConnectionTable } from './connections.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
 import { buildStage, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
 import { replaySharded } from './shard.js';
+import { canFuse, replayFused } from './fused.js';
 
 export interface ReplayOptions {
   readonly index: ClusterIndex;
@@ -39,6 +40,8 @@ export interface ReplayOptions {
   readonly addon?: NativeAddon | null;
   /** Worker threads, sharded by connection (./shard.ts); 1 or absent: this thread alone. */
   readonly threads?: number;
+  /** false: keep a single native model on the staged pipeline (./fused.ts explains when it fuses); for comparisons. */
+  readonly fuse?: boolean;
 }
 
 export type { Disagreement, ModelCounts } from './stage.js';
@@ -74,6 +77,7 @@ export interface Run {
 
 export function replay(paths: readonly string[], opts: ReplayOptions): ReplayResult {
   if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
+  if (canFuse(opts)) return replayFused(paths, opts);
   const capacity = opts.batchSize ?? 4096;
   const stage = buildStage(opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections);
   const run = newRun(opts, stage, capacity);
@@ -122,6 +126,11 @@ export function absorbStage(r: ReplayResult, s: StageCounts): ReplayResult {
   return r;
 }
 
+/** The captures' sizes summed (for progress); a missing file counts 0 (openCapture reports it). */
+export function fileSizes(paths: readonly string[]): number {
+  return paths.reduce((n, p) => n + fileSize(p), 0);
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -137,7 +146,7 @@ export type BatchSink = (batch: FlowBatch, path: string, fileIndex: number) => v
  * through Service DNAT (services[i] per row), then handed to `sink` while the reader's chunk is valid.
  */
 export function forEachBatch(paths: readonly string[], opts: ReplayOptions, run: Run, sink: BatchSink): void {
-  const total = paths.reduce((n, p) => n + fileSize(p), 0);
+  const total = fileSizes(paths);
   const batch = new FlowBatch(run.services.length);
   let before = 0;
   paths.forEach((path, k) => {

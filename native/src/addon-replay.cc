@@ -1,0 +1,222 @@
+/*
+ * The Node-API side of the native replay (replay.cc): a replay handle binds one model, its tracker, the
+ * Service NAT tables, the batch, a counters array and the connection table (C memory, freed with the
+ * handle); then one call per batch, and one copy of the connection table at the end.
+ */
+#include <new>
+#include <string.h>
+#include <sys/mman.h>
+#include "bound.h"
+
+namespace netsieve_addon {
+
+bool natFits(const ns_nat *n) {
+  if (n->params_len < NAT_PARAM_SLOTS) return false;
+  int32_t mask = n->params[NAT_PARAM_MASK], count = n->params[NAT_PARAM_COUNT];
+  if (mask < 0 || (size_t)mask + 1 != n->slots_len || ((uint32_t)mask & ((uint32_t)mask + 1)) != 0) return false;
+  if (count < 0 || (size_t)count >= n->slots_len || (size_t)count > n->family_len || (size_t)count > n->port_len ||
+      (size_t)count > n->proto_len || (size_t)count * 4 > n->addr_len || (size_t)count > n->backendStart_len ||
+      (size_t)count > n->backendCount_len || n->backendAddr_len < n->backendPort_len * 4) return false;
+  for (int32_t s = 0; s < count; s++) {
+    int64_t start = n->backendStart[s], k = n->backendCount[s];
+    if (start < 0 || k < 0 || (size_t)(start + k) > n->backendPort_len) return false;
+  }
+  for (size_t h = 0; h < n->slots_len; h++) if (n->slots[h] < 0 || n->slots[h] > count) return false;
+  return true;
+}
+
+namespace {
+
+struct ReplayState {
+  ns_replay r{};
+  ns_conns conns{};
+  int32_t *hashes = nullptr;
+  Napi::ObjectReference keep;
+  ~ReplayState() {
+    conns_free(&conns);
+    delete[] hashes;
+  }
+};
+
+ReplayState *replayOf(Napi::Value v) {
+  Bound *b = handleOf(v, GROUP_REPLAY, "replay");
+  return b ? reinterpret_cast<ReplayState *>(b->stack) : nullptr;
+}
+
+template <typename T> T *arrayOf(Napi::Value v, napi_typedarray_type type, size_t least) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) return nullptr;
+  Napi::TypedArray a = v.As<Napi::TypedArray>();
+  if (a.ElementLength() < least) return nullptr;
+  return reinterpret_cast<T *>(static_cast<uint8_t *>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+/*
+ * bindReplay(model, modelHandle, ctHandle, natHandle, batchHandle, stats: Float64Array(RS_COUNT),
+ * services: Int32Array(batch capacity), maxConnections): the replay handle.
+ */
+Napi::Value BindReplay(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Bound *m = modelHandle(info[0], info[1]);
+  Bound *c = m ? handleOf(info[2], GROUP_CONNTRACK, "conntrack") : nullptr;
+  Bound *n = c ? handleOf(info[3], GROUP_NAT, "nat") : nullptr;
+  Bound *bb = n ? handleOf(info[4], GROUP_BATCH, "batch") : nullptr;
+  if (!bb) return env.Undefined();
+  size_t cap = bb->batch.family_len;
+  double *stats = arrayOf<double>(info[5], napi_float64_array, RS_COUNT);
+  int32_t *services = arrayOf<int32_t>(info[6], napi_int32_array, cap);
+  double max = info[7].As<Napi::Number>().DoubleValue();
+  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
+    Napi::TypeError::New(env, "native bindReplay: stats, services or maxConnections wrong, or conntrack scratch smaller than the batch").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ReplayState *st = new ReplayState();
+  if (!conns_init(&st->conns, (uint32_t)max)) {
+    delete st;
+    Napi::Error::New(env, "native replay: out of memory for the connection table").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int model = info[0].As<Napi::Number>().Int32Value();
+  st->hashes = new (std::nothrow) int32_t[cap > 0 ? cap : 1];
+  if (!st->hashes) {
+    delete st;
+    Napi::Error::New(env, "native replay: out of memory for the row scratch").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->hashes};
+  Napi::Array keep = Napi::Array::New(env, 6);
+  for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
+  st->keep = Napi::Persistent(keep.As<Napi::Object>());
+  Bound *b = new Bound();
+  b->group = GROUP_REPLAY;
+  b->stack = reinterpret_cast<int32_t *>(st); /* owned below: deleted by the finalizer, not ~Bound */
+  return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) {
+    delete reinterpret_cast<ReplayState *>(p->stack);
+    p->stack = nullptr;
+    delete p;
+  });
+}
+
+bool checkFailed(Napi::Env env, ReplayState *st) {
+  if (replay_failed(&st->r) == 0) return true;
+  Napi::Error::New(env, "native replay: out of memory growing the connection table").ThrowAsJavaScriptException();
+  return false;
+}
+
+/* replayRows(replayHandle, count, fileIndex): rows [0, count) of the bound batch, already decoded. */
+Napi::Value ReplayRows(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ReplayState *st = replayOf(info[0]);
+  if (!st) return env.Undefined();
+  uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+  if (count > st->r.b->family_len) count = (uint32_t)st->r.b->family_len;
+  replay_rows(&st->r, count, info[2].As<Napi::Number>().Int32Value());
+  checkFailed(env, st);
+  return env.Undefined();
+}
+
+/* walkReplay(replayHandle, chunk, walkState, fileIndex): walk and decode records of the chunk, then replayRows. */
+Napi::Value WalkReplay(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ReplayState *st = replayOf(info[0]);
+  ns_walk w;
+  double *s;
+  if (!st || !walkArgs(env, info[1], info[2], &w, &s)) return env.Undefined();
+  w.decode = 1;
+  uint32_t rows = walk_classic(&w, st->r.b, (uint32_t)st->r.b->family_len);
+  walkResult(s, &w, rows);
+  replay_rows(&st->r, rows, info[3].As<Napi::Number>().Int32Value());
+  if (!checkFailed(env, st)) return env.Undefined();
+  return Napi::Number::New(env, rows);
+}
+
+/* The connections.ts columns, in src/native/replay.ts CONNECTION_COLUMNS order: bytes per element, elements per row. */
+const struct { uint32_t size, per; } COLUMNS[] = {
+  {1, 1}, {4, 4}, {4, 4}, {2, 1}, {2, 1}, {1, 1}, {1, 1}, {1, 1}, {8, 1}, {4, 1}, {4, 1}, {4, CONN_KEY_WORDS}, {8, 4}, {4, 1},
+};
+enum { COLUMN_COUNT = sizeof COLUMNS / sizeof *COLUMNS };
+
+void unmapBuffer(napi_env, void *data, void *hint) { munmap(data, (size_t)(uintptr_t)hint); }
+
+/* Column k's bytes for n rows, rounded up to 8 so that every column starts aligned. */
+size_t columnBytes(uint32_t k, size_t n) { return (COLUMNS[k].size * COLUMNS[k].per * n + 7) & ~(size_t)7; }
+
+void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
+  uint8_t *family = base + (size_t)offsets[0], *proto = base + (size_t)offsets[5], *verdict = base + (size_t)offsets[6];
+  uint8_t *ctState = base + (size_t)offsets[7];
+  uint32_t *src = (uint32_t *)(base + (size_t)offsets[1]), *dst = (uint32_t *)(base + (size_t)offsets[2]);
+  uint16_t *sp = (uint16_t *)(base + (size_t)offsets[3]), *dp = (uint16_t *)(base + (size_t)offsets[4]);
+  double *firstRecord = (double *)(base + (size_t)offsets[8]), *counts = (double *)(base + (size_t)offsets[12]);
+  int32_t *firstFile = (int32_t *)(base + (size_t)offsets[9]), *service = (int32_t *)(base + (size_t)offsets[10]);
+  uint32_t *key = (uint32_t *)(base + (size_t)offsets[11]);
+  int32_t *hashes = (int32_t *)(base + (size_t)offsets[13]);
+  for (size_t c = 0; c < t->count; c++) {
+    const ns_conn_hot *h = &t->hot[c];
+    const ns_conn_cold *k = &t->cold[c];
+    family[c] = (uint8_t)(h->key[0] >> 8);
+    proto[c] = (uint8_t)h->key[0];
+    sp[c] = (uint16_t)(h->key[1] >> 16);
+    dp[c] = (uint16_t)h->key[1];
+    memcpy(src + c * 4, h->key + 2, 16);
+    memcpy(dst + c * 4, h->key + 6, 16);
+    memcpy(key + c * CONN_KEY_WORDS, h->key, sizeof h->key);
+    counts[c * 4] = h->packets;
+    counts[c * 4 + 1] = h->bytes;
+    counts[c * 4 + 2] = h->dropped;
+    counts[c * 4 + 3] = 0;
+    verdict[c] = k->verdict;
+    ctState[c] = k->ct_state;
+    firstRecord[c] = k->first_record;
+    firstFile[c] = k->first_file;
+    service[c] = k->service;
+    hashes[c] = k->hash;
+  }
+}
+
+/*
+ * exportConnections(replayHandle, offsets: Float64Array(14)): the connection table as one ArrayBuffer
+ * holding the connections.ts columns of `count` rows each (offsets[k]: where column k starts). The
+ * buffer is fresh huge-page memory handed to V8 (freed when collected): copying into ordinary typed arrays
+ * measured a tenth of a replay in page faults alone.
+ */
+Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ReplayState *st = replayOf(info[0]);
+  double *offsets = arrayOf<double>(info[1], napi_float64_array, COLUMN_COUNT);
+  if (!st) return env.Undefined();
+  if (!offsets) {
+    Napi::TypeError::New(env, "native exportConnections: offsets is not a Float64Array of 14").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t n = st->conns.count, total = 0;
+  for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
+    offsets[k] = (double)total;
+    total += columnBytes(k, n);
+  }
+  size_t bytes = (total + 4095) & ~(size_t)4095;
+  if (bytes == 0) bytes = 4096;
+  void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) {
+    Napi::Error::New(env, "native exportConnections: out of memory").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  madvise(base, bytes, MADV_HUGEPAGE);
+  fillColumns(&st->conns, (uint8_t *)base, offsets);
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, base, total, unmapBuffer, (void *)(uintptr_t)bytes, &buffer) != napi_ok) {
+    munmap(base, bytes);
+    Napi::Error::New(env, "native exportConnections: external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Value(env, buffer);
+}
+
+}  // namespace
+
+void registerReplay(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindReplay", Napi::Function::New(env, BindReplay));
+  exports.Set("replayRows", Napi::Function::New(env, ReplayRows));
+  exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
+  exports.Set("exportConnections", Napi::Function::New(env, ExportConnections));
+}
+
+}  // namespace netsieve_addon

@@ -1,0 +1,38 @@
+/* The addon's handle of bound typed arrays (addon.cc), shared with the replay entry points (addon-replay.cc). */
+#ifndef NETSIEVE_BOUND_H
+#define NETSIEVE_BOUND_H
+#include <napi.h>
+#include "replay.h"
+
+namespace netsieve_addon {
+
+enum { GROUP_IPTABLES = 100, GROUP_REPLAY = 101 };
+
+struct Bound {
+  int group = 0;
+  Napi::ObjectReference keep; /* the bound arrays (and handles) stay alive as long as the handle */
+  ns_batch batch{};
+  ns_ebpf ebpf{};
+  ns_ipt_family family{};
+  ns_ipt_sets sets{};
+  ns_conntrack ct{};
+  ns_nat nat{};
+  ns_iptables ipt{};
+  int32_t *stack = nullptr;
+  ~Bound() { delete[] stack; }
+};
+
+/* The handle's Bound if `v` is a handle of `group`; else null with a JS TypeError naming `what`. */
+Bound *handleOf(Napi::Value v, int group, const char *what);
+/* The model handle of model code `model` (MODEL_EBPF or MODEL_IPTABLES). */
+Bound *modelHandle(Napi::Value model, Napi::Value handle);
+/* The walk state and chunk of a walk call, checked (walk.cc never reads outside the chunk). */
+bool walkArgs(Napi::Env env, Napi::Value chunkV, Napi::Value stateV, ns_walk *w, double **state);
+void walkResult(double *s, const ns_walk *w, uint32_t rows);
+/* A NAT group's tables are consistent enough for C to index them without reading outside an array. */
+bool natFits(const ns_nat *n);
+/* bindReplay, replayRows, walkReplay, exportConnections (addon-replay.cc). */
+void registerReplay(Napi::Env env, Napi::Object exports);
+
+}  // namespace netsieve_addon
+#endif

@@ -1,0 +1,335 @@
+/*
+ * src/replay/replay.ts prepareRows, stage.ts runModel/groupRow and connections.ts, for one native model,
+ * in one call per batch. Every function here mirrors a TypeScript one named in its comment, down to the
+ * hash functions (the connection hashes are copied out with the table, and the DNAT backend choice must
+ * be the same as TypeScript's for the two engines to agree connection for connection).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "replay.h"
+
+/* --- Service DNAT (src/replay/nat.ts) -------------------------------------------------------------- */
+
+static inline uint32_t mul(uint32_t a, uint32_t b) { return a * b; } /* Math.imul, as uint32 */
+
+/* nat.ts slotHash. */
+static uint32_t nat_hash(const uint32_t *w, uint32_t port, uint32_t proto) {
+  uint32_t h = mul(w[0] ^ 0x9e3779b9u, 0x85ebca6bu);
+  h = mul(h ^ w[1] ^ (h >> 13), 0xc2b2ae35u);
+  h = mul(h ^ w[2] ^ (h >> 16), 0x85ebca6bu);
+  h = mul(h ^ w[3] ^ (h >> 13), 0xc2b2ae35u);
+  h = mul(h ^ ((port << 8) | proto), 0x27d4eb2du);
+  return h ^ (h >> 15);
+}
+
+/* nat.ts findServicePort. */
+static int32_t find_service_port(const ns_nat *n, uint32_t family, const uint32_t *w, uint32_t port, uint32_t proto) {
+  uint32_t mask = (uint32_t)n->params[NAT_PARAM_MASK];
+  for (uint32_t h = nat_hash(w, port, proto) & mask;; h = (h + 1) & mask) {
+    int32_t s = n->slots[h] - 1;
+    if (s < 0) return -1;
+    const uint32_t *a = n->addr + (size_t)s * 4;
+    if (n->port[s] == port && n->proto[s] == proto && n->family[s] == family && a[0] == w[0] && a[1] == w[1] &&
+        a[2] == w[2] && a[3] == w[3]) return s;
+  }
+}
+
+/* nat.ts applyNat's rewrite: one end of row i (`end`, `end_port`) to the backend chosen by the other end. */
+static void to_backend(const ns_nat *n, int32_t s, uint32_t *end, uint16_t *end_port, const uint32_t *client,
+                       uint32_t client_port, uint32_t proto) {
+  int32_t b = n->backendStart[s] + (int32_t)(nat_hash(client, client_port, proto) % (uint32_t)n->backendCount[s]);
+  memcpy(end, n->backendAddr + (size_t)b * 4, 16);
+  *end_port = n->backendPort[b];
+}
+
+/* nat.ts applyNat: the service port index, or -1 when row i was left alone. */
+static int32_t apply_nat(const ns_nat *n, ns_batch *b, uint32_t i) {
+  uint32_t family = b->family[i], proto = b->proto[i];
+  if (family == 0 || (proto != 6 && proto != 17 && proto != 132)) return -1;
+  uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
+  int32_t s = find_service_port(n, family, dst, b->dstPort[i], proto);
+  if (s >= 0 && n->backendCount[s] > 0) {
+    to_backend(n, s, dst, &b->dstPort[i], src, b->srcPort[i], proto);
+    return s;
+  }
+  s = find_service_port(n, family, src, b->srcPort[i], proto);
+  if (s >= 0 && n->backendCount[s] > 0) {
+    to_backend(n, s, src, &b->srcPort[i], dst, b->dstPort[i], proto);
+    return s;
+  }
+  return -1;
+}
+
+/* --- Connections (src/replay/connections.ts) ------------------------------------------------------ */
+
+/* connections.ts endHash (an int32 there; the bits are the same). */
+static inline uint32_t end_hash(const uint32_t *w, uint32_t port) {
+  uint32_t h = mul(w[0] ^ port, 0x85ebca6bu);
+  h = mul(h ^ w[1] ^ (h >> 13), 0xc2b2ae35u);
+  h = mul(h ^ w[2] ^ (h >> 16), 0x85ebca6bu);
+  h = mul(h ^ w[3] ^ (h >> 13), 0xc2b2ae35u);
+  return h ^ (h >> 16);
+}
+
+/* connections.ts symmetricHash: the same for (a -> b) and (b -> a). */
+static inline int32_t symmetric_hash(const uint32_t *src, const uint32_t *dst, uint32_t sp, uint32_t dp, uint32_t proto) {
+  uint32_t h = end_hash(src, sp) + end_hash(dst, dp);
+  return (int32_t)(mul(h ^ proto, 0x27d4eb2du) ^ (h >> 15));
+}
+
+/* connections.ts matches: the tuple against connection c's packed key, forward then reverse. */
+static inline int conn_matches(const ns_conn_hot *c, uint32_t fp, const uint32_t *src, const uint32_t *dst, uint32_t sp, uint32_t dp) {
+  const uint32_t *k = c->key;
+  if (k[0] != fp) return 0;
+  if (k[1] == ((sp << 16) | dp) && memcmp(k + 2, src, 16) == 0 && memcmp(k + 6, dst, 16) == 0) return 1;
+  return k[1] == ((dp << 16) | sp) && memcmp(k + 2, dst, 16) == 0 && memcmp(k + 6, src, 16) == 0;
+}
+
+/*
+ * The table's arrays are mmap'ed and grown with mremap: pages move without being copied, and with
+ * transparent huge pages (MADV_HUGEPAGE; the kernel's default mode is "madvise") a growing table takes one
+ * page fault per 2 MiB instead of per 4 KiB. Measured before this: page faults and the copies of growth
+ * were a quarter of a replay of 374k connections. Sizes are whole pages; base addresses page-aligned.
+ */
+static size_t page_round(size_t bytes) { return (bytes + 4095) & ~(size_t)4095; }
+
+static void *big_alloc(void *old, size_t old_bytes, size_t bytes) {
+  void *p = old ? mremap(old, page_round(old_bytes), page_round(bytes), MREMAP_MAYMOVE)
+                : mmap(NULL, page_round(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  madvise(p, page_round(bytes), MADV_HUGEPAGE); /* a hint: refused is fine */
+  return p;
+}
+
+static void big_free(void *p, size_t bytes) {
+  if (p) munmap(p, page_round(bytes));
+}
+
+/* connections.ts resize: a new index of `slots` slots, rebuilt from the stored hashes. */
+static int conns_resize(ns_conns *t, uint32_t slots) {
+  int32_t *index = (int32_t *)big_alloc(NULL, 0, (size_t)slots * 2 * sizeof(int32_t)); /* zeroed pages */
+  if (!index) return 0;
+  uint32_t mask = slots - 1;
+  for (uint32_t c = 0; c < t->count; c++) {
+    int32_t hash = t->cold[c].hash;
+    uint32_t h = (uint32_t)hash & mask;
+    while (index[h * 2] != 0) h = (h + 1) & mask;
+    index[h * 2] = (int32_t)c + 1;
+    index[h * 2 + 1] = hash;
+  }
+  if (t->slots) big_free(t->slots, ((size_t)t->mask + 1) * 2 * sizeof(int32_t));
+  t->slots = index;
+  t->mask = mask;
+  return 1;
+}
+
+static int conns_grow(ns_conns *t, uint32_t cap) {
+  ns_conn_hot *hot = (ns_conn_hot *)big_alloc(t->hot, sizeof *hot * t->cap, sizeof *hot * cap);
+  if (!hot) return 0;
+  t->hot = hot;
+  ns_conn_cold *cold = (ns_conn_cold *)big_alloc(t->cold, sizeof *cold * t->cap, sizeof *cold * cap);
+  if (!cold) return 0; /* hot keeps its new size: cap stays, so the next grow remaps from the old size */
+  t->cold = cold;
+  t->cap = cap;
+  return 1;
+}
+
+int conns_init(ns_conns *t, uint32_t max) {
+  memset(t, 0, sizeof *t);
+  t->max = max;
+  return conns_grow(t, 1024) && conns_resize(t, 2048);
+}
+
+void conns_free(ns_conns *t) {
+  big_free(t->hot, sizeof *t->hot * t->cap);
+  big_free(t->cold, sizeof *t->cold * t->cap);
+  if (t->slots) big_free(t->slots, ((size_t)t->mask + 1) * 2 * sizeof(int32_t));
+  t->hot = NULL;
+  t->cold = NULL;
+  t->slots = NULL;
+}
+
+/* connections.ts init: connection c opened by row i. */
+static void conn_open(ns_conns *t, uint32_t c, const ns_batch *b, uint32_t i, uint32_t fp, int32_t hash, int32_t file) {
+  ns_conn_hot *h = &t->hot[c];
+  const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
+  h->key[0] = fp;
+  h->key[1] = ((uint32_t)b->srcPort[i] << 16) | b->dstPort[i];
+  memcpy(h->key + 2, src, 16);
+  memcpy(h->key + 6, dst, 16);
+  h->packets = h->bytes = h->dropped = 0;
+  ns_conn_cold *k = &t->cold[c];
+  k->first_record = b->recordIndex[i];
+  k->first_file = file;
+  k->service = -1;
+  k->hash = hash;
+  k->verdict = b->verdict[i];
+  k->ct_state = b->ctState[i];
+}
+
+/* connections.ts find: the connection with this tuple in either direction, or -1. */
+static int32_t conns_find(const ns_conns *t, uint32_t fp, const uint32_t *src, const uint32_t *dst, uint32_t sp, uint32_t dp) {
+  int32_t hash = symmetric_hash(src, dst, sp, dp, fp & 0xff);
+  for (uint32_t h = (uint32_t)hash & t->mask;; h = (h + 1) & t->mask) {
+    int32_t c = t->slots[h * 2] - 1;
+    if (c < 0) return -1;
+    if (t->slots[h * 2 + 1] == hash && conn_matches(&t->hot[c], fp, src, dst, sp, dp)) return c;
+  }
+}
+
+/*
+ * connections.ts lookupOrAdd, given the row's symmetric hash: row i's connection, opened by row i when
+ * new; -1 when the table is full (or out of memory). The recent-connections cache keeps (hash, c + 1)
+ * pairs so that its check costs no cache miss on the table itself.
+ */
+static int32_t conns_lookup_or_add(ns_conns *t, const ns_batch *b, uint32_t i, int32_t file, int32_t hash) {
+  const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
+  uint32_t sp = b->srcPort[i], dp = b->dstPort[i], proto = b->proto[i];
+  uint32_t fp = ((uint32_t)b->family[i] << 8) | proto;
+  uint32_t r = ((uint32_t)hash & (CONN_RECENT - 1)) * 2;
+  int32_t seen = t->recent[r + 1] - 1;
+  if (seen >= 0 && t->recent[r] == hash && conn_matches(&t->hot[seen], fp, src, dst, sp, dp)) return seen;
+  uint32_t h = (uint32_t)hash & t->mask;
+  for (;; h = (h + 1) & t->mask) {
+    int32_t c = t->slots[h * 2] - 1;
+    if (c < 0) break;
+    if (t->slots[h * 2 + 1] == hash && conn_matches(&t->hot[c], fp, src, dst, sp, dp)) {
+      t->recent[r] = hash;
+      t->recent[r + 1] = c + 1;
+      return c;
+    }
+  }
+  if (t->count >= t->max) {
+    t->overflow += 1;
+    return -1;
+  }
+  if (t->count >= t->cap && !conns_grow(t, t->cap * 2)) {
+    t->failed = 1;
+    return -1;
+  }
+  uint32_t c = t->count++;
+  t->slots[h * 2] = (int32_t)c + 1;
+  t->slots[h * 2 + 1] = hash;
+  conn_open(t, c, b, i, fp, hash, file);
+  t->recent[r] = hash;
+  t->recent[r + 1] = (int32_t)c + 1;
+  if ((uint64_t)t->count * 2 > (uint64_t)t->mask + 1 && !conns_resize(t, (t->mask + 1) * 2)) t->failed = 1;
+  return (int32_t)c;
+}
+
+/* --- The batch (replay.ts prepareRows, stage.ts runModel and groupRow) ---------------------------- */
+
+/* prepareRows: record counters, DNAT per IP row (services[i], or -1). */
+static void prepare_rows(ns_replay *r, uint32_t n) {
+  ns_batch *b = r->b;
+  double *s = r->stats;
+  int nat = r->nat->params[NAT_PARAM_COUNT] > 0;
+  s[RS_PACKETS] += n;
+  for (uint32_t i = 0; i < n; i++) {
+    r->services[i] = -1;
+    if (b->family[i] == 0) {
+      s[RS_NON_IP] += 1;
+      b->verdict[i] = VERDICT_NONE;
+      continue;
+    }
+    s[RS_IP] += 1;
+    if ((b->flags[i] & ROW_MALFORMED) != 0) s[RS_MALFORMED] += 1;
+    if (nat) r->services[i] = apply_nat(r->nat, b, i);
+  }
+}
+
+/* runModel: every row through the model (non-IP rows leave the tracker as it was), IP verdicts counted. */
+static void run_model(ns_replay *r, uint32_t n) {
+  ns_batch *b = r->b;
+  uint32_t orphans = 0, accepted = 0, dropped = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    orphans += run_row(r->model, &r->m, r->ct, b, i);
+    if (b->family[i] == 0) {
+      b->verdict[i] = VERDICT_NONE;
+      continue;
+    }
+    accepted += b->verdict[i] == VERDICT_ACCEPT;
+    dropped += b->verdict[i] == VERDICT_DROP;
+  }
+  r->stats[RS_ORPHANS] += orphans;
+  r->stats[RS_ACCEPTED] += accepted;
+  r->stats[RS_DROPPED] += dropped;
+}
+
+/* Rows whose own tuple keys their connection (not later fragments, not ICMP errors: stage.ts connectionOf). */
+static inline int plain_row(const ns_batch *b, uint32_t i) {
+  return b->family[i] != 0 && (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
+}
+
+static inline int32_t row_hash(const ns_batch *b, uint32_t i) {
+  return symmetric_hash(b->src + (size_t)i * 4, b->dst + (size_t)i * 4, b->srcPort[i], b->dstPort[i], b->proto[i]);
+}
+
+/*
+ * Two hinting passes before the real one, so that the cache misses of a batch overlap instead of
+ * following one another: every plain row's hash and index slot (prefetched), then the first candidate
+ * connection of each slot (prefetched). The table is far larger than the caches on real captures, and
+ * these misses were most of group_rows' time. Hints only: the real pass looks everything up again.
+ */
+static void prefetch_connections(ns_replay *r, uint32_t n) {
+  const ns_batch *b = r->b;
+  const ns_conns *t = r->conns;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!plain_row(b, i)) continue;
+    int32_t hash = row_hash(b, i);
+    r->hashes[i] = hash;
+    __builtin_prefetch(&t->slots[((uint32_t)hash & t->mask) * 2]);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    if (!plain_row(b, i)) continue;
+    int32_t c = t->slots[((uint32_t)r->hashes[i] & t->mask) * 2] - 1;
+    if (c >= 0) __builtin_prefetch(&t->hot[c]);
+  }
+}
+
+/* stage.ts connectionOf: later fragments are not attributed; ICMP errors join the flow they quote. */
+static int32_t connection_of(ns_replay *r, uint32_t i, int32_t file) {
+  ns_batch *b = r->b;
+  uint8_t flags = b->flags[i];
+  if ((flags & ROW_LATER_FRAGMENT) != 0) {
+    r->stats[RS_LATER_FRAGMENTS] += 1;
+    return -1;
+  }
+  if ((flags & ROW_ICMP_ERROR) != 0) {
+    r->stats[RS_ICMP_ERRORS] += 1;
+    uint32_t fp = ((uint32_t)b->family[i] << 8) | b->innerProto[i];
+    int32_t quoted = conns_find(r->conns, fp, b->innerSrc + (size_t)i * 4, b->innerDst + (size_t)i * 4,
+                                b->innerSrcPort[i], b->innerDstPort[i]);
+    if (quoted >= 0) return quoted;
+    return conns_lookup_or_add(r->conns, b, i, file, row_hash(b, i));
+  }
+  return conns_lookup_or_add(r->conns, b, i, file, r->hashes[i]);
+}
+
+/* groupRow: each IP row counted into its connection (packets, bytes, dropped; the Service on opening). */
+static void group_rows(ns_replay *r, uint32_t n, int32_t file) {
+  ns_batch *b = r->b;
+  ns_conns *t = r->conns;
+  prefetch_connections(r, n);
+  for (uint32_t i = 0; i < n; i++) {
+    if (b->family[i] == 0) continue;
+    int32_t c = connection_of(r, i, file);
+    if (c < 0) continue;
+    ns_conn_hot *h = &t->hot[c];
+    if (h->packets == 0 && r->services[i] >= 0) t->cold[c].service = r->services[i];
+    h->packets += 1;
+    h->bytes += b->wireLength[i];
+    if (b->verdict[i] == VERDICT_DROP) h->dropped += 1;
+  }
+  r->stats[RS_CONNECTIONS] = t->count;
+  r->stats[RS_OVERFLOW] = t->overflow;
+}
+
+void replay_rows(ns_replay *r, uint32_t n, int32_t file_index) {
+  prepare_rows(r, n);
+  run_model(r, n);
+  group_rows(r, n, file_index);
+}
+
+int replay_failed(const ns_replay *r) { return r->conns->failed ? -1 : 0; }

@@ -1,0 +1,64 @@
+/*
+ * The replay pipeline of one native model in C (src/replay/fused.ts drives it): per batch, the counters
+ * and Service DNAT of src/replay/replay.ts prepareRows, the model's conntrack -> filter -> confirm
+ * (run_row), then each IP row into its connection (src/replay/stage.ts groupRow). The connection table
+ * lives here, in C memory, and is copied out once at the end as src/replay/connections.ts columns.
+ */
+#ifndef NETSIEVE_REPLAY_H
+#define NETSIEVE_REPLAY_H
+#include "hot.h"
+
+enum { CONN_KEY_WORDS = 10, CONN_RECENT = 4096 };
+
+/* What a packet touches: the packed key (connections.ts `key`) and the three counters, one cache line. */
+typedef struct {
+  uint32_t key[CONN_KEY_WORDS];
+  double packets;
+  double bytes;
+  double dropped;
+} ns_conn_hot;
+
+/* What only the opening packet writes and the report reads. */
+typedef struct {
+  double first_record;
+  int32_t first_file;
+  int32_t service;
+  int32_t hash;
+  uint8_t verdict;
+  uint8_t ct_state;
+} ns_conn_cold;
+
+typedef struct {
+  ns_conn_hot *hot;
+  ns_conn_cold *cold;
+  uint32_t count, cap, max;
+  double overflow;
+  int32_t *slots; /* pairs (connection + 1, hash); 0 empty */
+  uint32_t mask;  /* slot count - 1 */
+  int failed; /* set when growing ran out of memory */
+  /* A direct-mapped cache in front of the index: (hash, connection + 1) pairs by hash, in L1/L2. */
+  int32_t recent[CONN_RECENT * 2];
+} ns_conns;
+
+/* Everything one replay call needs; `services` is per-row scratch of the batch's capacity. */
+typedef struct {
+  int model;
+  ns_model m;
+  ns_conntrack *ct;
+  const ns_nat *nat;
+  ns_batch *b;
+  ns_conns *conns;
+  double *stats; /* RS_* slots */
+  int32_t *services;
+  int32_t *hashes; /* per row: its connection hash (group_rows scratch, the batch's capacity) */
+} ns_replay;
+
+/* A table of at most `max` connections; 0 when out of memory. */
+int conns_init(ns_conns *t, uint32_t max);
+void conns_free(ns_conns *t);
+/* Rows [0, n) of r->b (decoded) through DNAT, the model and into connections; file_index of their capture. */
+void replay_rows(ns_replay *r, uint32_t n, int32_t file_index);
+/* -1 when the table could not grow (out of memory): the call's rows are then incomplete. */
+int replay_failed(const ns_replay *r);
+
+#endif

@@ -1,0 +1,84 @@
+/**
+ * The replay of one compiled model on the native engine, fused: the reader's record walk, decoding,
+ * Service DNAT, conntrack, the model and connection grouping run in C in one call per batch
+ * (src/native/replay.ts), and TypeScript only refills the reader's chunk, writes the requested pcaps and
+ * reports progress. Same result as the staged pipeline (./stage.ts) for that model: the test
+ * test/native/replay.test.ts replays seeded captures both ways and compares every counter and connection.
+ *
+ * Taken when the addon is loaded, one model is replayed and it is iptables or eBPF, on one thread. The
+ * reference model (the evaluator, per flow) and the comparison of several models stay staged.
+ */
+import { exportNativeConnections, bindNativeReplay, type NativeReplay } from '../native/replay.js';
+import { settleProbes } from '../native/engine.js';
+import { ReplayStat } from '../native/layout.js';
+import { openNativeCapture } from '../native/walk.js';
+import { FlowBatch } from '../wire/flow-batch.js';
+import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
+import { buildRowModel, nativeHandleOf } from './models.js';
+import { closeWriters, newRun, startTimer, writeOuts, fileSizes, type ReplayOptions, type ReplayResult, type Run } from './replay.js';
+import type { ModelCounts } from './stage.js';
+
+/** Whether `replay` can run fused (see the file comment). */
+export function canFuse(opts: ReplayOptions): boolean {
+  return opts.fuse !== false && !!opts.addon && opts.models.length === 1 && opts.models[0] !== 'reference' && (opts.threads ?? 1) <= 1;
+}
+
+export function replayFused(paths: readonly string[], opts: ReplayOptions): ReplayResult {
+  const capacity = opts.batchSize ?? 4096;
+  const rowModel = buildRowModel(opts.models[0]!, opts.index, opts.evalOptions);
+  const nm = nativeHandleOf(opts.addon!, rowModel)!;
+  const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel) };
+  const connections = new ConnectionTable(opts.maxConnections);
+  const run = newRun(opts, { models: [model], connections, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [] }, capacity);
+  const batch = new FlowBatch(capacity);
+  const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const timer = startTimer();
+  try {
+    readAll(paths, run, replay, batch);
+  } finally {
+    closeWriters(run);
+  }
+  settleProbes(nm);
+  timer.stop(run.result);
+  absorbStats(run.result, model, replay);
+  connections.adoptColumns(exportNativeConnections(replay));
+  return run.result;
+}
+
+/** Every capture in order, batch by batch through the native replay; the requested pcaps written. */
+function readAll(paths: readonly string[], run: Run, replay: NativeReplay, batch: FlowBatch): void {
+  const total = fileSizes(paths);
+  let before = 0;
+  paths.forEach((path, k) => {
+    const reader = openNativeCapture(run.opts.addon!, path);
+    try {
+      while (reader.fillReplay(replay, batch, k) > 0) {
+        run.chunk = reader.chunk;
+        writeOuts(run, batch, batch.verdict);
+        run.opts.progress?.(before + reader.bytesRead, total, replay.stats[ReplayStat.PACKETS]!);
+      }
+      if (reader.damage && !run.result.damage) run.result.damage = { ...reader.damage, file: path };
+      before += reader.bytesRead;
+    } finally {
+      reader.close();
+    }
+  });
+}
+
+function absorbStats(r: ReplayResult, m: ModelCounts, replay: NativeReplay): void {
+  const s = replay.stats;
+  r.packets = s[ReplayStat.PACKETS]!;
+  r.ipPackets = s[ReplayStat.IP]!;
+  r.nonIp = s[ReplayStat.NON_IP]!;
+  r.malformed = s[ReplayStat.MALFORMED]!;
+  r.laterFragments = s[ReplayStat.LATER_FRAGMENTS]!;
+  r.icmpErrors = s[ReplayStat.ICMP_ERRORS]!;
+  m.accepted = s[ReplayStat.ACCEPTED]!;
+  m.dropped = s[ReplayStat.DROPPED]!;
+  m.orphanFragments = s[ReplayStat.ORPHANS]!;
+}
+
+/** The eBPF matcher's own per-entry counters (the native engine counts into the same array). */
+function mapEntryHitsOf(m: object): Float64Array | null {
+  return (m as { loaded?: { hits: Float64Array } }).loaded?.hits ?? null;
+}
