@@ -220,30 +220,56 @@ static int32_t conns_lookup_or_add(ns_conns *t, const ns_batch *b, uint32_t i, i
 
 /* --- The batch (replay.ts prepareRows, stage.ts runModel and groupRow) ---------------------------- */
 
-/* prepareRows: record counters, DNAT per IP row (services[i], or -1). */
+/* src/replay/shard.ts mixWords. */
+static inline uint32_t mix_words(const uint32_t *w) {
+  uint32_t h = mul(w[0] ^ 0x9e3779b9u, 0x85ebca6bu);
+  h = mul(h ^ w[1] ^ (h >> 13), 0xc2b2ae35u);
+  h = mul(h ^ w[2] ^ (h >> 16), 0x85ebca6bu);
+  h = mul(h ^ w[3] ^ (h >> 13), 0xc2b2ae35u);
+  return h ^ (h >> 16);
+}
+
+/* src/replay/shard.ts shardOf: the address pair and protocol (of the quoted flow for ICMP errors), commutatively. */
+static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
+  int err = (b->flags[i] & ROW_ICMP_ERROR) != 0;
+  const uint32_t *x = (err ? b->innerSrc : b->src) + (size_t)i * 4, *y = (err ? b->innerDst : b->dst) + (size_t)i * 4;
+  uint32_t proto = err ? b->innerProto[i] : b->proto[i];
+  uint32_t h = mix_words(x) + mix_words(y);
+  uint32_t m = mul(h ^ proto, 0x27d4eb2du);
+  return ((m ^ (m >> 15)) >> 1) % n;
+}
+
+/* prepareRows: record counters, DNAT per IP row (services[i], or -1); which rows are this shard's. */
 static void prepare_rows(ns_replay *r, uint32_t n) {
   ns_batch *b = r->b;
   double *s = r->stats;
   int nat = r->nat->params[NAT_PARAM_COUNT] > 0;
-  s[RS_PACKETS] += n;
   for (uint32_t i = 0; i < n; i++) {
     r->services[i] = -1;
     if (b->family[i] == 0) {
-      s[RS_NON_IP] += 1;
+      b->verdict[i] = VERDICT_NONE;
+      r->mine[i] = r->shard == 0;
+      if (r->mine[i]) s[RS_PACKETS] += 1, s[RS_NON_IP] += 1;
+      continue;
+    }
+    if (nat) r->services[i] = apply_nat(r->nat, b, i);
+    r->mine[i] = r->shards <= 1 || shard_of(b, i, r->shards) == r->shard;
+    if (!r->mine[i]) {
       b->verdict[i] = VERDICT_NONE;
       continue;
     }
+    s[RS_PACKETS] += 1;
     s[RS_IP] += 1;
     if ((b->flags[i] & ROW_MALFORMED) != 0) s[RS_MALFORMED] += 1;
-    if (nat) r->services[i] = apply_nat(r->nat, b, i);
   }
 }
 
-/* runModel: every row through the model (non-IP rows leave the tracker as it was), IP verdicts counted. */
+/* runModel: every row of this shard through the model (non-IP rows leave the tracker as it was), IP verdicts counted. */
 static void run_model(ns_replay *r, uint32_t n) {
   ns_batch *b = r->b;
   uint32_t orphans = 0, accepted = 0, dropped = 0;
   for (uint32_t i = 0; i < n; i++) {
+    if (!r->mine[i]) continue;
     orphans += run_row(r->model, &r->m, r->ct, b, i);
     if (b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
@@ -258,8 +284,8 @@ static void run_model(ns_replay *r, uint32_t n) {
 }
 
 /* Rows whose own tuple keys their connection (not later fragments, not ICMP errors: stage.ts connectionOf). */
-static inline int plain_row(const ns_batch *b, uint32_t i) {
-  return b->family[i] != 0 && (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
+static inline int plain_row(const ns_replay *r, uint32_t i) {
+  return r->mine[i] && r->b->family[i] != 0 && (r->b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
 }
 
 static inline int32_t row_hash(const ns_batch *b, uint32_t i) {
@@ -276,13 +302,13 @@ static void prefetch_connections(ns_replay *r, uint32_t n) {
   const ns_batch *b = r->b;
   const ns_conns *t = r->conns;
   for (uint32_t i = 0; i < n; i++) {
-    if (!plain_row(b, i)) continue;
+    if (!plain_row(r, i)) continue;
     int32_t hash = row_hash(b, i);
     r->hashes[i] = hash;
     __builtin_prefetch(&t->slots[((uint32_t)hash & t->mask) * 2]);
   }
   for (uint32_t i = 0; i < n; i++) {
-    if (!plain_row(b, i)) continue;
+    if (!plain_row(r, i)) continue;
     int32_t c = t->slots[((uint32_t)r->hashes[i] & t->mask) * 2] - 1;
     if (c >= 0) __builtin_prefetch(&t->hot[c]);
   }
@@ -313,7 +339,7 @@ static void group_rows(ns_replay *r, uint32_t n, int32_t file) {
   ns_conns *t = r->conns;
   prefetch_connections(r, n);
   for (uint32_t i = 0; i < n; i++) {
-    if (b->family[i] == 0) continue;
+    if (b->family[i] == 0 || !r->mine[i]) continue;
     int32_t c = connection_of(r, i, file);
     if (c < 0) continue;
     ns_conn_hot *h = &t->hot[c];

@@ -51,6 +51,10 @@ typedef struct {
   double *stats; /* RS_* slots */
   int32_t *services;
   int32_t *hashes; /* per row: its connection hash (group_rows scratch, the batch's capacity) */
+  /* --threads: this replay takes the rows of shard `shard` of `shards` (src/replay/shard.ts shardOf) and
+     non-IP rows only in shard 0; the other rows are walked and decoded but skipped. 1 shard: every row. */
+  uint32_t shard, shards;
+  uint8_t *mine; /* per row: 1 when this replay takes it (scratch, the batch's capacity) */
 } ns_replay;
 
 /* A table of at most `max` connections; 0 when out of memory. */

@@ -34,14 +34,16 @@ export function natHandle(addon: NativeAddon, nat: ServiceNat): NativeHandle {
 
 /**
  * A replay handle: the model, its tracker, the NAT tables and `batch` bound once; `services` is the
- * per-row Service port scratch (the batch's capacity), `maxConnections` the connection table's cap.
+ * per-row Service port scratch (the batch's capacity), `maxConnections` the connection table's cap;
+ * `shard`: take only the rows of shard `index` of `count` (src/replay/shard.ts shardOf; non-IP rows go to 0).
  */
 export function bindNativeReplay(
   nm: NativeModelHandle, ct: Conntrack, nat: ServiceNat, batch: FlowBatch, services: Int32Array, maxConnections: number,
+  shard = { index: 0, count: 1 },
 ): NativeReplay {
   const a = nm.addon;
   const stats = new Float64Array(ReplayStat.COUNT);
-  const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections);
+  const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections, shard.index, shard.count);
   return { addon: a, handle, stats, model: nm };
 }
 

@@ -18,12 +18,13 @@ import { buildRowModel, nativeHandleOf } from './models.js';
 import { closeWriters, newRun, startTimer, writeOuts, fileSizes, type ReplayOptions, type ReplayResult, type Run } from './replay.js';
 import type { ModelCounts } from './stage.js';
 
-/** Whether `replay` can run fused (see the file comment). */
+/** Whether `replay` can run fused (see the file comment); with --threads, see ./fused-shards.ts. */
 export function canFuse(opts: ReplayOptions): boolean {
   return opts.fuse !== false && !!opts.addon && opts.models.length === 1 && opts.models[0] !== 'reference' && (opts.threads ?? 1) <= 1;
 }
 
-export function replayFused(paths: readonly string[], opts: ReplayOptions): ReplayResult {
+/** The fused replay of every capture; `shard`: only that shard's rows (a --threads worker, ./fused-worker.ts). */
+export function replayFused(paths: readonly string[], opts: ReplayOptions, shard = { index: 0, count: 1 }): ReplayResult {
   const capacity = opts.batchSize ?? 4096;
   const rowModel = buildRowModel(opts.models[0]!, opts.index, opts.evalOptions);
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
@@ -31,7 +32,7 @@ export function replayFused(paths: readonly string[], opts: ReplayOptions): Repl
   const connections = new ConnectionTable(opts.maxConnections);
   const run = newRun(opts, { models: [model], connections, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [] }, capacity);
   const batch = new FlowBatch(capacity);
-  const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, shard);
   const timer = startTimer();
   try {
     readAll(paths, run, replay, batch);

@@ -78,12 +78,13 @@ export function replaySharded(paths: readonly string[], opts: ReplayOptions): Re
   }
 }
 
-function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
+/** The compiled worker module `name` (worker.js, fused-worker.js) beside this one, or in dist/ when run from sources. */
+export function workerUrl(name = 'worker.js'): URL {
+  const here = new URL(`./${name}`, import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   // Run from TypeScript sources (tests): the compiled worker of the same tree.
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return new URL(`file://${join(root, 'dist', 'src', 'replay', 'worker.js')}`);
+  return new URL(`file://${join(root, 'dist', 'src', 'replay', name)}`);
 }
 
 function startWorkers(paths: readonly string[], opts: ReplayOptions, capacity: number): Lane[] {
@@ -223,7 +224,7 @@ function mixWords(w0: number, w1: number, w2: number, w3: number): number {
 }
 
 /** The workers' results into `into`: counts summed, connections in the order of their opening packets. */
-function merge(into: StageCounts, parts: WorkerSummary[], keep: number): void {
+export function merge(into: StageCounts, parts: WorkerSummary[], keep: number): void {
   const s = into;
   for (const p of parts) {
     s.laterFragments += p.laterFragments;

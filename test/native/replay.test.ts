@@ -18,6 +18,8 @@ import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.j
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { canFuse } from '../../src/replay/fused.js';
+import { canFuseShards } from '../../src/replay/fused-shards.js';
+import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { IcmpType, setAddress, TcpFlag, type PacketSpec } from '../../src/wire/craft.js';
 import { SEED_CLUSTER, SEED_PCAP, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
@@ -185,6 +187,26 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     }
   });
 
+  it('--threads: workers reading the captures themselves, each its shard, give the one-thread report', () => {
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 150, namespaces: 8, policies: 16, seed: 31 }))).cluster);
+    const path = writeTemp(synthBytes(index, 20000, 'imix', 31), 'threads.pcap');
+    const cut = writeTemp(readFileSync(path).subarray(0, 600_000), 'threads-cut.pcap');
+    for (const model of MODELS) {
+      for (const paths of [[path], [mixed, cut]]) {
+        const idx = paths[0] === mixed ? seed : index;
+        const base: ReplayOptions = { index: idx, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, batchSize: 512 };
+        const report = (threads: number): unknown => {
+          expect(canFuseShards({ ...base, threads })).toBe(threads > 1);
+          const { seconds: _s, cpuSeconds: _c, packetsPerSecond: _p, ...rest } = buildReplayReport(replay(paths, { ...base, threads }), idx, DEFAULT_EVAL_OPTIONS, 1000);
+          return rest;
+        };
+        const one = report(1);
+        expect(report(2)).toEqual(one);
+        expect(report(3)).toEqual(one);
+      }
+    }
+  }, 180_000);
+
   it('stays staged where it must: the reference model, several models, --threads, no addon', () => {
     const base: ReplayOptions = { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon };
     expect(canFuse(base)).toBe(true);
@@ -193,5 +215,8 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(canFuse({ ...base, threads: 2 })).toBe(false);
     expect(canFuse({ ...base, addon: null })).toBe(false);
     expect(canFuse({ ...base, fuse: false })).toBe(false);
+    expect(canFuseShards({ ...base, threads: 2 })).toBe(true);
+    expect(canFuseShards({ ...base, threads: 2, writeDropped: '/tmp/x.pcap' })).toBe(false);
+    expect(canFuseShards({ ...base, threads: 2, models: ['reference'] })).toBe(false);
   });
 });
