@@ -24,7 +24,10 @@ function tierRows(t: TierRun): string[] {
   return t.models.map((m) => {
     const cost = m.model === 'iptables' ? `${m.costPerPacket.toFixed(1)} rules` : `${m.costPerPacket.toFixed(2)} probes`;
     const size = m.model === 'iptables' ? `${m.size['rules']} rules, ${m.size['sets']} sets, ${m.size['members']} members` : `${m.size['mapEntries']} map entries, ${m.size['ipcacheEntries']} ipcache`;
-    return `| ${t.tier.name} | ${m.model} | ${mpps(classifyPps(m, 'TypeScript'))} | ${mpps(classifyPps(m, 'native'))} | ${cost} | ${mpps(m.replayPps)} | ${mpps(m.replayNativePps)} | ` +
+    const e = m.replay;
+    const speedup = e?.native && e.nativeThreads2 ? `${(e.nativeThreads2 / e.native).toFixed(2)}x` : '-';
+    return `| ${t.tier.name} | ${m.model} | ${mpps(classifyPps(m, 'TypeScript'))} | ${mpps(classifyPps(m, 'native'))} | ${cost} | ${mpps(m.replayPps)} | ` +
+      `${mpps(e?.nativeStaged)} | ${mpps(m.replayNativePps)} | ${mpps(e?.nativeThreads2)} (${speedup}) | ${mpps(e?.tsPerCpu)} / ${mpps(e?.nativePerCpu)} | ` +
       `${m.compileSeconds.toFixed(2)} | ${mib(m.rssAfterCompile)} (${mib(m.rssBeforeCompile)}) | ${size} |`;
   });
 }
@@ -49,9 +52,11 @@ export function renderMarkdown(r: Results): string {
       '(other work on the machine slows every figure alike; compare within a row or a run).',
     ...captureSection(r.capture), '',
     '### Classification, compilation, replay (64-byte packets, one thread)', '',
-    'Classify: every packet a connection opening (the policy decision alone); replay: read, decode, DNAT, conntrack, model. Compile s: compiling (iptables: and rendering the restore files); RSS: peak after compile (before compile).', '',
-    '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | replay native Mpps | compile s | peak RSS MiB | output |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    'Classify: every packet a connection opening (the policy decision alone). Replay: `replay()` end to end (read, decode, DNAT, conntrack, model, connections), best of three, packets per wall second: ' +
+      'TypeScript; native staged (conntrack and the model in C per batch, the rest in TypeScript); native fused (all of it in C, the default); fused on 2 threads (speed-up over one); ' +
+      'then TypeScript / native fused per CPU second (all threads of the process: the per-core figure on a shared machine). Compile s: compiling (iptables: and rendering the restore files); RSS: peak after compile (before compile).', '',
+    '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | native staged | native fused | fused 2 threads | per CPU s: TS / fused | compile s | peak RSS MiB | output |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.tiers.flatMap(tierRows), '',
     ...r.tiers.map(tierNotes), '',
     `- ${r.threads}.`,

@@ -13,6 +13,7 @@ import { DIST, machine, ROOT, seconds, type Machine } from './lib.js';
 import { renderCharts, renderMarkdown } from './report.js';
 import { restoreInNamespace, type RestoreResult } from './restore.js';
 import { clusterFile, generated, tierByName, type Tier } from './tiers.js';
+import type { EndToEnd } from './tier-model.js';
 
 export interface ModelRun {
   readonly tier: string;
@@ -28,6 +29,7 @@ export interface ModelRun {
   readonly costPerPacket: number;
   readonly replayPps: number;
   readonly replayNativePps: number | null;
+  readonly replay?: EndToEnd;
   readonly native: string;
   readonly seconds: number;
 }
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const results: Results = {
       date, machine: m, capture, tiers: runs, seconds: seconds(started),
-      threads: 'end-to-end replay is measured on one thread only; `netsieve replay --threads N` is not timed by this suite yet',
+      threads: 'fused 2 threads: `replay --threads 2` (each worker reads every record and runs its shard); its time runs from the first worker\'s first record to the merged result, after the workers compiled their models',
     };
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });

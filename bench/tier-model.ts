@@ -1,8 +1,9 @@
 /**
  * One tier with one model, in its own process (so that its peak RSS is its own): load the tier's cluster,
  * compile (timed, peak memory), output size, then on seeded 64-byte traffic: classification of
- * connection-opening packets (every row NEW: the policy decision alone) and end-to-end replay, one
- * thread (read, decode, DNAT, conntrack, model), in TypeScript and, when the addon loads, native. Prints one JSON document on stdout.
+ * connection-opening packets (every row NEW: the policy decision alone) and end-to-end `replay()` (read,
+ * decode, DNAT, conntrack, model, connections) in TypeScript and, when the addon loads, native: staged,
+ * fused, and fused on two threads. Prints one JSON document on stdout.
  *
  *   node dist/bench/tier-model.js <tier> <iptables|ebpf> <workdir> <packets>
  */
@@ -10,18 +11,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileEbpf } from '../src/compile/ebpf/compile.js';
 import { compileIptables, renderIpsets, renderRules, summarize } from '../src/compile/iptables/index.js';
-import { newConntrack, type Conntrack } from '../src/conntrack/index.js';
+import { newConntrack } from '../src/conntrack/index.js';
 import { decodeCaptures, type DecodedTraffic } from '../src/compare/traffic.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { indexCluster, type ClusterIndex } from '../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
 import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf } from '../src/match/ebpf.js';
 import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables } from '../src/match/iptables.js';
-import { classifyNative, nativeEbpf, nativeIptables, runNative, type NativeModelHandle } from '../src/native/engine.js';
+import { classifyNative, nativeEbpf, nativeIptables, type NativeModelHandle } from '../src/native/engine.js';
 import { nativeAddon } from '../src/native/load.js';
-import { applyNat, buildServiceNat } from '../src/replay/nat.js';
-import { runRow, type RowModel } from '../src/replay/models.js';
-import { openCapture } from '../src/traffic/pcap/reader.js';
+import { replay, type ReplayOptions } from '../src/replay/replay.js';
+import type { RowModel } from '../src/replay/models.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { CtState, FlowBatch } from '../src/wire/flow-batch.js';
@@ -38,6 +38,8 @@ interface Compiled {
   readonly classifyTs: (b: FlowBatch) => void;
   readonly classifyRow: (b: FlowBatch, i: number) => void;
   readonly bindNative: () => NativeModelHandle | null;
+  /** A fresh RowModel (own tracker) over the tables compiled above, for replay()'s `rowModels`. */
+  readonly rowModel: () => RowModel;
 }
 
 function compileIpt(index: ClusterIndex, outDir: string): Compiled {
@@ -55,6 +57,7 @@ function compileIpt(index: ClusterIndex, outDir: string): Compiled {
   return {
     compileSeconds, packSeconds, size: { rules: s.rules.v4 + s.rules.v6, chains: s.chains.v4 + s.chains.v6, sets: s.sets, members: s.members, textBytes: Object.values(files).reduce((n, f) => n + f.length, 0) },
     classifyTs: (b) => classifyIptables(m, b), classifyRow: (b, i) => classifyIptablesRow(m, b, i), bindNative: () => (addon ? nativeIptables(addon, m) : null),
+    rowModel: () => ({ name: 'iptables', matcher: m, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyIptablesRow(m, b, i) }) as RowModel,
   };
 }
 
@@ -70,6 +73,7 @@ function compileBpf(index: ClusterIndex): Compiled {
     compileSeconds, packSeconds,
     size: { mapEntries: program.entries.length, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classifyTs: (b) => classifyEbpf(loaded, b), classifyRow: (b, i) => classifyEbpfRow(loaded, b, i), bindNative: () => (addon ? nativeEbpf(addon, loaded) : null),
+    rowModel: () => ({ name: 'ebpf', loaded, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(loaded, b, i) }) as RowModel,
   };
 }
 
@@ -88,42 +92,44 @@ function classification(c: Compiled, traffic: DecodedTraffic): { cases: Measured
   return { cases: measure(specs), costPerPacket: cost / n };
 }
 
-/**
- * End-to-end, one thread: read, decode, DNAT, then conntrack and the model per row (TypeScript: runRow,
- * as replay does; native: one runNative call per batch), on the model compiled above; best of three
- * runs, each from an empty connection table. (replay() itself would compile its own copy of the model,
- * which at the real tier doubles a multi-GiB heap and times the garbage collector, not the dataplane.)
- */
-function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string): { ts: number; native: number | null } {
-  const nm = c.bindNative();
-  const ts = bestOfThree(index, pcap, (ct, batch) => {
-    const row: RowModel = { name: model, conntrack: ct, classify: c.classifyRow, orphanFragments: 0 };
-    for (let i = 0; i < batch.count; i++) if (batch.family[i] !== 0) runRow(row, batch, i);
-  });
-  return { ts, native: nm ? bestOfThree(index, pcap, (ct, batch) => { runNative(nm, ct, batch); }) : null };
+export interface EndToEnd {
+  /** `replay()` as `netsieve replay --model <model>` runs it, best of three, packets per wall second. */
+  readonly ts: number;
+  readonly nativeStaged: number | null;
+  readonly native: number | null;
+  readonly nativeThreads2: number | null;
+  /** The same runs' packets per CPU second (the process's, all threads): the per-core figure on a shared machine. */
+  readonly tsPerCpu: number;
+  readonly nativePerCpu: number | null;
 }
 
-function bestOfThree(index: ClusterIndex, pcap: string, decide: (ct: Conntrack, batch: FlowBatch) => void): number {
-  const nat = buildServiceNat(index);
-  const batch = new FlowBatch(4096);
-  let best = 0;
+/**
+ * End-to-end: `replay()` itself (read, decode, DNAT, conntrack, the model, connection grouping, from an
+ * empty connection table each run) on the model compiled above (`rowModels`: compiling again per run
+ * would time the compiler, and at the real tier the garbage collector), best of three: TypeScript, the
+ * native engine staged (the model in C per batch, the rest in TypeScript), fused (all of it in C), and
+ * fused on two threads (each worker compiles its own model before it starts reading; not timed).
+ */
+function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string): EndToEnd {
+  const addon = nativeAddon().addon;
+  const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
+  const ts = bestOfThree(pcap, { ...base, addon: null });
+  if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null };
+  const fused = bestOfThree(pcap, { ...base, addon });
+  return {
+    ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: bestOfThree(pcap, { ...base, addon, fuse: false }).pps, native: fused.pps,
+    nativePerCpu: fused.perCpu, nativeThreads2: bestOfThree(pcap, { ...base, addon, threads: 2 }).pps,
+  };
+}
+
+function bestOfThree(pcap: string, opts: ReplayOptions): { pps: number; perCpu: number } {
+  let pps = 0, perCpu = 0;
   for (let k = 0; k < 3; k++) {
-    const ct = newConntrack();
-    const t = process.hrtime.bigint();
-    const reader = openCapture(pcap);
-    let n = 0;
-    try {
-      while (reader.fill(batch) > 0) {
-        for (let i = 0; i < batch.count; i++) applyNat(nat, batch, i);
-        decide(ct, batch);
-        n += batch.count;
-      }
-    } finally {
-      reader.close();
-    }
-    best = Math.max(best, n / seconds(t));
+    const r = replay([pcap], opts);
+    pps = Math.max(pps, r.packets / r.seconds);
+    perCpu = Math.max(perCpu, r.packets / r.cpuSeconds);
   }
-  return best;
+  return { pps, perCpu };
 }
 
 function main(): void {
@@ -145,7 +151,7 @@ function main(): void {
   process.stdout.write(`${JSON.stringify({
     tier: tier.name, model, loadSeconds, compileSeconds: c.compileSeconds, packSeconds: c.packSeconds, size: c.size,
     rssBeforeCompile, rssAfterCompile, packets: traffic.packets, classify: cls.cases, costPerPacket: cls.costPerPacket,
-    replayPps: e2e.ts, replayNativePps: e2e.native, native: load.addon ? 'loaded' : `not loaded: ${load.reason}`, seconds: seconds(t0),
+    replayPps: e2e.ts, replayNativePps: e2e.native, replay: e2e, native: load.addon ? 'loaded' : `not loaded: ${load.reason}`, seconds: seconds(t0),
   })}\n`);
 }
 

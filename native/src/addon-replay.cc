@@ -4,6 +4,7 @@
  * handle); then one call per batch, and one copy of the connection table at the end.
  */
 #include <new>
+#include <vector>
 #include <string.h>
 #include <sys/mman.h>
 #include "bound.h"
@@ -178,11 +179,69 @@ void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
   }
 }
 
+/* The bytes of a typed array, ArrayBuffer or SharedArrayBuffer value (null if it is none of them). */
+uint8_t *bytesOf(Napi::Value v, size_t *len) {
+  if (v.IsArrayBuffer()) {
+    Napi::ArrayBuffer a = v.As<Napi::ArrayBuffer>();
+    *len = a.ByteLength();
+    return static_cast<uint8_t *>(a.Data());
+  }
+  /* A SharedArrayBuffer is passed as a Uint8Array over it (Node-API before v10 cannot take one directly);
+     napi_get_typedarray_info gives its data pointer (the C++ wrapper's ArrayBuffer() refuses a shared one). */
+  if (v.IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void *data = nullptr;
+    if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) return nullptr;
+    *len = length;
+    return static_cast<uint8_t *>(data);
+  }
+  return nullptr;
+}
+
+/* Offsets (one per column) valid for `count` rows in a buffer of `len` bytes: 8-aligned, inside, in order. */
+bool offsetsFit(const double *offsets, size_t count, size_t len) {
+  size_t end = 0;
+  for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
+    double o = offsets[k];
+    if (!(o >= (double)end && o <= (double)len) || ((size_t)o & 7) != 0) return false;
+    end = (size_t)o + COLUMNS[k].size * COLUMNS[k].per * count;
+    if (end > len) return false;
+  }
+  return true;
+}
+
+/* A fresh huge-page buffer handed to V8 as an external ArrayBuffer (freed when collected); offsets set for n rows. */
+napi_value mappedColumns(Napi::Env env, size_t n, double *offsets, uint8_t **base) {
+  size_t total = 0;
+  for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
+    offsets[k] = (double)total;
+    total += columnBytes(k, n);
+  }
+  size_t bytes = (total + 4095) & ~(size_t)4095;
+  if (bytes == 0) bytes = 4096;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    Napi::Error::New(env, "native connections: out of memory").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  madvise(p, bytes, MADV_HUGEPAGE);
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, p, total, unmapBuffer, (void *)(uintptr_t)bytes, &buffer) != napi_ok) {
+    munmap(p, bytes);
+    Napi::Error::New(env, "native connections: external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  *base = (uint8_t *)p;
+  return buffer;
+}
+
 /*
- * exportConnections(replayHandle, offsets: Float64Array(14)): the connection table as one ArrayBuffer
- * holding the connections.ts columns of `count` rows each (offsets[k]: where column k starts). The
- * buffer is fresh huge-page memory handed to V8 (freed when collected): copying into ordinary typed arrays
- * measured a tenth of a replay in page faults alone.
+ * exportConnections(replayHandle, offsets: Float64Array(14)[, target]): the connection table as
+ * connections.ts columns of `count` rows each in one buffer. Without `target`: a fresh huge-page buffer
+ * handed to V8 (copying into ordinary typed arrays measured a tenth of a replay in page faults alone),
+ * offsets[k] set to where column k starts. With `target` (an ArrayBuffer or SharedArrayBuffer, e.g. to
+ * post to another thread without a copy): the columns at the given offsets, checked to fit.
  */
 Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -193,26 +252,83 @@ Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
     Napi::TypeError::New(env, "native exportConnections: offsets is not a Float64Array of 14").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  size_t n = st->conns.count, total = 0;
-  for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
-    offsets[k] = (double)total;
-    total += columnBytes(k, n);
+  if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
+    size_t len = 0;
+    uint8_t *base = bytesOf(info[2], &len);
+    if (!base || !offsetsFit(offsets, st->conns.count, len)) {
+      Napi::RangeError::New(env, "native exportConnections: the target buffer or its offsets do not fit the table").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    fillColumns(&st->conns, base, offsets);
+    return info[2];
   }
-  size_t bytes = (total + 4095) & ~(size_t)4095;
-  if (bytes == 0) bytes = 4096;
-  void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) {
-    Napi::Error::New(env, "native exportConnections: out of memory").ThrowAsJavaScriptException();
+  uint8_t *base = nullptr;
+  napi_value buffer = mappedColumns(env, st->conns.count, offsets, &base);
+  if (!buffer) return env.Undefined();
+  fillColumns(&st->conns, base, offsets);
+  return Napi::Value(env, buffer);
+}
+
+/* (file, record) of row `row` of a part: its opening packet's place in the captures. */
+struct Part { const uint8_t *base; const double *offsets; size_t count, at; };
+
+inline bool opensBefore(const Part &p, const Part &q) {
+  int32_t pf = ((const int32_t *)(p.base + (size_t)p.offsets[9]))[p.at], qf = ((const int32_t *)(q.base + (size_t)q.offsets[9]))[q.at];
+  if (pf != qf) return pf < qf;
+  return ((const double *)(p.base + (size_t)p.offsets[8]))[p.at] < ((const double *)(q.base + (size_t)q.offsets[8]))[q.at];
+}
+
+/*
+ * concatConnections(buffers[], offsets: Float64Array(14 x parts), counts: Float64Array(parts), max,
+ * outOffsets: Float64Array(14), taken: Float64Array(parts)): the parts' tables (disjoint, each in opening
+ * order) merged in opening order into one fresh buffer of at most `max` rows; taken[k] = rows used of part k.
+ * src/replay/concat.ts explains why no lookup is needed; this is its copy loop, in C.
+ */
+Napi::Value ConcatConnections(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) return env.Undefined();
+  Napi::Array buffers = info[0].As<Napi::Array>();
+  uint32_t k = buffers.Length();
+  double *offsets = arrayOf<double>(info[1], napi_float64_array, (size_t)COLUMN_COUNT * k);
+  double *counts = arrayOf<double>(info[2], napi_float64_array, k);
+  double max = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
+  double *out = arrayOf<double>(info[4], napi_float64_array, COLUMN_COUNT);
+  double *taken = arrayOf<double>(info[5], napi_float64_array, k);
+  if (k == 0 || k > 1024 || !offsets || !counts || !(max >= 0) || !out || !taken) {
+    Napi::TypeError::New(env, "native concatConnections: (buffers, offsets, counts, max, outOffsets, taken)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  madvise(base, bytes, MADV_HUGEPAGE);
-  fillColumns(&st->conns, (uint8_t *)base, offsets);
-  napi_value buffer;
-  if (napi_create_external_arraybuffer(env, base, total, unmapBuffer, (void *)(uintptr_t)bytes, &buffer) != napi_ok) {
-    munmap(base, bytes);
-    Napi::Error::New(env, "native exportConnections: external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
-    return env.Undefined();
+  std::vector<Part> parts(k);
+  size_t total = 0;
+  for (uint32_t p = 0; p < k; p++) {
+    size_t len = 0;
+    const uint8_t *base = bytesOf(buffers.Get(p), &len);
+    size_t count = (size_t)counts[p];
+    if (!base || !offsetsFit(offsets + (size_t)p * COLUMN_COUNT, count, len)) {
+      Napi::RangeError::New(env, "native concatConnections: a part's buffer or offsets do not fit its count").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    parts[p] = Part{base, offsets + (size_t)p * COLUMN_COUNT, count, 0};
+    total += count;
   }
+  size_t n = total < (size_t)max ? total : (size_t)max;
+  uint8_t *base = nullptr;
+  napi_value buffer = mappedColumns(env, n, out, &base);
+  if (!buffer) return env.Undefined();
+  for (size_t c = 0; c < n; c++) {
+    uint32_t best = k;
+    for (uint32_t p = 0; p < k; p++) {
+      if (parts[p].at >= parts[p].count) continue;
+      if (best == k || opensBefore(parts[p], parts[best])) best = p;
+    }
+    Part &src = parts[best];
+    for (uint32_t col = 0; col < COLUMN_COUNT; col++) {
+      size_t w = (size_t)COLUMNS[col].size * COLUMNS[col].per;
+      memcpy(base + (size_t)out[col] + c * w, src.base + (size_t)src.offsets[col] + src.at * w, w);
+    }
+    src.at++;
+  }
+  for (uint32_t p = 0; p < k; p++) taken[p] = (double)parts[p].at;
   return Napi::Value(env, buffer);
 }
 
@@ -223,6 +339,7 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("replayRows", Napi::Function::New(env, ReplayRows));
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
   exports.Set("exportConnections", Napi::Function::New(env, ExportConnections));
+  exports.Set("concatConnections", Napi::Function::New(env, ConcatConnections));
 }
 
 }  // namespace netsieve_addon

@@ -60,14 +60,61 @@ const CONNECTION_COLUMNS = [
   ['counts', Float64Array, 4], ['hashes', Int32Array, 1],
 ] as const;
 
-/** The connection table, copied out of C into one buffer of columns (ConnectionTable.adoptColumns takes them). */
-export function exportNativeConnections(r: NativeReplay): ConnectionColumns {
-  const count = r.stats[ReplayStat.CONNECTIONS]!;
+/** A connection table as one buffer of columns (possibly shared between threads). */
+export interface PackedConnections {
+  readonly buffer: ArrayBufferLike;
+  readonly offsets: Float64Array;
+  readonly count: number;
+  readonly overflow: number;
+}
+
+/** Where each column of `count` rows starts, each 8-aligned (as the addon lays out its own buffers). */
+function columnOffsets(count: number): { offsets: Float64Array; total: number } {
   const offsets = new Float64Array(CONNECTION_COLUMNS.length);
-  const buffer = r.addon.exportConnections(r.handle, offsets);
+  let total = 0;
+  CONNECTION_COLUMNS.forEach(([, Type, per], k) => {
+    offsets[k] = total;
+    total += Math.ceil((Type.BYTES_PER_ELEMENT * per * count) / 8) * 8;
+  });
+  return { offsets, total };
+}
+
+/** Typed-array views of the columns (ConnectionTable.adoptColumns takes them). */
+export function columnsOf(p: PackedConnections): ConnectionColumns {
   const cols: Record<string, ArrayBufferView> = {};
   CONNECTION_COLUMNS.forEach(([name, Type, per], k) => {
-    cols[name] = new Type(buffer, offsets[k]!, count * per);
+    cols[name] = new Type(p.buffer as ArrayBuffer, p.offsets[k]!, p.count * per);
   });
-  return { ...(cols as unknown as Omit<ConnectionColumns, 'count' | 'overflow'>), count, overflow: r.stats[ReplayStat.OVERFLOW]! };
+  return { ...(cols as unknown as Omit<ConnectionColumns, 'count' | 'overflow'>), count: p.count, overflow: p.overflow };
+}
+
+/** The connection table, copied out of C into one fresh buffer of columns. */
+export function exportNativeConnections(r: NativeReplay): ConnectionColumns {
+  const offsets = new Float64Array(CONNECTION_COLUMNS.length);
+  const buffer = r.addon.exportConnections(r.handle, offsets);
+  return columnsOf({ buffer, offsets, count: r.stats[ReplayStat.CONNECTIONS]!, overflow: r.stats[ReplayStat.OVERFLOW]! });
+}
+
+/** The same into a SharedArrayBuffer: a --threads worker posts it to the main thread without a copy. */
+export function exportNativeConnectionsShared(r: NativeReplay): PackedConnections {
+  const count = r.stats[ReplayStat.CONNECTIONS]!;
+  const { offsets, total } = columnOffsets(count);
+  const buffer = new SharedArrayBuffer(Math.max(total, 8));
+  r.addon.exportConnections(r.handle, offsets, new Uint8Array(buffer));
+  return { buffer, offsets, count, overflow: r.stats[ReplayStat.OVERFLOW]! };
+}
+
+/**
+ * Disjoint tables (each in the order of its opening packets) merged in that order, at most `max` rows:
+ * one copy loop in C. `taken[k]`: the rows of part k kept (the rest are beyond the cap).
+ */
+export function concatNativeConnections(addon: NativeAddon, parts: readonly PackedConnections[], max: number): { packed: PackedConnections; taken: Float64Array } {
+  const offsets = new Float64Array(parts.length * CONNECTION_COLUMNS.length);
+  parts.forEach((p, k) => offsets.set(p.offsets, k * CONNECTION_COLUMNS.length));
+  const out = new Float64Array(CONNECTION_COLUMNS.length);
+  const taken = new Float64Array(parts.length);
+  const buffers = parts.map((p) => (p.buffer instanceof SharedArrayBuffer ? new Uint8Array(p.buffer) : p.buffer));
+  const buffer = addon.concatConnections(buffers, offsets, Float64Array.from(parts, (p) => p.count), max, out, taken);
+  const count = taken.reduce((n, t) => n + t, 0);
+  return { packed: { buffer, offsets: out, count, overflow: 0 }, taken };
 }

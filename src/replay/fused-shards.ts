@@ -10,7 +10,10 @@
  * thread has every row's verdict in capture order to write.
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { ConnectionTable } from './connections.js';
+import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
+import { columnsOf, concatNativeConnections, type PackedConnections } from '../native/replay.js';
+import type { NativeAddon } from '../native/load.js';
+import { COUNT_WORDS, type ConnectionColumns } from './connections.js';
 import { canFuse } from './fused.js';
 import type { FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
 import { fileSizes, newRun, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
@@ -40,18 +43,27 @@ export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions
   const timer = startTimer();
   const lanes = Array.from({ length: opts.threads! }, (_, k) => startWorker(paths, opts, k));
   try {
+    for (const lane of lanes) waitReady(lane);
+    // As one thread's, the replay's time is the replay itself, not the workers' start-up and compiling
+    // (each compiles its own model): from the go given to all at once to the merged result.
+    const go = performance.timeOrigin + performance.now();
+    for (const lane of lanes) {
+      Atomics.store(lane.ctl, 3, 1);
+      Atomics.notify(lane.ctl, 3);
+    }
     const parts = lanes.map((lane) => waitForLane(lane, paths, opts));
-    mergeParts(run.result, shell, parts);
+    mergeParts(opts.addon!, run.result, shell, parts, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+    timer.stop(run.result);
+    run.result.seconds = (performance.timeOrigin + performance.now() - go) / 1000;
   } finally {
     for (const lane of lanes) void lane.worker.terminate();
   }
-  timer.stop(run.result);
   return run.result;
 }
 
 function startWorker(paths: readonly string[], opts: ReplayOptions, shard: number): FusedLane {
   const { port1, port2 } = new MessageChannel();
-  const control = new SharedArrayBuffer(8);
+  const control = new SharedArrayBuffer(16);
   const progress = new SharedArrayBuffer(8);
   const init: FusedWorkerInit = {
     cluster: opts.index.cluster, evalOptions: opts.evalOptions, model: opts.models[0]!, paths: [...paths],
@@ -60,6 +72,11 @@ function startWorker(paths: readonly string[], opts: ReplayOptions, shard: numbe
   const worker = new Worker(workerUrl('fused-worker.js'), { workerData: init, transferList: [port2] });
   worker.unref();
   return { worker, port: port1, ctl: new Int32Array(control), progress: new Float64Array(progress) };
+}
+
+/** Blocks until the worker has compiled its model (or failed). */
+function waitReady(lane: FusedLane): void {
+  while (Atomics.load(lane.ctl, 2) === 0 && Atomics.load(lane.ctl, 0) === 0) Atomics.wait(lane.ctl, 2, 0, 200);
 }
 
 /** Blocks until the worker is done (reporting progress meanwhile: the slowest worker's bytes); its result. */
@@ -75,7 +92,7 @@ function waitForLane(lane: FusedLane, paths: readonly string[], opts: ReplayOpti
 }
 
 /** The shards' counters summed into the result, their connection tables merged in opening order. */
-function mergeParts(r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[]): void {
+function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[], max: number): void {
   for (const p of parts) {
     r.packets += p.packets;
     r.ipPackets += p.ipPackets;
@@ -83,9 +100,30 @@ function mergeParts(r: ReplayResult, shell: StageCounts, parts: FusedWorkerResul
     r.malformed += p.malformed;
     if (p.damage && !r.damage) r.damage = p.damage;
   }
+  // Counters and hits by the staged merge; the connections are concatenated (below).
+  const none = columnsOf({ buffer: new ArrayBuffer(0), offsets: new Float64Array(14), count: 0, overflow: 0 });
   merge(shell, parts.map((p) => ({
-    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [p.model], connections: p.connections,
+    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [p.model], connections: none,
   })), 0);
+  shell.connections.adoptColumns(concatShards(addon, parts.map((p) => p.connections), max));
   r.laterFragments = shell.laterFragments;
   r.icmpErrors = shell.icmpErrors;
+}
+
+/**
+ * The shards' tables into one, in the order of their opening packets. Sharding is by address pair and
+ * protocol, so a connection (a 5-tuple, either direction) lives in exactly one shard: no lookup is
+ * needed, a k-way merge by opening packet gives the order (one copy loop in C). The cap applies to the
+ * merged table as to one thread's: the first `max` connections in opening order are kept, the packets of
+ * the others counted as overflow.
+ */
+function concatShards(addon: NativeAddon, parts: readonly PackedConnections[], max: number): ConnectionColumns {
+  const { packed, taken } = concatNativeConnections(addon, parts, max);
+  let overflow = 0;
+  parts.forEach((p, k) => {
+    overflow += p.overflow;
+    const counts = columnsOf(p).counts;
+    for (let c = taken[k]!; c < p.count; c++) overflow += counts[c * COUNT_WORDS]!;
+  });
+  return columnsOf({ ...packed, overflow });
 }

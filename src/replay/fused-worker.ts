@@ -9,8 +9,8 @@ import type { Cluster } from '../model/types.js';
 import type { ModelName } from '../match/dataplane.js';
 import { nativeAddon } from '../native/load.js';
 import type { Damage } from '../traffic/pcap/reader.js';
-import type { ConnectionColumns } from './connections.js';
-import { replayFused } from './fused.js';
+import type { PackedConnections } from '../native/replay.js';
+import { replayFusedTimed } from './fused.js';
 import type { ModelCounts } from './stage.js';
 
 export interface FusedWorkerInit {
@@ -22,7 +22,8 @@ export interface FusedWorkerInit {
   readonly maxConnections: number | undefined;
   readonly shard: number;
   readonly shards: number;
-  /** [0]: done, [1]: failed (Int32); the worker's bytes read so far in `progress` (Float64, one slot). */
+  /** Int32 slots: [0] done, [1] failed, [2] compiled and ready to read, [3] go (set by the main thread); the
+   *  worker's bytes read so far in `progress` (Float64, one slot). */
   readonly control: SharedArrayBuffer;
   readonly progress: SharedArrayBuffer;
   readonly port: MessagePort;
@@ -37,7 +38,12 @@ export interface FusedWorkerResult {
   readonly icmpErrors: number;
   readonly damage: (Damage & { file: string }) | null;
   readonly model: ModelCounts;
-  readonly connections: ConnectionColumns;
+  /** The shard's connection table (columns in a SharedArrayBuffer: posted without a copy). */
+  readonly connections: PackedConnections;
+  /** When this worker's reading began and ended (epoch ms), and the CPU time of the process meanwhile. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly cpuSeconds: number;
 }
 
 function main(d: FusedWorkerInit): void {
@@ -46,13 +52,19 @@ function main(d: FusedWorkerInit): void {
   try {
     const addon = nativeAddon().addon;
     if (addon === null) throw new Error('the native addon does not load in this worker');
-    const r = replayFused(d.paths, {
+    const { result: r, startedAt, endedAt, shared } = replayFusedTimed(d.paths, {
       index: indexCluster(d.cluster), evalOptions: d.evalOptions, models: [d.model], addon, batchSize: d.capacity,
       maxConnections: d.maxConnections, progress: (bytes) => { progress[0] = bytes; },
-    }, { index: d.shard, count: d.shards });
+    }, { index: d.shard, count: d.shards }, () => {
+      // Every worker starts reading together, after all have compiled: the replay's time is then theirs alone.
+      Atomics.store(ctl, 2, 1);
+      Atomics.notify(ctl, 2);
+      while (Atomics.load(ctl, 3) === 0) Atomics.wait(ctl, 3, 0);
+    }, true);
     const out: FusedWorkerResult = {
       packets: r.packets, ipPackets: r.ipPackets, nonIp: r.nonIp, malformed: r.malformed, laterFragments: r.laterFragments,
-      icmpErrors: r.icmpErrors, damage: r.damage, model: r.models[0]!, connections: r.connections.columns(),
+      icmpErrors: r.icmpErrors, damage: r.damage, model: r.models[0]!, connections: shared!,
+      startedAt, endedAt, cpuSeconds: r.cpuSeconds,
     };
     d.port.postMessage(out);
   } catch (e) {

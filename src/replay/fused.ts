@@ -8,7 +8,7 @@
  * Taken when the addon is loaded, one model is replayed and it is iptables or eBPF, on one thread. The
  * reference model (the evaluator, per flow) and the comparison of several models stay staged.
  */
-import { exportNativeConnections, bindNativeReplay, type NativeReplay } from '../native/replay.js';
+import { bindNativeReplay, exportNativeConnections, exportNativeConnectionsShared, type NativeReplay, type PackedConnections } from '../native/replay.js';
 import { settleProbes } from '../native/engine.js';
 import { ReplayStat } from '../native/layout.js';
 import { openNativeCapture } from '../native/walk.js';
@@ -25,25 +25,39 @@ export function canFuse(opts: ReplayOptions): boolean {
 
 /** The fused replay of every capture; `shard`: only that shard's rows (a --threads worker, ./fused-worker.ts). */
 export function replayFused(paths: readonly string[], opts: ReplayOptions, shard = { index: 0, count: 1 }): ReplayResult {
+  return replayFusedTimed(paths, opts, shard).result;
+}
+
+/**
+ * replayFused, with when its reading began and ended (epoch milliseconds, comparable across threads);
+ * `beforeReading` runs after the model is compiled and bound (a --threads worker waits there for the others).
+ */
+export function replayFusedTimed(
+  paths: readonly string[], opts: ReplayOptions, shard = { index: 0, count: 1 }, beforeReading?: () => void, shareConnections = false,
+): { result: ReplayResult; startedAt: number; endedAt: number; shared: PackedConnections | null } {
   const capacity = opts.batchSize ?? 4096;
-  const rowModel = buildRowModel(opts.models[0]!, opts.index, opts.evalOptions);
+  const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions);
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
   const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel) };
   const connections = new ConnectionTable(opts.maxConnections);
   const run = newRun(opts, { models: [model], connections, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [] }, capacity);
   const batch = new FlowBatch(capacity);
   const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, shard);
+  beforeReading?.();
   const timer = startTimer();
+  const startedAt = performance.timeOrigin + performance.now();
   try {
     readAll(paths, run, replay, batch);
   } finally {
     closeWriters(run);
   }
   settleProbes(nm);
-  timer.stop(run.result);
   absorbStats(run.result, model, replay);
-  connections.adoptColumns(exportNativeConnections(replay));
-  return run.result;
+  // A worker posts its table in a SharedArrayBuffer instead (the result's own table stays empty).
+  const shared = shareConnections ? exportNativeConnectionsShared(replay) : null;
+  if (!shareConnections) connections.adoptColumns(exportNativeConnections(replay));
+  timer.stop(run.result);
+  return { result: run.result, startedAt, endedAt: performance.timeOrigin + performance.now(), shared };
 }
 
 /** Every capture in order, batch by batch through the native replay; the requested pcaps written. */

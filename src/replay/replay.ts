@@ -18,6 +18,7 @@ import { FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { decodeNative } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
 import type { ConnectionTable } from './connections.js';
+import type { RowModel } from './models.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
 import { buildStage, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
 import { replaySharded } from './shard.js';
@@ -43,6 +44,12 @@ export interface ReplayOptions {
   readonly threads?: number;
   /** false: keep a single native model on the staged pipeline (./fused.ts explains when it fuses); for comparisons. */
   readonly fuse?: boolean;
+  /**
+   * Models the caller compiled once (benchmarks: a real-tier compile is too costly to repeat per run):
+   * called once per model per replay, for a fresh RowModel with its own tracker. Absent: compiled here.
+   * Not passed to --threads workers, which compile their own.
+   */
+  readonly rowModels?: (name: ModelName) => RowModel;
 }
 
 export type { Disagreement, ModelCounts } from './stage.js';
@@ -81,7 +88,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
   if (canFuse(opts)) return replayFused(paths, opts);
   const capacity = opts.batchSize ?? 4096;
-  const stage = buildStage(opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections);
+  const stage = buildStage(opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections, opts.rowModels);
   const run = newRun(opts, stage, capacity);
   const timer = startTimer();
   try {

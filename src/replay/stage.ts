@@ -70,9 +70,9 @@ export interface Stage extends StageCounts {
 
 export function buildStage(
   models: readonly ModelName[], index: ClusterIndex, evalOptions: EvalOptions, addon: NativeAddon | null,
-  capacity: number, keep: number, maxConnections?: number,
+  capacity: number, keep: number, maxConnections?: number, prebuilt?: (name: ModelName) => RowModel,
 ): Stage {
-  const rowModels = models.map((m) => buildRowModel(m, index, evalOptions));
+  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions));
   return {
     rowModels, natives: rowModels.map((m) => (addon === null ? null : nativeHandleOf(addon, m))),
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),
