@@ -205,6 +205,14 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
         expect(report(3)).toEqual(one);
       }
     }
+    // A cap the merged table reaches (and one shard alone too): the first connections in opening order kept.
+    for (const maxConnections of [900, 300]) {
+      const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon, maxConnections };
+      const one = replay([path], base);
+      const two = replay([path], { ...base, threads: 2 });
+      expect(one.connections.count).toBe(maxConnections);
+      expect(comparable(two)).toEqual(comparable(one));
+    }
   }, 180_000);
 
   it('stays staged where it must: the reference model, several models, --threads, no addon', () => {
