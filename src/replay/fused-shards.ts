@@ -47,6 +47,7 @@ export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions
     // As one thread's, the replay's time is the replay itself, not the workers' start-up and compiling
     // (each compiles its own model): from the go given to all at once to the merged result.
     const go = performance.timeOrigin + performance.now();
+    const cpuAtGo = process.cpuUsage();
     for (const lane of lanes) {
       Atomics.store(lane.ctl, 3, 1);
       Atomics.notify(lane.ctl, 3);
@@ -55,6 +56,8 @@ export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions
     mergeParts(opts.addon!, run.result, shell, parts, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     timer.stop(run.result);
     run.result.seconds = (performance.timeOrigin + performance.now() - go) / 1000;
+    const used = process.cpuUsage(cpuAtGo);
+    run.result.cpuSeconds = (used.user + used.system) / 1e6;
   } finally {
     for (const lane of lanes) void lane.worker.terminate();
   }
