@@ -38,7 +38,7 @@ export function generatedNodeNames(count: number): string[] {
 }
 
 /** Every distinct address, IPv4 first (stable otherwise). */
-export function mergeAddresses(...lists: readonly (readonly IpAddr[])[]): IpAddr[] {
+export function mergeAddresses(lists: readonly (readonly IpAddr[])[]): IpAddr[] {
   const out: IpAddr[] = [];
   const seen = new Set<string>();
   for (const ip of lists.flat()) {

@@ -98,7 +98,8 @@ function addressNodes(c: Collected, pods: readonly PodDraft[], nodeNames: readon
   for (const pod of pods) for (const ip of pod.ips) taken.add(ipKey(ip));
   const pool = new AddressPool(options.nodeCidr, taken, 'node CIDR (--node-cidr)');
   return nodeNames.map((name) => {
-    const ips = mergeAddresses(...known.get(name)!);
+    // One list per pod on the node: an array, not spread into arguments (150k pods on a node overflowed the stack).
+    const ips = mergeAddresses(known.get(name)!);
     return { name, ips: ips.length > 0 ? ips : [pool.take(`node ${name}`)] };
   });
 }
@@ -116,7 +117,7 @@ function addressPods(drafts: readonly PodDraft[], nodes: readonly Node[], option
     if (ips.length === 0 && d.hostNetwork) ips = firstPerFamily(nodeByName.get(d.nodeName!)!.ips);
     else if (ips.length === 0) ips = pools.map((pool) => pool.take(`pod ${d.namespace}/${d.name}`));
     return {
-      namespace: d.namespace, name: d.name, labels: d.labels, ips: mergeAddresses(ips), ports: d.ports,
+      namespace: d.namespace, name: d.name, labels: d.labels, ips: mergeAddresses([ips]), ports: d.ports,
       hostNetwork: d.hostNetwork, nodeName: d.nodeName, source: d.ctx.source,
     };
   });
