@@ -55,24 +55,27 @@ export function batchHandle(addon: NativeAddon, batch: FlowBatch): NativeHandle 
 }
 
 /** The LpmTable's own fields this engine mirrors; any other shape means lpm.ts changed and C must follow. */
-const LPM_FIELDS = ['best', 'hasHost', 'lengths', 'scratch', 'table'];
+const LPM_FIELDS = ['best', 'direct', 'hasHost', 'lengths', 'scratch', 'table'];
 
 /**
  * The LpmTable's search data, read from the table itself (its private fields: the TS class is the
  * definition, and this fails loudly if it changes shape): whether each family has full-length entries,
- * the shorter prefix lengths per family (shortest first), and the best real prefix per stored key.
+ * the searched prefix lengths per family (shortest first), the best real prefix per stored key, and the
+ * IPv4 direct table of /16 and shorter prefixes.
  */
-function ipcacheInternals(p: LoadedEbpf): { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean] } {
-  const t = p.ipcache as unknown as { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean] };
+function ipcacheInternals(p: LoadedEbpf): LpmInternals {
+  const t = p.ipcache as unknown as LpmInternals;
   const shape = Object.keys(t).sort().join(',');
-  if (shape !== LPM_FIELDS.join(',') || !(t.lengths[0] instanceof Int32Array) || !(t.best instanceof Int32Array)) {
+  if (shape !== LPM_FIELDS.join(',') || !(t.lengths[0] instanceof Int32Array) || !(t.best instanceof Int32Array) || !(t.direct instanceof Int32Array)) {
     throw new Error(`native eBPF: LpmTable changed shape (fields ${shape}); native/src/ebpf.cc and src/native/engine.ts must follow`);
   }
   return t;
 }
 
+interface LpmInternals { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean]; direct: Int32Array }
+
 export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle {
-  const { lengths: [l4, l6], best, hasHost } = ipcacheInternals(p);
+  const { lengths: [l4, l6], best, hasHost, direct } = ipcacheInternals(p);
   const params = new Uint32Array(EbpfParam.COUNT);
   params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
   params[EbpfParam.POLICY_SEED] = p.policy.seed;
@@ -82,9 +85,8 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle
   params[EbpfParam.HAS_HOST6] = hasHost[1] ? 1 : 0;
   const probes = new Float64Array(2);
   const source: Record<string, unknown> = {
-    ipcKeys: p.ipcache.table.keys, ipcValues: p.ipcache.table.values, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6,
-    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polKeys: p.policy.keys,
-    polValues: p.policy.values, entryPlen: p.entryPlen, entryDeny: p.entryDeny, epFlags: p.epFlags, epNode: p.epNode,
+    ipcSlots: p.ipcache.table.words, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6, ipcDirect: direct,
+    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polSlots: p.policy.words, entryPlen: p.entryPlen, entryDeny: p.entryDeny, epFlags: p.epFlags, epNode: p.epNode,
     epMask: p.epMask, hits: p.hits, params, probes,
   };
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));

@@ -38,16 +38,21 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
 
 /**
  * The eBPF model's loaded tables (src/match/ebpf.ts LoadedEbpf, lpm.ts, hash-table.ts).
+ * `ipcSlots`, `polSlots` (U32): OpenHashTable.words, buckets of 16 words (one cache line), each slot the
+ * key then the value as an int32 (-1 empty); slots per bucket = 16 / (key words + 1). The policy map
+ * hashes its keys under POLICY_HASH_MASK (src/match/ebpf.ts): no prefix length, no protocol or port.
  * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, and per family whether the
- * ipcache holds full-length (host) entries, which LpmTable probes before its search.
- * `ipcLengths4/6`: the ipcache prefix lengths below the full length per family, shortest first: LpmTable
- * binary-searches them after a direct probe of the full length; `ipcBest` is the value (ipcache entry) of the best real prefix per stored key, markers included.
- * `probes` (F64): probes made by calls so far, [ipcache, policy]; the loader adds them to the JS tables.
+ * ipcache holds full-length (host) entries, which LpmTable probes first.
+ * `ipcLengths4/6`: the prefix lengths LpmTable binary-searches, shortest first (IPv4 /17-/31, IPv6 below
+ * /128); `ipcBest` is the value (ipcache entry) of the best real prefix per stored key, markers included;
+ * `ipcDirect` the IPv4 direct table per /16 (lpm.ts DIRECT_VALUE_MASK, DIRECT_DEEPER).
+ * `probes` (F64): probes (buckets and direct-table reads) made by calls so far, [ipcache, policy]; the
+ * loader adds them to the JS tables.
  */
 export const EBPF_FIELDS: readonly FieldSpec[] = [
-  f('ipcKeys', Elem.U32), f('ipcValues', Elem.I32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32),
+  f('ipcSlots', Elem.U32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32), f('ipcDirect', Elem.I32),
   f('ipcIdentity', Elem.I32), f('ipcEndpoint', Elem.I32), f('ipcNode', Elem.I32),
-  f('polKeys', Elem.U32), f('polValues', Elem.I32), f('entryPlen', Elem.U8), f('entryDeny', Elem.U8),
+  f('polSlots', Elem.U32), f('entryPlen', Elem.U8), f('entryDeny', Elem.U8),
   f('epFlags', Elem.U8), f('epNode', Elem.I32), f('epMask', Elem.U32), f('hits', Elem.F64),
   f('params', Elem.U32), f('probes', Elem.F64),
 ];
