@@ -1,8 +1,8 @@
 /*
  * The eBPF model's per-packet decision in C, step for step as src/match/ebpf.ts (and lpm.ts,
- * hash-table.ts) make it, over the same typed arrays: the ipcache LPM (a probe of the full length, then for
- * IPv4 the direct table of /16 and shorter prefixes, then binary search on the other prefix lengths) over
- * a bucketized open-addressing table, then Cilium v1.17's policy map probe order.
+ * hash-table.ts) make it, over the same typed arrays: the ipcache LPM (IPv4: the pod block or the /16
+ * table, then where its bits say so a host probe and binary search on /17-/31; IPv6: the full length,
+ * then binary search) over a bucketized open-addressing table, then Cilium v1.17's policy map probe order.
  * Cost is counted the same way: every bucket (one 64-byte cache line) read is one probe, and so is every
  * direct-table read.
  */
@@ -11,10 +11,11 @@
 /* hash-table.ts: buckets of 16 words, slots of key words + 1 (the value, int32, -1 empty). */
 enum { BUCKET_WORDS = 16, IPC_SLOT_WORDS = IPCACHE_KEY_WORDS + 1, POL_SLOT_WORDS = POLICY_KEY_WORDS + 1,
        IPC_SLOTS = BUCKET_WORDS / IPC_SLOT_WORDS, POL_SLOTS = BUCKET_WORDS / POL_SLOT_WORDS };
-/* lpm.ts DIRECT_BITS, DIRECT_VALUE_MASK, DIRECT_DEEPER */
+/* lpm.ts DIRECT_BITS, DIRECT_VALUE_MASK, DIRECT_DEEPER, DIRECT_HOST */
 enum { DIRECT_BITS = 16 };
-#define DIRECT_VALUE_MASK 0x3fffffffu
-#define DIRECT_DEEPER 0x40000000u
+#define DIRECT_VALUE_MASK 0x1fffffffu
+#define DIRECT_DEEPER 0x20000000u
+#define DIRECT_HOST 0x40000000u
 /* src/match/ebpf.ts PLEN_BITS and POLICY_HASH_MASK: the policy map hashes {identity, word 1 without the plen}. */
 #define PLEN_BITS 0x1fu
 static const uint32_t POLICY_HASH_MASK[POLICY_KEY_WORDS] = {0xffffffffu, ~PLEN_BITS, 0u};
@@ -83,22 +84,29 @@ static int32_t ipcache_search(ns_ebpf *p, uint32_t family, const int32_t *length
   return found;
 }
 
-/* LpmTable.lookup: the full length first (pod and node addresses) when the family has such entries; then
- * IPv6 searches its lengths, IPv4 reads the direct table and searches /17-/31 only where it says so. */
+/* LpmTable.lookup, IPv4: one direct read, the pod block's or the /16 table's; the /16 entry's bits send
+ * it on to the host probe and the /17-/31 search. IPv6: the full length first, then the search. */
 static int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
-  if (p->params[family == 4 ? EBPF_PARAM_HAS_HOST4 : EBPF_PARAM_HAS_HOST6]) {
-    uint32_t key[IPCACHE_KEY_WORDS];
-    ipcache_key(key, family, family == 4 ? 32 : 128, addr);
+  uint32_t key[IPCACHE_KEY_WORDS];
+  if (family != 4) {
+    if (p->params[EBPF_PARAM_HAS_HOST6]) {
+      ipcache_key(key, family, 128, addr);
+      int32_t slot = ipc_table_lookup(p, key);
+      if (slot >= 0) return p->ipcBest[slot];
+    }
+    return ipcache_search(p, family, p->ipcLengths6, p->ipcLengths6_len, addr);
+  }
+  p->probes[0] += 1; /* the direct-table read */
+  uint32_t in_block = addr[0] - p->params[EBPF_PARAM_POD_BASE];
+  if (in_block < p->params[EBPF_PARAM_POD_SIZE]) return p->ipcPods[in_block] - 1;
+  uint32_t d = (uint32_t)p->ipcDirect[addr[0] >> (32 - DIRECT_BITS)];
+  if (d & DIRECT_HOST) {
+    ipcache_key(key, 4, 32, addr);
     int32_t slot = ipc_table_lookup(p, key);
     if (slot >= 0) return p->ipcBest[slot];
   }
-  if (family != 4) return ipcache_search(p, family, p->ipcLengths6, p->ipcLengths6_len, addr);
-  p->probes[0] += 1; /* the direct-table read */
-  uint32_t d = (uint32_t)p->ipcDirect[addr[0] >> (32 - DIRECT_BITS)];
-  int32_t shortest = (int32_t)(d & DIRECT_VALUE_MASK) - 1;
-  if ((d & DIRECT_DEEPER) == 0) return shortest;
-  int32_t found = ipcache_search(p, 4, p->ipcLengths4, p->ipcLengths4_len, addr);
-  return found >= 0 ? found : shortest;
+  int32_t found = (d & DIRECT_DEEPER) ? ipcache_search(p, 4, p->ipcLengths4, p->ipcLengths4_len, addr) : -1;
+  return found >= 0 ? found : (int32_t)(d & DIRECT_VALUE_MASK) - 1;
 }
 
 static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) {

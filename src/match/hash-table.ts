@@ -9,7 +9,8 @@
  * bucket and stops at the key or at the first bucket that has an empty slot.
  *
  * Cost unit: `probes` counts BUCKETS (cache lines) read, not slots: the slots of one bucket arrive in
- * one memory access. Sized for a load of at most one half, most lookups, hit or miss, read one bucket.
+ * one memory access. At a load of at most one half (one quarter for the ipcache's 2-slot buckets), most
+ * lookups, hit or miss, read one bucket.
  *
  * `hashMask` (per key word, default all ones) leaves bits out of the hash: keys that differ only there
  * share a run, so one walk over the run finds all of them (the policy map's prefix lengths, see
@@ -21,8 +22,8 @@ export const DEFAULT_HASH_SEED = 0x6e657473; // "nets"
 
 /** Words per bucket: 16 x 4 bytes, one cache line. */
 export const BUCKET_WORDS = 16;
-/** At most this share of the slots is used (before rounding the bucket count up to a power of two). */
-const MAX_LOAD = 0.5;
+/** By default at most this share of the slots is used (before rounding the bucket count up to a power of two). */
+export const DEFAULT_MAX_LOAD = 0.5;
 
 export function nextPowerOfTwo(n: number): number {
   let p = 1;
@@ -73,12 +74,18 @@ export class OpenHashTable {
   probes = 0;
   private readonly bucketMask: number;
 
-  /** Room for `expected` keys at a load of at most one half. */
-  constructor(readonly keyWords: number, expected: number, readonly seed: number = DEFAULT_HASH_SEED, hashMask?: readonly number[]) {
+  /**
+   * Room for `expected` keys at a load of at most `maxLoad` (then the bucket count rounds up to a power
+   * of two). Few slots per bucket want a lower load: at one half, a third of 2-slot buckets are full.
+   */
+  constructor(
+    readonly keyWords: number, expected: number, readonly seed: number = DEFAULT_HASH_SEED, hashMask?: readonly number[],
+    maxLoad = DEFAULT_MAX_LOAD,
+  ) {
     this.slotsPerBucket = slotsPerBucket(keyWords);
     if (this.slotsPerBucket < 1) throw new Error(`hash table keys of ${keyWords} words do not fit a bucket`);
     this.slotWords = keyWords + 1;
-    this.buckets = nextPowerOfTwo(Math.max(4, Math.ceil(expected / (this.slotsPerBucket * MAX_LOAD))));
+    this.buckets = nextPowerOfTwo(Math.max(4, Math.ceil(expected / (this.slotsPerBucket * maxLoad))));
     this.capacity = this.buckets * this.slotsPerBucket;
     this.bucketMask = this.buckets - 1;
     this.words = new Uint32Array(this.buckets * BUCKET_WORDS);
