@@ -7,7 +7,7 @@
  *   4. an address of the endpoint's own node resolves to the host identity (each node's ipcache does so);
  *   5. egress at the source endpoint, then ingress at the destination endpoint, each: not isolated ->
  *      allow (policy enforcement "default"), else the policy map probe sequence (PROBE_SEQUENCE).
- * Nothing here allocates per packet; `probeLog`, when set by explain, records the probes made.
+ * Nothing here allocates per packet; `probeLog`, when set by explain, records each policy lookup made.
  */
 import {
   DIR_EGRESS, DIR_INGRESS, EP_EGRESS_ISOLATED, EP_INGRESS_ISOLATED, PLEN_FULL, POLICY_KEY_WORDS, ReservedIdentity,
@@ -21,6 +21,8 @@ import { LpmTable } from './lpm.js';
 
 /** Key word 1's prefix-length bits (policyKeyWord1: endpoint << 6 | direction << 5 | plen). */
 const PLEN_BITS = 0x1f;
+/** Word 1 shifted past the prefix length: the endpoint and direction, what a triple compares. */
+const TRIPLE_SHIFT = 5;
 /**
  * The policy map hashes {identity, endpoint, direction} only: word 1 without its prefix length, not word 2
  * (protocol, port). A lookup then reads one run of buckets for all prefix lengths (lookupLongest).
@@ -57,7 +59,7 @@ export interface LoadedEbpf {
   readonly allowLoopback: boolean;
   readonly allowNodeTraffic: boolean;
   readonly keyScratch: Uint32Array;
-  /** When non-null, every policy probe appends (identity, word1, word2, result). Explain only. */
+  /** When non-null, every policy lookup appends (identity, word1, word2 of the entry found or of the full port, result). Explain only. */
   probeLog: number[] | null;
 }
 
@@ -217,7 +219,7 @@ function lookupLongest(p: LoadedEbpf, ep: number, dir: number, identity: number,
       const v = t.values[at + POLICY_KEY_WORDS]!;
       if (v < 0) break; // an empty slot ends the run
       const w1 = t.words[at + 1]!;
-      if (t.words[at] !== identity || w1 >>> 5 !== triple >>> 5) continue; // another triple sharing the bucket
+      if (t.words[at] !== identity || w1 >>> TRIPLE_SHIFT !== triple >>> TRIPLE_SHIFT) continue; // another triple sharing the bucket
       const plen = w1 & PLEN_BITS;
       if (plen > bestPlen && t.words[at + 2] === policyKeyWord2(proto, dport, plen)) { best = v; bestPlen = plen; }
     }
