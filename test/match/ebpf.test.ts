@@ -255,7 +255,8 @@ describe('the probe sequence (Cilium v1.17 __policy_can_access) resolves competi
 
   it('a lookup reads the whole run of its {identity, endpoint, direction}: the longest match wins wherever it sits', () => {
     // 40 port entries and one protocol-only entry for the frontend: more than fit one bucket (4 slots).
-    const entries: PrecedenceCase['entries'] = [...Array.from({ length: 40 }, (_, i) => [FRONTEND, 6, 1000 + i, 24, i === 7] as const), [FRONTEND, 6, 0, 8, false]];
+    type Spec = PrecedenceCase['entries'][number];
+    const entries: Spec[] = [...Array.from({ length: 40 }, (_, i): Spec => [FRONTEND, 6, 1000 + i, 24, i === 7]), [FRONTEND, 6, 0, 8, false]];
     const run = (port: number): [number, number, number] => {
       const c: PrecedenceCase = { name: 'run', entries, port, decides: -1, allowed: false };
       const loaded = loadEbpf(precedenceProgram(c));
