@@ -1,16 +1,31 @@
 /*
  * The eBPF model's per-packet decision in C, step for step as src/match/ebpf.ts (and lpm.ts,
- * hash-table.ts) make it, over the same typed arrays: the ipcache LPM (a direct probe of the full length, then
- * binary search on the shorter prefix lengths) over an open-addressing table, then Cilium v1.17's policy map probe order.
- * Cost is counted the same way: every hash slot inspected is one probe.
+ * hash-table.ts) make it, over the same typed arrays: the ipcache LPM (IPv4: the pod block or the /16
+ * table, then where its bits say so a host probe and binary search on /17-/31; IPv6: the full length,
+ * then binary search) over a bucketized open-addressing table, then Cilium v1.17's policy map probe order.
+ * Cost is counted the same way: every bucket (one 64-byte cache line) read is one probe, and so is every
+ * direct-table read.
  */
 #include "hot.h"
 
-/* murmur3's 32-bit finaliser over the key words (hash-table.ts hashWords). */
-static inline uint32_t hash_words(const uint32_t *w, int count, uint32_t seed) {
+/* hash-table.ts: buckets of 16 words, slots of key words + 1 (the value, int32, -1 empty). */
+enum { BUCKET_WORDS = 16, IPC_SLOT_WORDS = IPCACHE_KEY_WORDS + 1, POL_SLOT_WORDS = POLICY_KEY_WORDS + 1,
+       IPC_SLOTS = BUCKET_WORDS / IPC_SLOT_WORDS, POL_SLOTS = BUCKET_WORDS / POL_SLOT_WORDS };
+/* lpm.ts DIRECT_BITS, DIRECT_VALUE_MASK, DIRECT_DEEPER, DIRECT_HOST */
+enum { DIRECT_BITS = 16 };
+#define DIRECT_VALUE_MASK 0x1fffffffu
+#define DIRECT_DEEPER 0x20000000u
+#define DIRECT_HOST 0x40000000u
+/* src/match/ebpf.ts PLEN_BITS and POLICY_HASH_MASK: the policy map hashes {identity, word 1 without the plen}. */
+#define PLEN_BITS 0x1fu
+static const uint32_t POLICY_HASH_MASK[POLICY_KEY_WORDS] = {0xffffffffu, ~PLEN_BITS, 0u};
+static const uint32_t IPCACHE_HASH_MASK[IPCACHE_KEY_WORDS] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
+
+/* murmur3's 32-bit finaliser over the key words, each ANDed with its mask (hash-table.ts hashWords). */
+static inline uint32_t hash_words(const uint32_t *w, const uint32_t *mask, int count, uint32_t seed) {
   uint32_t h = seed;
   for (int i = 0; i < count; i++) {
-    uint32_t k = w[i] * 0xcc9e2d51u;
+    uint32_t k = (w[i] & mask[i]) * 0xcc9e2d51u;
     k = rotl32(k, 15);
     h ^= k * 0x1b873593u;
     h = rotl32(h, 13);
@@ -24,20 +39,22 @@ static inline uint32_t hash_words(const uint32_t *w, int count, uint32_t seed) {
   return h ^ (h >> 16);
 }
 
-/* OpenHashTable.lookup: linear probing until an empty slot (value < 0); counts every slot inspected. */
-static inline int32_t table_lookup(const uint32_t *keys, const int32_t *values, size_t capacity, int words,
-                                   uint32_t seed, const uint32_t *key, double *probes) {
-  uint32_t mask = (uint32_t)capacity - 1;
-  uint32_t slot = hash_words(key, words, seed) & mask;
-  for (;;) {
-    *probes += 1;
-    int32_t v = values[slot];
-    if (v < 0) return -1;
-    const uint32_t *k = keys + (size_t)slot * words;
-    int same = 1;
-    for (int w = 0; w < words; w++) same &= k[w] == key[w];
-    if (same) return v;
-    slot = (slot + 1) & mask;
+static inline uint32_t bucket_mask(size_t words_len) { return (uint32_t)(words_len / BUCKET_WORDS) - 1; }
+
+/* OpenHashTable.lookup on the ipcache: bucket after bucket until the key or an empty slot; counts buckets. */
+static int32_t ipc_table_lookup(ns_ebpf *p, const uint32_t *key) {
+  uint32_t mask = bucket_mask(p->ipcSlots_len);
+  uint32_t b = hash_words(key, IPCACHE_HASH_MASK, IPCACHE_KEY_WORDS, p->params[EBPF_PARAM_IPC_SEED]) & mask;
+  for (;; b = (b + 1) & mask) {
+    p->probes[0] += 1;
+    const uint32_t *slot = p->ipcSlots + (size_t)b * BUCKET_WORDS;
+    for (int s = 0; s < IPC_SLOTS; s++, slot += IPC_SLOT_WORDS) {
+      int32_t v = (int32_t)slot[IPCACHE_KEY_WORDS];
+      if (v < 0) return -1;
+      int same = 1;
+      for (int w = 0; w < IPCACHE_KEY_WORDS; w++) same &= slot[w] == key[w];
+      if (same) return v;
+    }
   }
 }
 
@@ -51,30 +68,45 @@ static inline void ipcache_key(uint32_t *key, uint32_t family, int32_t prefix, c
   }
 }
 
-/*
- * LpmTable.lookup: first a direct probe of the full length (pod and node addresses) when the family has
- * such entries, then binary search on the shorter lengths (Waldvogel et al.): a hit, prefix or marker,
- * means "this key's best, or longer", a miss "shorter".
- */
-static int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
+/* LpmTable.search: binary search on prefix lengths (Waldvogel et al.): a hit, prefix or marker, means
+ * "this key's best, or longer", a miss "shorter". */
+static int32_t ipcache_search(ns_ebpf *p, uint32_t family, const int32_t *lengths, size_t count, const uint32_t *addr) {
   uint32_t key[IPCACHE_KEY_WORDS];
-  uint32_t seed = p->params[EBPF_PARAM_IPC_SEED];
-  if (p->params[family == 4 ? EBPF_PARAM_HAS_HOST4 : EBPF_PARAM_HAS_HOST6]) {
-    ipcache_key(key, family, family == 4 ? 32 : 128, addr);
-    int32_t slot = table_lookup(p->ipcKeys, p->ipcValues, p->ipcValues_len, IPCACHE_KEY_WORDS, seed, key, &p->probes[0]);
-    if (slot >= 0) return p->ipcBest[slot];
-  }
-  const int32_t *lengths = family == 4 ? p->ipcLengths4 : p->ipcLengths6;
-  int32_t lo = 0, hi = (int32_t)(family == 4 ? p->ipcLengths4_len : p->ipcLengths6_len) - 1, found = -1;
+  int32_t lo = 0, hi = (int32_t)count - 1, found = -1;
   while (lo <= hi) {
     int32_t mid = (lo + hi) >> 1;
     ipcache_key(key, family, lengths[mid], addr);
-    int32_t slot = table_lookup(p->ipcKeys, p->ipcValues, p->ipcValues_len, IPCACHE_KEY_WORDS, seed, key, &p->probes[0]);
+    int32_t slot = ipc_table_lookup(p, key);
     if (slot < 0) { hi = mid - 1; continue; }
     found = p->ipcBest[slot];
     lo = mid + 1;
   }
   return found;
+}
+
+/* LpmTable.lookup, IPv4: one direct read, the pod block's or the /16 table's; the /16 entry's bits send
+ * it on to the host probe and the /17-/31 search. IPv6: the full length first, then the search. */
+static int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
+  uint32_t key[IPCACHE_KEY_WORDS];
+  if (family != 4) {
+    if (p->params[EBPF_PARAM_HAS_HOST6]) {
+      ipcache_key(key, family, 128, addr);
+      int32_t slot = ipc_table_lookup(p, key);
+      if (slot >= 0) return p->ipcBest[slot];
+    }
+    return ipcache_search(p, family, p->ipcLengths6, p->ipcLengths6_len, addr);
+  }
+  p->probes[0] += 1; /* the direct-table read */
+  uint32_t in_block = addr[0] - p->params[EBPF_PARAM_POD_BASE];
+  if (in_block < p->params[EBPF_PARAM_POD_SIZE]) return p->ipcPods[in_block] - 1;
+  uint32_t d = (uint32_t)p->ipcDirect[addr[0] >> (32 - DIRECT_BITS)];
+  if (d & DIRECT_HOST) {
+    ipcache_key(key, 4, 32, addr);
+    int32_t slot = ipc_table_lookup(p, key);
+    if (slot >= 0) return p->ipcBest[slot];
+  }
+  int32_t found = (d & DIRECT_DEEPER) ? ipcache_search(p, 4, p->ipcLengths4, p->ipcLengths4_len, addr) : -1;
+  return found >= 0 ? found : (int32_t)(d & DIRECT_VALUE_MASK) - 1;
 }
 
 static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) {
@@ -84,29 +116,38 @@ static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) 
   return (proto << 16) | (dport & port_mask);
 }
 
-/* The LPM over {proto, dport} emulated on the HASH map: the prefix lengths in `mask`, longest first. */
-static int32_t probe_prefixes(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t identity, uint32_t proto,
-                              uint32_t dport, uint32_t mask) {
-  uint32_t key[POLICY_KEY_WORDS];
-  key[0] = identity;
-  while (mask != 0) {
-    uint32_t plen = 31 - (uint32_t)__builtin_clz(mask);
-    mask ^= 1u << plen;
-    key[1] = (ep << 6) | (dir << 5) | plen;
-    key[2] = key_word2(proto, dport, plen);
-    int32_t v = table_lookup(p->polKeys, p->polValues, p->polValues_len, POLICY_KEY_WORDS,
-                             p->params[EBPF_PARAM_POLICY_SEED], key, &p->probes[1]);
-    if (v >= 0) return v;
+/*
+ * lookupLongest: every entry of {identity, endpoint, direction} is in one run of buckets (the hash leaves
+ * out the plen, protocol and port); of those whose {proto, port} matches at their own prefix length, the
+ * longest wins. The run ends at the first bucket with an empty slot.
+ */
+static int32_t lookup_longest(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t identity, uint32_t proto, uint32_t dport) {
+  uint32_t key[POLICY_KEY_WORDS] = {identity, (ep << 6) | (dir << 5), 0};
+  uint32_t mask = bucket_mask(p->polSlots_len);
+  uint32_t b = hash_words(key, POLICY_HASH_MASK, POLICY_KEY_WORDS, p->params[EBPF_PARAM_POLICY_SEED]) & mask;
+  int32_t best = -1;
+  int32_t best_plen = -1;
+  for (;; b = (b + 1) & mask) {
+    p->probes[1] += 1;
+    const uint32_t *slot = p->polSlots + (size_t)b * BUCKET_WORDS;
+    int s = 0;
+    for (; s < POL_SLOTS; s++, slot += POL_SLOT_WORDS) {
+      int32_t v = (int32_t)slot[POLICY_KEY_WORDS];
+      if (v < 0) break; /* an empty slot ends the run */
+      if (slot[0] != identity || (slot[1] >> 5) != (key[1] >> 5)) continue; /* another triple in the bucket */
+      int32_t plen = (int32_t)(slot[1] & PLEN_BITS);
+      if (plen > best_plen && slot[2] == key_word2(proto, dport, (uint32_t)plen)) { best = v; best_plen = plen; }
+    }
+    if (s < POL_SLOTS) return best;
   }
-  return -1;
 }
 
 /* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. */
 static int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport) {
   size_t base = (size_t)ep * 4 + dir * 2;
-  int32_t l3 = probe_prefixes(p, ep, dir, remote, proto, dport, p->epMask[base]);
+  int32_t l3 = p->epMask[base] == 0 ? -1 : lookup_longest(p, ep, dir, remote, proto, dport);
   if (l3 >= 0 && p->entryDeny[l3] == 1) return l3;
-  int32_t l4 = probe_prefixes(p, ep, dir, IDENTITY_ANY, proto, dport, p->epMask[base + 1]);
+  int32_t l4 = p->epMask[base + 1] == 0 ? -1 : lookup_longest(p, ep, dir, IDENTITY_ANY, proto, dport);
   if (l4 >= 0 && (p->entryDeny[l4] == 1 || l3 < 0 || p->entryPlen[l4] > p->entryPlen[l3])) return l4;
   return l3;
 }

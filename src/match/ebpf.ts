@@ -7,17 +7,29 @@
  *   4. an address of the endpoint's own node resolves to the host identity (each node's ipcache does so);
  *   5. egress at the source endpoint, then ingress at the destination endpoint, each: not isolated ->
  *      allow (policy enforcement "default"), else the policy map probe sequence (PROBE_SEQUENCE).
- * Nothing here allocates per packet; `probeLog`, when set by explain, records the probes made.
+ * Nothing here allocates per packet; `probeLog`, when set by explain, records each policy lookup made.
  */
 import {
-  DIR_EGRESS, DIR_INGRESS, EP_EGRESS_ISOLATED, EP_INGRESS_ISOLATED, POLICY_KEY_WORDS, ReservedIdentity,
+  DIR_EGRESS, DIR_INGRESS, EP_EGRESS_ISOLATED, EP_INGRESS_ISOLATED, PLEN_FULL, POLICY_KEY_WORDS, ReservedIdentity,
   policyKeyWord1, policyKeyWord2,
 } from '../compile/ebpf/layout.js';
 import type { EbpfProgram } from '../compile/ebpf/program.js';
 import { ipToWords, parseCidr } from '../model/ip.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
-import { OpenHashTable } from './hash-table.js';
+import { BUCKET_WORDS, OpenHashTable, slotsPerBucket } from './hash-table.js';
 import { LpmTable } from './lpm.js';
+
+/** Key word 1's prefix-length bits (policyKeyWord1: endpoint << 6 | direction << 5 | plen). */
+const PLEN_BITS = 0x1f;
+/** Word 1 shifted past the prefix length: the endpoint and direction, what a triple compares. */
+const TRIPLE_SHIFT = 5;
+/**
+ * The policy map hashes {identity, endpoint, direction} only: word 1 without its prefix length, not word 2
+ * (protocol, port). A lookup then reads one run of buckets for all prefix lengths (lookupLongest).
+ */
+export const POLICY_HASH_MASK: readonly number[] = [0xffffffff, ~PLEN_BITS >>> 0, 0];
+const POLICY_SLOTS = slotsPerBucket(POLICY_KEY_WORDS);
+const POLICY_SLOT_WORDS = POLICY_KEY_WORDS + 1;
 
 /** Per-direction outcome codes written to `trace`. */
 export const DirState = { NOT_A_POD: 0, NOT_ISOLATED: 1, ALLOWED: 2, DENIED: 3, LOOPBACK: 4, SKIPPED: 5 } as const;
@@ -47,7 +59,7 @@ export interface LoadedEbpf {
   readonly allowLoopback: boolean;
   readonly allowNodeTraffic: boolean;
   readonly keyScratch: Uint32Array;
-  /** When non-null, every policy probe appends (identity, word1, word2, result). Explain only. */
+  /** When non-null, every policy lookup appends (identity, word1, word2 of the entry found or of the full port, result). Explain only. */
   probeLog: number[] | null;
 }
 
@@ -58,7 +70,7 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
     return { family: e.family, prefix: e.prefix, words: w };
   });
   const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
-  const policy = new OpenHashTable(POLICY_KEY_WORDS, program.entries.length, seed);
+  const policy = new OpenHashTable(POLICY_KEY_WORDS, program.entries.length, seed, POLICY_HASH_MASK);
   const key = new Uint32Array(POLICY_KEY_WORDS);
   const epMask = new Uint32Array(program.endpoints.length * 4);
   for (const e of program.entries) {
@@ -177,26 +189,48 @@ function decideDirection(
 /** Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. */
 export function lookupPolicy(p: LoadedEbpf, ep: number, dir: number, remote: number, proto: number, dport: number): number {
   const base = ep * 4 + dir * 2;
-  const l3 = probePrefixes(p, ep, dir, remote, proto, dport, p.epMask[base]!);
+  const l3 = p.epMask[base] === 0 ? -1 : lookupLongest(p, ep, dir, remote, proto, dport);
   if (l3 >= 0 && p.entryDeny[l3] === 1) return l3;
-  const l4 = probePrefixes(p, ep, dir, ReservedIdentity.ANY, proto, dport, p.epMask[base + 1]!);
+  const l4 = p.epMask[base + 1] === 0 ? -1 : lookupLongest(p, ep, dir, ReservedIdentity.ANY, proto, dport);
   if (l4 >= 0 && (p.entryDeny[l4] === 1 || l3 < 0 || p.entryPlen[l4]! > p.entryPlen[l3]!)) return l4;
   return l3;
 }
 
-/** The LPM over {proto, dport} emulated on the HASH map: the prefix lengths in `mask`, longest first. */
-function probePrefixes(p: LoadedEbpf, ep: number, dir: number, identity: number, proto: number, dport: number, mask: number): number {
+/**
+ * The LPM over {proto, dport} for one {identity, endpoint, direction}: the map hashes keys without their
+ * prefix length and port (POLICY_HASH_MASK), so every entry of the triple is in one run of buckets, read
+ * once; of the entries whose {proto, port} matches at their own prefix length, the longest wins (keys are
+ * unique, so there is no tie). Stops at the first bucket with an empty slot, as a lookup does.
+ */
+function lookupLongest(p: LoadedEbpf, ep: number, dir: number, identity: number, proto: number, dport: number): number {
+  const t = p.policy;
   const key = p.keyScratch;
+  const triple = policyKeyWord1(ep, dir, 0);
   key[0] = identity;
-  let m = mask;
-  while (m !== 0) {
-    const plen = 31 - Math.clz32(m);
-    m ^= 1 << plen;
-    key[1] = policyKeyWord1(ep, dir, plen);
-    key[2] = policyKeyWord2(proto, dport, plen);
-    const v = p.policy.lookup(key, 0);
-    if (p.probeLog !== null) p.probeLog.push(identity, key[1]!, key[2]!, v);
-    if (v >= 0) return v;
+  key[1] = triple;
+  key[2] = 0;
+  let best = -1;
+  let bestPlen = -1;
+  for (let b = t.homeBucket(key, 0); ; b = t.nextBucket(b)) {
+    t.probes++;
+    let s = 0;
+    for (; s < POLICY_SLOTS; s++) {
+      const at = b * BUCKET_WORDS + s * POLICY_SLOT_WORDS;
+      const v = t.values[at + POLICY_KEY_WORDS]!;
+      if (v < 0) break; // an empty slot ends the run
+      const w1 = t.words[at + 1]!;
+      if (t.words[at] !== identity || w1 >>> TRIPLE_SHIFT !== triple >>> TRIPLE_SHIFT) continue; // another triple sharing the bucket
+      const plen = w1 & PLEN_BITS;
+      if (plen > bestPlen && t.words[at + 2] === policyKeyWord2(proto, dport, plen)) { best = v; bestPlen = plen; }
+    }
+    if (s < POLICY_SLOTS) break;
   }
-  return -1;
+  if (p.probeLog !== null) logLookup(p, identity, triple, proto, dport, best, bestPlen);
+  return best;
+}
+
+/** Explain: one line per lookup, the key of the entry found (or of the full port, on a miss). */
+function logLookup(p: LoadedEbpf, identity: number, triple: number, proto: number, dport: number, entry: number, plen: number): void {
+  const len = entry >= 0 ? plen : PLEN_FULL;
+  p.probeLog!.push(identity, (triple | len) >>> 0, policyKeyWord2(proto, dport, len), entry);
 }

@@ -55,36 +55,41 @@ export function batchHandle(addon: NativeAddon, batch: FlowBatch): NativeHandle 
 }
 
 /** The LpmTable's own fields this engine mirrors; any other shape means lpm.ts changed and C must follow. */
-const LPM_FIELDS = ['best', 'hasHost', 'lengths', 'scratch', 'table'];
+const LPM_FIELDS = ['best', 'direct', 'hasHost6', 'lengths', 'podBase', 'podSize', 'pods', 'scratch', 'table'];
 
 /**
  * The LpmTable's search data, read from the table itself (its private fields: the TS class is the
- * definition, and this fails loudly if it changes shape): whether each family has full-length entries,
- * the shorter prefix lengths per family (shortest first), and the best real prefix per stored key.
+ * definition, and this fails loudly if it changes shape): whether IPv6 has full-length entries, the
+ * searched prefix lengths per family (shortest first), the best real prefix per stored key, the IPv4 /16
+ * table and the pod block (geometry and table).
  */
-function ipcacheInternals(p: LoadedEbpf): { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean] } {
-  const t = p.ipcache as unknown as { lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost: [boolean, boolean] };
+function ipcacheInternals(p: LoadedEbpf): LpmInternals {
+  const t = p.ipcache as unknown as LpmInternals;
   const shape = Object.keys(t).sort().join(',');
-  if (shape !== LPM_FIELDS.join(',') || !(t.lengths[0] instanceof Int32Array) || !(t.best instanceof Int32Array)) {
+  if (shape !== LPM_FIELDS.join(',') || !(t.lengths[0] instanceof Int32Array) || !(t.best instanceof Int32Array) || !(t.direct instanceof Int32Array) || !(t.pods instanceof Int32Array)) {
     throw new Error(`native eBPF: LpmTable changed shape (fields ${shape}); native/src/ebpf.cc and src/native/engine.ts must follow`);
   }
   return t;
 }
 
+interface LpmInternals {
+  lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost6: boolean; direct: Int32Array; pods: Int32Array; podBase: number; podSize: number;
+}
+
 export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle {
-  const { lengths: [l4, l6], best, hasHost } = ipcacheInternals(p);
+  const { lengths: [l4, l6], best, hasHost6, direct, pods, podBase, podSize } = ipcacheInternals(p);
   const params = new Uint32Array(EbpfParam.COUNT);
   params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
   params[EbpfParam.POLICY_SEED] = p.policy.seed;
   params[EbpfParam.ALLOW_LOOPBACK] = p.allowLoopback ? 1 : 0;
   params[EbpfParam.ALLOW_NODE_TRAFFIC] = p.allowNodeTraffic ? 1 : 0;
-  params[EbpfParam.HAS_HOST4] = hasHost[0] ? 1 : 0;
-  params[EbpfParam.HAS_HOST6] = hasHost[1] ? 1 : 0;
+  params[EbpfParam.HAS_HOST6] = hasHost6 ? 1 : 0;
+  params[EbpfParam.POD_BASE] = podBase;
+  params[EbpfParam.POD_SIZE] = podSize;
   const probes = new Float64Array(2);
   const source: Record<string, unknown> = {
-    ipcKeys: p.ipcache.table.keys, ipcValues: p.ipcache.table.values, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6,
-    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polKeys: p.policy.keys,
-    polValues: p.policy.values, entryPlen: p.entryPlen, entryDeny: p.entryDeny, epFlags: p.epFlags, epNode: p.epNode,
+    ipcSlots: p.ipcache.table.words, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6, ipcDirect: direct, ipcPods: pods,
+    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polSlots: p.policy.words, entryPlen: p.entryPlen, entryDeny: p.entryDeny, epFlags: p.epFlags, epNode: p.epNode,
     epMask: p.epMask, hits: p.hits, params, probes,
   };
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));

@@ -38,21 +38,28 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
 
 /**
  * The eBPF model's loaded tables (src/match/ebpf.ts LoadedEbpf, lpm.ts, hash-table.ts).
- * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, and per family whether the
- * ipcache holds full-length (host) entries, which LpmTable probes before its search.
- * `ipcLengths4/6`: the ipcache prefix lengths below the full length per family, shortest first: LpmTable
- * binary-searches them after a direct probe of the full length; `ipcBest` is the value (ipcache entry) of the best real prefix per stored key, markers included.
- * `probes` (F64): probes made by calls so far, [ipcache, policy]; the loader adds them to the JS tables.
+ * `ipcSlots`, `polSlots` (U32): OpenHashTable.words, buckets of 16 words (one cache line), each slot the
+ * key then the value as an int32 (-1 empty); slots per bucket = 16 / (key words + 1). The policy map
+ * hashes its keys under POLICY_HASH_MASK (src/match/ebpf.ts): no prefix length, no protocol or port.
+ * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, whether the ipcache holds
+ * IPv6 full-length (host) entries, which LpmTable probes first, and the IPv4 pod block's first address
+ * and size (0: none).
+ * `ipcLengths4/6`: the prefix lengths LpmTable binary-searches, shortest first (IPv4 /17-/31 outside the
+ * pod block, IPv6 below /128); `ipcBest` is the value (ipcache entry) of the best real prefix per stored
+ * key, markers included; `ipcDirect` the IPv4 /16 table (lpm.ts DIRECT_VALUE_MASK, DIRECT_DEEPER,
+ * DIRECT_HOST); `ipcPods` the pod block's answer + 1 per address.
+ * `probes` (F64): probes (buckets and direct-table reads) made by calls so far, [ipcache, policy]; the
+ * loader adds them to the JS tables.
  */
 export const EBPF_FIELDS: readonly FieldSpec[] = [
-  f('ipcKeys', Elem.U32), f('ipcValues', Elem.I32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32),
-  f('ipcIdentity', Elem.I32), f('ipcEndpoint', Elem.I32), f('ipcNode', Elem.I32),
-  f('polKeys', Elem.U32), f('polValues', Elem.I32), f('entryPlen', Elem.U8), f('entryDeny', Elem.U8),
+  f('ipcSlots', Elem.U32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32), f('ipcDirect', Elem.I32),
+  f('ipcPods', Elem.I32),   f('ipcIdentity', Elem.I32), f('ipcEndpoint', Elem.I32), f('ipcNode', Elem.I32),
+  f('polSlots', Elem.U32), f('entryPlen', Elem.U8), f('entryDeny', Elem.U8),
   f('epFlags', Elem.U8), f('epNode', Elem.I32), f('epMask', Elem.U32), f('hits', Elem.F64),
   f('params', Elem.U32), f('probes', Elem.F64),
 ];
 export const EbpfParam = {
-  IPC_SEED: 0, POLICY_SEED: 1, ALLOW_LOOPBACK: 2, ALLOW_NODE_TRAFFIC: 3, HAS_HOST4: 4, HAS_HOST6: 5, COUNT: 6,
+  IPC_SEED: 0, POLICY_SEED: 1, ALLOW_LOOPBACK: 2, ALLOW_NODE_TRAFFIC: 3, HAS_HOST6: 4, POD_BASE: 5, POD_SIZE: 6, COUNT: 7,
 } as const;
 
 /**

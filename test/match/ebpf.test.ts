@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
-import { OpenHashTable, hashWords } from '../../src/match/hash-table.js';
-import { LpmTable } from '../../src/match/lpm.js';
+import { BUCKET_WORDS, OpenHashTable, hashWords } from '../../src/match/hash-table.js';
+import { LpmTable, type LpmEntry } from '../../src/match/lpm.js';
 import { EbpfDataplane } from '../../src/match/ebpf-dataplane.js';
 import { probeAll } from '../../src/match/probe.js';
 import { ReferenceDataplane } from '../../src/match/reference.js';
@@ -58,6 +58,31 @@ describe('OpenHashTable', () => {
     expect(t.lookup(key, 0)).toBe(2);
   });
 
+  it('lays slots out in 64-byte buckets and counts buckets: at a load under one half nearly every lookup reads one', () => {
+    const t = new OpenHashTable(3, 10_000, 1);
+    expect(t.slotsPerBucket).toBe(4);
+    expect(t.words.length).toBe(t.buckets * BUCKET_WORDS);
+    const key = new Uint32Array(3);
+    for (let i = 0; i < 10_000; i++) { key.set([i, 7, i * 3]); t.insert(key, 0, i); }
+    expect(t.size / t.capacity).toBeLessThanOrEqual(0.5);
+    for (let i = 0; i < 10_000; i++) { key.set([i, 7, i * 3]); expect(t.lookup(key, 0)).toBe(i); }
+    for (let i = 0; i < 10_000; i++) { key.set([i, 8, i * 3]); expect(t.lookup(key, 0)).toBe(-1); }
+    // Hits and misses alike: at least one bucket each, and few runs longer than the home bucket.
+    expect(t.probes).toBeGreaterThanOrEqual(20_000);
+    expect(t.probes / 20_000).toBeLessThan(1.15);
+  });
+
+  it('hashes only the bits of hashMask: keys that differ elsewhere share a home bucket, and stay distinct keys', () => {
+    const t = new OpenHashTable(3, 100, 1, [0xffffffff, ~0x1f >>> 0, 0]);
+    const a = Uint32Array.of(300, (5 << 6) | 24, 0x60050);
+    const b = Uint32Array.of(300, (5 << 6) | 0, 0);
+    expect(t.homeBucket(a, 0)).toBe(t.homeBucket(b, 0));
+    expect(t.homeBucket(a, 0)).not.toBe(t.homeBucket(Uint32Array.of(301, (5 << 6) | 24, 0x60050), 0));
+    t.insert(a, 0, 1);
+    t.insert(b, 0, 2);
+    expect([t.lookup(a, 0), t.lookup(b, 0), t.size]).toEqual([1, 2, 2]);
+  });
+
   it('spreads keys with a fixed seed: the same seed gives the same hash, another seed another', () => {
     const k = Uint32Array.of(1, 2, 3);
     expect(hashWords(k, 0, 3, 7)).toBe(hashWords(k, 0, 3, 7));
@@ -84,6 +109,40 @@ describe('LpmTable', () => {
 
   it('never matches an IPv4 prefix for an IPv6 address with the same leading words', () => {
     expect(table.lookup(6, words('a01:203::'), 0)).toBe(3);
+  });
+});
+
+describe('LpmTable cost: one read per IPv4 lookup whatever the table size', () => {
+  const words = (a: number): Uint32Array => Uint32Array.of(a >>> 0, 0, 0, 0);
+  // `pods` /32s in 10.244.0.0/16, a node /32 elsewhere, `cidrs` /16 ipBlocks from 20.0.0.0, 0.0.0.0/1, a /24 outside the pods.
+  function cluster(pods: number, cidrs: number): { lpm: LpmTable; entries: LpmEntry[] } {
+    const entries: LpmEntry[] = [{ family: 4, prefix: 1, words: words(0) }, { family: 4, prefix: 24, words: words(0xc0a80100) }];
+    entries.push({ family: 4, prefix: 32, words: words(0xc0a80005) }); // a node address, in no /16 table's pod block
+    for (let i = 0; i < pods; i++) entries.push({ family: 4, prefix: 32, words: words(0x0af40000 + i * 3) });
+    for (let i = 0; i < cidrs; i++) entries.push({ family: 4, prefix: 16, words: words(0x14000000 + (i << 16)) });
+    return { lpm: new LpmTable(entries, entries.map((_, i) => i)), entries };
+  }
+  const cost = (lpm: LpmTable, addr: number): [number, number] => {
+    const before = lpm.table.probes;
+    const v = lpm.lookup(4, words(addr), 0);
+    return [v, lpm.table.probes - before];
+  };
+
+  it.each([[10, 5], [20_000, 5_000]])('%d pods, %d /16 CIDRs: a pod, an address of the pod block, a /16 CIDR, /1 and nothing each cost one read', (pods, cidrs) => {
+    const { lpm } = cluster(pods, cidrs);
+    expect(cost(lpm, 0x0af40000 + 3 * (pods - 1))).toEqual([3 + pods - 1, 1]);
+    expect(cost(lpm, 0x0af40001)).toEqual([0, 1]); // inside the pod block, not a pod: the /1
+    expect(cost(lpm, 0x14000000 + ((cidrs - 1) << 16) + 77)).toEqual([3 + pods + cidrs - 1, 1]);
+    expect(cost(lpm, 0x7f000001)).toEqual([0, 1]);
+    expect(cost(lpm, 0x80000001)).toEqual([-1, 1]);
+  });
+
+  it('an address outside the pod block in a /16 holding a host or a longer prefix costs the probes the /16 table sends it to', () => {
+    const { lpm } = cluster(100, 10);
+    expect(cost(lpm, 0xc0a80005)).toEqual([2, 2]); // the node: /16 table, then the host probe
+    const [v, n] = cost(lpm, 0xc0a80107); // in the /24: host probe (miss), then the search on /24
+    expect(v).toBe(1);
+    expect(n).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -151,6 +210,8 @@ describe('LpmTable against a brute-force longest match', () => {
       entries.push({ family, prefix: rand() % (family === 4 ? 33 : 129), words });
     }
     const lpm = new LpmTable(entries, entries.map((_, i) => i));
+    // Both IPv4 paths are exercised: the /32s cluster in 10.0.0.0/14, so a pod block is chosen there.
+    expect((lpm as unknown as { podSize: number }).podSize).toBeGreaterThan(0);
     const bit = (w: Uint32Array, b: number): number => (w[b >>> 5]! >>> (31 - (b & 31))) & 1;
     const holds = (e: typeof entries[number], family: number, a: Uint32Array): boolean => {
       if (e.family !== family) return false;
@@ -190,6 +251,24 @@ describe('the probe sequence (Cilium v1.17 __policy_can_access) resolves competi
       return loaded.policy.probes;
     };
     expect(probes(true)).toBeLessThan(probes(false));
+  });
+
+  it('a lookup reads the whole run of its {identity, endpoint, direction}: the longest match wins wherever it sits', () => {
+    // 40 port entries and one protocol-only entry for the frontend: more than fit one bucket (4 slots).
+    type Spec = PrecedenceCase['entries'][number];
+    const entries: Spec[] = [...Array.from({ length: 40 }, (_, i): Spec => [FRONTEND, 6, 1000 + i, 24, i === 7]), [FRONTEND, 6, 0, 8, false]];
+    const run = (port: number): [number, number, number] => {
+      const c: PrecedenceCase = { name: 'run', entries, port, decides: -1, allowed: false };
+      const loaded = loadEbpf(precedenceProgram(c));
+      const batch = fillBatch([precedenceFlow(c)]);
+      classifyRow(loaded, batch, 0);
+      return [batch.verdict[0]!, loaded.trace[Trace.INGRESS_ENTRY]!, loaded.policy.probes];
+    };
+    expect(run(1039).slice(0, 2)).toEqual([Verdict.ACCEPT, 39]);
+    expect(run(1007).slice(0, 2)).toEqual([Verdict.DROP, 7]);
+    expect(run(80).slice(0, 2)).toEqual([Verdict.ACCEPT, 40]);
+    // Honest cost: a triple with 41 entries is read bucket by bucket (4 slots each), for every port.
+    expect(run(80)[2]).toBeGreaterThanOrEqual(Math.ceil(41 / 4));
   });
 });
 

@@ -122,10 +122,11 @@ d('the native layout equals the TypeScript layout', () => {
     const ebpfNames = typedArrayNames(p).filter((n) => n !== 'trace' && n !== 'keyScratch');
     const crossing = EBPF_FIELDS.map((f) => f.name);
     for (const n of ebpfNames) expect(crossing, n).toContain(n);
-    // The LPM's and hash tables' arrays cross as ipcKeys/ipcValues/ipcBest/ipcLengths4/6 and polKeys/polValues.
-    expect(typedArrayNames(p.ipcache)).toEqual(['best', 'scratch']);
-    expect(typedArrayNames(p.ipcache.table)).toEqual(['keys', 'values']);
-    expect(typedArrayNames(p.policy)).toEqual(['keys', 'values']);
+    // The LPM's and hash tables' arrays cross as ipcSlots/ipcBest/ipcDirect/ipcPods/ipcLengths4/6 and polSlots (`values`
+    // is `words` seen as int32; the hash masks are constants in native/src/ebpf.cc).
+    expect(typedArrayNames(p.ipcache)).toEqual(['best', 'direct', 'pods', 'scratch']);
+    expect(typedArrayNames(p.ipcache.table)).toEqual(['hashMask', 'values', 'words']);
+    expect(typedArrayNames(p.policy)).toEqual(['hashMask', 'values', 'words']);
     const m = loadIptables(compileIptables(index, DEFAULT_EVAL_OPTIONS));
     expect(typedArrayNames(m.v4)).toEqual(IPT_FAMILY_FIELDS.map((f) => f.name).filter((n) => n !== 'params').sort());
   });

@@ -76,5 +76,5 @@ export interface EbpfProgram {
 export const PROBE_SEQUENCE =
   'Cilium v1.17 __policy_can_access (bpf/lib/policy.h): L3 lookup {remote identity, proto, dport} by longest ' +
   'port prefix; unless it is a deny, L4-only lookup {identity 0, proto, dport}; pick a deny, else the longer ' +
-  'prefix, else the L3 entry. The LPM over {proto, dport} is emulated over a HASH map by probing the ' +
-  "prefix lengths the endpoint's map uses, longest first.";
+  'prefix, else the L3 entry. The LPM over {proto, dport} is emulated over a HASH map hashed on ' +
+  '{identity, endpoint, direction} only: one run of buckets holds every prefix length, the longest match wins.';
