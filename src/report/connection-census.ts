@@ -1,13 +1,14 @@
 /**
  * The report's one pass over the replay's connection table, on integers only: verdict counts, the
- * denied connections to list, every distinct address with the packets of the connections it is an end
- * of, and every distinct opening flow (the input of the reference evaluator) with the connections it
- * opened. Strings, addresses as IpAddr and Decisions are made afterwards, once per distinct address or
- * flow or per printed row, never per connection.
+ * denied connections to list, and every distinct flow (family, protocol, destination port, the two
+ * addresses: what the reference evaluator decides on) with the packets of its connections and the
+ * connections it opened. Everything else is made from the flows afterwards, once per distinct flow or
+ * address or per printed row, never per connection: the addresses with their packets, the Decisions,
+ * the strings.
  *
  * Flows are keyed on addresses, not on pods: the reference evaluator's answer depends on the address
  * itself (ipBlock peers, node traffic, loopback, ends that are no pod), so two addresses of one pod may
- * be decided differently. The key is exactly what `evaluate` reads, so one Decision per key is exact.
+ * be decided differently. The key is exactly what `evaluate` reads, so one Decision per flow is exact.
  */
 import { evaluate, type Decision, type EvalOptions } from '../model/evaluate.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
@@ -16,99 +17,115 @@ import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.
 import { CtState, Verdict } from '../wire/flow-batch.js';
 import { TupleInterner } from './tuple-interner.js';
 
-/** An address tuple: family (4 or 6), then the four words of ipToWords (an IPv4 address in the first). */
+/** A flow: family << 8 | protocol, destination port (0 unless TCP, UDP, SCTP), source words, destination words. */
+const FLOW_WIDTH = 10;
+/** Sums per flow: packets of its connections, and connections it opened (conntrack NEW). */
+export const FlowSum = { PACKETS: 0, OPENED: 1 } as const;
+/** An address: family, then the four words of ipToWords (an IPv4 address in the first, the rest 0). */
 const ADDRESS_WIDTH = 5;
-/** A flow tuple: source address id, destination address id, protocol << 16 | destination port. */
-const FLOW_WIDTH = 3;
 
 export interface Census {
   allowed: number;
   denied: number;
-  /** The first denied connections (table order, at most the report's limit), by index in the table. */
+  /** The first denied connections (table order, at most the report's limit): table index, and flow. */
   readonly listedDenied: Int32Array;
-  /** Addresses at either end of a connection; value: packets of the connections they are an end of. */
-  readonly addresses: TupleInterner;
-  /** Distinct opening flows; value: connections they opened (conntrack NEW). */
+  readonly listedDeniedFlow: Int32Array;
+  /** Distinct flows in the order they first appear, with their FlowSum sums. */
   readonly flows: TupleInterner;
 }
 
 export function takeCensus(t: ConnectionTable, limit: number): Census {
-  const addresses = new TupleInterner(ADDRESS_WIDTH);
-  const flows = new TupleInterner(FLOW_WIDTH);
+  const flows = new TupleInterner(FLOW_WIDTH, 2);
   const listed = new Int32Array(Math.min(limit, t.count));
+  const listedFlow = new Int32Array(listed.length);
   let allowed = 0;
   let denied = 0;
   for (let c = 0; c < t.count; c++) {
+    const flow = flowOf(flows, t, c);
+    flows.addTo(flow, FlowSum.PACKETS, t.counts[c * COUNT_WORDS + Count.PACKETS]!);
+    if (t.ctState[c] === CtState.NEW) flows.addTo(flow, FlowSum.OPENED, 1);
     const verdict = t.verdict[c];
     if (verdict === Verdict.ACCEPT) allowed++;
     else if (verdict === Verdict.DROP) {
-      if (denied < listed.length) listed[denied] = c;
+      if (denied < listed.length) {
+        listed[denied] = c;
+        listedFlow[denied] = flow;
+      }
       denied++;
     }
-    const family = t.family[c] === 6 ? 6 : 4;
-    const packets = t.counts[c * COUNT_WORDS + Count.PACKETS]!;
-    const src = addressId(addresses, family, t.src, c * 4, packets);
-    const dst = addressId(addresses, family, t.dst, c * 4, packets);
-    if (t.ctState[c] === CtState.NEW) flowId(flows, t, c, src, dst, 1);
   }
-  return { allowed, denied, listedDenied: listed.subarray(0, Math.min(denied, listed.length)), addresses, flows };
+  const n = Math.min(denied, listed.length);
+  return { allowed, denied, listedDenied: listed.subarray(0, n), listedDeniedFlow: listedFlow.subarray(0, n), flows };
 }
 
-/** The id of the address at `words[o]`, with `packets` added to its count. */
-function addressId(addresses: TupleInterner, family: 4 | 6, words: Uint32Array, o: number, packets: number): number {
-  const p = addresses.probe;
-  p[0] = family;
-  p[1] = words[o]!;
-  // An IPv4 address is its first word alone (all that ipFromWords reads), whatever the others hold.
-  p[2] = family === 6 ? words[o + 1]! : 0;
-  p[3] = family === 6 ? words[o + 2]! : 0;
-  p[4] = family === 6 ? words[o + 3]! : 0;
-  return addresses.intern(packets);
-}
-
-/** The id of connection c's opening flow, with `opened` added to its count of connections opened. */
-function flowId(flows: TupleInterner, t: ConnectionTable, c: number, src: number, dst: number, opened: number): number {
-  const proto = t.proto[c]!;
-  // The evaluator reads a destination port for TCP, UDP and SCTP only ("ignored (0) for other protocols").
-  const port = proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0;
+function flowOf(flows: TupleInterner, t: ConnectionTable, c: number): number {
   const p = flows.probe;
-  p[0] = src;
-  p[1] = dst;
-  p[2] = ((proto << 16) | port) >>> 0;
-  return flows.intern(opened);
+  const v6 = t.family[c] === 6;
+  const proto = t.proto[c]!;
+  p[0] = ((v6 ? 6 : 4) << 8) | proto;
+  // The evaluator reads a destination port for TCP, UDP and SCTP only ("ignored (0) for other protocols").
+  p[1] = proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0;
+  const o = c * 4;
+  const { src, dst } = t;
+  // An IPv4 address is its first word alone (all that ipFromWords reads), whatever the others hold.
+  p[2] = src[o]!;
+  p[3] = v6 ? src[o + 1]! : 0;
+  p[4] = v6 ? src[o + 2]! : 0;
+  p[5] = v6 ? src[o + 3]! : 0;
+  p[6] = dst[o]!;
+  p[7] = v6 ? dst[o + 1]! : 0;
+  p[8] = v6 ? dst[o + 2]! : 0;
+  p[9] = v6 ? dst[o + 3]! : 0;
+  return flows.intern();
 }
 
-/** The flow id of connection c (interned now if it did not open: an INVALID first packet, say). */
-export function flowOfConnection(census: Census, t: ConnectionTable, c: number): number {
-  const family = t.family[c] === 6 ? 6 : 4;
-  const src = addressId(census.addresses, family, t.src, c * 4, 0);
-  const dst = addressId(census.addresses, family, t.dst, c * 4, 0);
-  return flowId(census.flows, t, c, src, dst, 0);
+/** The source (end 0) or destination (end 1) address of a flow. */
+export function flowAddress(flows: TupleInterner, flow: number, end: 0 | 1): IpAddr {
+  const at = flow * FLOW_WIDTH;
+  return ipFromWords(flows.keys[at]! >>> 8 === 6 ? 6 : 4, flows.keys, at + 2 + end * 4);
 }
 
-export function addressAt(census: Census, id: number): IpAddr {
-  const keys = census.addresses.keys;
+/**
+ * Every address at either end of a flow, in the order they first appear in the table (a flow's
+ * addresses first appear with its first connection, and flows are in that order), with the packets of
+ * the connections it is an end of (twice when it is both ends). The id's one sum is those packets.
+ */
+export function flowAddresses(flows: TupleInterner): TupleInterner {
+  const addresses = new TupleInterner(ADDRESS_WIDTH, 1);
+  const p = addresses.probe;
+  for (let f = 0; f < flows.size; f++) {
+    const at = f * FLOW_WIDTH;
+    for (let end = 0; end < 2; end++) {
+      p[0] = flows.keys[at]! >>> 8;
+      p.set(flows.keys.subarray(at + 2 + end * 4, at + 6 + end * 4), 1);
+      addresses.addTo(addresses.intern(), 0, flows.sum(f, FlowSum.PACKETS));
+    }
+  }
+  return addresses;
+}
+
+export function addressAt(addresses: TupleInterner, id: number): IpAddr {
   const at = id * ADDRESS_WIDTH;
-  return ipFromWords(keys[at] === 6 ? 6 : 4, keys, at + 1);
+  return ipFromWords(addresses.keys[at] === 6 ? 6 : 4, addresses.keys, at + 1);
 }
 
 /** The reference evaluator's Decision per distinct flow, made the first time a flow is asked for. */
 export class DecisionsByFlow {
-  private readonly decisions: (Decision | undefined)[] = [];
+  private readonly decisions = new Map<number, Decision>();
 
-  constructor(private readonly census: Census, private readonly index: ClusterIndex, private readonly options: EvalOptions) {}
+  constructor(private readonly flows: TupleInterner, private readonly index: ClusterIndex, private readonly options: EvalOptions) {}
 
   of(flow: number): Decision {
-    return this.decisions[flow] ??= this.decide(flow);
-  }
-
-  private decide(flow: number): Decision {
-    const keys = this.census.flows.keys;
-    const at = flow * FLOW_WIDTH;
-    const protoPort = keys[at + 2]!;
-    return evaluate(this.index, {
-      src: addressAt(this.census, keys[at]!), dst: addressAt(this.census, keys[at + 1]!),
-      protocol: protoPort >>> 16, dstPort: protoPort & 0xffff,
-    }, this.options);
+    let d = this.decisions.get(flow);
+    if (d === undefined) {
+      const key = this.flows.keys;
+      const at = flow * FLOW_WIDTH;
+      const proto = key[at]! & 0xff;
+      d = evaluate(this.index, {
+        src: flowAddress(this.flows, flow, 0), dst: flowAddress(this.flows, flow, 1), protocol: proto, dstPort: key[at + 1]!,
+      }, this.options);
+      this.decisions.set(flow, d);
+    }
+    return d;
   }
 }

@@ -11,7 +11,8 @@ import { qualifiedName } from '../model/types.js';
 import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
 import type { ReplayResult } from '../replay/replay.js';
 import { CtState } from '../wire/flow-batch.js';
-import { addressAt, DecisionsByFlow, flowOfConnection, takeCensus, type Census } from './connection-census.js';
+import { addressAt, DecisionsByFlow, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
+import type { TupleInterner } from './tuple-interner.js';
 
 export interface DeniedConnection {
   src: string; srcPort: number; dst: string; dstPort: number; protocol: string;
@@ -60,8 +61,8 @@ export function protocolName(proto: number): string {
 export function buildReplayReport(result: ReplayResult, index: ClusterIndex, options: EvalOptions, limit: number): ReplayReport {
   const t = result.connections;
   const census = takeCensus(t, limit);
-  const decisions = new DecisionsByFlow(census, index, options);
-  const deniedList = Array.from(census.listedDenied, (c) => describeDenied(result, census, decisions, c));
+  const decisions = new DecisionsByFlow(census.flows, index, options);
+  const deniedList = Array.from(census.listedDenied, (c, k) => describeDenied(result, decisions.of(census.listedDeniedFlow[k]!), c));
   const seconds = result.seconds;
   return {
     packets: result.packets,
@@ -70,7 +71,7 @@ export function buildReplayReport(result: ReplayResult, index: ClusterIndex, opt
     denied: deniedList,
     deniedListed: deniedList.length,
     policies: policyHits(census, index, decisions),
-    ...addressesWithoutPod(census, index),
+    ...addressesWithoutPod(flowAddresses(census.flows), index),
     nonIp: result.nonIp,
     malformed: result.malformed,
     laterFragments: result.laterFragments,
@@ -96,10 +97,9 @@ function addr(family: number, words: Uint32Array, off: number): string {
   return formatIp(ipFromWords(family === 6 ? 6 : 4, words, off));
 }
 
-function describeDenied(result: ReplayResult, census: Census, decisions: DecisionsByFlow, c: number): DeniedConnection {
+function describeDenied(result: ReplayResult, decision: Decision, c: number): DeniedConnection {
   const t = result.connections;
   const family = t.family[c]!;
-  const decision = decisions.of(flowOfConnection(census, t, c));
   const s = t.service[c]!;
   return {
     src: addr(family, t.src, c * 4), srcPort: t.srcPort[c]!, dst: addr(family, t.dst, c * 4), dstPort: t.dstPort[c]!,
@@ -136,7 +136,7 @@ function policyHits(census: Census, index: ClusterIndex, decisions: DecisionsByF
   const hits = new Map(index.cluster.policies.map((p) => [qualifiedName(p), { policy: qualifiedName(p), allowedConnections: 0, deniedConnections: 0 }]));
   const seen: string[] = [];
   for (let f = 0; f < census.flows.size; f++) {
-    const opened = census.flows.values[f]!;
+    const opened = census.flows.sum(f, FlowSum.OPENED);
     if (opened === 0) continue;
     const d = decisions.of(f);
     // A policy counts once per connection, though several of its rules (or both directions) allow it.
@@ -157,11 +157,11 @@ function policyHits(census: Census, index: ClusterIndex, decisions: DecisionsByF
  * Addresses seen at either end of a connection that are no pod's, by packets, the top 100 (ties in the
  * order the addresses first appear in the table). The pod lookup is once per distinct address.
  */
-function addressesWithoutPod(census: Census, index: ClusterIndex): { addressesWithoutPod: { address: string; packets: number }[]; addressesWithoutPodTotal: number } {
+function addressesWithoutPod(addresses: TupleInterner, index: ClusterIndex): { addressesWithoutPod: { address: string; packets: number }[]; addressesWithoutPodTotal: number } {
   const podless: { id: number; ip: IpAddr; packets: number }[] = [];
-  for (let id = 0; id < census.addresses.size; id++) {
-    const ip = addressAt(census, id);
-    if (!podAt(index, ip)) podless.push({ id, ip, packets: census.addresses.values[id]! });
+  for (let id = 0; id < addresses.size; id++) {
+    const ip = addressAt(addresses, id);
+    if (!podAt(index, ip)) podless.push({ id, ip, packets: addresses.sum(id, 0) });
   }
   const top = podless.sort((a, b) => b.packets - a.packets || a.id - b.id).slice(0, 100);
   return { addressesWithoutPod: top.map((e) => ({ address: formatIp(e.ip), packets: e.packets })), addressesWithoutPodTotal: podless.length };

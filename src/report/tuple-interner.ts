@@ -1,8 +1,8 @@
 /**
  * Distinct fixed-width tuples of 32-bit integers to dense ids 0, 1, 2, ... in the order they first
- * appear, with one number per id to count with. The report's pass over the connection table asks this
- * once or three times per connection, so a lookup allocates nothing: no string key, no object, no
- * bigint (those were most of the report's cost on captures of hundreds of thousands of connections).
+ * appear, with a few numbers per id to count with. The report's pass over the connection table asks it
+ * once per connection, so a lookup allocates nothing: no string key, no object, no bigint (those were
+ * most of the report's cost on captures of hundreds of thousands of connections).
  *
  * Open addressing over typed arrays, grown by doubling; each id keeps its hash so that growing does not
  * hash the keys again.
@@ -14,34 +14,25 @@ export class TupleInterner {
   size = 0;
   /** The tuples by id, `width` words each. */
   keys: Uint32Array;
-  /** One number per id, zero when the id is made, added to by `intern` (packets, connections). */
-  values: Float64Array;
+  /** `sumsPerId` numbers per id to count with (packets, connections), through addTo and sum. */
+  private sums: Float64Array;
   private hashes: Int32Array;
   /** id + 1 per slot, 0 when free. */
   private slots: Int32Array;
   private mask: number;
 
   /** `capacity`: ids before the first growth, a power of two. */
-  constructor(readonly width: number, capacity = 256) {
+  constructor(readonly width: number, readonly sumsPerId: number, capacity = 256) {
     this.probe = new Uint32Array(width);
     this.keys = new Uint32Array(capacity * width);
-    this.values = new Float64Array(capacity);
+    this.sums = new Float64Array(capacity * sumsPerId);
     this.hashes = new Int32Array(capacity);
     this.slots = new Int32Array(capacity * 2);
     this.mask = capacity * 2 - 1;
   }
 
-  /**
-   * The id of the tuple in `probe`, made (the next id) when it is new, with `amount` added to its value
-   * here (adding through `values` after a call that made an id could hit the array growing replaced).
-   */
-  intern(amount = 0): number {
-    const id = this.find();
-    this.values[id]! += amount;
-    return id;
-  }
-
-  private find(): number {
+  /** The id of the tuple in `probe`, made (the next id, its sums 0) when it is new. */
+  intern(): number {
     const hash = this.hashProbe();
     let h = hash & this.mask;
     for (;;) {
@@ -50,6 +41,15 @@ export class TupleInterner {
       if (this.hashes[id] === hash && this.probeEquals(id)) return id;
       h = (h + 1) & this.mask;
     }
+  }
+
+  /** Adds `amount` to sum `k` of tuple `id`. */
+  addTo(id: number, k: number, amount: number): void {
+    this.sums[id * this.sumsPerId + k]! += amount;
+  }
+
+  sum(id: number, k: number): number {
+    return this.sums[id * this.sumsPerId + k]!;
   }
 
   private hashProbe(): number {
@@ -85,9 +85,9 @@ export class TupleInterner {
     const keys = new Uint32Array(n * this.width);
     keys.set(this.keys);
     this.keys = keys;
-    const values = new Float64Array(n);
-    values.set(this.values);
-    this.values = values;
+    const sums = new Float64Array(n * this.sumsPerId);
+    sums.set(this.sums);
+    this.sums = sums;
     const hashes = new Int32Array(n);
     hashes.set(this.hashes);
     this.hashes = hashes;
