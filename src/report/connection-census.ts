@@ -10,15 +10,13 @@
  * itself (ipBlock peers, node traffic, loopback, ends that are no pod), so two addresses of one pod may
  * be decided differently. The key is exactly what `evaluate` reads, so one Decision per flow is exact.
  */
-import { evaluate, type Decision, type EvalOptions } from '../model/evaluate.js';
-import type { ClusterIndex } from '../model/cluster-index.js';
 import { ipFromWords, type IpAddr } from '../model/ip.js';
 import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
 import { CtState, Verdict } from '../wire/flow-batch.js';
 import { TupleInterner } from './tuple-interner.js';
 
 /** A flow: family << 8 | protocol, destination port (0 unless TCP, UDP, SCTP), source words, destination words. */
-const FLOW_WIDTH = 10;
+export const FLOW_WIDTH = 10;
 /** Sums per flow: packets of its connections, and connections it opened (conntrack NEW). */
 export const FlowSum = { PACKETS: 0, OPENED: 1 } as const;
 /** An address: family, then the four words of ipToWords (an IPv4 address in the first, the rest 0). */
@@ -107,25 +105,4 @@ export function flowAddresses(flows: TupleInterner): TupleInterner {
 export function addressAt(addresses: TupleInterner, id: number): IpAddr {
   const at = id * ADDRESS_WIDTH;
   return ipFromWords(addresses.keys[at] === 6 ? 6 : 4, addresses.keys, at + 1);
-}
-
-/** The reference evaluator's Decision per distinct flow, made the first time a flow is asked for. */
-export class DecisionsByFlow {
-  private readonly decisions = new Map<number, Decision>();
-
-  constructor(private readonly flows: TupleInterner, private readonly index: ClusterIndex, private readonly options: EvalOptions) {}
-
-  of(flow: number): Decision {
-    let d = this.decisions.get(flow);
-    if (d === undefined) {
-      const key = this.flows.keys;
-      const at = flow * FLOW_WIDTH;
-      const proto = key[at]! & 0xff;
-      d = evaluate(this.index, {
-        src: flowAddress(this.flows, flow, 0), dst: flowAddress(this.flows, flow, 1), protocol: proto, dstPort: key[at + 1]!,
-      }, this.options);
-      this.decisions.set(flow, d);
-    }
-    return d;
-  }
 }

@@ -11,7 +11,8 @@ import { qualifiedName } from '../model/types.js';
 import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
 import type { ReplayResult } from '../replay/replay.js';
 import { CtState } from '../wire/flow-batch.js';
-import { addressAt, DecisionsByFlow, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
+import { addressAt, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
+import { DecisionsByFlow } from './flow-decisions.js';
 import type { TupleInterner } from './tuple-interner.js';
 
 export interface DeniedConnection {
