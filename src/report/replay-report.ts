@@ -5,12 +5,15 @@
  * opening packet, so they name the direction, the policies that isolate the pod and that none allows it.
  */
 import { podAt, type ClusterIndex } from '../model/cluster-index.js';
-import { evaluate, type Decision, type DirectionDecision, type EvalOptions } from '../model/evaluate.js';
-import { formatIp, ipFromWords, ipKey, type IpAddr } from '../model/ip.js';
+import type { Decision, DirectionDecision, EvalOptions } from '../model/evaluate.js';
+import { formatIp, ipFromWords, type IpAddr } from '../model/ip.js';
 import { qualifiedName } from '../model/types.js';
 import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
 import type { ReplayResult } from '../replay/replay.js';
-import { CtState, Verdict } from '../wire/flow-batch.js';
+import { CtState } from '../wire/flow-batch.js';
+import { addressAt, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
+import { DecisionsByFlow } from './flow-decisions.js';
+import type { TupleInterner } from './tuple-interner.js';
 
 export interface DeniedConnection {
   src: string; srcPort: number; dst: string; dstPort: number; protocol: string;
@@ -57,27 +60,19 @@ export function protocolName(proto: number): string {
 }
 
 export function buildReplayReport(result: ReplayResult, index: ClusterIndex, options: EvalOptions, limit: number): ReplayReport {
-  const decisions = new DecisionCache(index, options);
   const t = result.connections;
-  let allowed = 0;
-  let denied = 0;
-  const deniedList: DeniedConnection[] = [];
-  for (let c = 0; c < t.count; c++) {
-    if (t.verdict[c] === Verdict.ACCEPT) allowed++;
-    else if (t.verdict[c] === Verdict.DROP) {
-      denied++;
-      if (deniedList.length < limit) deniedList.push(describeDenied(result, decisions, c));
-    }
-  }
+  const census = takeCensus(t, limit);
+  const decisions = new DecisionsByFlow(census.flows, index, options);
+  const deniedList = Array.from(census.listedDenied, (c, k) => describeDenied(result, decisions.of(census.listedDeniedFlow[k]!), c));
   const seconds = result.seconds;
   return {
     packets: result.packets,
     models: result.models.map((m) => m.name),
-    connections: { total: t.count + t.overflow, allowed, denied, untracked: t.overflow },
+    connections: { total: t.count + t.overflow, allowed: census.allowed, denied: census.denied, untracked: t.overflow },
     denied: deniedList,
     deniedListed: deniedList.length,
-    policies: policyHits(result, index, decisions),
-    ...addressesWithoutPod(t, index),
+    policies: policyHits(census, index, decisions),
+    ...addressesWithoutPod(flowAddresses(census.flows), index),
     nonIp: result.nonIp,
     malformed: result.malformed,
     laterFragments: result.laterFragments,
@@ -103,33 +98,9 @@ function addr(family: number, words: Uint32Array, off: number): string {
   return formatIp(ipFromWords(family === 6 ? 6 : 4, words, off));
 }
 
-/** Reference decisions per distinct opening flow (family, addresses, protocol, port). */
-class DecisionCache {
-  private readonly map = new Map<string, Decision>();
-  constructor(private readonly index: ClusterIndex, private readonly options: EvalOptions) {}
-
-  of(t: ConnectionTable, c: number): Decision {
-    const proto = t.proto[c]!;
-    const port = proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0;
-    const o = c * 4;
-    const a = t.src;
-    const b = t.dst;
-    // Keyed on the address words themselves: no bigint or IpAddr unless the flow is new to the cache.
-    const key = `${t.family[c]}|${a[o]},${a[o + 1]},${a[o + 2]},${a[o + 3]}|${b[o]},${b[o + 1]},${b[o + 2]},${b[o + 3]}|${proto}|${port}`;
-    let d = this.map.get(key);
-    if (!d) {
-      const family = t.family[c] === 6 ? 6 : 4;
-      d = evaluate(this.index, { src: ipFromWords(family, a, o), dst: ipFromWords(family, b, o), protocol: proto, dstPort: port }, this.options);
-      this.map.set(key, d);
-    }
-    return d;
-  }
-}
-
-function describeDenied(result: ReplayResult, decisions: DecisionCache, c: number): DeniedConnection {
+function describeDenied(result: ReplayResult, decision: Decision, c: number): DeniedConnection {
   const t = result.connections;
   const family = t.family[c]!;
-  const decision = decisions.of(t, c);
   const s = t.service[c]!;
   return {
     src: addr(family, t.src, c * 4), srcPort: t.srcPort[c]!, dst: addr(family, t.dst, c * 4), dstPort: t.dstPort[c]!,
@@ -158,42 +129,41 @@ export function denialReason(t: ConnectionTable, c: number, decision: Decision, 
   return `${d.direction} of ${d.pod} is isolated by ${d.policies.join(', ')}, and no rule of ${them} allows ${allows} on ${what}`;
 }
 
-/** Connections each policy allowed (it has an allowing rule) or isolated without allowing. */
-function policyHits(result: ReplayResult, index: ClusterIndex, decisions: DecisionCache): ReplayReport['policies'] {
+/**
+ * Connections each policy allowed (it has an allowing rule) or isolated without allowing: per distinct
+ * opening flow, its Decision's policies times the connections the flow opened.
+ */
+function policyHits(census: Census, index: ClusterIndex, decisions: DecisionsByFlow): ReplayReport['policies'] {
   const hits = new Map(index.cluster.policies.map((p) => [qualifiedName(p), { policy: qualifiedName(p), allowedConnections: 0, deniedConnections: 0 }]));
-  const t = result.connections;
   const seen: string[] = [];
-  for (let c = 0; c < t.count; c++) {
-    if (t.ctState[c] !== CtState.NEW) continue;
-    const d = decisions.of(t, c);
+  for (let f = 0; f < census.flows.size; f++) {
+    const opened = census.flows.sum(f, FlowSum.OPENED);
+    if (opened === 0) continue;
+    const d = decisions.of(f);
     // A policy counts once per connection, though several of its rules (or both directions) allow it.
     seen.length = 0;
     for (const dir of [d.egress, d.ingress]) {
       for (const r of dir.allowedBy) {
         if (seen.includes(r.policy)) continue;
         seen.push(r.policy);
-        hits.get(r.policy)!.allowedConnections++;
+        hits.get(r.policy)!.allowedConnections += opened;
       }
-      if (!dir.allowed) for (const p of dir.policies) hits.get(p)!.deniedConnections++;
+      if (!dir.allowed) for (const p of dir.policies) hits.get(p)!.deniedConnections += opened;
     }
   }
   return [...hits.values()];
 }
 
-/** Addresses seen at either end of a connection that are no pod's, by packets, the top 100. */
-function addressesWithoutPod(t: ConnectionTable, index: ClusterIndex): { addressesWithoutPod: { address: string; packets: number }[]; addressesWithoutPodTotal: number } {
-  const counts = new Map<string, { ip: IpAddr; packets: number }>();
-  for (let c = 0; c < t.count; c++) {
-    const family = t.family[c] === 6 ? 6 : 4;
-    for (const words of [t.src, t.dst]) {
-      const ip = ipFromWords(family, words, c * 4);
-      if (podAt(index, ip)) continue;
-      const key = ipKey(ip);
-      const entry = counts.get(key) ?? { ip, packets: 0 };
-      entry.packets += t.counts[c * COUNT_WORDS + Count.PACKETS]!;
-      counts.set(key, entry);
-    }
+/**
+ * Addresses seen at either end of a connection that are no pod's, by packets, the top 100 (ties in the
+ * order the addresses first appear in the table). The pod lookup is once per distinct address.
+ */
+function addressesWithoutPod(addresses: TupleInterner, index: ClusterIndex): { addressesWithoutPod: { address: string; packets: number }[]; addressesWithoutPodTotal: number } {
+  const podless: { id: number; ip: IpAddr; packets: number }[] = [];
+  for (let id = 0; id < addresses.size; id++) {
+    const ip = addressAt(addresses, id);
+    if (!podAt(index, ip)) podless.push({ id, ip, packets: addresses.sum(id, 0) });
   }
-  const list = [...counts.values()].sort((a, b) => b.packets - a.packets).slice(0, 100);
-  return { addressesWithoutPod: list.map((e) => ({ address: formatIp(e.ip), packets: e.packets })), addressesWithoutPodTotal: counts.size };
+  const top = podless.sort((a, b) => b.packets - a.packets || a.id - b.id).slice(0, 100);
+  return { addressesWithoutPod: top.map((e) => ({ address: formatIp(e.ip), packets: e.packets })), addressesWithoutPodTotal: podless.length };
 }
