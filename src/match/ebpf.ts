@@ -13,7 +13,7 @@ import {
   DIR_EGRESS, DIR_INGRESS, EP_EGRESS_ISOLATED, EP_INGRESS_ISOLATED, POLICY_KEY_WORDS, ReservedIdentity,
   policyKeyWord1, policyKeyWord2,
 } from '../compile/ebpf/layout.js';
-import type { EbpfProgram } from '../compile/ebpf/program.js';
+import type { EbpfProgram, PolicyColumns } from '../compile/ebpf/program.js';
 import { ipToWords, parseCidr } from '../model/ip.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { OpenHashTable } from './hash-table.js';
@@ -58,33 +58,41 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
     return { family: e.family, prefix: e.prefix, words: w };
   });
   const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
-  const policy = new OpenHashTable(POLICY_KEY_WORDS, program.entries.length, seed);
-  const key = new Uint32Array(POLICY_KEY_WORDS);
-  const epMask = new Uint32Array(program.endpoints.length * 4);
-  for (const e of program.entries) {
-    const dir = e.direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS;
-    key[0] = e.identity;
-    key[1] = policyKeyWord1(e.endpoint, dir, e.prefixLength);
-    key[2] = policyKeyWord2(e.protocol, e.port, e.prefixLength);
-    policy.insert(key, 0, e.index);
-    epMask[e.endpoint * 4 + dir * 2 + (e.identity === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << e.prefixLength;
-  }
+  const { policy, epMask } = loadPolicyMap(program.policyMap, program.endpoints.length, seed);
   return {
     program, ipcache, policy, epMask,
     ipcIdentity: Int32Array.from(program.ipcache, (e) => e.identity),
     ipcEndpoint: Int32Array.from(program.ipcache, (e) => e.endpoint),
     ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
-    entryPlen: Uint8Array.from(program.entries, (e) => e.prefixLength),
-    entryDeny: Uint8Array.from(program.entries, (e) => (e.deny ? 1 : 0)),
+    entryPlen: program.policyMap.prefixLength,
+    entryDeny: program.policyMap.deny,
     epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
     epNode: Int32Array.from(program.endpoints, (e) => e.node),
-    hits: new Float64Array(program.entries.length),
+    hits: new Float64Array(program.policyMap.count),
     trace: new Int32Array(10),
     allowLoopback: program.options.allowLoopback,
     allowNodeTraffic: program.options.allowNodeTraffic,
     keyScratch: new Uint32Array(POLICY_KEY_WORDS),
     probeLog: null,
   };
+}
+
+/** Every entry's key into the hash map, in entry order, straight from the columns; and each map's prefix-length mask. */
+function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): { policy: OpenHashTable; epMask: Uint32Array } {
+  const policy = new OpenHashTable(POLICY_KEY_WORDS, m.count, seed);
+  const key = new Uint32Array(POLICY_KEY_WORDS);
+  const epMask = new Uint32Array(endpoints * 4);
+  for (let i = 0; i < m.count; i++) {
+    const endpoint = m.endpoint[i]!;
+    const dir = m.direction[i]!;
+    const plen = m.prefixLength[i]!;
+    key[0] = m.identity[i]!;
+    key[1] = policyKeyWord1(endpoint, dir, plen);
+    key[2] = policyKeyWord2(m.protocol[i]!, m.port[i]!, plen);
+    policy.insert(key, 0, i);
+    epMask[endpoint * 4 + dir * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
+  }
+  return { policy, epMask };
 }
 
 /** Slots inspected so far in both tables; the difference across one packet is its cost. */

@@ -6,131 +6,198 @@
  *
  * Precedence needs no compile-time work while every entry allows: the matcher's fixed probe sequence
  * picks the most specific match (see PROBE_SEQUENCE), and any match allows.
+ *
+ * The real tier has five million entries: a rule's (identity, port key) pairs are worked out once per
+ * rule (emissions.ts), keys are deduplicated per map in an integer hash table reused from map to map,
+ * and entries are written straight into columns (columns.ts), with origins as ids of shared objects.
  */
 import type { ClusterIndex } from '../../model/cluster-index.js';
-import { namespaceLabels } from '../../model/cluster-index.js';
-import { policiesIsolating, type EvalOptions, type RuleRef } from '../../model/evaluate.js';
+import type { EvalOptions } from '../../model/evaluate.js';
 import { selectorMatches } from '../../model/labels.js';
-import { L4_PROTOCOL_NUMBER, qualifiedName, type Direction, type NetworkPolicy, type Peer, type Pod, type PolicyPort, type PolicyRule } from '../../model/types.js';
-import { blockCoversPrefix, blockKey, type IpBlockPeer } from './cidr.js';
-import { worldIdentity, type EndpointIdentity, type IdentityTable } from './identities.js';
-import { ReservedIdentity } from './layout.js';
-import { ANY_PORT, protocolOnly, rangeToPortKeys, singlePort, type PortKey } from './ports.js';
-import type { EntryOrigin } from './program.js';
+import { qualifiedName, type Direction, type NetworkPolicy, type Pod } from '../../model/types.js';
+import { ColumnsBuilder } from './columns.js';
+import { PortKeyTable, RuleEmissions } from './emissions.js';
+import type { IdentityTable } from './identities.js';
+import { DIR_EGRESS, DIR_INGRESS, ReservedIdentity } from './layout.js';
+import { ANY_PORT } from './ports.js';
+import type { EntryOrigin, PolicyColumns } from './program.js';
+import { RemoteIndex } from './remotes.js';
 
-export interface EntryDraft {
-  identity: number;
-  protocol: number;
-  port: number;
-  prefixLength: number;
-  origins: EntryOrigin[];
-}
+/** Origins as small integers: one shared object per rule (and per direction for allow-localhost). */
+class OriginTable {
+  readonly table: EntryOrigin[] = [];
+  private readonly byPolicy = new Map<NetworkPolicy, { ingress: number[]; egress: number[] }>();
+  private readonly localhost = new Map<Direction, number>();
 
-/** null: any identity (key identity 0). */
-type Remotes = readonly EndpointIdentityOrOther[] | null;
-type EndpointIdentityOrOther = { readonly id: number; readonly endpoint: EndpointIdentity | null };
-
-export function endpointEntries(
-  index: ClusterIndex, ids: IdentityTable, pod: Pod, direction: Direction, options: EvalOptions,
-): { isolated: boolean; entries: EntryDraft[] } {
-  const selecting = policiesIsolating(index, pod, direction);
-  if (selecting.length === 0) return { isolated: false, entries: [] };
-  const byKey = new Map<string, EntryDraft>();
-  const add = (identity: number, pk: PortKey, origin: EntryOrigin): void => {
-    const key = `${identity}/${pk.protocol}/${pk.port}/${pk.prefixLength}`;
-    const found = byKey.get(key);
-    if (found) found.origins.push(origin);
-    else byKey.set(key, { identity, protocol: pk.protocol, port: pk.port, prefixLength: pk.prefixLength, origins: [origin] });
-  };
-  for (const policy of selecting) {
-    const rules = direction === 'ingress' ? policy.ingress : policy.egress;
-    rules.forEach((rule, i) => {
-      const origin: RuleRef = { policy: qualifiedName(policy), direction, rule: i };
-      addRule(index, ids, policy, rule, pod, direction, (id, pk) => add(id, pk, origin));
-    });
+  ofRule(policy: NetworkPolicy, direction: Direction, rule: number): number {
+    let ids = this.byPolicy.get(policy);
+    if (!ids) this.byPolicy.set(policy, ids = { ingress: [], egress: [] });
+    return ids[direction][rule] ??= this.table.push({ policy: qualifiedName(policy), direction, rule }) - 1;
   }
-  // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
-  // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).
-  if (options.allowNodeTraffic) add(ReservedIdentity.HOST, ANY_PORT, { policy: 'allow-localhost', direction, rule: -1 });
-  return { isolated: true, entries: [...byKey.values()] };
+
+  ofLocalhost(direction: Direction): number {
+    let id = this.localhost.get(direction);
+    if (id === undefined) this.localhost.set(direction, id = this.table.push({ policy: 'allow-localhost', direction, rule: -1 }) - 1);
+    return id;
+  }
 }
 
-function addRule(
-  index: ClusterIndex, ids: IdentityTable, policy: NetworkPolicy, rule: PolicyRule, local: Pod, direction: Direction,
-  add: (identity: number, pk: PortKey) => void,
-): void {
-  const remotes = ruleRemotes(index, ids, policy, rule);
-  const ports = rule.ports ?? [null];
-  for (const port of ports) {
-    if (port !== null && typeof port.port === 'string') {
-      addNamedPort(ids, port, remotes, local, direction, add);
-      continue;
+function grown(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const b = new Int32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** A policy map's keys, deduplicated in first-seen order, each with the origins that produced it. */
+class MapDraft {
+  size = 0;
+  adds = 0;
+  identity = new Int32Array(1024);
+  portKey = new Int32Array(1024);
+  /** Origins per key; reused as write cursors when the draft is flushed. */
+  originCount = new Int32Array(1024);
+  /** Per add (origin produced a key): which key, which origin, in model order. */
+  addKey = new Int32Array(1024);
+  addOrigin = new Int32Array(1024);
+  /** Open addressing over (identity, port key) -> key index; a slot is live when its stamp is `stamp`. */
+  private slots = new Int32Array(2048);
+  private stamps = new Int32Array(2048);
+  private stamp = 1;
+
+  clear(): void {
+    this.size = 0;
+    this.adds = 0;
+    // Stamps wrap after 2^31 maps; the fresh arrays make the wrap safe.
+    if (++this.stamp === 0x7fffffff) { this.stamps.fill(0); this.stamp = 1; }
+  }
+
+  add(identity: number, portKey: number, origin: number): void {
+    const mask = this.slots.length - 1;
+    let h = hashPair(identity, portKey) & mask;
+    let key = -1;
+    while (this.stamps[h] === this.stamp) {
+      const k = this.slots[h]!;
+      if (this.identity[k] === identity && this.portKey[k] === portKey) { key = k; break; }
+      h = (h + 1) & mask;
     }
-    const keys = port === null ? [ANY_PORT] : numericPortKeys(port);
-    for (const pk of keys) {
-      if (remotes === null) add(ReservedIdentity.ANY, pk);
-      else for (const r of remotes) add(r.id, pk);
+    if (key < 0) key = this.insert(h, identity, portKey);
+    this.originCount[key]!++;
+    if (this.adds === this.addKey.length) { this.addKey = grown(this.addKey, this.adds + 1); this.addOrigin = grown(this.addOrigin, this.adds + 1); }
+    this.addKey[this.adds] = key;
+    this.addOrigin[this.adds++] = origin;
+  }
+
+  private insert(slot: number, identity: number, portKey: number): number {
+    const key = this.size++;
+    if (key === this.identity.length) {
+      this.identity = grown(this.identity, key + 1);
+      this.portKey = grown(this.portKey, key + 1);
+      this.originCount = grown(this.originCount, key + 1);
+    }
+    this.identity[key] = identity;
+    this.portKey[key] = portKey;
+    this.originCount[key] = 0;
+    this.stamps[slot] = this.stamp;
+    this.slots[slot] = key;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return key;
+  }
+
+  /** Doubles the table and re-inserts this map's keys (load factor at most one half). */
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    this.stamps = new Int32Array(this.slots.length);
+    const mask = this.slots.length - 1;
+    for (let k = 0; k < this.size; k++) {
+      let h = hashPair(this.identity[k]!, this.portKey[k]!) & mask;
+      while (this.stamps[h] === this.stamp) h = (h + 1) & mask;
+      this.stamps[h] = this.stamp;
+      this.slots[h] = k;
     }
   }
 }
 
-function numericPortKeys(port: PolicyPort): PortKey[] {
-  const proto = L4_PROTOCOL_NUMBER[port.protocol];
-  if (port.port === null) return [protocolOnly(proto)];
-  const lo = port.port as number;
-  return port.endPort === null ? [singlePort(proto, lo)] : rangeToPortKeys(proto, lo, port.endPort);
+function hashPair(identity: number, portKey: number): number {
+  let h = Math.imul(identity ^ Math.imul(portKey, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
-/**
- * "A named port resolves against the destination pod": on ingress that is the local endpoint; on egress
- * it is each remote endpoint identity (which carries its named ports, see identities.ts). A name never
- * matches a destination that is no pod, so CIDR and world identities get nothing.
- */
-function addNamedPort(
-  ids: IdentityTable, port: PolicyPort, remotes: Remotes, local: Pod, direction: Direction,
-  add: (identity: number, pk: PortKey) => void,
-): void {
-  const proto = L4_PROTOCOL_NUMBER[port.protocol];
-  const resolve = (pod: Pod): number[] =>
-    [...new Set(pod.ports.filter((cp) => cp.name === port.port && cp.protocol === port.protocol).map((cp) => cp.port))];
-  if (direction === 'ingress') {
-    for (const n of resolve(local)) {
-      if (remotes === null) add(ReservedIdentity.ANY, singlePort(proto, n));
-      else for (const r of remotes) add(r.id, singlePort(proto, n));
+export class PolicyMapBuilder {
+  private readonly out = new ColumnsBuilder();
+  private readonly origins = new OriginTable();
+  private readonly portKeys = new PortKeyTable();
+  private readonly emissions: RuleEmissions;
+  private readonly draft = new MapDraft();
+  private readonly policiesByNamespace = new Map<string, NetworkPolicy[]>();
+
+  constructor(index: ClusterIndex, ids: IdentityTable, private readonly options: EvalOptions) {
+    this.emissions = new RuleEmissions(new RemoteIndex(index, ids), this.portKeys);
+    for (const p of index.cluster.policies) {
+      const list = this.policiesByNamespace.get(p.namespace);
+      if (list) list.push(p); else this.policiesByNamespace.set(p.namespace, [p]);
     }
-    return;
   }
-  const targets = remotes === null ? ids.endpointIdentities.map((e) => ({ id: e.id, endpoint: e })) : remotes;
-  for (const r of targets) {
-    if (r.endpoint) for (const n of resolve(r.endpoint.pod)) add(r.id, singlePort(proto, n));
+
+  /** Appends the endpoint's map for one direction; no policy isolating it: no entries, not isolated. */
+  append(pod: Pod, endpoint: number, direction: Direction): { isolated: boolean; count: number } {
+    const selecting = this.policiesIsolating(pod, direction);
+    if (selecting.length === 0) return { isolated: false, count: 0 };
+    const draft = this.draft;
+    draft.clear();
+    for (const policy of selecting) {
+      const rules = direction === 'ingress' ? policy.ingress : policy.egress;
+      for (let i = 0; i < rules.length; i++) {
+        const origin = this.origins.ofRule(policy, direction, i);
+        const pairs = this.emissions.of(policy, direction, i, pod);
+        for (let k = 0; k < pairs.length; k += 2) draft.add(pairs[k]!, pairs[k + 1]!, origin);
+      }
+    }
+    // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
+    // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).
+    if (this.options.allowNodeTraffic) draft.add(ReservedIdentity.HOST, this.portKeys.id(ANY_PORT), this.origins.ofLocalhost(direction));
+    this.flush(endpoint, direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS);
+    return { isolated: true, count: draft.size };
   }
-}
 
-/** Identities a rule's peers select; null when `from`/`to` is absent (every peer). */
-function ruleRemotes(index: ClusterIndex, ids: IdentityTable, policy: NetworkPolicy, rule: PolicyRule): Remotes {
-  if (rule.peers === null) return null;
-  const out = new Map<number, EndpointIdentityOrOther>();
-  for (const peer of rule.peers) for (const r of peerRemotes(index, ids, policy, peer)) out.set(r.id, r);
-  return [...out.values()];
-}
+  finish(): PolicyColumns {
+    return this.out.finish(this.origins.table);
+  }
 
-function peerRemotes(index: ClusterIndex, ids: IdentityTable, policy: NetworkPolicy, peer: Peer): EndpointIdentityOrOther[] {
-  if (peer.kind === 'ipBlock') return blockRemotes(ids, peer);
-  return ids.endpointIdentities.filter((e) => {
-    const nsOk = peer.namespaceSelector === null
-      ? e.namespace === policy.namespace
-      : selectorMatches(peer.namespaceSelector, namespaceLabels(index, e.namespace));
-    return nsOk && (peer.podSelector === null || selectorMatches(peer.podSelector, e.podLabels));
-  }).map((e) => ({ id: e.id, endpoint: e }));
-}
+  /** The policies of the pod's namespace that select it and name the direction in policyTypes, in model order. */
+  private policiesIsolating(pod: Pod, direction: Direction): NetworkPolicy[] {
+    if (pod.hostNetwork) return [];
+    const local = this.policiesByNamespace.get(pod.namespace) ?? [];
+    return local.filter((p) => p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));
+  }
 
-/** CIDR identities inside the block, world when it is the whole family, and (ipBlockMatchesPods) member pods. */
-function blockRemotes(ids: IdentityTable, block: IpBlockPeer): EndpointIdentityOrOther[] {
-  const out: EndpointIdentityOrOther[] = [];
-  const family = block.cidr.family;
-  if (blockCoversPrefix(block, { family, base: 0n, prefix: 0 })) out.push({ id: worldIdentity(family), endpoint: null });
-  for (const c of ids.cidrIdentities) if (blockCoversPrefix(block, c.prefix)) out.push({ id: c.id, endpoint: null });
-  const key = blockKey(block);
-  for (const e of ids.endpointIdentities) if (e.blocks.has(key)) out.push({ id: e.id, endpoint: e });
-  return out;
+  /** Writes the draft's keys as rows, each row's origins together in the order they were added. */
+  private flush(endpoint: number, direction: number): void {
+    const d = this.draft;
+    const out = this.out;
+    out.reserve(d.size, d.adds);
+    const first = out.count;
+    let cursor = out.originCount;
+    for (let k = 0; k < d.size; k++) {
+      const row = first + k;
+      const pk = this.portKeys.keys[d.portKey[k]!]!;
+      out.endpoint[row] = endpoint;
+      out.direction[row] = direction;
+      out.identity[row] = d.identity[k]!;
+      out.protocol[row] = pk.protocol;
+      out.port[row] = pk.port;
+      out.prefixLength[row] = pk.prefixLength;
+      out.deny[row] = 0;
+      out.originStart[row] = cursor;
+      const n = d.originCount[k]!;
+      d.originCount[k] = cursor;
+      cursor += n;
+    }
+    for (let a = 0; a < d.adds; a++) out.originPool[d.originCount[d.addKey[a]!]!++] = d.addOrigin[a]!;
+    out.count = first + d.size;
+    out.originCount = cursor;
+    out.originStart[out.count] = cursor;
+  }
 }

@@ -61,6 +61,28 @@ export interface PolicyEntry {
   readonly origins: readonly EntryOrigin[];
 }
 
+/**
+ * Every policy map entry, column by column (entry `i` is row `i` of each column): millions of entries
+ * at the real tier cost a few bytes each here instead of an object and an origins array each. Origins
+ * are ids into `originTable` (one shared object per rule), entry `i`'s being
+ * `originPool[originStart[i] .. originStart[i + 1])`, first producing rule first.
+ */
+export interface PolicyColumns {
+  readonly count: number;
+  readonly endpoint: Int32Array;
+  /** DIR_INGRESS or DIR_EGRESS (layout.ts). */
+  readonly direction: Uint8Array;
+  readonly identity: Uint32Array;
+  readonly protocol: Uint8Array;
+  readonly port: Uint16Array;
+  readonly prefixLength: Uint8Array;
+  readonly deny: Uint8Array;
+  /** count + 1 offsets into originPool. */
+  readonly originStart: Int32Array;
+  readonly originPool: Int32Array;
+  readonly originTable: readonly EntryOrigin[];
+}
+
 export interface EbpfProgram {
   readonly options: EvalOptions;
   /** The probe sequence mirrored, named with its Cilium release. */
@@ -69,6 +91,9 @@ export interface EbpfProgram {
   readonly ipcache: readonly IpcacheEntry[];
   readonly nodes: readonly string[];
   readonly endpoints: readonly EndpointInfo[];
+  /** The policy map entries; what the matcher loads. */
+  readonly policyMap: PolicyColumns;
+  /** The same entries as objects, built on first use (JSON dump, tables, tests): see columns.ts. */
   readonly entries: readonly PolicyEntry[];
   readonly warnings: readonly string[];
 }
