@@ -22,11 +22,11 @@ export function compileEbpf(index: ClusterIndex, options: EvalOptions = DEFAULT_
   pods.forEach((pod, i) => {
     for (const ip of pod.ips) if (index.podByIp.get(ipKey(ip)) === pod) endpointOfAddress.set(ipKey(ip), i);
   });
-  const maps = new PolicyMapBuilder(index, ids, options);
+  const maps = new PolicyMapBuilder(index, ids, options, pods);
   const warnings: string[] = [];
   const endpoints: EndpointInfo[] = pods.map((pod, i) => {
-    const ingress = maps.append(pod, i, 'ingress');
-    const egress = maps.append(pod, i, 'egress');
+    const ingress = maps.append(i, 'ingress');
+    const egress = maps.append(i, 'egress');
     const count = ingress.count + egress.count;
     if (count > POLICY_MAP_MAX) warnings.push(overflowWarning(pod, count));
     return {

@@ -55,13 +55,13 @@ export class RuleEmissions {
   private build(policy: NetworkPolicy, rule: PolicyRule, direction: Direction, local: Pod): Int32Array {
     const remotes = this.remotes.ofRule(policy, rule);
     const out: number[] = [];
-    const add = (identity: number, pk: PortKey): void => { out.push(identity, this.portKeys.id(pk)); };
+    const add = (identity: number, pk: number): void => { out.push(identity, pk); };
     for (const port of rule.ports ?? [null]) {
       if (port !== null && typeof port.port === 'string') {
         this.addNamedPort(port, remotes, local, direction, add);
         continue;
       }
-      for (const pk of port === null ? [ANY_PORT] : numericPortKeys(port)) addForRemotes(remotes, pk, add);
+      for (const pk of port === null ? [ANY_PORT] : numericPortKeys(port)) addForRemotes(remotes, this.portKeys.id(pk), add);
     }
     return Int32Array.from(out);
   }
@@ -72,20 +72,20 @@ export class RuleEmissions {
    * matches a destination that is no pod, so CIDR and world identities get nothing.
    */
   private addNamedPort(
-    port: PolicyPort, remotes: readonly Remote[] | null, local: Pod, direction: Direction, add: (identity: number, pk: PortKey) => void,
+    port: PolicyPort, remotes: readonly Remote[] | null, local: Pod, direction: Direction, add: (identity: number, pk: number) => void,
   ): void {
     const proto = L4_PROTOCOL_NUMBER[port.protocol];
     if (direction === 'ingress') {
-      for (const n of resolveNamedPort(port, local)) addForRemotes(remotes, singlePort(proto, n), add);
+      for (const n of resolveNamedPort(port, local)) addForRemotes(remotes, this.portKeys.id(singlePort(proto, n)), add);
       return;
     }
     for (const r of remotes ?? this.remotes.allEndpoints()) {
-      if (r.endpoint) for (const n of resolveNamedPort(port, r.endpoint.pod)) add(r.id, singlePort(proto, n));
+      if (r.endpoint) for (const n of resolveNamedPort(port, r.endpoint.pod)) add(r.id, this.portKeys.id(singlePort(proto, n)));
     }
   }
 }
 
-function addForRemotes(remotes: readonly Remote[] | null, pk: PortKey, add: (identity: number, pk: PortKey) => void): void {
+function addForRemotes(remotes: readonly Remote[] | null, pk: number, add: (identity: number, pk: number) => void): void {
   if (remotes === null) add(ReservedIdentity.ANY, pk);
   else for (const r of remotes) add(r.id, pk);
 }

@@ -125,26 +125,41 @@ function hashPair(identity: number, portKey: number): number {
   return h ^ (h >>> 16);
 }
 
+/**
+ * Every endpoint's policy maps, ingress then egress, endpoint by endpoint, appended to one set of
+ * columns. The constructor finds the policies isolating each endpoint and bounds the entries (one per
+ * pair a rule adds, before deduplication), so that the columns are allocated once at that bound.
+ */
 export class PolicyMapBuilder {
-  private readonly out = new ColumnsBuilder();
+  private readonly out: ColumnsBuilder;
   private readonly origins = new OriginTable();
   private readonly portKeys = new PortKeyTable();
   private readonly emissions: RuleEmissions;
   private readonly draft = new MapDraft();
-  private readonly policiesByNamespace = new Map<string, NetworkPolicy[]>();
+  /** Policies isolating endpoint `i` in direction `d` (DIR_INGRESS, DIR_EGRESS), at [2 * i + d]. */
+  private readonly isolating: NetworkPolicy[][] = [];
 
-  constructor(index: ClusterIndex, ids: IdentityTable, private readonly options: EvalOptions) {
+  constructor(index: ClusterIndex, ids: IdentityTable, private readonly options: EvalOptions, private readonly pods: readonly Pod[]) {
     this.emissions = new RuleEmissions(new RemoteIndex(index, ids), this.portKeys);
-    for (const p of index.cluster.policies) {
-      const list = this.policiesByNamespace.get(p.namespace);
-      if (list) list.push(p); else this.policiesByNamespace.set(p.namespace, [p]);
+    const byNamespace = policiesByNamespace(index);
+    let bound = 0;
+    for (const pod of pods) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        const selecting = policiesIsolating(byNamespace, pod, direction);
+        this.isolating.push(selecting);
+        for (const policy of selecting) bound += this.pairCount(policy, direction, pod);
+        if (selecting.length > 0 && options.allowNodeTraffic) bound++;
+      }
     }
+    this.out = new ColumnsBuilder(bound, bound);
   }
 
-  /** Appends the endpoint's map for one direction; no policy isolating it: no entries, not isolated. */
-  append(pod: Pod, endpoint: number, direction: Direction): { isolated: boolean; count: number } {
-    const selecting = this.policiesIsolating(pod, direction);
+  /** Appends endpoint `endpoint`'s map for one direction; no policy isolating it: no entries, not isolated. */
+  append(endpoint: number, direction: Direction): { isolated: boolean; count: number } {
+    const dir = direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS;
+    const selecting = this.isolating[2 * endpoint + dir]!;
     if (selecting.length === 0) return { isolated: false, count: 0 };
+    const pod = this.pods[endpoint]!;
     const draft = this.draft;
     draft.clear();
     for (const policy of selecting) {
@@ -158,7 +173,7 @@ export class PolicyMapBuilder {
     // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
     // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).
     if (this.options.allowNodeTraffic) draft.add(ReservedIdentity.HOST, this.portKeys.id(ANY_PORT), this.origins.ofLocalhost(direction));
-    this.flush(endpoint, direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS);
+    this.flush(endpoint, dir);
     return { isolated: true, count: draft.size };
   }
 
@@ -166,18 +181,17 @@ export class PolicyMapBuilder {
     return this.out.finish(this.origins.table);
   }
 
-  /** The policies of the pod's namespace that select it and name the direction in policyTypes, in model order. */
-  private policiesIsolating(pod: Pod, direction: Direction): NetworkPolicy[] {
-    if (pod.hostNetwork) return [];
-    const local = this.policiesByNamespace.get(pod.namespace) ?? [];
-    return local.filter((p) => p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));
+  private pairCount(policy: NetworkPolicy, direction: Direction, pod: Pod): number {
+    const rules = direction === 'ingress' ? policy.ingress : policy.egress;
+    let n = 0;
+    for (let i = 0; i < rules.length; i++) n += this.emissions.of(policy, direction, i, pod).length / 2;
+    return n;
   }
 
   /** Writes the draft's keys as rows, each row's origins together in the order they were added. */
   private flush(endpoint: number, direction: number): void {
     const d = this.draft;
     const out = this.out;
-    out.reserve(d.size, d.adds);
     const first = out.count;
     let cursor = out.originCount;
     for (let k = 0; k < d.size; k++) {
@@ -200,4 +214,20 @@ export class PolicyMapBuilder {
     out.originCount = cursor;
     out.originStart[out.count] = cursor;
   }
+}
+
+function policiesByNamespace(index: ClusterIndex): Map<string, NetworkPolicy[]> {
+  const out = new Map<string, NetworkPolicy[]>();
+  for (const p of index.cluster.policies) {
+    const list = out.get(p.namespace);
+    if (list) list.push(p); else out.set(p.namespace, [p]);
+  }
+  return out;
+}
+
+/** The policies of the pod's namespace that select it and name the direction in policyTypes, in model order. */
+function policiesIsolating(byNamespace: ReadonlyMap<string, NetworkPolicy[]>, pod: Pod, direction: Direction): NetworkPolicy[] {
+  if (pod.hostNetwork) return [];
+  const local = byNamespace.get(pod.namespace) ?? [];
+  return local.filter((p) => p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));
 }

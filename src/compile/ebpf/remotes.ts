@@ -12,6 +12,7 @@ import { prefixMask, familyBits } from '../../model/ip.js';
 import type { LabelSelector, NetworkPolicy, Peer, PolicyRule } from '../../model/types.js';
 import { blockCoversPrefix, blockKey, type IpBlockPeer } from './cidr.js';
 import { worldIdentity, type CidrIdentity, type EndpointIdentity, type IdentityTable } from './identities.js';
+import { FIRST_CIDR_IDENTITY, FIRST_ENDPOINT_IDENTITY } from './layout.js';
 
 export interface Remote {
   readonly id: number;
@@ -26,19 +27,35 @@ export class RemoteIndex {
   private readonly namespacesBySelector = new Map<string, string[]>();
   /** CIDR identities by family, then address, then prefix length: those inside a block are one run. */
   private readonly cidrsByAddress: CidrIdentity[];
+  /** Per dense identity index, the rule (stamp) that last named it; see ofRule. */
+  private readonly seen: Int32Array;
+  private stamp = 0;
 
   constructor(private readonly index: ClusterIndex, private readonly ids: IdentityTable) {
     this.cidrsByAddress = [...ids.cidrIdentities].sort((a, b) =>
       a.prefix.family - b.prefix.family || (a.prefix.base < b.prefix.base ? -1 : a.prefix.base > b.prefix.base ? 1 : a.prefix.prefix - b.prefix.prefix));
+    this.seen = new Int32Array(FIRST_ENDPOINT_IDENTITY + ids.endpointIdentities.length + ids.cidrIdentities.length);
   }
 
   /** Identities the rule's peers select, first peer's first; null when `from`/`to` is absent (every peer). */
   ofRule(policy: NetworkPolicy, rule: PolicyRule): readonly Remote[] | null {
     if (rule.peers === null) return null;
     if (rule.peers.length === 1) return this.ofPeer(policy, rule.peers[0]!);
-    const out = new Map<number, Remote>();
-    for (const peer of rule.peers) for (const r of this.ofPeer(policy, peer)) out.set(r.id, r);
-    return [...out.values()];
+    // Peers are ORed: an identity two peers select is named once, where it first appears.
+    const stamp = ++this.stamp;
+    const out: Remote[] = [];
+    for (const peer of rule.peers) {
+      for (const r of this.ofPeer(policy, peer)) {
+        const slot = this.denseIndex(r.id);
+        if (this.seen[slot] !== stamp) { this.seen[slot] = stamp; out.push(r); }
+      }
+    }
+    return out;
+  }
+
+  /** Identities as small integers: reserved ones as they are, then endpoint, then CIDR identities. */
+  private denseIndex(id: number): number {
+    return id < FIRST_CIDR_IDENTITY ? id : id - FIRST_CIDR_IDENTITY + FIRST_ENDPOINT_IDENTITY + this.ids.endpointIdentities.length;
   }
 
   /** Every endpoint identity, as remotes, in id order (egress named ports to any peer). */
