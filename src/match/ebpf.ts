@@ -58,14 +58,11 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
     return { family: e.family, prefix: e.prefix, words: w };
   });
   const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
-  const { policy, epMask } = loadPolicyMap(program.policyMap, program.endpoints.length, seed);
   return {
-    program, ipcache, policy, epMask,
+    program, ipcache, ...loadPolicyMap(program.policyMap, program.endpoints.length, seed),
     ipcIdentity: Int32Array.from(program.ipcache, (e) => e.identity),
     ipcEndpoint: Int32Array.from(program.ipcache, (e) => e.endpoint),
     ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
-    entryPlen: program.policyMap.prefixLength,
-    entryDeny: program.policyMap.deny,
     epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
     epNode: Int32Array.from(program.endpoints, (e) => e.node),
     hits: new Float64Array(program.policyMap.count),
@@ -77,22 +74,33 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
   };
 }
 
-/** Every entry's key into the hash map, in entry order, straight from the columns; and each map's prefix-length mask. */
-function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): { policy: OpenHashTable; epMask: Uint32Array } {
+/**
+ * Every entry's key into the hash map, in entry order, from the columns (map by map, each map's
+ * template rows in order); each map's prefix-length masks; per entry its prefix length and deny bit.
+ */
+function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): Pick<LoadedEbpf, 'policy' | 'epMask' | 'entryPlen' | 'entryDeny'> {
   const policy = new OpenHashTable(POLICY_KEY_WORDS, m.count, seed);
   const key = new Uint32Array(POLICY_KEY_WORDS);
   const epMask = new Uint32Array(endpoints * 4);
-  for (let i = 0; i < m.count; i++) {
-    const endpoint = m.endpoint[i]!;
-    const dir = m.direction[i]!;
-    const plen = m.prefixLength[i]!;
-    key[0] = m.identity[i]!;
-    key[1] = policyKeyWord1(endpoint, dir, plen);
-    key[2] = policyKeyWord2(m.protocol[i]!, m.port[i]!, plen);
-    policy.insert(key, 0, i);
-    epMask[endpoint * 4 + dir * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
+  const entryPlen = new Uint8Array(m.count);
+  const entryDeny = new Uint8Array(m.count);
+  for (let map = 0; map < m.mapCount; map++) {
+    const endpoint = m.mapEndpoint[map]!;
+    const dir = m.mapDirection[map]!;
+    const row0 = m.templateStart[m.mapTemplate[map]!]! - m.mapStart[map]!;
+    for (let i = m.mapStart[map]!; i < m.mapStart[map + 1]!; i++) {
+      const r = row0 + i;
+      const plen = m.prefixLength[r]!;
+      key[0] = m.identity[r]!;
+      key[1] = policyKeyWord1(endpoint, dir, plen);
+      key[2] = policyKeyWord2(m.protocol[r]!, m.port[r]!, plen);
+      policy.insert(key, 0, i);
+      epMask[endpoint * 4 + dir * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
+      entryPlen[i] = plen;
+      entryDeny[i] = m.deny[r]!;
+    }
   }
-  return { policy, epMask };
+  return { policy, epMask, entryPlen, entryDeny };
 }
 
 /** Slots inspected so far in both tables; the difference across one packet is its cost. */

@@ -25,8 +25,8 @@ export function compileEbpf(index: ClusterIndex, options: EvalOptions = DEFAULT_
   const maps = new PolicyMapBuilder(index, ids, options, pods);
   const warnings: string[] = [];
   const endpoints: EndpointInfo[] = pods.map((pod, i) => {
-    const ingress = maps.append(i, 'ingress');
-    const egress = maps.append(i, 'egress');
+    const ingress = maps.mapOf(i, 'ingress');
+    const egress = maps.mapOf(i, 'egress');
     const count = ingress.count + egress.count;
     if (count > POLICY_MAP_MAX) warnings.push(overflowWarning(pod, count));
     return {
@@ -37,7 +37,7 @@ export function compileEbpf(index: ClusterIndex, options: EvalOptions = DEFAULT_
   });
   const ipcache = buildIpcache(index, ids, nodeIndex, endpointOfAddress);
   return withEntryObjects({
-    options, probeSequence: PROBE_SEQUENCE, identities: ids.all, ipcache, nodes, endpoints, policyMap: maps.finish(), warnings,
+    options, probeSequence: PROBE_SEQUENCE, identities: ids.all, ipcache, nodes, endpoints, policyMap: maps.policyMap, warnings,
   });
 }
 

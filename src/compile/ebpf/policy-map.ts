@@ -125,80 +125,94 @@ function hashPair(identity: number, portKey: number): number {
   return h ^ (h >>> 16);
 }
 
+/** What a map is made of: each rule's pairs and origin, in model order. */
+interface MapPlan {
+  readonly direction: Direction;
+  readonly rules: readonly { readonly pairs: Int32Array; readonly origin: number }[];
+}
+
 /**
- * Every endpoint's policy maps, ingress then egress, endpoint by endpoint, appended to one set of
- * columns. The constructor finds the policies isolating each endpoint and bounds the entries (one per
- * pair a rule adds, before deduplication), so that the columns are allocated once at that bound.
+ * Every endpoint's policy maps, ingress then egress, endpoint by endpoint. Endpoints whose maps are
+ * made of the same rule pairs (same isolating policies and, for ingress named ports, the same
+ * resolutions) share one template of rows, deduplicated once (see PolicyColumns). The templates are
+ * planned first, so that their rows are bounded and the columns allocated once.
  */
 export class PolicyMapBuilder {
-  private readonly out: ColumnsBuilder;
+  readonly policyMap: PolicyColumns;
   private readonly origins = new OriginTable();
   private readonly portKeys = new PortKeyTable();
-  private readonly emissions: RuleEmissions;
   private readonly draft = new MapDraft();
-  /** Policies isolating endpoint `i` in direction `d` (DIR_INGRESS, DIR_EGRESS), at [2 * i + d]. */
-  private readonly isolating: NetworkPolicy[][] = [];
+  /** Template of endpoint `i`'s map in direction `d` at [2 * i + d]; -1: no policy isolates it. */
+  private readonly mapTemplate: Int32Array;
+  private readonly templateSize: Int32Array;
 
-  constructor(index: ClusterIndex, ids: IdentityTable, private readonly options: EvalOptions, private readonly pods: readonly Pod[]) {
-    this.emissions = new RuleEmissions(new RemoteIndex(index, ids), this.portKeys);
-    const byNamespace = policiesByNamespace(index);
+  constructor(index: ClusterIndex, ids: IdentityTable, private readonly options: EvalOptions, pods: readonly Pod[]) {
+    const emissions = new RuleEmissions(new RemoteIndex(index, ids), this.portKeys);
+    this.mapTemplate = new Int32Array(pods.length * 2).fill(-1);
+    const plans = this.plan(index, emissions, pods);
     let bound = 0;
-    for (const pod of pods) {
-      for (const direction of ['ingress', 'egress'] as const) {
-        const selecting = policiesIsolating(byNamespace, pod, direction);
-        this.isolating.push(selecting);
-        for (const policy of selecting) bound += this.pairCount(policy, direction, pod);
-        if (selecting.length > 0 && options.allowNodeTraffic) bound++;
-      }
+    for (const plan of plans) for (const r of plan.rules) bound += r.pairs.length / 2;
+    if (options.allowNodeTraffic) bound += plans.length;
+    const out = new ColumnsBuilder(bound, bound, pods.length * 2);
+    for (const plan of plans) this.writeTemplate(plan, out);
+    for (let m = 0; m < this.mapTemplate.length; m++) {
+      if (this.mapTemplate[m]! >= 0) out.addMap(m >> 1, m & 1, this.mapTemplate[m]!);
     }
-    this.out = new ColumnsBuilder(bound, bound);
+    this.templateSize = Int32Array.from(plans, (_, t) => out.templateSize(t));
+    this.policyMap = out.finish(this.origins.table);
   }
 
-  /** Appends endpoint `endpoint`'s map for one direction; no policy isolating it: no entries, not isolated. */
-  append(endpoint: number, direction: Direction): { isolated: boolean; count: number } {
-    const dir = direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS;
-    const selecting = this.isolating[2 * endpoint + dir]!;
-    if (selecting.length === 0) return { isolated: false, count: 0 };
-    const pod = this.pods[endpoint]!;
+  /** Whether the endpoint's map in that direction is enforced, and its entries. */
+  mapOf(endpoint: number, direction: Direction): { isolated: boolean; count: number } {
+    const t = this.mapTemplate[2 * endpoint + (direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS)]!;
+    return t < 0 ? { isolated: false, count: 0 } : { isolated: true, count: this.templateSize[t]! };
+  }
+
+  /** Each endpoint's map as a template: a new one for every distinct list of rule pairs. */
+  private plan(index: ClusterIndex, emissions: RuleEmissions, pods: readonly Pod[]): MapPlan[] {
+    const byNamespace = policiesByNamespace(index);
+    const pairIds = new Map<Int32Array, number>();
+    const templates = new Map<string, number>();
+    const plans: MapPlan[] = [];
+    pods.forEach((pod, i) => {
+      for (const direction of ['ingress', 'egress'] as const) {
+        const selecting = policiesIsolating(byNamespace, pod, direction);
+        if (selecting.length === 0) continue;
+        const rules = selecting.flatMap((policy) => (direction === 'ingress' ? policy.ingress : policy.egress).map((_, r) => ({
+          pairs: emissions.of(policy, direction, r, pod), origin: this.origins.ofRule(policy, direction, r),
+        })));
+        // Pairs are remembered per rule (and resolution), so equal arrays mean equal rules.
+        const key = rules.map((r) => pairIds.get(r.pairs) ?? pairIds.set(r.pairs, pairIds.size).size - 1).join(',');
+        let t = templates.get(`${direction}:${key}`);
+        if (t === undefined) templates.set(`${direction}:${key}`, t = plans.push({ direction, rules }) - 1);
+        this.mapTemplate[2 * i + (direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS)] = t;
+      }
+    });
+    return plans;
+  }
+
+  /** Deduplicates the plan's keys and writes them as the next template's rows. */
+  private writeTemplate(plan: MapPlan, out: ColumnsBuilder): void {
     const draft = this.draft;
     draft.clear();
-    for (const policy of selecting) {
-      const rules = direction === 'ingress' ? policy.ingress : policy.egress;
-      for (let i = 0; i < rules.length; i++) {
-        const origin = this.origins.ofRule(policy, direction, i);
-        const pairs = this.emissions.of(policy, direction, i, pod);
-        for (let k = 0; k < pairs.length; k += 2) draft.add(pairs[k]!, pairs[k + 1]!, origin);
-      }
+    for (const { pairs, origin } of plan.rules) {
+      for (let k = 0; k < pairs.length; k += 2) draft.add(pairs[k]!, pairs[k + 1]!, origin);
     }
     // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
     // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).
-    if (this.options.allowNodeTraffic) draft.add(ReservedIdentity.HOST, this.portKeys.id(ANY_PORT), this.origins.ofLocalhost(direction));
-    this.flush(endpoint, dir);
-    return { isolated: true, count: draft.size };
-  }
-
-  finish(): PolicyColumns {
-    return this.out.finish(this.origins.table);
-  }
-
-  private pairCount(policy: NetworkPolicy, direction: Direction, pod: Pod): number {
-    const rules = direction === 'ingress' ? policy.ingress : policy.egress;
-    let n = 0;
-    for (let i = 0; i < rules.length; i++) n += this.emissions.of(policy, direction, i, pod).length / 2;
-    return n;
+    if (this.options.allowNodeTraffic) draft.add(ReservedIdentity.HOST, this.portKeys.id(ANY_PORT), this.origins.ofLocalhost(plan.direction));
+    this.flush(out);
+    out.endTemplate();
   }
 
   /** Writes the draft's keys as rows, each row's origins together in the order they were added. */
-  private flush(endpoint: number, direction: number): void {
+  private flush(out: ColumnsBuilder): void {
     const d = this.draft;
-    const out = this.out;
-    const first = out.count;
+    const first = out.rowCount;
     let cursor = out.originCount;
     for (let k = 0; k < d.size; k++) {
       const row = first + k;
       const pk = this.portKeys.keys[d.portKey[k]!]!;
-      out.endpoint[row] = endpoint;
-      out.direction[row] = direction;
       out.identity[row] = d.identity[k]!;
       out.protocol[row] = pk.protocol;
       out.port[row] = pk.port;
@@ -210,9 +224,9 @@ export class PolicyMapBuilder {
       cursor += n;
     }
     for (let a = 0; a < d.adds; a++) out.originPool[d.originCount[d.addKey[a]!]!++] = d.addOrigin[a]!;
-    out.count = first + d.size;
+    out.rowCount = first + d.size;
     out.originCount = cursor;
-    out.originStart[out.count] = cursor;
+    out.originStart[out.rowCount] = cursor;
   }
 }
 

@@ -62,22 +62,34 @@ export interface PolicyEntry {
 }
 
 /**
- * Every policy map entry, column by column (entry `i` is row `i` of each column): millions of entries
- * at the real tier cost a few bytes each here instead of an object and an origins array each. Origins
- * are ids into `originTable` (one shared object per rule), entry `i`'s being
- * `originPool[originStart[i] .. originStart[i + 1])`, first producing rule first.
+ * Every policy map entry, in columns. Endpoints that the same policies select (the replicas of an app)
+ * get the same map, so entries are stored once per distinct map, a "template" of rows, and each
+ * endpoint's map names its template: 5M entries at the real tier are about a third as many rows.
+ * Entry indexes are global and in map order: map `m` (an endpoint and direction with entries) holds
+ * entries `mapStart[m] .. mapStart[m + 1] - 1`, which are rows `templateStart[t] ..` of template
+ * `t = mapTemplate[m]`, in order. A row's origins are ids into `originTable` (one shared object per
+ * rule): `originPool[originStart[r] .. originStart[r + 1] - 1]`, the first producing rule first.
+ * columns.ts turns an entry index into its row and builds PolicyEntry objects.
  */
 export interface PolicyColumns {
+  /** Entries in all maps. */
   readonly count: number;
-  readonly endpoint: Int32Array;
+  readonly mapCount: number;
+  readonly mapEndpoint: Int32Array;
   /** DIR_INGRESS or DIR_EGRESS (layout.ts). */
-  readonly direction: Uint8Array;
+  readonly mapDirection: Uint8Array;
+  /** mapCount + 1 entry offsets. */
+  readonly mapStart: Int32Array;
+  readonly mapTemplate: Int32Array;
+  /** templates + 1 row offsets. */
+  readonly templateStart: Int32Array;
+  /** Per row: */
   readonly identity: Uint32Array;
   readonly protocol: Uint8Array;
   readonly port: Uint16Array;
   readonly prefixLength: Uint8Array;
   readonly deny: Uint8Array;
-  /** count + 1 offsets into originPool. */
+  /** rows + 1 offsets into originPool. */
   readonly originStart: Int32Array;
   readonly originPool: Int32Array;
   readonly originTable: readonly EntryOrigin[];
