@@ -8,8 +8,9 @@
  * picks the most specific match (see PROBE_SEQUENCE), and any match allows.
  *
  * The real tier has five million entries: a rule's (identity, port key) pairs are worked out once per
- * rule (emissions.ts), keys are deduplicated per map in an integer hash table reused from map to map,
- * and entries are written straight into columns (columns.ts), with origins as ids of shared objects.
+ * rule (emissions.ts); endpoints whose maps are made of the same pairs share one template of rows,
+ * deduplicated once (map-draft.ts) and written straight into columns (columns.ts), with origins as ids
+ * of shared objects.
  */
 import type { ClusterIndex } from '../../model/cluster-index.js';
 import type { EvalOptions } from '../../model/evaluate.js';
@@ -17,6 +18,7 @@ import { selectorMatches } from '../../model/labels.js';
 import { qualifiedName, type Direction, type NetworkPolicy, type Pod } from '../../model/types.js';
 import { ColumnsBuilder } from './columns.js';
 import { PortKeyTable, RuleEmissions } from './emissions.js';
+import { MapDraft } from './map-draft.js';
 import type { IdentityTable } from './identities.js';
 import { DIR_EGRESS, DIR_INGRESS, ReservedIdentity } from './layout.js';
 import { ANY_PORT } from './ports.js';
@@ -40,89 +42,6 @@ class OriginTable {
     if (id === undefined) this.localhost.set(direction, id = this.table.push({ policy: 'allow-localhost', direction, rule: -1 }) - 1);
     return id;
   }
-}
-
-function grown(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
-  if (need <= a.length) return a;
-  const b = new Int32Array(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
-}
-
-/** A policy map's keys, deduplicated in first-seen order, each with the origins that produced it. */
-class MapDraft {
-  size = 0;
-  adds = 0;
-  identity = new Int32Array(1024);
-  portKey = new Int32Array(1024);
-  /** Origins per key; reused as write cursors when the draft is flushed. */
-  originCount = new Int32Array(1024);
-  /** Per add (origin produced a key): which key, which origin, in model order. */
-  addKey = new Int32Array(1024);
-  addOrigin = new Int32Array(1024);
-  /** Open addressing over (identity, port key) -> key index; a slot is live when its stamp is `stamp`. */
-  private slots = new Int32Array(2048);
-  private stamps = new Int32Array(2048);
-  private stamp = 1;
-
-  clear(): void {
-    this.size = 0;
-    this.adds = 0;
-    // Stamps wrap after 2^31 maps; the fresh arrays make the wrap safe.
-    if (++this.stamp === 0x7fffffff) { this.stamps.fill(0); this.stamp = 1; }
-  }
-
-  add(identity: number, portKey: number, origin: number): void {
-    const mask = this.slots.length - 1;
-    let h = hashPair(identity, portKey) & mask;
-    let key = -1;
-    while (this.stamps[h] === this.stamp) {
-      const k = this.slots[h]!;
-      if (this.identity[k] === identity && this.portKey[k] === portKey) { key = k; break; }
-      h = (h + 1) & mask;
-    }
-    if (key < 0) key = this.insert(h, identity, portKey);
-    this.originCount[key]!++;
-    if (this.adds === this.addKey.length) { this.addKey = grown(this.addKey, this.adds + 1); this.addOrigin = grown(this.addOrigin, this.adds + 1); }
-    this.addKey[this.adds] = key;
-    this.addOrigin[this.adds++] = origin;
-  }
-
-  private insert(slot: number, identity: number, portKey: number): number {
-    const key = this.size++;
-    if (key === this.identity.length) {
-      this.identity = grown(this.identity, key + 1);
-      this.portKey = grown(this.portKey, key + 1);
-      this.originCount = grown(this.originCount, key + 1);
-    }
-    this.identity[key] = identity;
-    this.portKey[key] = portKey;
-    this.originCount[key] = 0;
-    this.stamps[slot] = this.stamp;
-    this.slots[slot] = key;
-    if (this.size * 2 > this.slots.length) this.rehash();
-    return key;
-  }
-
-  /** Doubles the table and re-inserts this map's keys (load factor at most one half). */
-  private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
-    this.stamps = new Int32Array(this.slots.length);
-    const mask = this.slots.length - 1;
-    for (let k = 0; k < this.size; k++) {
-      let h = hashPair(this.identity[k]!, this.portKey[k]!) & mask;
-      while (this.stamps[h] === this.stamp) h = (h + 1) & mask;
-      this.stamps[h] = this.stamp;
-      this.slots[h] = k;
-    }
-  }
-}
-
-function hashPair(identity: number, portKey: number): number {
-  let h = Math.imul(identity ^ Math.imul(portKey, 0x9e3779b1), 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 /** What a map is made of: each rule's pairs and origin, in model order. */
