@@ -8,7 +8,7 @@
 import { L4_PROTOCOL_NUMBER, type Direction, type NetworkPolicy, type Pod, type PolicyPort, type PolicyRule } from '../../model/types.js';
 import { ReservedIdentity } from './layout.js';
 import { ANY_PORT, protocolOnly, rangeToPortKeys, singlePort, type PortKey } from './ports.js';
-import type { Remote, RemoteIndex } from './remotes.js';
+import type { RemoteIndex, Remotes } from './remotes.js';
 
 /** Port keys numbered from 0 in the order first met. */
 export class PortKeyTable {
@@ -31,6 +31,9 @@ type Memo = Int32Array | Map<string, Int32Array>;
 
 export class RuleEmissions {
   private readonly memo = new Map<NetworkPolicy, { ingress: Memo[]; egress: Memo[] }>();
+  /** Every rule's pairs are written here first, then copied out at their size. */
+  private scratch = new Int32Array(4096);
+  private length = 0;
 
   constructor(private readonly remotes: RemoteIndex, private readonly portKeys: PortKeyTable) {}
 
@@ -54,16 +57,15 @@ export class RuleEmissions {
 
   private build(policy: NetworkPolicy, rule: PolicyRule, direction: Direction, local: Pod): Int32Array {
     const remotes = this.remotes.ofRule(policy, rule);
-    const out: number[] = [];
-    const add = (identity: number, pk: number): void => { out.push(identity, pk); };
+    this.length = 0;
     for (const port of rule.ports ?? [null]) {
       if (port !== null && typeof port.port === 'string') {
-        this.addNamedPort(port, remotes, local, direction, add);
+        this.addNamedPort(port, remotes, local, direction);
         continue;
       }
-      for (const pk of port === null ? [ANY_PORT] : numericPortKeys(port)) addForRemotes(remotes, this.portKeys.id(pk), add);
+      for (const pk of port === null ? [ANY_PORT] : numericPortKeys(port)) this.addForRemotes(remotes, this.portKeys.id(pk));
     }
-    return Int32Array.from(out);
+    return this.scratch.slice(0, this.length);
   }
 
   /**
@@ -71,23 +73,40 @@ export class RuleEmissions {
    * it is each remote endpoint identity (which carries its named ports, see identities.ts). A name never
    * matches a destination that is no pod, so CIDR and world identities get nothing.
    */
-  private addNamedPort(
-    port: PolicyPort, remotes: readonly Remote[] | null, local: Pod, direction: Direction, add: (identity: number, pk: number) => void,
-  ): void {
+  private addNamedPort(port: PolicyPort, remotes: Remotes | null, local: Pod, direction: Direction): void {
     const proto = L4_PROTOCOL_NUMBER[port.protocol];
     if (direction === 'ingress') {
-      for (const n of resolveNamedPort(port, local)) addForRemotes(remotes, this.portKeys.id(singlePort(proto, n)), add);
+      for (const n of resolveNamedPort(port, local)) this.addForRemotes(remotes, this.portKeys.id(singlePort(proto, n)));
       return;
     }
-    for (const r of remotes ?? this.remotes.allEndpoints()) {
-      if (r.endpoint) for (const n of resolveNamedPort(port, r.endpoint.pod)) add(r.id, this.portKeys.id(singlePort(proto, n)));
+    for (const id of remotes ?? this.remotes.allEndpoints()) {
+      const endpoint = this.remotes.endpointOf(id);
+      if (endpoint) for (const n of resolveNamedPort(port, endpoint.pod)) this.add(id, this.portKeys.id(singlePort(proto, n)));
     }
   }
-}
 
-function addForRemotes(remotes: readonly Remote[] | null, pk: number, add: (identity: number, pk: number) => void): void {
-  if (remotes === null) add(ReservedIdentity.ANY, pk);
-  else for (const r of remotes) add(r.id, pk);
+  private addForRemotes(remotes: Remotes | null, pk: number): void {
+    if (remotes === null) { this.add(ReservedIdentity.ANY, pk); return; }
+    this.reserve(2 * remotes.length);
+    const out = this.scratch;
+    let n = this.length;
+    for (let i = 0; i < remotes.length; i++) { out[n++] = remotes[i]!; out[n++] = pk; }
+    this.length = n;
+  }
+
+  private add(identity: number, pk: number): void {
+    this.reserve(2);
+    this.scratch[this.length++] = identity;
+    this.scratch[this.length++] = pk;
+  }
+
+  /** Room for `n` more values in the scratch buffer every rule's pairs are written to before their copy. */
+  private reserve(n: number): void {
+    if (this.length + n <= this.scratch.length) return;
+    const grown = new Int32Array(Math.max(this.length + n, this.scratch.length * 2));
+    grown.set(this.scratch.subarray(0, this.length));
+    this.scratch = grown;
+  }
 }
 
 function numericPortKeys(port: PolicyPort): PortKey[] {

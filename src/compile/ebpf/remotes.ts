@@ -14,16 +14,11 @@ import { blockCoversPrefix, blockKey, type IpBlockPeer } from './cidr.js';
 import { worldIdentity, type CidrIdentity, type EndpointIdentity, type IdentityTable } from './identities.js';
 import { FIRST_CIDR_IDENTITY, FIRST_ENDPOINT_IDENTITY } from './layout.js';
 
-export interface Remote {
-  readonly id: number;
-  /** The endpoint identity's facts (named ports of egress rules resolve against its pod); null otherwise. */
-  readonly endpoint: EndpointIdentity | null;
-}
-
-const byId = (a: Remote, b: Remote): number => a.id - b.id;
+/** Remote identities, as ids, in the order a rule names them. */
+export type Remotes = Int32Array;
 
 export class RemoteIndex {
-  private readonly blockRemotes = new Map<string, Remote[]>();
+  private readonly blockRemotes = new Map<string, Remotes>();
   private readonly namespacesBySelector = new Map<string, string[]>();
   /** CIDR identities by family, then address, then prefix length: those inside a block are one run. */
   private readonly cidrsByAddress: CidrIdentity[];
@@ -38,19 +33,31 @@ export class RemoteIndex {
   }
 
   /** Identities the rule's peers select, first peer's first; null when `from`/`to` is absent (every peer). */
-  ofRule(policy: NetworkPolicy, rule: PolicyRule): readonly Remote[] | null {
+  ofRule(policy: NetworkPolicy, rule: PolicyRule): Remotes | null {
     if (rule.peers === null) return null;
     if (rule.peers.length === 1) return this.ofPeer(policy, rule.peers[0]!);
+    const lists = rule.peers.map((peer) => this.ofPeer(policy, peer));
+    const out = new Int32Array(lists.reduce((n, l) => n + l.length, 0));
     // Peers are ORed: an identity two peers select is named once, where it first appears.
     const stamp = ++this.stamp;
-    const out: Remote[] = [];
-    for (const peer of rule.peers) {
-      for (const r of this.ofPeer(policy, peer)) {
-        const slot = this.denseIndex(r.id);
-        if (this.seen[slot] !== stamp) { this.seen[slot] = stamp; out.push(r); }
+    let n = 0;
+    for (const list of lists) {
+      for (let i = 0; i < list.length; i++) {
+        const slot = this.denseIndex(list[i]!);
+        if (this.seen[slot] !== stamp) { this.seen[slot] = stamp; out[n++] = list[i]!; }
       }
     }
-    return out;
+    return out.subarray(0, n);
+  }
+
+  /** The endpoint identity with this id; undefined for reserved and CIDR identities (no pod behind them). */
+  endpointOf(id: number): EndpointIdentity | undefined {
+    return id >= FIRST_ENDPOINT_IDENTITY && id < FIRST_CIDR_IDENTITY ? this.ids.endpointIdentities[id - FIRST_ENDPOINT_IDENTITY] : undefined;
+  }
+
+  /** Every endpoint identity, in id order (egress named ports to any peer). */
+  allEndpoints(): Remotes {
+    return Int32Array.from(this.ids.endpointIdentities, (e) => e.id);
   }
 
   /** Identities as small integers: reserved ones as they are, then endpoint, then CIDR identities. */
@@ -58,21 +65,17 @@ export class RemoteIndex {
     return id < FIRST_CIDR_IDENTITY ? id : id - FIRST_CIDR_IDENTITY + FIRST_ENDPOINT_IDENTITY + this.ids.endpointIdentities.length;
   }
 
-  /** Every endpoint identity, as remotes, in id order (egress named ports to any peer). */
-  allEndpoints(): Remote[] {
-    return this.ids.endpointIdentities.map((e) => ({ id: e.id, endpoint: e }));
-  }
-
-  private ofPeer(policy: NetworkPolicy, peer: Peer): readonly Remote[] {
+  private ofPeer(policy: NetworkPolicy, peer: Peer): Remotes {
     if (peer.kind === 'ipBlock') return this.ofBlock(peer);
     const namespaces = peer.namespaceSelector === null ? [policy.namespace] : this.namespacesMatching(peer.namespaceSelector);
-    const out: Remote[] = [];
+    const out: number[] = [];
     for (const ns of namespaces) {
       for (const e of this.ids.endpointsByNamespace.get(ns) ?? []) {
-        if (peer.podSelector === null || selectorMatches(peer.podSelector, e.podLabels)) out.push({ id: e.id, endpoint: e });
+        if (peer.podSelector === null || selectorMatches(peer.podSelector, e.podLabels)) out.push(e.id);
       }
     }
-    return namespaces.length > 1 ? out.sort(byId) : out;
+    const ids = Int32Array.from(out);
+    return namespaces.length > 1 ? ids.sort() : ids;
   }
 
   /** Namespaces (of endpoint identities) whose labels the selector matches; remembered per selector. */
@@ -87,16 +90,15 @@ export class RemoteIndex {
   }
 
   /** World when the block is the whole family, the CIDR identities inside it, then (ipBlockMatchesPods) member pods. */
-  private ofBlock(block: IpBlockPeer): readonly Remote[] {
+  private ofBlock(block: IpBlockPeer): Remotes {
     const key = blockKey(block);
     let out = this.blockRemotes.get(key);
     if (out) return out;
-    out = [];
     const family = block.cidr.family;
-    if (blockCoversPrefix(block, { family, base: 0n, prefix: 0 })) out.push({ id: worldIdentity(family), endpoint: null });
-    const inside = this.cidrsInside(block).map((c) => ({ id: c.id, endpoint: null }));
-    out.push(...inside.sort(byId));
-    for (const e of this.ids.endpointsByBlock.get(key) ?? []) out.push({ id: e.id, endpoint: e });
+    const world = blockCoversPrefix(block, { family, base: 0n, prefix: 0 }) ? [worldIdentity(family)] : [];
+    const inside = Int32Array.from(this.cidrsInside(block), (c) => c.id).sort();
+    const members = (this.ids.endpointsByBlock.get(key) ?? []).map((e) => e.id);
+    out = Int32Array.from([...world, ...inside, ...members]);
     this.blockRemotes.set(key, out);
     return out;
   }
