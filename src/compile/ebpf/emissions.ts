@@ -3,7 +3,11 @@
  * produces them (ports in order; per port its keys, per key its remotes). Every pod a policy selects
  * gets the same pairs from a rule, except that an ingress rule's named ports resolve against the local
  * pod: such rules are remembered per distinct resolution, the others once. Port keys are small integer
- * ids (PortKeyTable) so that a pair is two int32s and the policy map builder can key on integers.
+ * ids (PortKeyTable) so that the policy map builder can key on integers.
+ *
+ * The pairs are kept as segments, "these remotes, each with this port key", whose remote lists are
+ * shared with RemoteIndex: at the stress tier rules name 10,000 identities each and flat pair arrays
+ * per rule were most of the memory allocated and of the garbage collector's work.
  */
 import { L4_PROTOCOL_NUMBER, type Direction, type NetworkPolicy, type Pod, type PolicyPort, type PolicyRule } from '../../model/types.js';
 import { ReservedIdentity } from './layout.js';
@@ -27,45 +31,57 @@ export class PortKeyTable {
   }
 }
 
-type Memo = Int32Array | Map<string, Int32Array>;
+/** The identities of `ids`, each with port key `portKey`; or, with portKey -1, `ids` holds (identity, port key) pairs. */
+export interface Segment {
+  readonly ids: Int32Array;
+  readonly portKey: number;
+}
+
+/** A rule's pairs; remembered per rule (and resolution), so the same object means the same rule. */
+export interface Emission {
+  readonly segments: readonly Segment[];
+  readonly pairCount: number;
+}
+
+type Memo = Emission | Map<string, Emission>;
+
+const ANY_IDENTITY = Int32Array.of(ReservedIdentity.ANY);
 
 export class RuleEmissions {
   private readonly memo = new Map<NetworkPolicy, { ingress: Memo[]; egress: Memo[] }>();
-  /** Every rule's pairs are written here first, then copied out at their size. */
-  private scratch = new Int32Array(4096);
-  private length = 0;
 
   constructor(private readonly remotes: RemoteIndex, private readonly portKeys: PortKeyTable) {}
 
-  /** Pairs [identity, port key id, identity, port key id, ...] that rule `i` adds for `local`. */
-  of(policy: NetworkPolicy, direction: Direction, i: number, local: Pod): Int32Array {
+  /** What rule `i` adds for `local`. */
+  of(policy: NetworkPolicy, direction: Direction, i: number, local: Pod): Emission {
     let perPolicy = this.memo.get(policy);
     if (!perPolicy) this.memo.set(policy, perPolicy = { ingress: [], egress: [] });
     const rule = (direction === 'ingress' ? policy.ingress : policy.egress)[i]!;
     const memo = perPolicy[direction];
     const found = memo[i];
-    if (found instanceof Int32Array) return found;
+    if (found !== undefined && !(found instanceof Map)) return found;
     if (direction === 'egress' || !rule.ports?.some((p) => typeof p.port === 'string')) {
       return memo[i] = this.build(policy, rule, direction, local);
     }
-    const byLocal = found ?? (memo[i] = new Map<string, Int32Array>());
+    const byLocal = found ?? (memo[i] = new Map<string, Emission>());
     const signature = localSignature(rule, local);
     let pairs = byLocal.get(signature);
     if (!pairs) byLocal.set(signature, pairs = this.build(policy, rule, direction, local));
     return pairs;
   }
 
-  private build(policy: NetworkPolicy, rule: PolicyRule, direction: Direction, local: Pod): Int32Array {
-    const remotes = this.remotes.ofRule(policy, rule);
-    this.length = 0;
+  private build(policy: NetworkPolicy, rule: PolicyRule, direction: Direction, local: Pod): Emission {
+    const remotes = this.remotes.ofRule(policy, rule) ?? ANY_IDENTITY;
+    const segments: Segment[] = [];
     for (const port of rule.ports ?? [null]) {
       if (port !== null && typeof port.port === 'string') {
-        this.addNamedPort(port, remotes, local, direction);
+        this.addNamedPort(port, remotes, local, direction, segments);
         continue;
       }
-      for (const pk of port === null ? [ANY_PORT] : numericPortKeys(port)) this.addForRemotes(remotes, this.portKeys.id(pk));
+      for (const pk of port === null ? [ANY_PORT] : numericPortKeys(port)) segments.push({ ids: remotes, portKey: this.portKeys.id(pk) });
     }
-    return this.scratch.slice(0, this.length);
+    const pairCount = segments.reduce((n, g) => n + (g.portKey < 0 ? g.ids.length / 2 : g.ids.length), 0);
+    return { segments, pairCount };
   }
 
   /**
@@ -73,39 +89,18 @@ export class RuleEmissions {
    * it is each remote endpoint identity (which carries its named ports, see identities.ts). A name never
    * matches a destination that is no pod, so CIDR and world identities get nothing.
    */
-  private addNamedPort(port: PolicyPort, remotes: Remotes | null, local: Pod, direction: Direction): void {
+  private addNamedPort(port: PolicyPort, remotes: Remotes, local: Pod, direction: Direction, segments: Segment[]): void {
     const proto = L4_PROTOCOL_NUMBER[port.protocol];
     if (direction === 'ingress') {
-      for (const n of resolveNamedPort(port, local)) this.addForRemotes(remotes, this.portKeys.id(singlePort(proto, n)));
+      for (const n of resolveNamedPort(port, local)) segments.push({ ids: remotes, portKey: this.portKeys.id(singlePort(proto, n)) });
       return;
     }
-    for (const id of remotes ?? this.remotes.allEndpoints()) {
+    const pairs: number[] = [];
+    for (const id of remotes === ANY_IDENTITY ? this.remotes.allEndpoints() : remotes) {
       const endpoint = this.remotes.endpointOf(id);
-      if (endpoint) for (const n of resolveNamedPort(port, endpoint.pod)) this.add(id, this.portKeys.id(singlePort(proto, n)));
+      if (endpoint) for (const n of resolveNamedPort(port, endpoint.pod)) pairs.push(id, this.portKeys.id(singlePort(proto, n)));
     }
-  }
-
-  private addForRemotes(remotes: Remotes | null, pk: number): void {
-    if (remotes === null) { this.add(ReservedIdentity.ANY, pk); return; }
-    this.reserve(2 * remotes.length);
-    const out = this.scratch;
-    let n = this.length;
-    for (let i = 0; i < remotes.length; i++) { out[n++] = remotes[i]!; out[n++] = pk; }
-    this.length = n;
-  }
-
-  private add(identity: number, pk: number): void {
-    this.reserve(2);
-    this.scratch[this.length++] = identity;
-    this.scratch[this.length++] = pk;
-  }
-
-  /** Room for `n` more values in the scratch buffer every rule's pairs are written to before their copy. */
-  private reserve(n: number): void {
-    if (this.length + n <= this.scratch.length) return;
-    const grown = new Int32Array(Math.max(this.length + n, this.scratch.length * 2));
-    grown.set(this.scratch.subarray(0, this.length));
-    this.scratch = grown;
+    segments.push({ ids: Int32Array.from(pairs), portKey: -1 });
   }
 }
 

@@ -17,7 +17,7 @@ import type { EvalOptions } from '../../model/evaluate.js';
 import { selectorMatches } from '../../model/labels.js';
 import { qualifiedName, type Direction, type NetworkPolicy, type Pod } from '../../model/types.js';
 import { ColumnsBuilder } from './columns.js';
-import { PortKeyTable, RuleEmissions } from './emissions.js';
+import { PortKeyTable, RuleEmissions, type Emission } from './emissions.js';
 import { MapDraft } from './map-draft.js';
 import type { IdentityTable } from './identities.js';
 import { DIR_EGRESS, DIR_INGRESS, ReservedIdentity } from './layout.js';
@@ -47,7 +47,7 @@ class OriginTable {
 /** What a map is made of: each rule's pairs and origin, in model order. */
 interface MapPlan {
   readonly direction: Direction;
-  readonly rules: readonly { readonly pairs: Int32Array; readonly origin: number }[];
+  readonly rules: readonly { readonly emission: Emission; readonly origin: number }[];
 }
 
 /**
@@ -70,7 +70,7 @@ export class PolicyMapBuilder {
     this.mapTemplate = new Int32Array(pods.length * 2).fill(-1);
     const plans = this.plan(index, emissions, pods);
     let bound = 0;
-    for (const plan of plans) for (const r of plan.rules) bound += r.pairs.length / 2;
+    for (const plan of plans) for (const r of plan.rules) bound += r.emission.pairCount;
     if (options.allowNodeTraffic) bound += plans.length;
     const out = new ColumnsBuilder(bound, bound, pods.length * 2);
     for (const plan of plans) this.writeTemplate(plan, out);
@@ -90,7 +90,7 @@ export class PolicyMapBuilder {
   /** Each endpoint's map as a template: a new one for every distinct list of rule pairs. */
   private plan(index: ClusterIndex, emissions: RuleEmissions, pods: readonly Pod[]): MapPlan[] {
     const byNamespace = policiesByNamespace(index);
-    const pairIds = new Map<Int32Array, number>();
+    const emissionIds = new Map<Emission, number>();
     const templates = new Map<string, number>();
     const plans: MapPlan[] = [];
     pods.forEach((pod, i) => {
@@ -98,10 +98,10 @@ export class PolicyMapBuilder {
         const selecting = policiesIsolating(byNamespace, pod, direction);
         if (selecting.length === 0) continue;
         const rules = selecting.flatMap((policy) => (direction === 'ingress' ? policy.ingress : policy.egress).map((_, r) => ({
-          pairs: emissions.of(policy, direction, r, pod), origin: this.origins.ofRule(policy, direction, r),
+          emission: emissions.of(policy, direction, r, pod), origin: this.origins.ofRule(policy, direction, r),
         })));
-        // Pairs are remembered per rule (and resolution), so equal arrays mean equal rules.
-        const key = rules.map((r) => pairIds.get(r.pairs) ?? pairIds.set(r.pairs, pairIds.size).size - 1).join(',');
+        // Emissions are remembered per rule (and resolution), so the same object means the same rule.
+        const key = rules.map((r) => emissionIds.get(r.emission) ?? emissionIds.set(r.emission, emissionIds.size).size - 1).join(',');
         let t = templates.get(`${direction}:${key}`);
         if (t === undefined) templates.set(`${direction}:${key}`, t = plans.push({ direction, rules }) - 1);
         this.mapTemplate[2 * i + (direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS)] = t;
@@ -114,8 +114,11 @@ export class PolicyMapBuilder {
   private writeTemplate(plan: MapPlan, out: ColumnsBuilder): void {
     const draft = this.draft;
     draft.clear();
-    for (const { pairs, origin } of plan.rules) {
-      for (let k = 0; k < pairs.length; k += 2) draft.add(pairs[k]!, pairs[k + 1]!, origin);
+    for (const { emission, origin } of plan.rules) {
+      for (const { ids, portKey } of emission.segments) {
+        if (portKey >= 0) for (let k = 0; k < ids.length; k++) draft.add(ids[k]!, portKey, origin);
+        else for (let k = 0; k < ids.length; k += 2) draft.add(ids[k]!, ids[k + 1]!, origin);
+      }
     }
     // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
     // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).

@@ -19,6 +19,7 @@ export type Remotes = Int32Array;
 
 export class RemoteIndex {
   private readonly blockRemotes = new Map<string, Remotes>();
+  private readonly selectorRemotes = new Map<string, Remotes>();
   private readonly namespacesBySelector = new Map<string, string[]>();
   /** CIDR identities by family, then address, then prefix length: those inside a block are one run. */
   private readonly cidrsByAddress: CidrIdentity[];
@@ -65,8 +66,17 @@ export class RemoteIndex {
     return id < FIRST_CIDR_IDENTITY ? id : id - FIRST_CIDR_IDENTITY + FIRST_ENDPOINT_IDENTITY + this.ids.endpointIdentities.length;
   }
 
+  /** A peer's identities; selector peers are remembered by their selectors (and namespace) like ipBlocks by key. */
   private ofPeer(policy: NetworkPolicy, peer: Peer): Remotes {
     if (peer.kind === 'ipBlock') return this.ofBlock(peer);
+    const nsKey = peer.namespaceSelector === null ? `in ${policy.namespace}` : JSON.stringify(peer.namespaceSelector);
+    const key = `${nsKey} ${JSON.stringify(peer.podSelector)}`;
+    let found = this.selectorRemotes.get(key);
+    if (!found) this.selectorRemotes.set(key, found = this.selected(policy, peer));
+    return found;
+  }
+
+  private selected(policy: NetworkPolicy, peer: Extract<Peer, { kind: 'pods' }>): Remotes {
     const namespaces = peer.namespaceSelector === null ? [policy.namespace] : this.namespacesMatching(peer.namespaceSelector);
     const out: number[] = [];
     for (const ns of namespaces) {
