@@ -71,7 +71,7 @@ function compileBpf(index: ClusterIndex): Compiled {
   const addon = nativeAddon().addon;
   return {
     compileSeconds, packSeconds,
-    size: { mapEntries: program.entries.length, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
+    size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classifyTs: (b) => classifyEbpf(loaded, b), classifyRow: (b, i) => classifyEbpfRow(loaded, b, i), bindNative: () => (addon ? nativeEbpf(addon, loaded) : null),
     rowModel: () => ({ name: 'ebpf', loaded, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(loaded, b, i) }) as RowModel,
   };

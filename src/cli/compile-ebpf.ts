@@ -39,5 +39,5 @@ export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): v
     throw new InputError(`-o ${opts.out}: cannot write the eBPF maps: ${(err as Error).message}`);
   }
   process.stderr.write(`netsieve: wrote ebpf.json, identities.txt, ipcache.txt, policy.txt to ${opts.out}: ` +
-    `${program.identities.length} identities, ${program.ipcache.length} ipcache entries, ${program.entries.length} policy entries\n`);
+    `${program.identities.length} identities, ${program.ipcache.length} ipcache entries, ${program.policyMap.count} policy entries\n`);
 }

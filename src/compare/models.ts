@@ -61,7 +61,7 @@ function buildEbpf(index: ClusterIndex, options: EvalOptions): Built {
   const program = compileEbpf(index, options);
   const p = loadEbpf(program);
   return {
-    size: { mapEntries: program.entries.length, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
+    size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classify: (b, i) => classifyEbpf(p, b, i),
     bindNative: (addon) => nativeEbpf(addon, p),
   };

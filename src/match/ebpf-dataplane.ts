@@ -3,6 +3,7 @@
  * the same decision as the batch matcher, with the probes made and the entry and identity that decided
  * written out as text.
  */
+import { policyEntryAt } from '../compile/ebpf/columns.js';
 import { compileEbpf } from '../compile/ebpf/compile.js';
 import { DIR_INGRESS } from '../compile/ebpf/layout.js';
 import type { EbpfProgram, PolicyEntry } from '../compile/ebpf/program.js';
@@ -41,7 +42,7 @@ export class EbpfDataplane implements Dataplane {
     return {
       allowed: verdict === Verdict.ACCEPT,
       cost,
-      decidedBy: decided >= 0 ? describeEntry(this.program, this.program.entries[decided]!) : describeDefault(this.program, t),
+      decidedBy: decided >= 0 ? describeEntry(this.program, policyEntryAt(this.program.policyMap, decided)) : describeDefault(this.program, t),
       path: describePath(this.program, t, log),
     };
   }

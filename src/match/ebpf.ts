@@ -13,7 +13,7 @@ import {
   DIR_EGRESS, DIR_INGRESS, EP_EGRESS_ISOLATED, EP_INGRESS_ISOLATED, PLEN_FULL, POLICY_KEY_WORDS, ReservedIdentity,
   policyKeyWord1, policyKeyWord2,
 } from '../compile/ebpf/layout.js';
-import type { EbpfProgram } from '../compile/ebpf/program.js';
+import type { EbpfProgram, PolicyColumns } from '../compile/ebpf/program.js';
 import { ipToWords, parseCidr } from '../model/ip.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { BUCKET_WORDS, OpenHashTable, slotsPerBucket } from './hash-table.js';
@@ -70,33 +70,49 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
     return { family: e.family, prefix: e.prefix, words: w };
   });
   const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
-  const policy = new OpenHashTable(POLICY_KEY_WORDS, program.entries.length, seed, POLICY_HASH_MASK);
-  const key = new Uint32Array(POLICY_KEY_WORDS);
-  const epMask = new Uint32Array(program.endpoints.length * 4);
-  for (const e of program.entries) {
-    const dir = e.direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS;
-    key[0] = e.identity;
-    key[1] = policyKeyWord1(e.endpoint, dir, e.prefixLength);
-    key[2] = policyKeyWord2(e.protocol, e.port, e.prefixLength);
-    policy.insert(key, 0, e.index);
-    epMask[e.endpoint * 4 + dir * 2 + (e.identity === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << e.prefixLength;
-  }
   return {
-    program, ipcache, policy, epMask,
+    program, ipcache, ...loadPolicyMap(program.policyMap, program.endpoints.length, seed),
     ipcIdentity: Int32Array.from(program.ipcache, (e) => e.identity),
     ipcEndpoint: Int32Array.from(program.ipcache, (e) => e.endpoint),
     ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
-    entryPlen: Uint8Array.from(program.entries, (e) => e.prefixLength),
-    entryDeny: Uint8Array.from(program.entries, (e) => (e.deny ? 1 : 0)),
     epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
     epNode: Int32Array.from(program.endpoints, (e) => e.node),
-    hits: new Float64Array(program.entries.length),
+    hits: new Float64Array(program.policyMap.count),
     trace: new Int32Array(10),
     allowLoopback: program.options.allowLoopback,
     allowNodeTraffic: program.options.allowNodeTraffic,
     keyScratch: new Uint32Array(POLICY_KEY_WORDS),
     probeLog: null,
   };
+}
+
+/**
+ * Every entry's key into the hash map, in entry order, from the columns (map by map, each map's
+ * template rows in order); each map's prefix-length masks; per entry its prefix length and deny bit.
+ */
+function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): Pick<LoadedEbpf, 'policy' | 'epMask' | 'entryPlen' | 'entryDeny'> {
+  const policy = new OpenHashTable(POLICY_KEY_WORDS, m.count, seed, POLICY_HASH_MASK);
+  const key = new Uint32Array(POLICY_KEY_WORDS);
+  const epMask = new Uint32Array(endpoints * 4);
+  const entryPlen = new Uint8Array(m.count);
+  const entryDeny = new Uint8Array(m.count);
+  for (let map = 0; map < m.mapCount; map++) {
+    const endpoint = m.mapEndpoint[map]!;
+    const dir = m.mapDirection[map]!;
+    const row0 = m.templateStart[m.mapTemplate[map]!]! - m.mapStart[map]!;
+    for (let i = m.mapStart[map]!; i < m.mapStart[map + 1]!; i++) {
+      const r = row0 + i;
+      const plen = m.prefixLength[r]!;
+      key[0] = m.identity[r]!;
+      key[1] = policyKeyWord1(endpoint, dir, plen);
+      key[2] = policyKeyWord2(m.protocol[r]!, m.port[r]!, plen);
+      policy.insert(key, 0, i);
+      epMask[endpoint * 4 + dir * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
+      entryPlen[i] = plen;
+      entryDeny[i] = m.deny[r]!;
+    }
+  }
+  return { policy, epMask, entryPlen, entryDeny };
 }
 
 /** Slots inspected so far in both tables; the difference across one packet is its cost. */

@@ -5,12 +5,13 @@
 import type { ClusterIndex } from '../../model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions } from '../../model/evaluate.js';
 import { ipKey } from '../../model/ip.js';
-import { qualifiedName, type Direction, type Pod } from '../../model/types.js';
+import { qualifiedName, type Pod } from '../../model/types.js';
+import { withEntryObjects } from './columns.js';
 import { allocateIdentities } from './identities.js';
 import { buildIpcache } from './ipcache.js';
 import { POLICY_MAP_MAX } from './layout.js';
-import { endpointEntries } from './policy-map.js';
-import { PROBE_SEQUENCE, type EbpfProgram, type EndpointInfo, type PolicyEntry } from './program.js';
+import { PolicyMapBuilder } from './policy-map.js';
+import { PROBE_SEQUENCE, type EbpfProgram, type EndpointInfo } from './program.js';
 
 export function compileEbpf(index: ClusterIndex, options: EvalOptions = DEFAULT_EVAL_OPTIONS): EbpfProgram {
   const ids = allocateIdentities(index, options);
@@ -21,11 +22,11 @@ export function compileEbpf(index: ClusterIndex, options: EvalOptions = DEFAULT_
   pods.forEach((pod, i) => {
     for (const ip of pod.ips) if (index.podByIp.get(ipKey(ip)) === pod) endpointOfAddress.set(ipKey(ip), i);
   });
-  const entries: PolicyEntry[] = [];
+  const maps = new PolicyMapBuilder(index, ids, options, pods);
   const warnings: string[] = [];
   const endpoints: EndpointInfo[] = pods.map((pod, i) => {
-    const ingress = appendEntries(index, ids, pod, i, 'ingress', options, entries);
-    const egress = appendEntries(index, ids, pod, i, 'egress', options, entries);
+    const ingress = maps.mapOf(i, 'ingress');
+    const egress = maps.mapOf(i, 'egress');
     const count = ingress.count + egress.count;
     if (count > POLICY_MAP_MAX) warnings.push(overflowWarning(pod, count));
     return {
@@ -35,16 +36,9 @@ export function compileEbpf(index: ClusterIndex, options: EvalOptions = DEFAULT_
     };
   });
   const ipcache = buildIpcache(index, ids, nodeIndex, endpointOfAddress);
-  return { options, probeSequence: PROBE_SEQUENCE, identities: ids.all, ipcache, nodes, endpoints, entries, warnings };
-}
-
-function appendEntries(
-  index: ClusterIndex, ids: ReturnType<typeof allocateIdentities>, pod: Pod, endpoint: number, direction: Direction,
-  options: EvalOptions, out: PolicyEntry[],
-): { isolated: boolean; count: number } {
-  const { isolated, entries } = endpointEntries(index, ids, pod, direction, options);
-  for (const e of entries) out.push({ index: out.length, endpoint, direction, deny: false, ...e });
-  return { isolated, count: entries.length };
+  return withEntryObjects({
+    options, probeSequence: PROBE_SEQUENCE, identities: ids.all, ipcache, nodes, endpoints, policyMap: maps.policyMap, warnings,
+  });
 }
 
 function overflowWarning(pod: Pod, count: number): string {

@@ -6,131 +6,164 @@
  *
  * Precedence needs no compile-time work while every entry allows: the matcher's fixed probe sequence
  * picks the most specific match (see PROBE_SEQUENCE), and any match allows.
+ *
+ * The real tier has five million entries: a rule's (identity, port key) pairs are worked out once per
+ * rule (emissions.ts); endpoints whose maps are made of the same pairs share one template of rows,
+ * deduplicated once (map-draft.ts) and written straight into columns (columns.ts), with origins as ids
+ * of shared objects.
  */
 import type { ClusterIndex } from '../../model/cluster-index.js';
-import { namespaceLabels } from '../../model/cluster-index.js';
-import { policiesIsolating, type EvalOptions, type RuleRef } from '../../model/evaluate.js';
+import type { EvalOptions } from '../../model/evaluate.js';
 import { selectorMatches } from '../../model/labels.js';
-import { L4_PROTOCOL_NUMBER, qualifiedName, type Direction, type NetworkPolicy, type Peer, type Pod, type PolicyPort, type PolicyRule } from '../../model/types.js';
-import { blockCoversPrefix, blockKey, type IpBlockPeer } from './cidr.js';
-import { worldIdentity, type EndpointIdentity, type IdentityTable } from './identities.js';
-import { ReservedIdentity } from './layout.js';
-import { ANY_PORT, protocolOnly, rangeToPortKeys, singlePort, type PortKey } from './ports.js';
-import type { EntryOrigin } from './program.js';
+import { qualifiedName, type Direction, type NetworkPolicy, type Pod } from '../../model/types.js';
+import { ColumnsBuilder } from './columns.js';
+import { PortKeyTable, RuleEmissions, type Emission } from './emissions.js';
+import { MapDraft } from './map-draft.js';
+import type { IdentityTable } from './identities.js';
+import { DIR_EGRESS, DIR_INGRESS, ReservedIdentity } from './layout.js';
+import { ANY_PORT } from './ports.js';
+import type { EntryOrigin, PolicyColumns } from './program.js';
+import { RemoteIndex } from './remotes.js';
 
-export interface EntryDraft {
-  identity: number;
-  protocol: number;
-  port: number;
-  prefixLength: number;
-  origins: EntryOrigin[];
-}
+/** Origins as small integers: one shared object per rule (and per direction for allow-localhost). */
+class OriginTable {
+  readonly table: EntryOrigin[] = [];
+  private readonly byPolicy = new Map<NetworkPolicy, { ingress: number[]; egress: number[] }>();
+  private readonly localhost = new Map<Direction, number>();
 
-/** null: any identity (key identity 0). */
-type Remotes = readonly EndpointIdentityOrOther[] | null;
-type EndpointIdentityOrOther = { readonly id: number; readonly endpoint: EndpointIdentity | null };
-
-export function endpointEntries(
-  index: ClusterIndex, ids: IdentityTable, pod: Pod, direction: Direction, options: EvalOptions,
-): { isolated: boolean; entries: EntryDraft[] } {
-  const selecting = policiesIsolating(index, pod, direction);
-  if (selecting.length === 0) return { isolated: false, entries: [] };
-  const byKey = new Map<string, EntryDraft>();
-  const add = (identity: number, pk: PortKey, origin: EntryOrigin): void => {
-    const key = `${identity}/${pk.protocol}/${pk.port}/${pk.prefixLength}`;
-    const found = byKey.get(key);
-    if (found) found.origins.push(origin);
-    else byKey.set(key, { identity, protocol: pk.protocol, port: pk.port, prefixLength: pk.prefixLength, origins: [origin] });
-  };
-  for (const policy of selecting) {
-    const rules = direction === 'ingress' ? policy.ingress : policy.egress;
-    rules.forEach((rule, i) => {
-      const origin: RuleRef = { policy: qualifiedName(policy), direction, rule: i };
-      addRule(index, ids, policy, rule, pod, direction, (id, pk) => add(id, pk, origin));
-    });
+  ofRule(policy: NetworkPolicy, direction: Direction, rule: number): number {
+    let ids = this.byPolicy.get(policy);
+    if (!ids) this.byPolicy.set(policy, ids = { ingress: [], egress: [] });
+    return ids[direction][rule] ??= this.table.push({ policy: qualifiedName(policy), direction, rule }) - 1;
   }
-  // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
-  // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).
-  if (options.allowNodeTraffic) add(ReservedIdentity.HOST, ANY_PORT, { policy: 'allow-localhost', direction, rule: -1 });
-  return { isolated: true, entries: [...byKey.values()] };
-}
 
-function addRule(
-  index: ClusterIndex, ids: IdentityTable, policy: NetworkPolicy, rule: PolicyRule, local: Pod, direction: Direction,
-  add: (identity: number, pk: PortKey) => void,
-): void {
-  const remotes = ruleRemotes(index, ids, policy, rule);
-  const ports = rule.ports ?? [null];
-  for (const port of ports) {
-    if (port !== null && typeof port.port === 'string') {
-      addNamedPort(ids, port, remotes, local, direction, add);
-      continue;
-    }
-    const keys = port === null ? [ANY_PORT] : numericPortKeys(port);
-    for (const pk of keys) {
-      if (remotes === null) add(ReservedIdentity.ANY, pk);
-      else for (const r of remotes) add(r.id, pk);
-    }
+  ofLocalhost(direction: Direction): number {
+    let id = this.localhost.get(direction);
+    if (id === undefined) this.localhost.set(direction, id = this.table.push({ policy: 'allow-localhost', direction, rule: -1 }) - 1);
+    return id;
   }
 }
 
-function numericPortKeys(port: PolicyPort): PortKey[] {
-  const proto = L4_PROTOCOL_NUMBER[port.protocol];
-  if (port.port === null) return [protocolOnly(proto)];
-  const lo = port.port as number;
-  return port.endPort === null ? [singlePort(proto, lo)] : rangeToPortKeys(proto, lo, port.endPort);
+/** What a map is made of: each rule's pairs and origin, in model order. */
+interface MapPlan {
+  readonly direction: Direction;
+  readonly rules: readonly { readonly emission: Emission; readonly origin: number }[];
 }
 
 /**
- * "A named port resolves against the destination pod": on ingress that is the local endpoint; on egress
- * it is each remote endpoint identity (which carries its named ports, see identities.ts). A name never
- * matches a destination that is no pod, so CIDR and world identities get nothing.
+ * Every endpoint's policy maps, ingress then egress, endpoint by endpoint. Endpoints whose maps are
+ * made of the same rule pairs (same isolating policies and, for ingress named ports, the same
+ * resolutions) share one template of rows, deduplicated once (see PolicyColumns). The templates are
+ * planned first, so that their rows are bounded and the columns allocated once.
  */
-function addNamedPort(
-  ids: IdentityTable, port: PolicyPort, remotes: Remotes, local: Pod, direction: Direction,
-  add: (identity: number, pk: PortKey) => void,
-): void {
-  const proto = L4_PROTOCOL_NUMBER[port.protocol];
-  const resolve = (pod: Pod): number[] =>
-    [...new Set(pod.ports.filter((cp) => cp.name === port.port && cp.protocol === port.protocol).map((cp) => cp.port))];
-  if (direction === 'ingress') {
-    for (const n of resolve(local)) {
-      if (remotes === null) add(ReservedIdentity.ANY, singlePort(proto, n));
-      else for (const r of remotes) add(r.id, singlePort(proto, n));
+export class PolicyMapBuilder {
+  readonly policyMap: PolicyColumns;
+  private readonly origins = new OriginTable();
+  private readonly portKeys = new PortKeyTable();
+  private readonly draft = new MapDraft();
+  /** Template of endpoint `i`'s map in direction `d` at [2 * i + d]; -1: no policy isolates it. */
+  private readonly mapTemplate: Int32Array;
+  private readonly templateSize: Int32Array;
+
+  constructor(index: ClusterIndex, ids: IdentityTable, private readonly options: EvalOptions, pods: readonly Pod[]) {
+    const emissions = new RuleEmissions(new RemoteIndex(index, ids), this.portKeys);
+    this.mapTemplate = new Int32Array(pods.length * 2).fill(-1);
+    const plans = this.plan(index, emissions, pods);
+    let bound = 0;
+    for (const plan of plans) for (const r of plan.rules) bound += r.emission.pairCount;
+    if (options.allowNodeTraffic) bound += plans.length;
+    const out = new ColumnsBuilder(bound, bound, pods.length * 2);
+    for (const plan of plans) this.writeTemplate(plan, out);
+    for (let m = 0; m < this.mapTemplate.length; m++) {
+      if (this.mapTemplate[m]! >= 0) out.addMap(m >> 1, m & 1, this.mapTemplate[m]!);
     }
-    return;
+    this.templateSize = Int32Array.from(plans, (_, t) => out.templateSize(t));
+    this.policyMap = out.finish(this.origins.table);
   }
-  const targets = remotes === null ? ids.endpointIdentities.map((e) => ({ id: e.id, endpoint: e })) : remotes;
-  for (const r of targets) {
-    if (r.endpoint) for (const n of resolve(r.endpoint.pod)) add(r.id, singlePort(proto, n));
+
+  /** Whether the endpoint's map in that direction is enforced, and its entries. */
+  mapOf(endpoint: number, direction: Direction): { isolated: boolean; count: number } {
+    const t = this.mapTemplate[2 * endpoint + (direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS)]!;
+    return t < 0 ? { isolated: false, count: 0 } : { isolated: true, count: this.templateSize[t]! };
+  }
+
+  /** Each endpoint's map as a template: a new one for every distinct list of rule pairs. */
+  private plan(index: ClusterIndex, emissions: RuleEmissions, pods: readonly Pod[]): MapPlan[] {
+    const byNamespace = policiesByNamespace(index);
+    const emissionIds = new Map<Emission, number>();
+    const templates = new Map<string, number>();
+    const plans: MapPlan[] = [];
+    pods.forEach((pod, i) => {
+      for (const direction of ['ingress', 'egress'] as const) {
+        const selecting = policiesIsolating(byNamespace, pod, direction);
+        if (selecting.length === 0) continue;
+        const rules = selecting.flatMap((policy) => (direction === 'ingress' ? policy.ingress : policy.egress).map((_, r) => ({
+          emission: emissions.of(policy, direction, r, pod), origin: this.origins.ofRule(policy, direction, r),
+        })));
+        // Emissions are remembered per rule (and resolution), so the same object means the same rule.
+        const key = rules.map((r) => emissionIds.get(r.emission) ?? emissionIds.set(r.emission, emissionIds.size).size - 1).join(',');
+        let t = templates.get(`${direction}:${key}`);
+        if (t === undefined) templates.set(`${direction}:${key}`, t = plans.push({ direction, rules }) - 1);
+        this.mapTemplate[2 * i + (direction === 'ingress' ? DIR_INGRESS : DIR_EGRESS)] = t;
+      }
+    });
+    return plans;
+  }
+
+  /** Deduplicates the plan's keys and writes them as the next template's rows. */
+  private writeTemplate(plan: MapPlan, out: ColumnsBuilder): void {
+    const draft = this.draft;
+    draft.clear();
+    for (const { emission, origin } of plan.rules) {
+      for (const { ids, portKey } of emission.segments) {
+        if (portKey >= 0) for (let k = 0; k < ids.length; k++) draft.add(ids[k]!, portKey, origin);
+        else for (let k = 0; k < ids.length; k += 2) draft.add(ids[k]!, ids[k + 1]!, origin);
+      }
+    }
+    // Cilium's allow-localhost: the host identity may always reach local endpoints; netsieve applies it
+    // both ways to mirror EvalOptions.allowNodeTraffic (the matcher maps the own node's addresses to host).
+    if (this.options.allowNodeTraffic) draft.add(ReservedIdentity.HOST, this.portKeys.id(ANY_PORT), this.origins.ofLocalhost(plan.direction));
+    this.flush(out);
+    out.endTemplate();
+  }
+
+  /** Writes the draft's keys as rows, each row's origins together in the order they were added. */
+  private flush(out: ColumnsBuilder): void {
+    const d = this.draft;
+    const first = out.rowCount;
+    let cursor = out.originCount;
+    for (let k = 0; k < d.size; k++) {
+      const row = first + k;
+      const pk = this.portKeys.keys[d.portKey[k]!]!;
+      out.identity[row] = d.identity[k]!;
+      out.protocol[row] = pk.protocol;
+      out.port[row] = pk.port;
+      out.prefixLength[row] = pk.prefixLength;
+      out.deny[row] = 0;
+      out.originStart[row] = cursor;
+      const n = d.originCount[k]!;
+      d.originCount[k] = cursor;
+      cursor += n;
+    }
+    for (let a = 0; a < d.adds; a++) out.originPool[d.originCount[d.addKey[a]!]!++] = d.addOrigin[a]!;
+    out.rowCount = first + d.size;
+    out.originCount = cursor;
+    out.originStart[out.rowCount] = cursor;
   }
 }
 
-/** Identities a rule's peers select; null when `from`/`to` is absent (every peer). */
-function ruleRemotes(index: ClusterIndex, ids: IdentityTable, policy: NetworkPolicy, rule: PolicyRule): Remotes {
-  if (rule.peers === null) return null;
-  const out = new Map<number, EndpointIdentityOrOther>();
-  for (const peer of rule.peers) for (const r of peerRemotes(index, ids, policy, peer)) out.set(r.id, r);
-  return [...out.values()];
-}
-
-function peerRemotes(index: ClusterIndex, ids: IdentityTable, policy: NetworkPolicy, peer: Peer): EndpointIdentityOrOther[] {
-  if (peer.kind === 'ipBlock') return blockRemotes(ids, peer);
-  return ids.endpointIdentities.filter((e) => {
-    const nsOk = peer.namespaceSelector === null
-      ? e.namespace === policy.namespace
-      : selectorMatches(peer.namespaceSelector, namespaceLabels(index, e.namespace));
-    return nsOk && (peer.podSelector === null || selectorMatches(peer.podSelector, e.podLabels));
-  }).map((e) => ({ id: e.id, endpoint: e }));
-}
-
-/** CIDR identities inside the block, world when it is the whole family, and (ipBlockMatchesPods) member pods. */
-function blockRemotes(ids: IdentityTable, block: IpBlockPeer): EndpointIdentityOrOther[] {
-  const out: EndpointIdentityOrOther[] = [];
-  const family = block.cidr.family;
-  if (blockCoversPrefix(block, { family, base: 0n, prefix: 0 })) out.push({ id: worldIdentity(family), endpoint: null });
-  for (const c of ids.cidrIdentities) if (blockCoversPrefix(block, c.prefix)) out.push({ id: c.id, endpoint: null });
-  const key = blockKey(block);
-  for (const e of ids.endpointIdentities) if (e.blocks.has(key)) out.push({ id: e.id, endpoint: e });
+function policiesByNamespace(index: ClusterIndex): Map<string, NetworkPolicy[]> {
+  const out = new Map<string, NetworkPolicy[]>();
+  for (const p of index.cluster.policies) {
+    const list = out.get(p.namespace);
+    if (list) list.push(p); else out.set(p.namespace, [p]);
+  }
   return out;
+}
+
+/** The policies of the pod's namespace that select it and name the direction in policyTypes, in model order. */
+function policiesIsolating(byNamespace: ReadonlyMap<string, NetworkPolicy[]>, pod: Pod, direction: Direction): NetworkPolicy[] {
+  if (pod.hostNetwork) return [];
+  const local = byNamespace.get(pod.namespace) ?? [];
+  return local.filter((p) => p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));
 }

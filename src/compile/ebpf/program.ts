@@ -61,6 +61,40 @@ export interface PolicyEntry {
   readonly origins: readonly EntryOrigin[];
 }
 
+/**
+ * Every policy map entry, in columns. Endpoints that the same policies select (the replicas of an app)
+ * get the same map, so entries are stored once per distinct map, a "template" of rows, and each
+ * endpoint's map names its template: 5M entries at the real tier are about a third as many rows.
+ * Entry indexes are global and in map order: map `m` (an endpoint and direction with entries) holds
+ * entries `mapStart[m] .. mapStart[m + 1] - 1`, which are rows `templateStart[t] ..` of template
+ * `t = mapTemplate[m]`, in order. A row's origins are ids into `originTable` (one shared object per
+ * rule): `originPool[originStart[r] .. originStart[r + 1] - 1]`, the first producing rule first.
+ * columns.ts turns an entry index into its row and builds PolicyEntry objects.
+ */
+export interface PolicyColumns {
+  /** Entries in all maps. */
+  readonly count: number;
+  readonly mapCount: number;
+  readonly mapEndpoint: Int32Array;
+  /** DIR_INGRESS or DIR_EGRESS (layout.ts). */
+  readonly mapDirection: Uint8Array;
+  /** mapCount + 1 entry offsets. */
+  readonly mapStart: Int32Array;
+  readonly mapTemplate: Int32Array;
+  /** templates + 1 row offsets. */
+  readonly templateStart: Int32Array;
+  /** Per row: */
+  readonly identity: Uint32Array;
+  readonly protocol: Uint8Array;
+  readonly port: Uint16Array;
+  readonly prefixLength: Uint8Array;
+  readonly deny: Uint8Array;
+  /** rows + 1 offsets into originPool. */
+  readonly originStart: Int32Array;
+  readonly originPool: Int32Array;
+  readonly originTable: readonly EntryOrigin[];
+}
+
 export interface EbpfProgram {
   readonly options: EvalOptions;
   /** The probe sequence mirrored, named with its Cilium release. */
@@ -69,6 +103,9 @@ export interface EbpfProgram {
   readonly ipcache: readonly IpcacheEntry[];
   readonly nodes: readonly string[];
   readonly endpoints: readonly EndpointInfo[];
+  /** The policy map entries; what the matcher loads. */
+  readonly policyMap: PolicyColumns;
+  /** The same entries as objects, built on first use (JSON dump, tables, tests): see columns.ts. */
   readonly entries: readonly PolicyEntry[];
   readonly warnings: readonly string[];
 }

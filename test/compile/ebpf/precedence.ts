@@ -4,6 +4,7 @@
  * backend (endpoint 0, ingress), probed from the frontend (identity 257). Used by the matcher's tests
  * and by the kernel oracle, so both implementations are held to the same cases.
  */
+import { columnsFromEntries } from '../../../src/compile/ebpf/columns.js';
 import { compileEbpf } from '../../../src/compile/ebpf/compile.js';
 import type { EbpfProgram, PolicyEntry } from '../../../src/compile/ebpf/program.js';
 import { indexCluster } from '../../../src/model/cluster-index.js';
@@ -43,7 +44,8 @@ export function precedenceProgram(c: PrecedenceCase): EbpfProgram {
     origins: [{ policy: 'test/precedence', direction: 'ingress', rule: index }],
   }));
   const endpoints = base.endpoints.map((e) => (e.index === 0 ? { ...e, ingressIsolated: true, entries: entries.length } : e));
-  return { ...base, entries, endpoints };
+  // The matcher loads policyMap (columns); `entries` is their object view, here the same hand-made entries.
+  return { ...base, policyMap: columnsFromEntries(entries), entries, endpoints };
 }
 
 /** frontend -> backend on the case's TCP port. */
