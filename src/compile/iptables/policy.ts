@@ -7,14 +7,14 @@
  */
 import type { Family } from '../../model/ip.js';
 import { formatCidr } from '../../model/ip.js';
-import { namespaceLabels, type ClusterIndex } from '../../model/cluster-index.js';
+import type { ClusterIndex } from '../../model/cluster-index.js';
 import type { EvalOptions } from '../../model/evaluate.js';
-import { selectorMatches } from '../../model/labels.js';
 import { qualifiedName, type Direction, type NetworkPolicy, type Peer, type Pod, type PolicyRule } from '../../model/types.js';
 import type { FamilyBuilder } from './builder.js';
 import { ACCEPT_MARK, Target, type SetMatch } from './ir.js';
 import { portAlternatives } from './ports.js';
-import { blockEntries, hostEntries, type SetRegistry } from './sets.js';
+import type { EndpointIndex, IsolationIndex } from './selection.js';
+import { blockEntries, type SetRegistry } from './sets.js';
 
 export interface PolicyContext {
   readonly index: ClusterIndex;
@@ -24,6 +24,9 @@ export interface PolicyContext {
   readonly sets: SetRegistry;
   /** Pods that are policy endpoints (not hostNetwork), in model order. */
   readonly endpoints: readonly Pod[];
+  /** The same endpoints, indexed for selection. */
+  readonly selection: EndpointIndex;
+  readonly isolation: IsolationIndex;
   readonly chainName: (kind: string, key: string) => string;
 }
 
@@ -79,16 +82,7 @@ function podPeerSet(ctx: PolicyContext, policy: NetworkPolicy, peers: readonly P
   const key = `pods|${policy.namespace}|${JSON.stringify(peers)}`;
   const purpose = `pods selected by ${qualifiedName(policy)} peers`;
   return ctx.sets.intern(ctx.family, 'P', 'hash:ip', key, purpose, () =>
-    hostEntries(ctx.endpoints.filter((pod) => peers.some((peer) => podPeerMatches(ctx.index, policy, peer, pod))), ctx.family));
-}
-
-/** The NetworkPolicyPeer rule: namespaceSelector null means the policy's own namespace. */
-function podPeerMatches(index: ClusterIndex, policy: NetworkPolicy, peer: Peer, pod: Pod): boolean {
-  if (peer.kind !== 'pods') return false;
-  const nsOk = peer.namespaceSelector === null
-    ? pod.namespace === policy.namespace
-    : selectorMatches(peer.namespaceSelector, namespaceLabels(index, pod.namespace));
-  return nsOk && (peer.podSelector === null || selectorMatches(peer.podSelector, pod.labels));
+    ctx.selection.hostMembers(ctx.selection.selectedBy(policy.namespace, peers)));
 }
 
 function blockSet(ctx: PolicyContext, peer: Extract<Peer, { kind: 'ipBlock' }>): number {
@@ -97,5 +91,6 @@ function blockSet(ctx: PolicyContext, peer: Extract<Peer, { kind: 'ipBlock' }>):
 }
 
 export function allPodsSet(ctx: PolicyContext): number {
-  return ctx.sets.intern(ctx.family, 'A', 'hash:ip', 'all-pods', 'every pod address', () => hostEntries(ctx.endpoints, ctx.family));
+  return ctx.sets.intern(ctx.family, 'A', 'hash:ip', 'all-pods', 'every pod address', () =>
+    ctx.selection.hostMembers(ctx.endpoints.map((_, position) => position)));
 }
