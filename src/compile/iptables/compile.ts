@@ -28,7 +28,7 @@ import { FamilyBuilder } from './builder.js';
 import { buildDispatch, type DispatchEntry } from './dispatch.js';
 import { ACCEPT_MARK, CtBit, Target, type FamilyProgram, type IptablesProgram } from './ir.js';
 import { CHAIN_NAME_MAX, NameTable } from './names.js';
-import { policyChain, type PolicyContext } from './policy.js';
+import { policyJump, type PolicyContext } from './policy.js';
 import { EndpointIndex, IsolationIndex } from './selection.js';
 import { hostCidr, SetRegistry } from './sets.js';
 
@@ -54,7 +54,7 @@ function compileFamily(index: ClusterIndex, options: EvalOptions, family: Family
   const selection = new EndpointIndex(index, family);
   const ctx: FamilyContext = {
     index, options, family, builder, sets: shared.sets, endpoints: selection.pods, selection, isolation: shared.isolation,
-    nodeByName: shared.nodeByName, chainName: (kind, key) => names.name(kind, key),
+    nodeByName: shared.nodeByName, chainName: (kind, key) => names.name(kind, key), policyJumps: { ingress: new Map(), egress: new Map() },
   };
   const input = builder.chain('INPUT', true);
   const forward = builder.chain('FORWARD', true);
@@ -98,7 +98,7 @@ function emitDirection(ctx: FamilyContext, top: number, direction: Direction): v
   const rootName = direction === 'egress' ? 'NS-EGRESS' : 'NS-INGRESS';
   ctx.builder.chain(rootName); // created first so the dump reads top-down: dispatch, pod chains, policies
   const entries: DispatchEntry[] = isolated.map((position) => ({
-    address: ctx.selection.cidrs[position]!.base, chain: podChain(ctx, position, direction),
+    address: ctx.selection.cidrs[position]!.base, host: ctx.selection.cidrs[position]!, chain: podChain(ctx, position, direction),
     label: `${qualifiedName(ctx.endpoints[position]!)} ${direction}`,
   }));
   const root = buildDispatch({
@@ -128,8 +128,9 @@ function podChain(ctx: FamilyContext, position: number, direction: Direction): n
   }
   builder.add(chain, { target: Target.MARK, targetArg: 0, targetMask: ACCEPT_MARK, comment: 'clear the accept mark' });
   for (const policy of ctx.isolation.isolating(pod, direction)) {
-    builder.add(chain, { target: Target.JUMP, targetArg: policyChain(ctx, policy, direction), comment: `${qualifiedName(policy)} ${direction}` });
-    builder.add(chain, { markValue: ACCEPT_MARK, markMask: ACCEPT_MARK, target: Target.RETURN, comment: `accepted by ${qualifiedName(policy)}` });
+    const jump = policyJump(ctx, policy, direction);
+    builder.add(chain, { target: Target.JUMP, targetArg: jump.chain, comment: jump.jumpComment });
+    builder.add(chain, { markValue: ACCEPT_MARK, markMask: ACCEPT_MARK, target: Target.RETURN, comment: jump.acceptedComment });
   }
   builder.add(chain, { target: Target.DROP, comment: `${name} ${direction}: isolated and no policy accepts` });
   return chain;

@@ -28,9 +28,34 @@ export interface PolicyContext {
   readonly selection: EndpointIndex;
   readonly isolation: IsolationIndex;
   readonly chainName: (kind: string, key: string) => string;
+  /** policyJump's memo, per direction. */
+  readonly policyJumps: Readonly<Record<Direction, Map<NetworkPolicy, PolicyJump>>>;
 }
 
-export function policyChain(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): number {
+/** A policy's chain for one direction and the comments of the two pod-chain rules that call it. */
+export interface PolicyJump {
+  readonly chain: number;
+  readonly jumpComment: string;
+  readonly acceptedComment: string;
+}
+
+/**
+ * The policy's chain (emitted on first use) with its pod-chain comments, made once per policy and
+ * direction: every pod the policy selects jumps to it, so the real tier asks ~100,000 times for ~14,000
+ * chains, and naming one costs a hash.
+ */
+export function policyJump(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): PolicyJump {
+  const memo = ctx.policyJumps[direction];
+  let jump = memo.get(policy);
+  if (jump === undefined) {
+    const name = qualifiedName(policy);
+    jump = { chain: policyChain(ctx, policy, direction), jumpComment: `${name} ${direction}`, acceptedComment: `accepted by ${name}` };
+    memo.set(policy, jump);
+  }
+  return jump;
+}
+
+function policyChain(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): number {
   const name = ctx.chainName(direction === 'ingress' ? 'NS-PI-' : 'NS-PE-', `${qualifiedName(policy)}|${direction}`);
   if (ctx.builder.has(name)) return ctx.builder.chain(name);
   const chain = ctx.builder.chain(name);
