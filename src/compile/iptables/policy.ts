@@ -104,10 +104,10 @@ function peerAlternatives(ctx: PolicyContext, policy: NetworkPolicy, rule: Polic
 }
 
 function podPeerSet(ctx: PolicyContext, policy: NetworkPolicy, peers: readonly Peer[]): number {
-  const key = `pods|${policy.namespace}|${JSON.stringify(peers)}`;
+  const peersKey = JSON.stringify(peers);
   const purpose = `pods selected by ${qualifiedName(policy)} peers`;
-  return ctx.sets.intern(ctx.family, 'P', 'hash:ip', key, purpose, () =>
-    ctx.selection.hostMembers(ctx.selection.selectedBy(policy.namespace, peers)));
+  return ctx.sets.intern(ctx.family, 'P', 'hash:ip', `pods|${policy.namespace}|${peersKey}`, purpose, () =>
+    ctx.selection.peerMembers(policy.namespace, peers, peersKey));
 }
 
 function blockSet(ctx: PolicyContext, peer: Extract<Peer, { kind: 'ipBlock' }>): number {

@@ -54,6 +54,7 @@ export class EndpointIndex {
   private readonly members: readonly SetEntry[];
   private readonly byNamespace = new Map<string, number[]>();
   private readonly namespacesBySelector = new Map<string, readonly string[]>();
+  private readonly membersBySelection = new Map<string, readonly SetEntry[]>();
 
   constructor(private readonly index: ClusterIndex, family: Family) {
     const pods: Pod[] = [];
@@ -79,6 +80,24 @@ export class EndpointIndex {
    */
   hostMembers(positions: readonly number[]): SetEntry[] {
     return positions.map((p) => this.members[p]!);
+  }
+
+  /**
+   * hash:ip members for the pods that any of `peers` selects (`peersKey`: their canonical text). Peers
+   * that all carry a namespaceSelector select the same pods whichever namespace the policy is in, so
+   * their member list is computed once and shared by the sets of every policy that names them (each
+   * still its own set, named after its policy's namespace). On the stress tier the same peers recur in
+   * thousands of namespaces.
+   */
+  peerMembers(policyNamespace: string, peers: readonly Peer[], peersKey: string): readonly SetEntry[] {
+    const anyNamespace = peers.every((peer) => peer.kind !== 'pods' || peer.namespaceSelector !== null);
+    const key = anyNamespace ? `*|${peersKey}` : `${policyNamespace}|${peersKey}`;
+    let members = this.membersBySelection.get(key);
+    if (members === undefined) {
+      members = this.hostMembers(this.selectedBy(policyNamespace, peers));
+      this.membersBySelection.set(key, members);
+    }
+    return members;
   }
 
   /** Positions of the endpoints that any of `peers` (pod peers of a policy in `policyNamespace`) selects, ascending. */

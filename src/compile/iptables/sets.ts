@@ -16,7 +16,7 @@ export class SetRegistry {
   private readonly names = new NameTable(SET_NAME_MAX);
 
   /** The set standing for `key` (a canonical description of its meaning); `build` runs only once. */
-  intern(family: Family, kind: 'P' | 'B' | 'N' | 'I' | 'A', type: SetType, key: string, purpose: string, build: () => SetEntry[]): number {
+  intern(family: Family, kind: 'P' | 'B' | 'N' | 'I' | 'A', type: SetType, key: string, purpose: string, build: () => readonly SetEntry[]): number {
     const name = this.names.name(setPrefix(family, kind), `${family}|${type}|${key}`);
     const existing = this.byName.get(name);
     if (existing !== undefined) return existing;

@@ -15,10 +15,15 @@ export class LineText {
     if (this.pending.length === LineText.CHUNK_LINES) this.flush();
   }
 
-  /** Every line followed by a newline; '' when there is none. */
+  /**
+   * Every line followed by a newline; '' when there is none. One join, with an empty last chunk for the
+   * final newline: appending it to the joined text would hand back a rope that every reader flattens
+   * with another copy of the whole text.
+   */
   text(): string {
     this.flush();
-    return this.chunks.length === 0 ? '' : `${this.chunks.join('\n')}\n`;
+    if (this.chunks.length === 0) return '';
+    return [...this.chunks, ''].join('\n');
   }
 
   private flush(): void {
