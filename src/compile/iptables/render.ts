@@ -6,13 +6,25 @@
  */
 import { familyBits, formatCidr, formatIp, type Cidr, type Family } from '../../model/ip.js';
 import { CtBit, Target, type FamilyProgram, type IpSet, type IptablesProgram, type PortRange, type Rule, type SetEntry } from './ir.js';
-import { LineText } from './text.js';
+import { LineText, type ChunkSink } from './text.js';
 
 const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 1: 'icmp', 58: 'ipv6-icmp' };
 
 /** `ipset restore` input for every set of both families. */
 export function renderIpsets(program: IptablesProgram): string {
   const lines = new LineText();
+  writeIpsets(program, lines);
+  return lines.text();
+}
+
+/** renderIpsets' text in chunks of whole lines, for output too long for one string (the stress tier). */
+export function streamIpsets(program: IptablesProgram, sink: ChunkSink): void {
+  const lines = new LineText(sink);
+  writeIpsets(program, lines);
+  lines.end();
+}
+
+function writeIpsets(program: IptablesProgram, lines: LineText): void {
   const address = memoText(formatAddress);
   const cidr = memoText(formatCidr);
   for (const set of program.sets) {
@@ -21,7 +33,6 @@ export function renderIpsets(program: IptablesProgram): string {
     const add = `add ${set.name} `;
     for (const entry of set.entries) lines.push(add + renderEntry(set, entry, address, cidr));
   }
-  return lines.text();
 }
 
 function renderEntry(set: IpSet, entry: SetEntry, address: CidrText, cidr: CidrText): string {
@@ -33,14 +44,25 @@ function renderEntry(set: IpSet, entry: SetEntry, address: CidrText, cidr: CidrT
 
 /** The `filter` table of one family in iptables-save format. */
 export function renderRules(program: IptablesProgram, family: Family): string {
-  const fp = family === 4 ? program.v4 : program.v6;
   const lines = new LineText();
+  writeRules(program, family, lines);
+  return lines.text();
+}
+
+/** renderRules' text in chunks of whole lines. */
+export function streamRules(program: IptablesProgram, family: Family, sink: ChunkSink): void {
+  const lines = new LineText(sink);
+  writeRules(program, family, lines);
+  lines.end();
+}
+
+function writeRules(program: IptablesProgram, family: Family, lines: LineText): void {
+  const fp = family === 4 ? program.v4 : program.v6;
   lines.push('*filter');
   for (const chain of fp.chains) lines.push(`:${chain.name} ${chain.builtin ? 'ACCEPT' : '-'} [0:0]`);
   const cidr = memoText(formatCidr);
   for (let i = 0; i < fp.rules.length; i++) lines.push(ruleLine(program, fp, fp.rules[i]!, cidr));
   lines.push('COMMIT');
-  return lines.text();
 }
 
 /** One rule as an `-A` line. */

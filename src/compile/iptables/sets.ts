@@ -39,18 +39,6 @@ export function podAddress(pod: Pod, family: Family): IpAddr | undefined {
   return pod.ips.find((ip) => ip.family === family);
 }
 
-export function hostEntries(pods: readonly Pod[], family: Family): SetEntry[] {
-  const entries: SetEntry[] = [];
-  const seen = new Set<bigint>();
-  for (const pod of pods) {
-    const ip = podAddress(pod, family);
-    // ipset restore refuses to add an element twice.
-    if (ip && !seen.has(ip.value)) entries.push({ kind: 'net', cidr: hostCidr(ip), nomatch: false });
-    if (ip) seen.add(ip.value);
-  }
-  return entries;
-}
-
 /**
  * An ipBlock: `cidr` as a member, each `except` as `nomatch`. The kernel's hash:net rejects a zero
  * prefix, so `0.0.0.0/0` (`::/0`) becomes its two halves, as Calico and kube-router do; a half that an
