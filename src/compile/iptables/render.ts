@@ -27,11 +27,20 @@ export function streamIpsets(program: IptablesProgram, sink: ChunkSink): void {
 function writeIpsets(program: IptablesProgram, lines: LineText): void {
   const address = memoText(formatAddress);
   const cidr = memoText(formatCidr);
+  const memberTexts = new Map<readonly SetEntry[], readonly string[]>();
   for (const set of program.sets) {
     const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(set.entries.length + 1)));
     lines.push(`create ${set.name} ${set.type} family ${set.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`);
+    if (set.entries.length === 0) continue;
+    // hash:ip member text depends on the members alone, so lists shared between sets are printed once.
+    let texts = set.type === 'hash:ip' ? memberTexts.get(set.entries) : undefined;
+    if (texts === undefined) {
+      texts = set.entries.map((entry) => renderEntry(set, entry, address, cidr));
+      if (set.type === 'hash:ip') memberTexts.set(set.entries, texts);
+    }
+    // One native join per set, its `add` prefix as the separator, instead of one string per member.
     const add = `add ${set.name} `;
-    for (const entry of set.entries) lines.push(add + renderEntry(set, entry, address, cidr));
+    lines.pushBlock(add + texts.join(`\n${add}`));
   }
 }
 

@@ -13,8 +13,11 @@ export type ChunkSink = (chunk: string) => void;
 
 export class LineText {
   private static readonly CHUNK_LINES = 1024;
+  /** A chunk also ends past this many characters, so that blocks of many lines keep chunks small. */
+  private static readonly CHUNK_CHARS = 1 << 20;
   private readonly chunks: string[] = [];
   private pending: string[] = [];
+  private pendingChars = 0;
 
   /** Without a sink the chunks are kept for `text()`. */
   constructor(private readonly sink: ChunkSink | null = null) {}
@@ -22,6 +25,13 @@ export class LineText {
   push(line: string): void {
     this.pending.push(line);
     if (this.pending.length === LineText.CHUNK_LINES) this.flush();
+  }
+
+  /** Several lines at once, newline-separated (no final newline: it is added as for a line). */
+  pushBlock(block: string): void {
+    this.pending.push(block);
+    this.pendingChars += block.length;
+    if (this.pending.length === LineText.CHUNK_LINES || this.pendingChars >= LineText.CHUNK_CHARS) this.flush();
   }
 
   /** Every line followed by a newline; '' when there is none. One flat string, joined once. */
@@ -42,6 +52,7 @@ export class LineText {
     this.pending.push('');
     const chunk = this.pending.join('\n');
     this.pending = [];
+    this.pendingChars = 0;
     if (this.sink) this.sink(chunk);
     else this.chunks.push(chunk);
   }
