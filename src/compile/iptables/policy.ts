@@ -69,7 +69,7 @@ function emitRule(ctx: PolicyContext, chain: number, policy: NetworkPolicy, dire
   const comment = `${qualifiedName(policy)} ${direction} rule ${i}`;
   const source = { policy: qualifiedName(policy), direction, rule: i };
   const peers = peerAlternatives(ctx, policy, rule, direction === 'ingress' ? 'src' : 'dst');
-  const ports = portAlternatives(rule.ports, ctx.family, ctx.endpoints, ctx.sets);
+  const ports = portAlternatives(rule.ports, ctx.family, ctx.selection, ctx.sets);
   if (peers.length === 0 || ports.length === 0) return; // nothing of this family can match
   for (const peer of peers) {
     for (const port of ports) {

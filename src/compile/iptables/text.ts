@@ -13,7 +13,7 @@ export type ChunkSink = (chunk: string) => void;
 
 export class LineText {
   private static readonly CHUNK_LINES = 1024;
-  /** A chunk also ends past this many characters, so that blocks of many lines keep chunks small. */
+  /** A streamed chunk also ends past this many characters, so that blocks of many lines keep chunks small. */
   private static readonly CHUNK_CHARS = 1 << 20;
   private readonly chunks: string[] = [];
   private pending: string[] = [];
@@ -27,8 +27,16 @@ export class LineText {
     if (this.pending.length === LineText.CHUNK_LINES) this.flush();
   }
 
-  /** Several lines at once, newline-separated (no final newline: it is added as for a line). */
+  /**
+   * Several lines at once, newline-separated (no final newline: it is added as for a line). Kept
+   * whole for `text()`, so that its characters are copied once more only, by the final join.
+   */
   pushBlock(block: string): void {
+    if (this.sink === null) {
+      this.flush();
+      this.chunks.push(block, '\n');
+      return;
+    }
     this.pending.push(block);
     this.pendingChars += block.length;
     if (this.pending.length === LineText.CHUNK_LINES || this.pendingChars >= LineText.CHUNK_CHARS) this.flush();
