@@ -13,11 +13,8 @@ export type ChunkSink = (chunk: string) => void;
 
 export class LineText {
   private static readonly CHUNK_LINES = 1024;
-  /** A streamed chunk also ends past this many characters, so that blocks of many lines keep chunks small. */
-  private static readonly CHUNK_CHARS = 1 << 20;
   private readonly chunks: string[] = [];
   private pending: string[] = [];
-  private pendingChars = 0;
 
   /** Without a sink the chunks are kept for `text()`. */
   constructor(private readonly sink: ChunkSink | null = null) {}
@@ -28,18 +25,17 @@ export class LineText {
   }
 
   /**
-   * Several lines at once, newline-separated (no final newline: it is added as for a line). Kept
-   * whole for `text()`, so that its characters are copied once more only, by the final join.
+   * Several lines at once, newline-separated (no final newline: it is added as for a line). Kept or
+   * handed on whole (a set's members, at most a few MB), so that its characters are not copied into a
+   * chunk first.
    */
   pushBlock(block: string): void {
-    if (this.sink === null) {
-      this.flush();
-      this.chunks.push(block, '\n');
-      return;
+    this.flush();
+    if (this.sink === null) this.chunks.push(block, '\n');
+    else {
+      this.sink(block);
+      this.sink('\n');
     }
-    this.pending.push(block);
-    this.pendingChars += block.length;
-    if (this.pending.length === LineText.CHUNK_LINES || this.pendingChars >= LineText.CHUNK_CHARS) this.flush();
   }
 
   /** Every line followed by a newline; '' when there is none. One flat string, joined once. */
@@ -60,7 +56,6 @@ export class LineText {
     this.pending.push('');
     const chunk = this.pending.join('\n');
     this.pending = [];
-    this.pendingChars = 0;
     if (this.sink) this.sink(chunk);
     else this.chunks.push(chunk);
   }
