@@ -9,7 +9,7 @@
  * Lookups allocate nothing: hash:net masks the address into a caller-owned scratch array.
  */
 import { ipToWords } from '../model/ip.js';
-import type { IpSet } from '../compile/iptables/ir.js';
+import type { IpSet, SetEntry } from '../compile/iptables/ir.js';
 
 export const SetKind = { IP: 0, NET: 1, IPPORT: 2 } as const;
 const KEY_WORDS = 5;
@@ -75,19 +75,35 @@ export function maskWords(prefix: number, out: Uint32Array, off: number): void {
   }
 }
 
+/**
+ * Packed tables by member list: the compiler hands sets that select the same pods one shared member
+ * array (the same peers in many namespaces), and a packed table is read-only, so each list is packed
+ * once per set type.
+ */
+const packedByEntries = new WeakMap<readonly SetEntry[], PackedSet[]>();
+
 export function packSet(set: IpSet): PackedSet {
   const kind = set.type === 'hash:ip' ? SetKind.IP : set.type === 'hash:net' ? SetKind.NET : SetKind.IPPORT;
+  let byKind = packedByEntries.get(set.entries);
+  if (byKind === undefined) {
+    byKind = [];
+    packedByEntries.set(set.entries, byKind);
+  }
+  return (byKind[kind] ??= packEntries(kind, set.entries));
+}
+
+function packEntries(kind: number, entries: readonly SetEntry[]): PackedSet {
   let cap = 8;
-  while (cap < set.entries.length * 2) cap *= 2;
+  while (cap < entries.length * 2) cap *= 2;
   const keys = new Uint32Array(cap * KEY_WORDS);
   const state = new Uint8Array(cap);
-  const prefixList = [...new Set(set.entries.map((e) => e.cidr.prefix))].sort((a, b) => b - a);
-  const prefixes = Int32Array.from(kind === SetKind.NET ? prefixList : []);
+  const prefixList = kind === SetKind.NET ? [...new Set(entries.map((e) => e.cidr.prefix))].sort((a, b) => b - a) : [];
+  const prefixes = Int32Array.from(prefixList);
   const prefixMasks = new Uint32Array(prefixes.length * 4);
   prefixes.forEach((p, i) => maskWords(p, prefixMasks, i * 4));
   const packed: PackedSet = { kind, mask: cap - 1, keys, state, prefixes, prefixMasks };
   const word = new Uint32Array(4);
-  for (const e of set.entries) {
+  for (const e of entries) {
     ipToWords({ family: e.cidr.family, value: e.cidr.base }, word, 0);
     const extra = e.kind === 'ipport' ? ((e.proto << 16) | e.port) >>> 0 : kind === SetKind.NET ? e.cidr.prefix : 0;
     insert(packed, word, extra, e.kind === 'net' && e.nomatch ? NOMATCH : MEMBER);

@@ -18,6 +18,8 @@ const SPLIT_BITS = 4;
 
 export interface DispatchEntry {
   readonly address: bigint;
+  /** The address as a host route (`address/32` or `/128`), the pod's shared one. */
+  readonly host: Cidr;
   /** The pod chain to GOTO. */
   readonly chain: number;
   readonly label: string;
@@ -41,12 +43,12 @@ function dispatchChain(ctx: DispatchContext, entries: readonly DispatchEntry[], 
   const chain = ctx.builder.chain(ctx.chainName(prefix));
   const bits = familyBits(ctx.family);
   if (entries.length <= DISPATCH_FANOUT) {
-    for (const e of entries) addGoto(ctx, chain, { family: ctx.family, base: e.address, prefix: bits }, e.chain, e.label);
+    for (const e of entries) addGoto(ctx, chain, e.host, e.chain, e.label);
   } else {
     for (const group of splitGroups(entries, bits)) {
       if (group.entries.length === 1) {
         const e = group.entries[0]!;
-        addGoto(ctx, chain, { family: ctx.family, base: e.address, prefix: bits }, e.chain, e.label);
+        addGoto(ctx, chain, e.host, e.chain, e.label);
       } else {
         const child = dispatchChain(ctx, group.entries, group.cidr);
         addGoto(ctx, chain, group.cidr, child, `addresses in ${formatCidr(group.cidr)}`);

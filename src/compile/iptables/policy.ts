@@ -7,14 +7,14 @@
  */
 import type { Family } from '../../model/ip.js';
 import { formatCidr } from '../../model/ip.js';
-import { namespaceLabels, type ClusterIndex } from '../../model/cluster-index.js';
+import type { ClusterIndex } from '../../model/cluster-index.js';
 import type { EvalOptions } from '../../model/evaluate.js';
-import { selectorMatches } from '../../model/labels.js';
 import { qualifiedName, type Direction, type NetworkPolicy, type Peer, type Pod, type PolicyRule } from '../../model/types.js';
 import type { FamilyBuilder } from './builder.js';
 import { ACCEPT_MARK, Target, type SetMatch } from './ir.js';
 import { portAlternatives } from './ports.js';
-import { blockEntries, hostEntries, type SetRegistry } from './sets.js';
+import type { EndpointIndex, IsolationIndex } from './selection.js';
+import { blockEntries, type SetRegistry } from './sets.js';
 
 export interface PolicyContext {
   readonly index: ClusterIndex;
@@ -24,10 +24,38 @@ export interface PolicyContext {
   readonly sets: SetRegistry;
   /** Pods that are policy endpoints (not hostNetwork), in model order. */
   readonly endpoints: readonly Pod[];
+  /** The same endpoints, indexed for selection. */
+  readonly selection: EndpointIndex;
+  readonly isolation: IsolationIndex;
   readonly chainName: (kind: string, key: string) => string;
+  /** policyJump's memo, per direction. */
+  readonly policyJumps: Readonly<Record<Direction, Map<NetworkPolicy, PolicyJump>>>;
 }
 
-export function policyChain(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): number {
+/** A policy's chain for one direction and the comments of the two pod-chain rules that call it. */
+export interface PolicyJump {
+  readonly chain: number;
+  readonly jumpComment: string;
+  readonly acceptedComment: string;
+}
+
+/**
+ * The policy's chain (emitted on first use) with its pod-chain comments, made once per policy and
+ * direction: every pod the policy selects jumps to it, so the real tier asks ~100,000 times for ~14,000
+ * chains, and naming one costs a hash.
+ */
+export function policyJump(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): PolicyJump {
+  const memo = ctx.policyJumps[direction];
+  let jump = memo.get(policy);
+  if (jump === undefined) {
+    const name = qualifiedName(policy);
+    jump = { chain: policyChain(ctx, policy, direction), jumpComment: `${name} ${direction}`, acceptedComment: `accepted by ${name}` };
+    memo.set(policy, jump);
+  }
+  return jump;
+}
+
+function policyChain(ctx: PolicyContext, policy: NetworkPolicy, direction: Direction): number {
   const name = ctx.chainName(direction === 'ingress' ? 'NS-PI-' : 'NS-PE-', `${qualifiedName(policy)}|${direction}`);
   if (ctx.builder.has(name)) return ctx.builder.chain(name);
   const chain = ctx.builder.chain(name);
@@ -41,7 +69,7 @@ function emitRule(ctx: PolicyContext, chain: number, policy: NetworkPolicy, dire
   const comment = `${qualifiedName(policy)} ${direction} rule ${i}`;
   const source = { policy: qualifiedName(policy), direction, rule: i };
   const peers = peerAlternatives(ctx, policy, rule, direction === 'ingress' ? 'src' : 'dst');
-  const ports = portAlternatives(rule.ports, ctx.family, ctx.endpoints, ctx.sets);
+  const ports = portAlternatives(rule.ports, ctx.family, ctx.selection, ctx.sets);
   if (peers.length === 0 || ports.length === 0) return; // nothing of this family can match
   for (const peer of peers) {
     for (const port of ports) {
@@ -76,19 +104,10 @@ function peerAlternatives(ctx: PolicyContext, policy: NetworkPolicy, rule: Polic
 }
 
 function podPeerSet(ctx: PolicyContext, policy: NetworkPolicy, peers: readonly Peer[]): number {
-  const key = `pods|${policy.namespace}|${JSON.stringify(peers)}`;
+  const peersKey = JSON.stringify(peers);
   const purpose = `pods selected by ${qualifiedName(policy)} peers`;
-  return ctx.sets.intern(ctx.family, 'P', 'hash:ip', key, purpose, () =>
-    hostEntries(ctx.endpoints.filter((pod) => peers.some((peer) => podPeerMatches(ctx.index, policy, peer, pod))), ctx.family));
-}
-
-/** The NetworkPolicyPeer rule: namespaceSelector null means the policy's own namespace. */
-function podPeerMatches(index: ClusterIndex, policy: NetworkPolicy, peer: Peer, pod: Pod): boolean {
-  if (peer.kind !== 'pods') return false;
-  const nsOk = peer.namespaceSelector === null
-    ? pod.namespace === policy.namespace
-    : selectorMatches(peer.namespaceSelector, namespaceLabels(index, pod.namespace));
-  return nsOk && (peer.podSelector === null || selectorMatches(peer.podSelector, pod.labels));
+  return ctx.sets.intern(ctx.family, 'P', 'hash:ip', `pods|${policy.namespace}|${peersKey}`, purpose, () =>
+    ctx.selection.peerMembers(policy.namespace, peers, peersKey));
 }
 
 function blockSet(ctx: PolicyContext, peer: Extract<Peer, { kind: 'ipBlock' }>): number {
@@ -97,5 +116,6 @@ function blockSet(ctx: PolicyContext, peer: Extract<Peer, { kind: 'ipBlock' }>):
 }
 
 export function allPodsSet(ctx: PolicyContext): number {
-  return ctx.sets.intern(ctx.family, 'A', 'hash:ip', 'all-pods', 'every pod address', () => hostEntries(ctx.endpoints, ctx.family));
+  return ctx.sets.intern(ctx.family, 'A', 'hash:ip', 'all-pods', 'every pod address', () =>
+    ctx.selection.hostMembers(ctx.endpoints.map((_, position) => position)));
 }

@@ -6,9 +6,10 @@
  * so it resolves against each destination pod's own container ports.
  */
 import type { Family } from '../../model/ip.js';
-import { L4_PROTOCOL_NUMBER, type L4Protocol, type Pod, type PolicyPort } from '../../model/types.js';
+import { L4_PROTOCOL_NUMBER, type L4Protocol, type PolicyPort } from '../../model/types.js';
 import type { PortRange, SetEntry, SetMatch } from './ir.js';
-import { hostCidr, podAddress, type SetRegistry } from './sets.js';
+import type { EndpointIndex } from './selection.js';
+import type { SetRegistry } from './sets.js';
 
 export const MULTIPORT_SLOTS = 15;
 
@@ -23,7 +24,7 @@ export interface PortAlternative {
 const ANY_PROTOCOL: readonly PortAlternative[] = [{ proto: 0, dports: [], sets: [] }];
 
 export function portAlternatives(
-  ports: readonly PolicyPort[] | null, family: Family, endpoints: readonly Pod[], sets: SetRegistry,
+  ports: readonly PolicyPort[] | null, family: Family, endpoints: EndpointIndex, sets: SetRegistry,
 ): readonly PortAlternative[] {
   if (ports === null) return ANY_PROTOCOL;
   const protocols = [...new Set(ports.map((p) => p.protocol))];
@@ -31,7 +32,7 @@ export function portAlternatives(
 }
 
 function protocolAlternatives(
-  ports: readonly PolicyPort[], protocol: L4Protocol, family: Family, endpoints: readonly Pod[], sets: SetRegistry,
+  ports: readonly PolicyPort[], protocol: L4Protocol, family: Family, endpoints: EndpointIndex, sets: SetRegistry,
 ): PortAlternative[] {
   const proto = L4_PROTOCOL_NUMBER[protocol];
   if (ports.some((p) => p.port === null)) return [{ proto, dports: [], sets: [] }];
@@ -82,14 +83,14 @@ export function multiportChunks(ranges: readonly PortRange[]): PortRange[][] {
  * resolves against the destination pod's container ports and must agree in protocol"; an address that
  * is no pod's is never in the set, so a named port never matches an external destination.
  */
-function namedPortSet(name: string, protocol: L4Protocol, family: Family, endpoints: readonly Pod[], sets: SetRegistry): number {
+function namedPortSet(name: string, protocol: L4Protocol, family: Family, endpoints: EndpointIndex, sets: SetRegistry): number {
   return sets.intern(family, 'N', 'hash:ip,port', `named|${protocol}|${name}`, `named port ${protocol}/${name}`, () => {
     const entries: SetEntry[] = [];
-    for (const pod of endpoints) {
-      const ip = podAddress(pod, family);
+    endpoints.pods.forEach((pod, position) => {
       const cp = pod.ports.find((c) => c.name === name && c.protocol === protocol);
-      if (ip && cp) entries.push({ kind: 'ipport', cidr: hostCidr(ip), proto: L4_PROTOCOL_NUMBER[protocol], port: cp.port });
-    }
+      // the pod's shared host route, so the renderer formats its address once
+      if (cp) entries.push({ kind: 'ipport', cidr: endpoints.cidrs[position]!, proto: L4_PROTOCOL_NUMBER[protocol], port: cp.port });
+    });
     return entries;
   });
 }

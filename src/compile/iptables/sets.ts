@@ -16,7 +16,7 @@ export class SetRegistry {
   private readonly names = new NameTable(SET_NAME_MAX);
 
   /** The set standing for `key` (a canonical description of its meaning); `build` runs only once. */
-  intern(family: Family, kind: 'P' | 'B' | 'N' | 'I' | 'A', type: SetType, key: string, purpose: string, build: () => SetEntry[]): number {
+  intern(family: Family, kind: 'P' | 'B' | 'N' | 'I' | 'A', type: SetType, key: string, purpose: string, build: () => readonly SetEntry[]): number {
     const name = this.names.name(setPrefix(family, kind), `${family}|${type}|${key}`);
     const existing = this.byName.get(name);
     if (existing !== undefined) return existing;
@@ -37,18 +37,6 @@ export function hostCidr(ip: IpAddr): Cidr {
 /** The pod's address of `family`, if any. */
 export function podAddress(pod: Pod, family: Family): IpAddr | undefined {
   return pod.ips.find((ip) => ip.family === family);
-}
-
-export function hostEntries(pods: readonly Pod[], family: Family): SetEntry[] {
-  const entries: SetEntry[] = [];
-  const seen = new Set<bigint>();
-  for (const pod of pods) {
-    const ip = podAddress(pod, family);
-    // ipset restore refuses to add an element twice.
-    if (ip && !seen.has(ip.value)) entries.push({ kind: 'net', cidr: hostCidr(ip), nomatch: false });
-    if (ip) seen.add(ip.value);
-  }
-  return entries;
 }
 
 /**
