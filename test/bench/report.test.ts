@@ -13,7 +13,8 @@ function model(name: 'iptables' | 'ebpf', pps: number): ModelRun {
     size: name === 'iptables' ? { rules: 4116, sets: 86, members: 4711 } : { mapEntries: 2172, ipcacheEntries: 1021 },
     rssBeforeCompile: 75 * 1048576, rssAfterCompile: 83 * 1048576, packets: 1000,
     classify: [{ name: 'classify, TypeScript', pps, rme: 1 }, { name: 'classify, native', pps: pps * 3, rme: 1 }],
-    costPerPacket: name === 'iptables' ? 18.4 : 4.06, replayPps: 460000, replayNativePps: null, native: 'loaded', seconds: 10,
+    costPerPacket: name === 'iptables' ? 18.4 : 4.06, replayPps: 460000, replayNativePps: 1_500_000, native: 'loaded', seconds: 10,
+    replay: { ts: 460000, nativeStaged: 900000, native: 1_500_000, nativeThreads2: 2_700_000, tsPerCpu: 500000, nativePerCpu: 1_600_000 },
   };
 }
 
@@ -36,7 +37,7 @@ function results(): Results {
 describe('benchmark report', () => {
   test('the markdown row of each model carries its measured figures', () => {
     const md = renderMarkdown(results());
-    expect(md).toContain('| small | iptables | 0.78 | 2.34 | 18.4 rules | 0.46 | - | 0.43 | 83 (75) | 4116 rules, 86 sets, 4711 members |');
+    expect(md).toContain('| small | iptables | 0.78 | 2.34 | 18.4 rules | 0.46 | 0.90 | 1.50 | 2.70 (1.80x) | 0.50 / 1.60 | 0.43 | 83 (75) | 4116 rules, 86 sets, 4711 members |');
     expect(md).toContain('| small | ebpf | 1.08 | 3.24 | 4.06 probes |');
     expect(md).toContain('64-byte: netsieve (decoding) / pcap-parser = 4.7x');
     expect(md).toContain('iptables-restore 0.50 s');
@@ -49,6 +50,13 @@ describe('benchmark report', () => {
     const m = r.tiers[0]!.models[0]!;
     r.tiers[0]!.models[0] = { ...m, classify: [{ name: 'classify, TypeScript', pps: 12_340_000, rme: 1 }] };
     expect(renderMarkdown(r)).toContain('| small | iptables | 12.34 | - |');
+  });
+
+  test('a run without native replay figures shows dashes, not zeros or a speed-up', () => {
+    const r = results();
+    const m = r.tiers[0]!.models[0]!;
+    r.tiers[0]!.models[0] = { ...m, replayNativePps: null, replay: { ...m.replay!, nativeStaged: null, native: null, nativeThreads2: null, nativePerCpu: null } };
+    expect(renderMarkdown(r)).toContain('| 18.4 rules | 0.46 | - | - | - (-) | 0.50 / - | 0.43 |');
   });
 
   test('a failed kernel load and a failed model are reported, not hidden', () => {
