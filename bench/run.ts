@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const results: Results = {
       date, machine: m, capture, tiers: runs, seconds: seconds(started),
-      threads: 'fused 2 threads: `replay --threads 2` (each worker reads every record and runs its shard); its time runs from the first worker\'s first record to the merged result, after the workers compiled their models',
+      threads: 'fused 2 threads: `replay --threads 2` (each worker reads every record and runs its shard); its time runs from the common start signal, given once every worker has compiled its model, to the merged result',
     };
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
