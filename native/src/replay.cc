@@ -249,7 +249,10 @@ static void prepare_rows(ns_replay *r, uint32_t n) {
     if (b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
       r->mine[i] = r->shard == 0;
-      if (r->mine[i]) s[RS_PACKETS] += 1, s[RS_NON_IP] += 1;
+      if (r->mine[i]) {
+        s[RS_PACKETS] += 1;
+        s[RS_NON_IP] += 1;
+      }
       continue;
     }
     if (nat) r->services[i] = apply_nat(r->nat, b, i);

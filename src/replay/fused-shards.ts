@@ -9,7 +9,7 @@
  * filling up). With --write-allowed/--write-dropped the staged sharded replay runs instead: its main
  * thread has every row's verdict in capture order to write.
  */
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
 import { columnsOf, concatNativeConnections, type PackedConnections } from '../native/replay.js';
 import type { NativeAddon } from '../native/load.js';
@@ -17,7 +17,7 @@ import { COUNT_WORDS, type ConnectionColumns } from './connections.js';
 import { canFuse } from './fused.js';
 import type { FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
 import { fileSizes, newRun, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
-import { merge, workerUrl } from './shard.js';
+import { mergeCounts, workerUrl } from './shard.js';
 import type { StageCounts } from './stage.js';
 
 export function canFuseShards(opts: ReplayOptions): boolean {
@@ -30,8 +30,6 @@ interface FusedLane {
   readonly ctl: Int32Array;
   readonly progress: Float64Array;
 }
-
-type MessagePort = import('node:worker_threads').MessagePort;
 
 export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions): ReplayResult {
   const shell: StageCounts = {
@@ -103,10 +101,8 @@ function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, par
     r.malformed += p.malformed;
     if (p.damage && !r.damage) r.damage = p.damage;
   }
-  // Counters and hits by the staged merge; the connections are concatenated (below).
-  const none = columnsOf({ buffer: new ArrayBuffer(0), offsets: new Float64Array(14), count: 0, overflow: 0 });
-  merge(shell, parts.map((p) => ({
-    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [p.model], connections: none,
+  mergeCounts(shell, parts.map((p) => ({
+    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [p.model],
   })), 0);
   shell.connections.adoptColumns(concatShards(addon, parts.map((p) => p.connections), max));
   r.laterFragments = shell.laterFragments;

@@ -10,7 +10,7 @@ import type { ModelName } from '../match/dataplane.js';
 import { nativeAddon } from '../native/load.js';
 import type { Damage } from '../traffic/pcap/reader.js';
 import type { PackedConnections } from '../native/replay.js';
-import { replayFusedTimed } from './fused.js';
+import { replayFusedShard } from './fused.js';
 import type { ModelCounts } from './stage.js';
 
 export interface FusedWorkerInit {
@@ -40,10 +40,6 @@ export interface FusedWorkerResult {
   readonly model: ModelCounts;
   /** The shard's connection table (columns in a SharedArrayBuffer: posted without a copy). */
   readonly connections: PackedConnections;
-  /** When this worker's reading began and ended (epoch ms), and the CPU time of the process meanwhile. */
-  readonly startedAt: number;
-  readonly endedAt: number;
-  readonly cpuSeconds: number;
 }
 
 function main(d: FusedWorkerInit): void {
@@ -52,7 +48,7 @@ function main(d: FusedWorkerInit): void {
   try {
     const addon = nativeAddon().addon;
     if (addon === null) throw new Error('the native addon does not load in this worker');
-    const { result: r, startedAt, endedAt, shared } = replayFusedTimed(d.paths, {
+    const { result: r, shared } = replayFusedShard(d.paths, {
       index: indexCluster(d.cluster), evalOptions: d.evalOptions, models: [d.model], addon, batchSize: d.capacity,
       maxConnections: d.maxConnections, progress: (bytes) => { progress[0] = bytes; },
     }, { index: d.shard, count: d.shards }, () => {
@@ -64,7 +60,6 @@ function main(d: FusedWorkerInit): void {
     const out: FusedWorkerResult = {
       packets: r.packets, ipPackets: r.ipPackets, nonIp: r.nonIp, malformed: r.malformed, laterFragments: r.laterFragments,
       icmpErrors: r.icmpErrors, damage: r.damage, model: r.models[0]!, connections: shared!,
-      startedAt, endedAt, cpuSeconds: r.cpuSeconds,
     };
     d.port.postMessage(out);
   } catch (e) {

@@ -16,25 +16,26 @@ import { FlowBatch } from '../wire/flow-batch.js';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
 import { buildRowModel, nativeHandleOf } from './models.js';
 import { closeWriters, newRun, startTimer, writeOuts, fileSizes, type ReplayOptions, type ReplayResult, type Run } from './replay.js';
-import type { ModelCounts } from './stage.js';
+import { mapEntryHitsOf, type ModelCounts } from './stage.js';
 
 /** Whether `replay` can run fused (see the file comment); with --threads, see ./fused-shards.ts. */
 export function canFuse(opts: ReplayOptions): boolean {
   return opts.fuse !== false && !!opts.addon && opts.models.length === 1 && opts.models[0] !== 'reference' && (opts.threads ?? 1) <= 1;
 }
 
-/** The fused replay of every capture; `shard`: only that shard's rows (a --threads worker, ./fused-worker.ts). */
-export function replayFused(paths: readonly string[], opts: ReplayOptions, shard = { index: 0, count: 1 }): ReplayResult {
-  return replayFusedTimed(paths, opts, shard).result;
+export function replayFused(paths: readonly string[], opts: ReplayOptions): ReplayResult {
+  return replayFusedShard(paths, opts, { index: 0, count: 1 }).result;
 }
 
 /**
- * replayFused, with when its reading began and ended (epoch milliseconds, comparable across threads);
- * `beforeReading` runs after the model is compiled and bound (a --threads worker waits there for the others).
+ * The fused replay of the rows of one shard (all of them for { index: 0, count: 1 }). For a --threads
+ * worker (./fused-worker.ts): `beforeReading` runs once the model is compiled and bound (the worker waits
+ * there for the others), and `shareConnections` exports the table into a SharedArrayBuffer (`shared`)
+ * instead of adopting it into the result's own table, which then stays empty.
  */
-export function replayFusedTimed(
-  paths: readonly string[], opts: ReplayOptions, shard = { index: 0, count: 1 }, beforeReading?: () => void, shareConnections = false,
-): { result: ReplayResult; startedAt: number; endedAt: number; shared: PackedConnections | null } {
+export function replayFusedShard(
+  paths: readonly string[], opts: ReplayOptions, shard: { index: number; count: number }, beforeReading?: () => void, shareConnections = false,
+): { result: ReplayResult; shared: PackedConnections | null } {
   const capacity = opts.batchSize ?? 4096;
   const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions);
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
@@ -45,7 +46,6 @@ export function replayFusedTimed(
   const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, shard);
   beforeReading?.();
   const timer = startTimer();
-  const startedAt = performance.timeOrigin + performance.now();
   try {
     readAll(paths, run, replay, batch);
   } finally {
@@ -53,11 +53,10 @@ export function replayFusedTimed(
   }
   settleProbes(nm);
   absorbStats(run.result, model, replay);
-  // A worker posts its table in a SharedArrayBuffer instead (the result's own table stays empty).
   const shared = shareConnections ? exportNativeConnectionsShared(replay) : null;
   if (!shareConnections) connections.adoptColumns(exportNativeConnections(replay));
   timer.stop(run.result);
-  return { result: run.result, startedAt, endedAt: performance.timeOrigin + performance.now(), shared };
+  return { result: run.result, shared };
 }
 
 /** Every capture in order, batch by batch through the native replay; the requested pcaps written. */
@@ -93,7 +92,3 @@ function absorbStats(r: ReplayResult, m: ModelCounts, replay: NativeReplay): voi
   m.orphanFragments = s[ReplayStat.ORPHANS]!;
 }
 
-/** The eBPF matcher's own per-entry counters (the native engine counts into the same array). */
-function mapEntryHitsOf(m: object): Float64Array | null {
-  return (m as { loaded?: { hits: Float64Array } }).loaded?.hits ?? null;
-}

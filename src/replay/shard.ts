@@ -224,7 +224,13 @@ function mixWords(w0: number, w1: number, w2: number, w3: number): number {
 }
 
 /** The workers' results into `into`: counts summed, connections in the order of their opening packets. */
-export function merge(into: StageCounts, parts: WorkerSummary[], keep: number): void {
+function merge(into: StageCounts, parts: WorkerSummary[], keep: number): void {
+  mergeCounts(into, parts, keep);
+  mergeConnections(into.connections, parts.map((p) => p.connections));
+}
+
+/** The workers' counters, policy-map hits and first disagreements into `into` (not their connections). */
+export function mergeCounts(into: StageCounts, parts: readonly Omit<WorkerSummary, 'connections'>[], keep: number): void {
   const s = into;
   for (const p of parts) {
     s.laterFragments += p.laterFragments;
@@ -240,7 +246,6 @@ export function merge(into: StageCounts, parts: WorkerSummary[], keep: number): 
   const all: Disagreement[] = parts.flatMap((p) => p.disagreementList);
   all.sort((x, y) => x.fileIndex - y.fileIndex || x.record - y.record);
   into.disagreementList.push(...all.slice(0, keep));
-  mergeConnections(into.connections, parts.map((p) => p.connections));
 }
 
 /** A k-way merge: each shard's table is already in the order of its opening packets. */

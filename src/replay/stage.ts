@@ -185,6 +185,6 @@ function connectionOf(s: Stage, batch: FlowBatch, i: number, flags: number): num
 }
 
 /** The eBPF matcher's own per-entry counters (the native engine counts into the same array). */
-function mapEntryHitsOf(m: RowModel): Float64Array | null {
+export function mapEntryHitsOf(m: RowModel): Float64Array | null {
   return (m as RowModel & { loaded?: { hits: Float64Array } }).loaded?.hits ?? null;
 }
