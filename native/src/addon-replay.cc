@@ -136,47 +136,16 @@ Napi::Value WalkReplay(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, rows);
 }
 
-/* The connections.ts columns, in src/native/replay.ts CONNECTION_COLUMNS order: bytes per element, elements per row. */
-const struct { uint32_t size, per; } COLUMNS[] = {
-  {1, 1}, {4, 4}, {4, 4}, {2, 1}, {2, 1}, {1, 1}, {1, 1}, {1, 1}, {8, 1}, {4, 1}, {4, 1}, {4, CONN_KEY_WORDS}, {8, 4}, {4, 1},
-};
-enum { COLUMN_COUNT = sizeof COLUMNS / sizeof *COLUMNS };
+enum { COLUMN_COUNT = CONN_COLUMNS };
 
 void unmapBuffer(napi_env, void *data, void *hint) { munmap(data, (size_t)(uintptr_t)hint); }
 
 /* Column k's bytes for n rows, rounded up to 8 so that every column starts aligned. */
-size_t columnBytes(uint32_t k, size_t n) { return (COLUMNS[k].size * COLUMNS[k].per * n + 7) & ~(size_t)7; }
+size_t columnBytes(uint32_t k, size_t n) { return (CONN_COLUMN_BYTES[k] * n + 7) & ~(size_t)7; }
 
+/* The table's columns copied to `offsets` in `base` (a buffer another thread will read). */
 void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
-  uint8_t *family = base + (size_t)offsets[0], *proto = base + (size_t)offsets[5], *verdict = base + (size_t)offsets[6];
-  uint8_t *ctState = base + (size_t)offsets[7];
-  uint32_t *src = (uint32_t *)(base + (size_t)offsets[1]), *dst = (uint32_t *)(base + (size_t)offsets[2]);
-  uint16_t *sp = (uint16_t *)(base + (size_t)offsets[3]), *dp = (uint16_t *)(base + (size_t)offsets[4]);
-  double *firstRecord = (double *)(base + (size_t)offsets[8]), *counts = (double *)(base + (size_t)offsets[12]);
-  int32_t *firstFile = (int32_t *)(base + (size_t)offsets[9]), *service = (int32_t *)(base + (size_t)offsets[10]);
-  uint32_t *key = (uint32_t *)(base + (size_t)offsets[11]);
-  int32_t *hashes = (int32_t *)(base + (size_t)offsets[13]);
-  for (size_t c = 0; c < t->count; c++) {
-    const ns_conn_hot *h = &t->hot[c];
-    const ns_conn_cold *k = &t->cold[c];
-    family[c] = (uint8_t)(h->key[0] >> 8);
-    proto[c] = (uint8_t)h->key[0];
-    sp[c] = (uint16_t)(h->key[1] >> 16);
-    dp[c] = (uint16_t)h->key[1];
-    memcpy(src + c * 4, h->key + 2, 16);
-    memcpy(dst + c * 4, h->key + 6, 16);
-    memcpy(key + c * CONN_KEY_WORDS, h->key, sizeof h->key);
-    counts[c * 4] = h->packets;
-    counts[c * 4 + 1] = h->bytes;
-    counts[c * 4 + 2] = h->dropped;
-    counts[c * 4 + 3] = 0;
-    verdict[c] = k->verdict;
-    ctState[c] = k->ct_state;
-    firstRecord[c] = k->first_record;
-    firstFile[c] = k->first_file;
-    service[c] = k->service;
-    hashes[c] = k->hash;
-  }
+  for (int k = 0; k < COLUMN_COUNT; k++) memcpy(base + (size_t)offsets[k], conns_column(t, k), (size_t)CONN_COLUMN_BYTES[k] * t->count);
 }
 
 /* The bytes of a typed array, ArrayBuffer or SharedArrayBuffer value (null if it is none of them). */
@@ -205,7 +174,7 @@ bool offsetsFit(const double *offsets, size_t count, size_t len) {
   for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
     double o = offsets[k];
     if (!(o >= (double)end && o <= (double)len) || ((size_t)o & 7) != 0) return false;
-    end = (size_t)o + COLUMNS[k].size * COLUMNS[k].per * count;
+    end = (size_t)o + CONN_COLUMN_BYTES[k] * count;
     if (end > len) return false;
   }
   return true;
@@ -237,50 +206,66 @@ napi_value mappedColumns(Napi::Env env, size_t n, double *offsets, uint8_t **bas
 }
 
 /*
- * exportConnections(replayHandle, offsets: Float64Array(14)[, target]): the connection table as
- * connections.ts columns of `count` rows each in one buffer. Without `target`: a fresh huge-page buffer
- * handed to V8 (copying into ordinary typed arrays measured a tenth of a replay in page faults alone),
- * offsets[k] set to where column k starts. With `target` (an ArrayBuffer or SharedArrayBuffer, e.g. to
- * post to another thread without a copy): the columns at the given offsets, checked to fit.
+ * takeConnections(replayHandle): the connection table itself, no copy: one ArrayBuffer per column
+ * (CONNECTION_COLUMNS order), each `cap` rows long, made of the table's own mapping (an external
+ * ArrayBuffer, unmapped when V8 collects it). Copying it out measured a sixth of a replay, mostly the
+ * kernel zeroing the fresh pages. The replay's table is empty afterwards: call it once, at the end.
+ */
+Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ReplayState *st = replayOf(info[0]);
+  if (!st) return env.Undefined();
+  Napi::Array out = Napi::Array::New(env, COLUMN_COUNT);
+  size_t rows = st->conns.cap;
+  for (int k = 0; k < COLUMN_COUNT; k++) {
+    size_t mapped = 0;
+    void *p = conns_take_column(&st->conns, k, &mapped);
+    napi_value buffer;
+    if (!p || napi_create_external_arraybuffer(env, p, rows * CONN_COLUMN_BYTES[k], unmapBuffer, (void *)(uintptr_t)mapped, &buffer) != napi_ok) {
+      if (p) munmap(p, mapped);
+      Napi::Error::New(env, "native takeConnections: the table was taken already, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    out.Set(k, Napi::Value(env, buffer));
+  }
+  st->conns.count = 0;
+  st->conns.cap = 0;
+  return out;
+}
+
+/*
+ * exportConnections(replayHandle, offsets: Float64Array(COLUMN_COUNT), target): the connection table's
+ * columns copied into `target` (an ArrayBuffer, or a Uint8Array over a SharedArrayBuffer to post to
+ * another thread without a copy) at the given offsets, checked to fit `count` rows.
  */
 Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   ReplayState *st = replayOf(info[0]);
   double *offsets = arrayOf<double>(info[1], napi_float64_array, COLUMN_COUNT);
   if (!st) return env.Undefined();
-  if (!offsets) {
-    Napi::TypeError::New(env, "native exportConnections: offsets is not a Float64Array of 14").ThrowAsJavaScriptException();
+  size_t len = 0;
+  uint8_t *base = info.Length() > 2 ? bytesOf(info[2], &len) : nullptr;
+  if (!offsets || !base || !offsetsFit(offsets, st->conns.count, len)) {
+    Napi::RangeError::New(env, "native exportConnections: (replay, offsets: Float64Array(7), target) and the target must fit the table").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
-    size_t len = 0;
-    uint8_t *base = bytesOf(info[2], &len);
-    if (!base || !offsetsFit(offsets, st->conns.count, len)) {
-      Napi::RangeError::New(env, "native exportConnections: the target buffer or its offsets do not fit the table").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    fillColumns(&st->conns, base, offsets);
-    return info[2];
-  }
-  uint8_t *base = nullptr;
-  napi_value buffer = mappedColumns(env, st->conns.count, offsets, &base);
-  if (!buffer) return env.Undefined();
   fillColumns(&st->conns, base, offsets);
-  return Napi::Value(env, buffer);
+  return info[2];
 }
 
 /* (file, record) of row `row` of a part: its opening packet's place in the captures. */
 struct Part { const uint8_t *base; const double *offsets; size_t count, at; };
 
 inline bool opensBefore(const Part &p, const Part &q) {
-  int32_t pf = ((const int32_t *)(p.base + (size_t)p.offsets[9]))[p.at], qf = ((const int32_t *)(q.base + (size_t)q.offsets[9]))[q.at];
+  int32_t pf = ((const int32_t *)(p.base + (size_t)p.offsets[CONN_FIRST_FILE]))[p.at];
+  int32_t qf = ((const int32_t *)(q.base + (size_t)q.offsets[CONN_FIRST_FILE]))[q.at];
   if (pf != qf) return pf < qf;
-  return ((const double *)(p.base + (size_t)p.offsets[8]))[p.at] < ((const double *)(q.base + (size_t)q.offsets[8]))[q.at];
+  return ((const double *)(p.base + (size_t)p.offsets[CONN_FIRST_RECORD]))[p.at] < ((const double *)(q.base + (size_t)q.offsets[CONN_FIRST_RECORD]))[q.at];
 }
 
 /*
- * concatConnections(buffers[], offsets: Float64Array(14 x parts), counts: Float64Array(parts), max,
- * outOffsets: Float64Array(14), taken: Float64Array(parts)): the parts' tables (disjoint, each in opening
+ * concatConnections(buffers[], offsets: Float64Array(7 x parts), counts: Float64Array(parts), max,
+ * outOffsets: Float64Array(7), taken: Float64Array(parts)): the parts' tables (disjoint, each in opening
  * order) merged in opening order into one fresh buffer of at most `max` rows; taken[k] = rows used of part k.
  * src/replay/concat.ts explains why no lookup is needed; this is its copy loop, in C.
  */
@@ -323,7 +308,7 @@ Napi::Value ConcatConnections(const Napi::CallbackInfo &info) {
     }
     Part &src = parts[best];
     for (uint32_t col = 0; col < COLUMN_COUNT; col++) {
-      size_t w = (size_t)COLUMNS[col].size * COLUMNS[col].per;
+      size_t w = CONN_COLUMN_BYTES[col];
       memcpy(base + (size_t)out[col] + c * w, src.base + (size_t)src.offsets[col] + src.at * w, w);
     }
     src.at++;
@@ -339,6 +324,10 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("replayRows", Napi::Function::New(env, ReplayRows));
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
   exports.Set("exportConnections", Napi::Function::New(env, ExportConnections));
+  exports.Set("takeConnections", Napi::Function::New(env, TakeConnections));
+  Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);
+  for (uint32_t k = 0; k < CONN_COLUMNS; k++) bytes.Set(k, Napi::Number::New(env, CONN_COLUMN_BYTES[k]));
+  exports.Set("connectionColumnBytes", bytes);
   exports.Set("concatConnections", Napi::Function::New(env, ConcatConnections));
 }
 

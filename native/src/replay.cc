@@ -79,7 +79,7 @@ static inline int32_t symmetric_hash(const uint32_t *src, const uint32_t *dst, u
 }
 
 /* connections.ts matches: the tuple against connection c's packed key, forward then reverse. */
-static inline int conn_matches(const ns_conn_hot *c, uint32_t fp, const uint32_t *src, const uint32_t *dst, uint32_t sp, uint32_t dp) {
+static inline int conn_matches(const ns_conn_record *c, uint32_t fp, const uint32_t *src, const uint32_t *dst, uint32_t sp, uint32_t dp) {
   const uint32_t *k = c->key;
   if (k[0] != fp) return 0;
   if (k[1] == ((sp << 16) | dp) && memcmp(k + 2, src, 16) == 0 && memcmp(k + 6, dst, 16) == 0) return 1;
@@ -106,13 +106,38 @@ static void big_free(void *p, size_t bytes) {
   if (p) munmap(p, page_round(bytes));
 }
 
+const uint32_t CONN_COLUMN_BYTES[CONN_COLUMNS] = {sizeof(ns_conn_record), 8, 4, 4, 4, 1, 1};
+
+static void **column_slot(ns_conns *t, int k) {
+  switch (k) {
+    case CONN_RECORDS: return (void **)&t->records;
+    case CONN_FIRST_RECORD: return (void **)&t->first_record;
+    case CONN_FIRST_FILE: return (void **)&t->first_file;
+    case CONN_SERVICE: return (void **)&t->service;
+    case CONN_HASH: return (void **)&t->hash;
+    case CONN_VERDICT: return (void **)&t->verdict;
+    default: return (void **)&t->ct_state;
+  }
+}
+
+void *conns_column(const ns_conns *t, int k) { return *column_slot((ns_conns *)t, k); }
+
+void *conns_take_column(ns_conns *t, int k, size_t *mapped) {
+  void **slot = column_slot(t, k);
+  void *p = *slot;
+  *slot = NULL;
+  *mapped = page_round(t->mapped[k]);
+  t->mapped[k] = 0;
+  return p;
+}
+
 /* connections.ts resize: a new index of `slots` slots, rebuilt from the stored hashes. */
 static int conns_resize(ns_conns *t, uint32_t slots) {
   int32_t *index = (int32_t *)big_alloc(NULL, 0, (size_t)slots * 2 * sizeof(int32_t)); /* zeroed pages */
   if (!index) return 0;
   uint32_t mask = slots - 1;
   for (uint32_t c = 0; c < t->count; c++) {
-    int32_t hash = t->cold[c].hash;
+    int32_t hash = t->hash[c];
     uint32_t h = (uint32_t)hash & mask;
     while (index[h * 2] != 0) h = (h + 1) & mask;
     index[h * 2] = (int32_t)c + 1;
@@ -124,13 +149,16 @@ static int conns_resize(ns_conns *t, uint32_t slots) {
   return 1;
 }
 
+/* Every column to `cap` rows; when one cannot grow, cap stays (the columns already grown are just roomier). */
 static int conns_grow(ns_conns *t, uint32_t cap) {
-  ns_conn_hot *hot = (ns_conn_hot *)big_alloc(t->hot, sizeof *hot * t->cap, sizeof *hot * cap);
-  if (!hot) return 0;
-  t->hot = hot;
-  ns_conn_cold *cold = (ns_conn_cold *)big_alloc(t->cold, sizeof *cold * t->cap, sizeof *cold * cap);
-  if (!cold) return 0; /* hot keeps its new size: cap stays, so the next grow remaps from the old size */
-  t->cold = cold;
+  for (int k = 0; k < CONN_COLUMNS; k++) {
+    void **slot = column_slot(t, k);
+    size_t bytes = (size_t)CONN_COLUMN_BYTES[k] * cap;
+    void *p = big_alloc(*slot, t->mapped[k], bytes);
+    if (!p) return 0;
+    *slot = p;
+    t->mapped[k] = bytes;
+  }
   t->cap = cap;
   return 1;
 }
@@ -142,30 +170,31 @@ int conns_init(ns_conns *t, uint32_t max) {
 }
 
 void conns_free(ns_conns *t) {
-  big_free(t->hot, sizeof *t->hot * t->cap);
-  big_free(t->cold, sizeof *t->cold * t->cap);
+  for (int k = 0; k < CONN_COLUMNS; k++) {
+    void **slot = column_slot(t, k);
+    big_free(*slot, t->mapped[k]);
+    *slot = NULL;
+    t->mapped[k] = 0;
+  }
   if (t->slots) big_free(t->slots, ((size_t)t->mask + 1) * 2 * sizeof(int32_t));
-  t->hot = NULL;
-  t->cold = NULL;
   t->slots = NULL;
 }
 
 /* connections.ts init: connection c opened by row i. */
 static void conn_open(ns_conns *t, uint32_t c, const ns_batch *b, uint32_t i, uint32_t fp, int32_t hash, int32_t file) {
-  ns_conn_hot *h = &t->hot[c];
+  ns_conn_record *h = &t->records[c];
   const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
   h->key[0] = fp;
   h->key[1] = ((uint32_t)b->srcPort[i] << 16) | b->dstPort[i];
   memcpy(h->key + 2, src, 16);
   memcpy(h->key + 6, dst, 16);
   h->packets = h->bytes = h->dropped = 0;
-  ns_conn_cold *k = &t->cold[c];
-  k->first_record = b->recordIndex[i];
-  k->first_file = file;
-  k->service = -1;
-  k->hash = hash;
-  k->verdict = b->verdict[i];
-  k->ct_state = b->ctState[i];
+  t->first_record[c] = b->recordIndex[i];
+  t->first_file[c] = file;
+  t->service[c] = -1;
+  t->hash[c] = hash;
+  t->verdict[c] = b->verdict[i];
+  t->ct_state[c] = b->ctState[i];
 }
 
 /* connections.ts find: the connection with this tuple in either direction, or -1. */
@@ -174,7 +203,7 @@ static int32_t conns_find(const ns_conns *t, uint32_t fp, const uint32_t *src, c
   for (uint32_t h = (uint32_t)hash & t->mask;; h = (h + 1) & t->mask) {
     int32_t c = t->slots[h * 2] - 1;
     if (c < 0) return -1;
-    if (t->slots[h * 2 + 1] == hash && conn_matches(&t->hot[c], fp, src, dst, sp, dp)) return c;
+    if (t->slots[h * 2 + 1] == hash && conn_matches(&t->records[c], fp, src, dst, sp, dp)) return c;
   }
 }
 
@@ -189,12 +218,12 @@ static int32_t conns_lookup_or_add(ns_conns *t, const ns_batch *b, uint32_t i, i
   uint32_t fp = ((uint32_t)b->family[i] << 8) | proto;
   uint32_t r = ((uint32_t)hash & (CONN_RECENT - 1)) * 2;
   int32_t seen = t->recent[r + 1] - 1;
-  if (seen >= 0 && t->recent[r] == hash && conn_matches(&t->hot[seen], fp, src, dst, sp, dp)) return seen;
+  if (seen >= 0 && t->recent[r] == hash && conn_matches(&t->records[seen], fp, src, dst, sp, dp)) return seen;
   uint32_t h = (uint32_t)hash & t->mask;
   for (;; h = (h + 1) & t->mask) {
     int32_t c = t->slots[h * 2] - 1;
     if (c < 0) break;
-    if (t->slots[h * 2 + 1] == hash && conn_matches(&t->hot[c], fp, src, dst, sp, dp)) {
+    if (t->slots[h * 2 + 1] == hash && conn_matches(&t->records[c], fp, src, dst, sp, dp)) {
       t->recent[r] = hash;
       t->recent[r + 1] = c + 1;
       return c;
@@ -313,7 +342,7 @@ static void prefetch_connections(ns_replay *r, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     if (!plain_row(r, i)) continue;
     int32_t c = t->slots[((uint32_t)r->hashes[i] & t->mask) * 2] - 1;
-    if (c >= 0) __builtin_prefetch(&t->hot[c]);
+    if (c >= 0) __builtin_prefetch(&t->records[c]);
   }
 }
 
@@ -345,8 +374,8 @@ static void group_rows(ns_replay *r, uint32_t n, int32_t file) {
     if (b->family[i] == 0 || !r->mine[i]) continue;
     int32_t c = connection_of(r, i, file);
     if (c < 0) continue;
-    ns_conn_hot *h = &t->hot[c];
-    if (h->packets == 0 && r->services[i] >= 0) t->cold[c].service = r->services[i];
+    ns_conn_record *h = &t->records[c];
+    if (h->packets == 0 && r->services[i] >= 0) t->service[c] = r->services[i];
     h->packets += 1;
     h->bytes += b->wireLength[i];
     if (b->verdict[i] == VERDICT_DROP) h->dropped += 1;

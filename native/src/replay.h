@@ -10,27 +10,34 @@
 
 enum { CONN_KEY_WORDS = 10, CONN_RECENT = 4096 };
 
-/* What a packet touches: the packed key (connections.ts `key`) and the three counters, one cache line. */
+/*
+ * What a packet touches, one 64-byte record per connection: the packed key (connections.ts `key`, at
+ * words [16c, 16c + 10)) and the three counters (connections.ts `counts`, at doubles [8c + 5, 8c + 8)).
+ * The TypeScript table lays its records out the same way, so this memory is handed over as it is.
+ */
 typedef struct {
   uint32_t key[CONN_KEY_WORDS];
   double packets;
   double bytes;
   double dropped;
-} ns_conn_hot;
+} ns_conn_record;
 
-/* What only the opening packet writes and the report reads. */
-typedef struct {
-  double first_record;
-  int32_t first_file;
-  int32_t service;
-  int32_t hash;
-  uint8_t verdict;
-  uint8_t ct_state;
-} ns_conn_cold;
+/*
+ * The table's columns, each its own mapping grown with mremap, in src/native/replay.ts
+ * CONNECTION_COLUMNS order. At the end each mapping becomes the memory of one of the report's typed
+ * arrays (an external ArrayBuffer): the table is never copied.
+ */
+enum { CONN_RECORDS, CONN_FIRST_RECORD, CONN_FIRST_FILE, CONN_SERVICE, CONN_HASH, CONN_VERDICT, CONN_CT_STATE, CONN_COLUMNS };
 
 typedef struct {
-  ns_conn_hot *hot;
-  ns_conn_cold *cold;
+  ns_conn_record *records;
+  double *first_record;
+  int32_t *first_file;
+  int32_t *service;
+  int32_t *hash;
+  uint8_t *verdict;
+  uint8_t *ct_state;
+  size_t mapped[CONN_COLUMNS]; /* bytes each column's mapping holds */
   uint32_t count, cap, max;
   double overflow;
   int32_t *slots; /* pairs (connection + 1, hash); 0 empty */
@@ -39,6 +46,9 @@ typedef struct {
   /* A direct-mapped cache in front of the index: (hash, connection + 1) pairs by hash, in L1/L2. */
   int32_t recent[CONN_RECENT * 2];
 } ns_conns;
+
+/* Bytes per row of each column (CONN_* order). */
+extern const uint32_t CONN_COLUMN_BYTES[CONN_COLUMNS];
 
 /* Everything one replay call needs; `services` is per-row scratch of the batch's capacity. */
 typedef struct {
@@ -60,6 +70,10 @@ typedef struct {
 /* A table of at most `max` connections; 0 when out of memory. */
 int conns_init(ns_conns *t, uint32_t max);
 void conns_free(ns_conns *t);
+/* Column k's mapping and its mapped length; the table gives it up (the caller unmaps it). */
+void *conns_take_column(ns_conns *t, int k, size_t *mapped);
+/* Column k's memory (still the table's). */
+void *conns_column(const ns_conns *t, int k);
 /* Rows [0, n) of r->b (decoded) through DNAT, the model and into connections; file_index of their capture. */
 void replay_rows(ns_replay *r, uint32_t n, int32_t file_index);
 /* -1 when the table could not grow (out of memory): the call's rows are then incomplete. */

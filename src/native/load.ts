@@ -30,7 +30,10 @@ export interface NativeAddon {
   /** Classic pcap records of the chunk walked and decoded into the bound batch, then as replayRows; returns rows. */
   walkReplay(replay: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /** The connection table as one buffer of connections.ts columns: fresh (offsets[k] set), or `target` at the given offsets. */
-  exportConnections(replay: NativeHandle, offsets: Float64Array, target?: ArrayBuffer | Uint8Array): ArrayBuffer;
+  exportConnections(replay: NativeHandle, offsets: Float64Array, target: ArrayBuffer | Uint8Array): ArrayBuffer | Uint8Array;
+  takeConnections(replay: NativeHandle): ArrayBuffer[];
+  /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
+  readonly connectionColumnBytes: readonly number[];
   /** Disjoint column buffers merged in opening order (at most `max` rows) into a fresh one; taken[k] per part. */
   concatConnections(buffers: readonly (ArrayBufferLike | Uint8Array)[], offsets: Float64Array, counts: Float64Array, max: number, outOffsets: Float64Array, taken: Float64Array): ArrayBuffer;
 }

@@ -5,7 +5,7 @@
  * counters equal what src/replay/replay.ts + stage.ts produce for the same model (test/native/replay.test.ts).
  */
 import type { Conntrack } from '../conntrack/state.js';
-import type { ConnectionColumns } from '../replay/connections.js';
+import { RECORD_BYTES, RECORD_DOUBLES, RECORD_WORDS, type ConnectionColumns } from '../replay/connections.js';
 import type { ServiceNat } from '../replay/nat.js';
 import type { FlowBatch } from '../wire/flow-batch.js';
 import { batchHandle, conntrackHandle, type NativeModelHandle } from './engine.js';
@@ -52,12 +52,13 @@ export function replayRowsNative(r: NativeReplay, batch: FlowBatch, fileIndex: n
   r.addon.replayRows(r.handle, batch.count, fileIndex);
 }
 
-/** The connections.ts columns the native table is copied into, in native/src/addon-replay.cc COLUMNS order. */
-const CONNECTION_COLUMNS = [
-  ['family', Uint8Array, 1], ['src', Uint32Array, 4], ['dst', Uint32Array, 4], ['srcPort', Uint16Array, 1],
-  ['dstPort', Uint16Array, 1], ['proto', Uint8Array, 1], ['verdict', Uint8Array, 1], ['ctState', Uint8Array, 1],
-  ['firstRecord', Float64Array, 1], ['firstFile', Int32Array, 1], ['service', Int32Array, 1], ['key', Uint32Array, 10],
-  ['counts', Float64Array, 4], ['hashes', Int32Array, 1],
+/**
+ * The connection table's columns in native/src/replay.h CONN_* order, with their bytes per row
+ * (`records`: connections.ts RECORD_BYTES, seen as `key` and `counts`). The C side checks the row sizes
+ * (ConnectionColumnBytes) against its own: test/native/replay.test.ts.
+ */
+export const CONNECTION_COLUMNS = [
+  ['records', RECORD_BYTES], ['firstRecord', 8], ['firstFile', 4], ['service', 4], ['hashes', 4], ['verdict', 1], ['ctState', 1],
 ] as const;
 
 /** A connection table as one buffer of columns (possibly shared between threads). */
@@ -72,30 +73,49 @@ export interface PackedConnections {
 function columnOffsets(count: number): { offsets: Float64Array; total: number } {
   const offsets = new Float64Array(CONNECTION_COLUMNS.length);
   let total = 0;
-  CONNECTION_COLUMNS.forEach(([, Type, per], k) => {
+  CONNECTION_COLUMNS.forEach(([, bytes], k) => {
     offsets[k] = total;
-    total += Math.ceil((Type.BYTES_PER_ELEMENT * per * count) / 8) * 8;
+    total += Math.ceil((bytes * count) / 8) * 8;
   });
   return { offsets, total };
 }
 
-/** Typed-array views of the columns (ConnectionTable.adoptColumns takes them). */
+/** Typed-array views of `rows` rows of each column, given where each starts (buffer, byte offset). */
+function viewColumns(at: (k: number) => [ArrayBufferLike, number], rows: number, count: number, overflow: number): ConnectionColumns {
+  const [records, r] = at(0);
+  const view = <T>(k: number, make: (b: ArrayBuffer, o: number, n: number) => T): T => {
+    const [buffer, o] = at(k);
+    return make(buffer as ArrayBuffer, o, rows);
+  };
+  return {
+    count, overflow,
+    key: new Uint32Array(records as ArrayBuffer, r, rows * RECORD_WORDS),
+    counts: new Float64Array(records as ArrayBuffer, r, rows * RECORD_DOUBLES),
+    firstRecord: view(1, (b, o, n) => new Float64Array(b, o, n)),
+    firstFile: view(2, (b, o, n) => new Int32Array(b, o, n)),
+    service: view(3, (b, o, n) => new Int32Array(b, o, n)),
+    hashes: view(4, (b, o, n) => new Int32Array(b, o, n)),
+    verdict: view(5, (b, o, n) => new Uint8Array(b, o, n)),
+    ctState: view(6, (b, o, n) => new Uint8Array(b, o, n)),
+  };
+}
+
+/** Typed-array views of packed columns (ConnectionTable.adoptColumns takes them). */
 export function columnsOf(p: PackedConnections): ConnectionColumns {
-  const cols: Record<string, ArrayBufferView> = {};
-  CONNECTION_COLUMNS.forEach(([name, Type, per], k) => {
-    cols[name] = new Type(p.buffer as ArrayBuffer, p.offsets[k]!, p.count * per);
-  });
-  return { ...(cols as unknown as Omit<ConnectionColumns, 'count' | 'overflow'>), count: p.count, overflow: p.overflow };
+  return viewColumns((k) => [p.buffer, p.offsets[k]!], p.count, p.count, p.overflow);
 }
 
-/** The connection table, copied out of C into one fresh buffer of columns. */
-export function exportNativeConnections(r: NativeReplay): ConnectionColumns {
-  const offsets = new Float64Array(CONNECTION_COLUMNS.length);
-  const buffer = r.addon.exportConnections(r.handle, offsets);
-  return columnsOf({ buffer, offsets, count: r.stats[ReplayStat.CONNECTIONS]!, overflow: r.stats[ReplayStat.OVERFLOW]! });
+/**
+ * The native connection table itself, no copy: the C table's column mappings become the typed arrays'
+ * memory (the replay's table is empty afterwards; call once, at the end).
+ */
+export function takeNativeConnections(r: NativeReplay): ConnectionColumns {
+  const buffers = r.addon.takeConnections(r.handle);
+  const rows = buffers[0]!.byteLength / RECORD_BYTES;
+  return viewColumns((k) => [buffers[k]!, 0], rows, r.stats[ReplayStat.CONNECTIONS]!, r.stats[ReplayStat.OVERFLOW]!);
 }
 
-/** The same into a SharedArrayBuffer: a --threads worker posts it to the main thread without a copy. */
+/** The table copied into a SharedArrayBuffer: a --threads worker posts it to the main thread without a copy. */
 export function exportNativeConnectionsShared(r: NativeReplay): PackedConnections {
   const count = r.stats[ReplayStat.CONNECTIONS]!;
   const { offsets, total } = columnOffsets(count);

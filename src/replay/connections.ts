@@ -10,28 +10,32 @@
 import type { FlowBatch } from '../wire/flow-batch.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 1 << 22;
+/**
+ * Per connection, one 64-byte record: the packed match key (family<<8|proto, srcPort<<16|dstPort, src
+ * words, dst words) at 32-bit words [16c, 16c + 10), then the counters at 64-bit words [8c + 5, 8c + 8).
+ * A packet touches one cache line for the key it matches and the counters it adds to (the table is far
+ * larger than the CPU caches on real captures, and these misses were most of the replay's cost).
+ * native/src/replay.h ns_conn_record is the same record, so the C table is handed over as it is.
+ */
+export const RECORD_BYTES = 64;
+export const RECORD_WORDS = RECORD_BYTES / 4;
+export const RECORD_DOUBLES = RECORD_BYTES / 8;
 const KEY_WORDS = 10;
-/** Per connection in `counts`: packets, bytes, packets dropped by the primary model, and a spare word. */
-export const COUNT_WORDS = 4;
-export const Count = { PACKETS: 0, BYTES: 1, DROPPED: 2 } as const;
+/** Offsets of the counters in a record, in 64-bit words: `counts[c * RECORD_DOUBLES + Count.X]`. */
+export const Count = { PACKETS: 5, BYTES: 6, DROPPED: 7 } as const;
 const RECENT_MASK = 4095;
 
-/** A table's per-connection columns, as posted between threads. */
+/** A table's per-connection columns, as posted between threads (`key` and `counts` view one buffer). */
 export type ConnectionColumns = Pick<ConnectionTable,
-  'count' | 'overflow' | 'family' | 'src' | 'dst' | 'srcPort' | 'dstPort' | 'proto' | 'verdict' | 'ctState' | 'firstRecord' |
-  'firstFile' | 'service' | 'key' | 'counts' | 'hashes'>;
+  'count' | 'overflow' | 'key' | 'counts' | 'verdict' | 'ctState' | 'firstRecord' | 'firstFile' | 'service' | 'hashes'>;
 
 export class ConnectionTable {
   count = 0;
   /** Connections seen after the table was full: counted, not kept. */
   overflow = 0;
-  /** Per connection, as its opening packet had it (after Service DNAT). */
-  family = new Uint8Array(0);
-  src = new Uint32Array(0);
-  dst = new Uint32Array(0);
-  srcPort = new Uint16Array(0);
-  dstPort = new Uint16Array(0);
-  proto = new Uint8Array(0);
+  /** The records (see RECORD_BYTES): keys as 32-bit words, counters as doubles, over the same memory. */
+  key = new Uint32Array(0);
+  counts = new Float64Array(0);
   /** The opening packet's verdict (primary model), conntrack state and record index. */
   verdict = new Uint8Array(0);
   ctState = new Uint8Array(0);
@@ -42,18 +46,12 @@ export class ConnectionTable {
   fileIndex = 0;
   /** The Service port the opening packet was DNATed from, or -1. */
   service = new Int32Array(0);
-  /** Packed match key per connection: family<<8|proto, srcPort<<16|dstPort, src words, dst words. */
-  key = new Uint32Array(0);
-  /**
-   * The per-packet counters, COUNT_WORDS per connection side by side (Count.*): a packet touches one
-   * cache line for them, not three (the table is far larger than the CPU caches on real captures, and
-   * these misses were most of the replay's cost).
-   */
-  counts = new Float64Array(0);
   /** The symmetric hash per connection, so that growing the index does not hash every key again. */
   hashes = new Int32Array(0);
   private slots = new Int32Array(0);
   private mask = 0;
+  /** False after adoptColumns until the index is first needed: the report only reads the columns. */
+  private indexed = true;
   /**
    * A small direct-mapped cache in front of the index: hash -> connection + 1. Packets of the connections
    * active at a moment come back to the same few thousand entries, which stay in the CPU cache, while a
@@ -66,13 +64,43 @@ export class ConnectionTable {
     this.resize(2048);
   }
 
-  /** The connection with this 5-tuple in either direction, or -1 (for ICMP errors: the flow they quote). */
-  find(family: number, src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number): number {
-    const hash = symmetricHash(src, dst, o, sp, dp, proto);
+  /** Connection c as its opening packet had it (after Service DNAT): family (4 or 6), protocol, ports. */
+  familyOf(c: number): number {
+    return this.key[c * RECORD_WORDS]! >>> 8;
+  }
+
+  protoOf(c: number): number {
+    return this.key[c * RECORD_WORDS]! & 0xff;
+  }
+
+  srcPortOf(c: number): number {
+    return this.key[c * RECORD_WORDS + 1]! >>> 16;
+  }
+
+  dstPortOf(c: number): number {
+    return this.key[c * RECORD_WORDS + 1]! & 0xffff;
+  }
+
+  /** Where connection c's source (destination) address words start in `key`. */
+  srcAt(c: number): number {
+    return c * RECORD_WORDS + 2;
+  }
+
+  dstAt(c: number): number {
+    return c * RECORD_WORDS + 6;
+  }
+
+  /**
+   * The connection with this 5-tuple in either direction, or -1 (for ICMP errors: the flow they quote).
+   * The addresses are the four words at src[so] and dst[dO].
+   */
+  find(family: number, src: Uint32Array, so: number, dst: Uint32Array, dO: number, sp: number, dp: number, proto: number): number {
+    if (!this.indexed) this.buildIndex();
+    const hash = symmetricHash(src, so, dst, dO, sp, dp, proto);
     for (let h = hash & this.mask; ; h = (h + 1) & this.mask) {
       const c = this.slots[h * 2]! - 1;
       if (c < 0) return -1;
-      if (this.slots[h * 2 + 1] === hash && this.matches(c, src, dst, o, sp, dp, proto, family)) return c;
+      if (this.slots[h * 2 + 1] === hash && this.matches(c, src, so, dst, dO, sp, dp, proto, family)) return c;
     }
   }
 
@@ -81,18 +109,19 @@ export class ConnectionTable {
    * when new. Returns -1 when the table is full and the connection is new.
    */
   lookupOrAdd(batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number): number {
+    if (!this.indexed) this.buildIndex();
     const o = i * 4;
     const family = batch.family[i]!;
-    const hash = symmetricHash(src, dst, o, sp, dp, proto);
+    const hash = symmetricHash(src, o, dst, o, sp, dp, proto);
     const r = hash & RECENT_MASK;
     const seen = this.recent[r]! - 1;
-    if (seen >= 0 && this.hashes[seen] === hash && this.matches(seen, src, dst, o, sp, dp, proto, family)) return seen;
+    if (seen >= 0 && this.hashes[seen] === hash && this.matches(seen, src, o, dst, o, sp, dp, proto, family)) return seen;
     let h = hash & this.mask;
     for (;;) {
       const c = this.slots[h * 2]! - 1;
       if (c < 0) break;
       // The stored hash rejects most other connections in the probe chain without touching their keys.
-      if (this.slots[h * 2 + 1] === hash && this.matches(c, src, dst, o, sp, dp, proto, family)) {
+      if (this.slots[h * 2 + 1] === hash && this.matches(c, src, o, dst, o, sp, dp, proto, family)) {
         this.recent[r] = c + 1;
         return c;
       }
@@ -112,36 +141,27 @@ export class ConnectionTable {
   }
 
   /** Row i's tuple against connection c's packed key, forward then reverse. */
-  private matches(c: number, src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number, family: number): boolean {
+  private matches(c: number, src: Uint32Array, so: number, dst: Uint32Array, dO: number, sp: number, dp: number, proto: number, family: number): boolean {
     const k = this.key;
-    const at = c * KEY_WORDS;
+    const at = c * RECORD_WORDS;
     if (k[at] !== ((family << 8) | proto)) return false;
-    if (k[at + 1] === (((sp << 16) | dp) >>> 0) && k[at + 2] === src[o] && k[at + 3] === src[o + 1] && k[at + 4] === src[o + 2] &&
-      k[at + 5] === src[o + 3] && k[at + 6] === dst[o] && k[at + 7] === dst[o + 1] && k[at + 8] === dst[o + 2] && k[at + 9] === dst[o + 3]) return true;
-    return k[at + 1] === (((dp << 16) | sp) >>> 0) && k[at + 2] === dst[o] && k[at + 3] === dst[o + 1] && k[at + 4] === dst[o + 2] &&
-      k[at + 5] === dst[o + 3] && k[at + 6] === src[o] && k[at + 7] === src[o + 1] && k[at + 8] === src[o + 2] && k[at + 9] === src[o + 3];
+    if (k[at + 1] === (((sp << 16) | dp) >>> 0) && k[at + 2] === src[so] && k[at + 3] === src[so + 1] && k[at + 4] === src[so + 2] &&
+      k[at + 5] === src[so + 3] && k[at + 6] === dst[dO] && k[at + 7] === dst[dO + 1] && k[at + 8] === dst[dO + 2] && k[at + 9] === dst[dO + 3]) return true;
+    return k[at + 1] === (((dp << 16) | sp) >>> 0) && k[at + 2] === dst[dO] && k[at + 3] === dst[dO + 1] && k[at + 4] === dst[dO + 2] &&
+      k[at + 5] === dst[dO + 3] && k[at + 6] === src[so] && k[at + 7] === src[so + 1] && k[at + 8] === src[so + 2] && k[at + 9] === src[so + 3];
   }
 
   private init(c: number, batch: FlowBatch, i: number, src: Uint32Array, dst: Uint32Array, sp: number, dp: number, proto: number, hash: number): void {
-    if (c >= this.family.length) this.growColumns(this.family.length * 2);
+    if (c >= this.verdict.length) this.growColumns(this.verdict.length * 2);
     this.hashes[c] = hash;
     const o = i * 4;
-    const k = c * 4;
-    for (let w = 0; w < 4; w++) {
-      this.src[k + w] = src[o + w]!;
-      this.dst[k + w] = dst[o + w]!;
-    }
-    this.family[c] = batch.family[i]!;
-    const at = c * KEY_WORDS;
+    const at = c * RECORD_WORDS;
     this.key[at] = (batch.family[i]! << 8) | proto;
     this.key[at + 1] = ((sp << 16) | dp) >>> 0;
     for (let w = 0; w < 4; w++) {
       this.key[at + 2 + w] = src[o + w]!;
       this.key[at + 6 + w] = dst[o + w]!;
     }
-    this.srcPort[c] = sp;
-    this.dstPort[c] = dp;
-    this.proto[c] = proto;
     this.verdict[c] = batch.verdict[i]!;
     this.ctState[c] = batch.ctState[i]!;
     this.firstRecord[c] = batch.recordIndex[i]!;
@@ -155,30 +175,24 @@ export class ConnectionTable {
    * in the order of their opening packets rebuilds the table one thread would have made.
    */
   absorb(o: ConnectionColumns, c: number): void {
-    let t = this.find(o.family[c]!, o.src, o.dst, c * 4, o.srcPort[c]!, o.dstPort[c]!, o.proto[c]!);
+    const k = c * RECORD_WORDS;
+    const ports = o.key[k + 1]!;
+    let t = this.find(o.key[k]! >>> 8, o.key, k + 2, o.key, k + 6, ports >>> 16, ports & 0xffff, o.key[k]! & 0xff);
     if (t < 0) {
       if (this.count >= this.max) {
-        this.overflow += o.counts[c * COUNT_WORDS]!;
+        this.overflow += o.counts[c * RECORD_DOUBLES + Count.PACKETS]!;
         return;
       }
       t = this.count++;
-      if (t >= this.family.length) this.growColumns(this.family.length * 2);
+      if (t >= this.verdict.length) this.growColumns(this.verdict.length * 2);
       this.copyOpening(o, c, t);
       this.index(t);
     }
-    for (let w = 0; w < COUNT_WORDS; w++) this.counts[t * COUNT_WORDS + w]! += o.counts[c * COUNT_WORDS + w]!;
+    for (const w of [Count.PACKETS, Count.BYTES, Count.DROPPED]) this.counts[t * RECORD_DOUBLES + w]! += o.counts[c * RECORD_DOUBLES + w]!;
   }
 
   private copyOpening(o: ConnectionColumns, c: number, t: number): void {
-    for (let w = 0; w < 4; w++) {
-      this.src[t * 4 + w] = o.src[c * 4 + w]!;
-      this.dst[t * 4 + w] = o.dst[c * 4 + w]!;
-    }
-    for (let w = 0; w < KEY_WORDS; w++) this.key[t * KEY_WORDS + w] = o.key[c * KEY_WORDS + w]!;
-    this.family[t] = o.family[c]!;
-    this.srcPort[t] = o.srcPort[c]!;
-    this.dstPort[t] = o.dstPort[c]!;
-    this.proto[t] = o.proto[c]!;
+    for (let w = 0; w < KEY_WORDS; w++) this.key[t * RECORD_WORDS + w] = o.key[c * RECORD_WORDS + w]!;
     this.verdict[t] = o.verdict[c]!;
     this.ctState[t] = o.ctState[c]!;
     this.firstRecord[t] = o.firstRecord[c]!;
@@ -199,37 +213,44 @@ export class ConnectionTable {
 
   /** The columns themselves (rows past `count` unused): to post to another thread, transferring them, when done. */
   columns(): ConnectionColumns {
-    const { count, overflow, family, src, dst, srcPort, dstPort, proto, verdict, ctState, firstRecord, firstFile, service, key, counts, hashes } = this;
-    return { count, overflow, family, src, dst, srcPort, dstPort, proto, verdict, ctState, firstRecord, firstFile, service, key, counts, hashes };
+    const { count, overflow, key, counts, verdict, ctState, firstRecord, firstFile, service, hashes } = this;
+    return { count, overflow, key, counts, verdict, ctState, firstRecord, firstFile, service, hashes };
   }
 
   /**
-   * Takes columns made elsewhere (the native replay's table, copied out of C) as this table's own, when
-   * this one is still empty, and indexes them. The columns must be those this table would have built
-   * (same keys, hashes and order): test/native/replay.test.ts compares the two column for column.
+   * Takes columns made elsewhere (the native replay's own table) as this table's own, when this one is
+   * still empty. The hash index is built only if a lookup comes later: the report reads the columns alone.
+   * The columns must be those this table would have built (same keys, hashes and order):
+   * test/native/replay.test.ts compares the two column for column.
    */
   adoptColumns(c: ConnectionColumns): void {
     if (this.count !== 0) throw new Error('ConnectionTable.adoptColumns: the table is not empty');
+    if (c.key.buffer !== c.counts.buffer || c.key.byteOffset !== c.counts.byteOffset) throw new Error('ConnectionTable.adoptColumns: key and counts must view the same records');
     Object.assign(this, {
-      family: c.family, src: c.src, dst: c.dst, srcPort: c.srcPort, dstPort: c.dstPort, proto: c.proto, verdict: c.verdict,
-      ctState: c.ctState, firstRecord: c.firstRecord, firstFile: c.firstFile, service: c.service, key: c.key,
-      counts: c.counts, hashes: c.hashes,
+      key: c.key, counts: c.counts, verdict: c.verdict, ctState: c.ctState, firstRecord: c.firstRecord, firstFile: c.firstFile,
+      service: c.service, hashes: c.hashes,
     });
     this.count = c.count;
     this.overflow = c.overflow;
-    if (this.family.length < 1024) this.growColumns(1024);
-    let slots = 2048;
-    while (this.count * 2 > slots) slots *= 2;
-    this.resize(slots);
+    this.indexed = false;
   }
 
   /** Room for `n` connections in all, columns and index, at once (before a merge of known size). */
   reserve(n: number): void {
+    if (!this.indexed) this.buildIndex();
     const want = Math.min(n, this.max);
-    if (want > this.family.length) this.growColumns(want);
+    if (want > this.verdict.length) this.growColumns(want);
     let slots = this.slots.length / 2;
     while (want * 2 > slots / 2) slots *= 2;
     if (slots * 2 > this.slots.length) this.resize(slots);
+  }
+
+  private buildIndex(): void {
+    this.indexed = true;
+    if (this.verdict.length < 1024) this.growColumns(1024);
+    let slots = 2048;
+    while (this.count * 2 > slots) slots *= 2;
+    this.resize(slots);
   }
 
   /** Doubles the hash index; amortised, never per packet. Slots are (connection + 1, hash) pairs. */
@@ -246,25 +267,21 @@ export class ConnectionTable {
   }
 
   private growColumns(n: number): void {
-    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(old: T, per: number, make: (len: number) => T): T => {
-      const next = make(n * per);
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(old: T, make: (len: number) => T): T => {
+      const next = make(n);
       next.set(old as never);
       return next;
     };
-    this.family = grow(this.family, 1, (l) => new Uint8Array(l));
-    this.key = grow(this.key, KEY_WORDS, (l) => new Uint32Array(l));
-    this.src = grow(this.src, 4, (l) => new Uint32Array(l));
-    this.dst = grow(this.dst, 4, (l) => new Uint32Array(l));
-    this.srcPort = grow(this.srcPort, 1, (l) => new Uint16Array(l));
-    this.dstPort = grow(this.dstPort, 1, (l) => new Uint16Array(l));
-    this.proto = grow(this.proto, 1, (l) => new Uint8Array(l));
-    this.verdict = grow(this.verdict, 1, (l) => new Uint8Array(l));
-    this.ctState = grow(this.ctState, 1, (l) => new Uint8Array(l));
-    this.firstRecord = grow(this.firstRecord, 1, (l) => new Float64Array(l));
-    this.firstFile = grow(this.firstFile, 1, (l) => new Int32Array(l));
-    this.service = grow(this.service, 1, (l) => new Int32Array(l));
-    this.counts = grow(this.counts, COUNT_WORDS, (l) => new Float64Array(l));
-    this.hashes = grow(this.hashes, 1, (l) => new Int32Array(l));
+    const records = new ArrayBuffer(n * RECORD_BYTES);
+    new Uint8Array(records).set(new Uint8Array(this.key.buffer, this.key.byteOffset, Math.min(this.key.byteLength, records.byteLength)));
+    this.key = new Uint32Array(records);
+    this.counts = new Float64Array(records);
+    this.verdict = grow(this.verdict, (l) => new Uint8Array(l));
+    this.ctState = grow(this.ctState, (l) => new Uint8Array(l));
+    this.firstRecord = grow(this.firstRecord, (l) => new Float64Array(l));
+    this.firstFile = grow(this.firstFile, (l) => new Int32Array(l));
+    this.service = grow(this.service, (l) => new Int32Array(l));
+    this.hashes = grow(this.hashes, (l) => new Int32Array(l));
   }
 }
 
@@ -278,7 +295,7 @@ function endHash(words: Uint32Array, o: number, port: number): number {
 }
 
 /** The same value for (a -> b) and (b -> a): the two ends' hashes combined commutatively. */
-function symmetricHash(src: Uint32Array, dst: Uint32Array, o: number, sp: number, dp: number, proto: number): number {
-  const h = (endHash(src, o, sp) + endHash(dst, o, dp)) >>> 0;
+function symmetricHash(src: Uint32Array, so: number, dst: Uint32Array, dO: number, sp: number, dp: number, proto: number): number {
+  const h = (endHash(src, so, sp) + endHash(dst, dO, dp)) >>> 0;
   return (Math.imul(h ^ proto, 0x27d4eb2d) ^ (h >>> 15)) | 0;
 }

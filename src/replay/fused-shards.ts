@@ -13,7 +13,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
 import { columnsOf, concatNativeConnections, type PackedConnections } from '../native/replay.js';
 import type { NativeAddon } from '../native/load.js';
-import { COUNT_WORDS, type ConnectionColumns } from './connections.js';
+import { Count, RECORD_DOUBLES, type ConnectionColumns } from './connections.js';
 import { canFuse } from './fused.js';
 import type { FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
 import { fileSizes, newRun, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
@@ -122,7 +122,7 @@ function concatShards(addon: NativeAddon, parts: readonly PackedConnections[], m
   parts.forEach((p, k) => {
     overflow += p.overflow;
     const counts = columnsOf(p).counts;
-    for (let c = taken[k]!; c < p.count; c++) overflow += counts[c * COUNT_WORDS]!;
+    for (let c = taken[k]!; c < p.count; c++) overflow += counts[c * RECORD_DOUBLES + Count.PACKETS]!;
   });
   return columnsOf({ ...packed, overflow });
 }

@@ -8,7 +8,7 @@
  * Taken when the addon is loaded, one model is replayed and it is iptables or eBPF, on one thread. The
  * reference model (the evaluator, per flow) and the comparison of several models stay staged.
  */
-import { bindNativeReplay, exportNativeConnections, exportNativeConnectionsShared, type NativeReplay, type PackedConnections } from '../native/replay.js';
+import { bindNativeReplay, takeNativeConnections, exportNativeConnectionsShared, type NativeReplay, type PackedConnections } from '../native/replay.js';
 import { settleProbes } from '../native/engine.js';
 import { ReplayStat } from '../native/layout.js';
 import { openNativeCapture } from '../native/walk.js';
@@ -54,7 +54,7 @@ export function replayFusedShard(
   settleProbes(nm);
   absorbStats(run.result, model, replay);
   const shared = shareConnections ? exportNativeConnectionsShared(replay) : null;
-  if (!shareConnections) connections.adoptColumns(exportNativeConnections(replay));
+  if (!shareConnections) connections.adoptColumns(takeNativeConnections(replay));
   timer.stop(run.result);
   return { result: run.result, shared };
 }

@@ -16,7 +16,7 @@ import { nativeHandleOf, buildRowModel, runRow, type RowModel } from './models.j
 import { runNative, type NativeModelHandle } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
-import { ConnectionTable, Count, COUNT_WORDS } from './connections.js';
+import { ConnectionTable, Count, RECORD_DOUBLES } from './connections.js';
 
 export interface Disagreement {
   readonly record: number;
@@ -159,9 +159,9 @@ function groupRow(s: Stage, batch: FlowBatch, i: number, service: number, primar
   if (conn < 0) return;
   const c = s.connections;
   const n = c.counts;
-  const at = conn * COUNT_WORDS;
-  if (n[at] === 0 && service >= 0) c.service[conn] = service;
-  n[at]! += 1;
+  const at = conn * RECORD_DOUBLES;
+  if (n[at + Count.PACKETS] === 0 && service >= 0) c.service[conn] = service;
+  n[at + Count.PACKETS]! += 1;
   n[at + Count.BYTES]! += batch.wireLength[i]!;
   if (primary === Verdict.DROP) n[at + Count.DROPPED]! += 1;
 }
@@ -178,7 +178,7 @@ function connectionOf(s: Stage, batch: FlowBatch, i: number, flags: number): num
   }
   if ((flags & RowFlag.ICMP_ERROR) !== 0) {
     s.icmpErrors++;
-    const quoted = t.find(batch.family[i]!, batch.innerSrc, batch.innerDst, i * 4, batch.innerSrcPort[i]!, batch.innerDstPort[i]!, batch.innerProto[i]!);
+    const quoted = t.find(batch.family[i]!, batch.innerSrc, i * 4, batch.innerDst, i * 4, batch.innerSrcPort[i]!, batch.innerDstPort[i]!, batch.innerProto[i]!);
     if (quoted >= 0) return quoted;
   }
   return t.lookupOrAdd(batch, i, batch.src, batch.dst, batch.srcPort[i]!, batch.dstPort[i]!, batch.proto[i]!);

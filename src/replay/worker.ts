@@ -49,7 +49,8 @@ function main(d: WorkerInit): void {
       disagreementList: stage.disagreementList, models: stage.models, connections: c,
     };
     // The table is done with: its columns move to the main thread without a copy.
-    const moved = Object.values(c).flatMap((v) => (ArrayBuffer.isView(v) ? [v.buffer as ArrayBuffer] : []));
+    // `key` and `counts` view the same records: each buffer is transferred once.
+    const moved = [...new Set(Object.values(c).flatMap((v) => (ArrayBuffer.isView(v) ? [v.buffer as ArrayBuffer] : [])))];
     d.port.postMessage(summary, moved);
   } catch (e) {
     d.port.postMessage({ error: (e as Error).stack ?? String(e) });

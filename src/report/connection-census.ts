@@ -11,7 +11,7 @@
  * be decided differently. The key is exactly what `evaluate` reads, so one Decision per flow is exact.
  */
 import { ipFromWords, type IpAddr } from '../model/ip.js';
-import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
+import { Count, RECORD_DOUBLES, type ConnectionTable } from '../replay/connections.js';
 import { CtState, Verdict } from '../wire/flow-batch.js';
 import { TupleInterner } from './tuple-interner.js';
 
@@ -40,7 +40,7 @@ export function takeCensus(t: ConnectionTable, limit: number): Census {
   let denied = 0;
   for (let c = 0; c < t.count; c++) {
     const flow = flowOf(flows, t, c);
-    flows.addTo(flow, FlowSum.PACKETS, t.counts[c * COUNT_WORDS + Count.PACKETS]!);
+    flows.addTo(flow, FlowSum.PACKETS, t.counts[c * RECORD_DOUBLES + Count.PACKETS]!);
     if (t.ctState[c] === CtState.NEW) flows.addTo(flow, FlowSum.OPENED, 1);
     const verdict = t.verdict[c];
     if (verdict === Verdict.ACCEPT) allowed++;
@@ -58,22 +58,23 @@ export function takeCensus(t: ConnectionTable, limit: number): Census {
 
 function flowOf(flows: TupleInterner, t: ConnectionTable, c: number): number {
   const p = flows.probe;
-  const v6 = t.family[c] === 6;
-  const proto = t.proto[c]!;
+  const v6 = t.familyOf(c) === 6;
+  const proto = t.protoOf(c);
   p[0] = ((v6 ? 6 : 4) << 8) | proto;
   // The evaluator reads a destination port for TCP, UDP and SCTP only ("ignored (0) for other protocols").
-  p[1] = proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0;
-  const o = c * 4;
-  const { src, dst } = t;
+  p[1] = proto === 6 || proto === 17 || proto === 132 ? t.dstPortOf(c) : 0;
+  const k = t.key;
+  const s = t.srcAt(c);
+  const d = t.dstAt(c);
   // An IPv4 address is its first word alone (all that ipFromWords reads), whatever the others hold.
-  p[2] = src[o]!;
-  p[3] = v6 ? src[o + 1]! : 0;
-  p[4] = v6 ? src[o + 2]! : 0;
-  p[5] = v6 ? src[o + 3]! : 0;
-  p[6] = dst[o]!;
-  p[7] = v6 ? dst[o + 1]! : 0;
-  p[8] = v6 ? dst[o + 2]! : 0;
-  p[9] = v6 ? dst[o + 3]! : 0;
+  p[2] = k[s]!;
+  p[3] = v6 ? k[s + 1]! : 0;
+  p[4] = v6 ? k[s + 2]! : 0;
+  p[5] = v6 ? k[s + 3]! : 0;
+  p[6] = k[d]!;
+  p[7] = v6 ? k[d + 1]! : 0;
+  p[8] = v6 ? k[d + 2]! : 0;
+  p[9] = v6 ? k[d + 3]! : 0;
   return flows.intern();
 }
 

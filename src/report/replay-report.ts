@@ -8,7 +8,7 @@ import { podAt, type ClusterIndex } from '../model/cluster-index.js';
 import type { Decision, DirectionDecision, EvalOptions } from '../model/evaluate.js';
 import { formatIp, ipFromWords, type IpAddr } from '../model/ip.js';
 import { qualifiedName } from '../model/types.js';
-import { Count, COUNT_WORDS, type ConnectionTable } from '../replay/connections.js';
+import { Count, RECORD_DOUBLES, type ConnectionTable } from '../replay/connections.js';
 import type { ReplayResult } from '../replay/replay.js';
 import { CtState } from '../wire/flow-batch.js';
 import { addressAt, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
@@ -100,12 +100,12 @@ function addr(family: number, words: Uint32Array, off: number): string {
 
 function describeDenied(result: ReplayResult, decision: Decision, c: number): DeniedConnection {
   const t = result.connections;
-  const family = t.family[c]!;
+  const family = t.familyOf(c);
   const s = t.service[c]!;
   return {
-    src: addr(family, t.src, c * 4), srcPort: t.srcPort[c]!, dst: addr(family, t.dst, c * 4), dstPort: t.dstPort[c]!,
-    protocol: protocolName(t.proto[c]!), srcPod: decision.srcPod, dstPod: decision.dstPod,
-    service: s >= 0 ? result.nat.names[s]! : null, packets: t.counts[c * COUNT_WORDS + Count.PACKETS]!,
+    src: addr(family, t.key, t.srcAt(c)), srcPort: t.srcPortOf(c), dst: addr(family, t.key, t.dstAt(c)), dstPort: t.dstPortOf(c),
+    protocol: protocolName(t.protoOf(c)), srcPod: decision.srcPod, dstPod: decision.dstPod,
+    service: s >= 0 ? result.nat.names[s]! : null, packets: t.counts[c * RECORD_DOUBLES + Count.PACKETS]!,
     reason: denialReason(t, c, decision, result.models[0]?.name ?? 'reference'),
   };
 }
@@ -118,11 +118,11 @@ export function denialReason(t: ConnectionTable, c: number, decision: Decision, 
   }
   const d: DirectionDecision | null = !decision.egress.allowed ? decision.egress : !decision.ingress.allowed ? decision.ingress : null;
   if (d === null) return `the reference evaluator allows it, but the ${model} model dropped it`;
-  const family = t.family[c] === 6 ? 6 : 4;
-  const peerIp = ipFromWords(family, d.direction === 'ingress' ? t.src : t.dst, c * 4);
+  const family = t.familyOf(c) === 6 ? 6 : 4;
+  const peerIp = ipFromWords(family, t.key, d.direction === 'ingress' ? t.srcAt(c) : t.dstAt(c));
   const peer = d.direction === 'ingress' ? decision.srcPod : decision.dstPod;
-  const proto = t.proto[c]!;
-  const what = proto === 6 || proto === 17 || proto === 132 ? `${protocolName(proto)}/${t.dstPort[c]}` : protocolName(proto);
+  const proto = t.protoOf(c);
+  const what = proto === 6 || proto === 17 || proto === 132 ? `${protocolName(proto)}/${t.dstPortOf(c)}` : protocolName(proto);
   const them = d.policies.length === 1 ? 'it' : 'them';
   const other = peer ?? `${formatIp(peerIp)} (no pod)`;
   const allows = d.direction === 'ingress' ? `${other} to reach it` : `it to reach ${other}`;

@@ -21,6 +21,8 @@ import { canFuse } from '../../src/replay/fused.js';
 import { canFuseShards } from '../../src/replay/fused-shards.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
+import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
+import { CONNECTION_COLUMNS } from '../../src/native/replay.js';
 import { IcmpType, setAddress, TcpFlag, type PacketSpec } from '../../src/wire/craft.js';
 import { SEED_CLUSTER, SEED_PCAP, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
 import { requireAddon } from './support.js';
@@ -30,14 +32,22 @@ const addon = requireAddon();
 const d = addon === null ? describe.skip : describe;
 const MODELS: ModelName[] = ['ebpf', 'iptables'];
 
-const COLUMNS = ['family', 'src', 'dst', 'srcPort', 'dstPort', 'proto', 'verdict', 'ctState', 'firstRecord', 'firstFile', 'service', 'key', 'counts', 'hashes'] as const;
-const PER: Record<string, number> = { src: 4, dst: 4, key: 10, counts: 4 };
+const COLUMNS = ['verdict', 'ctState', 'firstRecord', 'firstFile', 'service', 'hashes'] as const;
+
+/** Per connection: its key words and its three counters (the rest of a record is nobody's). */
+function records(t: ConnectionTable): number[][] {
+  return Array.from({ length: t.count }, (_, c) => [
+    ...t.key.subarray(c * RECORD_WORDS, c * RECORD_WORDS + 10),
+    ...[Count.PACKETS, Count.BYTES, Count.DROPPED].map((w) => t.counts[c * RECORD_DOUBLES + w]!),
+  ]);
+}
 
 /** The result without its timings, the connection table as plain arrays of its `count` rows. */
 function comparable(r: ReplayResult): Record<string, unknown> {
   const { seconds: _s, cpuSeconds: _c, connections: t, nat: _n, models, ...rest } = r;
   const table: Record<string, unknown> = { count: t.count, overflow: t.overflow };
-  for (const col of COLUMNS) table[col] = Array.from((t[col] as Uint8Array).subarray(0, t.count * (PER[col] ?? 1)));
+  for (const col of COLUMNS) table[col] = Array.from((t[col] as Uint8Array).subarray(0, t.count));
+  table.records = records(t);
   return { ...rest, models: models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null })), table };
 }
 
@@ -214,6 +224,22 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
       expect(comparable(two)).toEqual(comparable(one));
     }
   }, 180_000);
+
+  it('the connection columns have the same bytes per row in C and TypeScript (the table is handed over as it is)', () => {
+    expect(addon!.connectionColumnBytes).toEqual(CONNECTION_COLUMNS.map(([, bytes]) => bytes));
+  });
+
+  it('a table taken from C answers lookups afterwards (its index is built when first needed)', () => {
+    const r = replay([SEED_PCAP], { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon });
+    const t = r.connections;
+    expect(t.count).toBeGreaterThan(0);
+    for (let c = 0; c < t.count; c++) {
+      const k = t.key;
+      expect(t.find(t.familyOf(c), k, t.srcAt(c), k, t.dstAt(c), t.srcPortOf(c), t.dstPortOf(c), t.protoOf(c))).toBe(c);
+      expect(t.find(t.familyOf(c), k, t.dstAt(c), k, t.srcAt(c), t.dstPortOf(c), t.srcPortOf(c), t.protoOf(c))).toBe(c);
+    }
+    expect(t.find(t.familyOf(0), t.key, t.srcAt(0), t.key, t.dstAt(0), t.srcPortOf(0) ^ 1, t.dstPortOf(0), t.protoOf(0))).toBe(-1);
+  });
 
   it('stays staged where it must: the reference model, several models, --threads, no addon', () => {
     const base: ReplayOptions = { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon };

@@ -30,10 +30,10 @@ describe('connection table', () => {
     for (let k = 0; k < 5000; k += 7) {
       row(b, 1, '10.2.0.1', 80, `10.1.${k >> 8}.${k & 255}`, 1000 + k);
       expect(t.lookupOrAdd(b, 1, b.src, b.dst, b.srcPort[1]!, b.dstPort[1]!, 6)).toBe(k);
-      expect(t.find(4, b.src, b.dst, 4, 80, 1000 + k, 6)).toBe(k);
+      expect(t.find(4, b.src, 4, b.dst, 4, 80, 1000 + k, 6)).toBe(k);
       // Another protocol, or another port, is another connection.
-      expect(t.find(4, b.src, b.dst, 4, 80, 1000 + k, 17)).toBe(-1);
-      expect(t.find(4, b.src, b.dst, 4, 81, 1000 + k, 6)).toBe(-1);
+      expect(t.find(4, b.src, 4, b.dst, 4, 80, 1000 + k, 17)).toBe(-1);
+      expect(t.find(4, b.src, 4, b.dst, 4, 81, 1000 + k, 6)).toBe(-1);
     }
     expect(t.count).toBe(5000);
     for (let k = 5000; k < 7000; k++) {

@@ -10,7 +10,7 @@ import { indexCluster, podAt, type ClusterIndex } from '../../src/model/cluster-
 import { DEFAULT_EVAL_OPTIONS, evaluate, type Flow } from '../../src/model/evaluate.js';
 import { formatIp, ipFromWords, ipKey, ipToWords, mustParseIp, type IpAddr } from '../../src/model/ip.js';
 import { qualifiedName } from '../../src/model/types.js';
-import { Count, COUNT_WORDS, ConnectionTable } from '../../src/replay/connections.js';
+import { Count, RECORD_DOUBLES, ConnectionTable } from '../../src/replay/connections.js';
 import { buildServiceNat } from '../../src/replay/nat.js';
 import type { ReplayResult } from '../../src/replay/replay.js';
 import { takeCensus } from '../../src/report/connection-census.js';
@@ -38,7 +38,7 @@ function tableOf(openings: readonly Opening[]): ConnectionTable {
     b.recordIndex[0] = k;
     const c = t.lookupOrAdd(b, 0, b.src, b.dst, o.srcPort, o.dstPort, o.proto);
     expect(c).toBe(k);
-    t.counts[c * COUNT_WORDS + Count.PACKETS] = o.packets;
+    t.counts[c * RECORD_DOUBLES + Count.PACKETS] = o.packets;
   });
   return t;
 }
@@ -59,17 +59,17 @@ function expected(t: ConnectionTable, index: ClusterIndex, limit: number): Parti
   let allowedCount = 0;
   let deniedCount = 0;
   for (let c = 0; c < t.count; c++) {
-    const family = t.family[c] === 6 ? 6 : 4;
-    const src = ipFromWords(family, t.src, c * 4);
-    const dst = ipFromWords(family, t.dst, c * 4);
-    const proto = t.proto[c]!;
-    const flow: Flow = { src, dst, protocol: proto, dstPort: proto === 6 || proto === 17 || proto === 132 ? t.dstPort[c]! : 0 };
+    const family = t.familyOf(c) === 6 ? 6 : 4;
+    const src = ipFromWords(family, t.key, t.srcAt(c));
+    const dst = ipFromWords(family, t.key, t.dstAt(c));
+    const proto = t.protoOf(c);
+    const flow: Flow = { src, dst, protocol: proto, dstPort: proto === 6 || proto === 17 || proto === 132 ? t.dstPortOf(c) : 0 };
     const decision = evaluate(index, flow, DEFAULT_EVAL_OPTIONS);
-    const packets = t.counts[c * COUNT_WORDS + Count.PACKETS]!;
+    const packets = t.counts[c * RECORD_DOUBLES + Count.PACKETS]!;
     if (t.verdict[c] === Verdict.ACCEPT) allowedCount++;
     if (t.verdict[c] === Verdict.DROP && deniedCount++ < limit) {
       denied.push({
-        src: formatIp(src), srcPort: t.srcPort[c]!, dst: formatIp(dst), dstPort: t.dstPort[c]!, protocol: protocolName(proto),
+        src: formatIp(src), srcPort: t.srcPortOf(c), dst: formatIp(dst), dstPort: t.dstPortOf(c), protocol: protocolName(proto),
         srcPod: decision.srcPod, dstPod: decision.dstPod, service: null, packets, reason: denialReason(t, c, decision, 'ebpf'),
       });
     }
@@ -185,7 +185,7 @@ describe('replay report: the pass over the connections allocates per distinct fl
       b.src[0] = 0x0af40100 + (k % 40);
       b.dst[0] = 0x0af40200 + (k % 5);
       const c = t.lookupOrAdd(b, 0, b.src, b.dst, 1 + (k % 60_000), 80 + Math.floor(k / 60_000), 6);
-      t.counts[c * COUNT_WORDS + Count.PACKETS] = 1 + (k % 9);
+      t.counts[c * RECORD_DOUBLES + Count.PACKETS] = 1 + (k % 9);
     }
     expect(t.count).toBe(200_000);
     expect(takeCensus(t, 100).flows.size).toBe(160);
