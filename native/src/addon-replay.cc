@@ -207,7 +207,7 @@ napi_value mappedColumns(Napi::Env env, size_t n, double *offsets, uint8_t **bas
 
 /*
  * takeConnections(replayHandle): the connection table itself, no copy: one ArrayBuffer per column
- * (CONNECTION_COLUMNS order), each `cap` rows long, made of the table's own mapping (an external
+ * (CONNECTION_COLUMNS order), each `count` rows long, made of the table's own mapping (an external
  * ArrayBuffer, unmapped when V8 collects it). Copying it out measured a sixth of a replay, mostly the
  * kernel zeroing the fresh pages. The replay's table is empty afterwards: call it once, at the end.
  */
@@ -216,7 +216,7 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   ReplayState *st = replayOf(info[0]);
   if (!st) return env.Undefined();
   Napi::Array out = Napi::Array::New(env, COLUMN_COUNT);
-  size_t rows = st->conns.cap;
+  size_t rows = st->conns.count; /* the views' length: V8 counts an external buffer's length as memory held */
   for (int k = 0; k < COLUMN_COUNT; k++) {
     size_t mapped = 0;
     void *p = conns_take_column(&st->conns, k, &mapped);

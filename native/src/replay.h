@@ -23,8 +23,8 @@ typedef struct {
 } ns_conn_record;
 
 /*
- * The table's columns, each its own mapping grown with mremap, in src/native/replay.ts
- * CONNECTION_COLUMNS order. At the end each mapping becomes the memory of one of the report's typed
+ * The table's columns, each its own mapping reserved for `max` rows (replay.cc huge_map), in
+ * src/native/replay.ts CONNECTION_COLUMNS order. At the end each mapping becomes the memory of one of the report's typed
  * arrays (an external ArrayBuffer): the table is never copied.
  */
 enum { CONN_RECORDS, CONN_FIRST_RECORD, CONN_FIRST_FILE, CONN_SERVICE, CONN_HASH, CONN_VERDICT, CONN_CT_STATE, CONN_COLUMNS };
@@ -38,11 +38,11 @@ typedef struct {
   uint8_t *verdict;
   uint8_t *ct_state;
   size_t mapped[CONN_COLUMNS]; /* bytes each column's mapping holds */
-  uint32_t count, cap, max;
+  uint32_t count, cap, max; /* cap: rows the columns hold (max, until taken) */
   double overflow;
   int32_t *slots; /* pairs (connection + 1, hash); 0 empty */
   uint32_t mask;  /* slot count - 1 */
-  int failed; /* set when growing ran out of memory */
+  int failed; /* set when growing the index ran out of memory */
   /* A direct-mapped cache in front of the index: (hash, connection + 1) pairs by hash, in L1/L2. */
   int32_t recent[CONN_RECENT * 2];
 } ns_conns;
