@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { compileEbpf } from '../src/compile/ebpf/compile.js';
 import { compileIptables, renderIpsets, renderRules, summarize } from '../src/compile/iptables/index.js';
 import { newConntrack } from '../src/conntrack/index.js';
+import type { BufferAllocator } from '../src/conntrack/arena.js';
 import { decodeCaptures, type DecodedTraffic } from '../src/compare/traffic.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { indexCluster, type ClusterIndex } from '../src/model/cluster-index.js';
@@ -19,7 +20,7 @@ import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
 import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf } from '../src/match/ebpf.js';
 import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables } from '../src/match/iptables.js';
 import { classifyNative, nativeEbpf, nativeIptables, type NativeModelHandle } from '../src/native/engine.js';
-import { nativeAddon } from '../src/native/load.js';
+import { hugeAllocator, nativeAddon } from '../src/native/load.js';
 import { replay, type ReplayOptions } from '../src/replay/replay.js';
 import type { RowModel } from '../src/replay/models.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
@@ -38,8 +39,8 @@ interface Compiled {
   readonly classifyTs: (b: FlowBatch) => void;
   readonly classifyRow: (b: FlowBatch, i: number) => void;
   readonly bindNative: () => NativeModelHandle | null;
-  /** A fresh RowModel (own tracker) over the tables compiled above, for replay()'s `rowModels`. */
-  readonly rowModel: () => RowModel;
+  /** A fresh RowModel (own tracker, its arrays from `allocate`) over the tables compiled above, for replay()'s `rowModels`. */
+  readonly rowModel: (allocate?: BufferAllocator) => RowModel;
 }
 
 function compileIpt(index: ClusterIndex, outDir: string): Compiled {
@@ -57,7 +58,7 @@ function compileIpt(index: ClusterIndex, outDir: string): Compiled {
   return {
     compileSeconds, packSeconds, size: { rules: s.rules.v4 + s.rules.v6, chains: s.chains.v4 + s.chains.v6, sets: s.sets, members: s.members, textBytes: Object.values(files).reduce((n, f) => n + f.length, 0) },
     classifyTs: (b) => classifyIptables(m, b), classifyRow: (b, i) => classifyIptablesRow(m, b, i), bindNative: () => (addon ? nativeIptables(addon, m) : null),
-    rowModel: () => ({ name: 'iptables', matcher: m, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyIptablesRow(m, b, i) }) as RowModel,
+    rowModel: (allocate) => ({ name: 'iptables', matcher: m, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyIptablesRow(m, b, i) }) as RowModel,
   };
 }
 
@@ -73,7 +74,7 @@ function compileBpf(index: ClusterIndex): Compiled {
     compileSeconds, packSeconds,
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classifyTs: (b) => classifyEbpf(loaded, b), classifyRow: (b, i) => classifyEbpfRow(loaded, b, i), bindNative: () => (addon ? nativeEbpf(addon, loaded) : null),
-    rowModel: () => ({ name: 'ebpf', loaded, conntrack: newConntrack(), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(loaded, b, i) }) as RowModel,
+    rowModel: (allocate) => ({ name: 'ebpf', loaded, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(loaded, b, i) }) as RowModel,
   };
 }
 
@@ -115,10 +116,12 @@ function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, 
   const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
   const ts = bestOfThree(pcap, { ...base, addon: null });
   if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null };
-  const fused = bestOfThree(pcap, { ...base, addon });
+  // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
+  const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
+  const fused = bestOfThree(pcap, native);
   return {
-    ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: bestOfThree(pcap, { ...base, addon, fuse: false }).pps, native: fused.pps,
-    nativePerCpu: fused.perCpu, nativeThreads2: bestOfThree(pcap, { ...base, addon, threads: 2 }).pps,
+    ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: bestOfThree(pcap, { ...native, fuse: false }).pps, native: fused.pps,
+    nativePerCpu: fused.perCpu, nativeThreads2: bestOfThree(pcap, { ...native, threads: 2 }).pps,
   };
 }
 

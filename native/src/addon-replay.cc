@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "bound.h"
+#include "huge.h"
 
 namespace netsieve_addon {
 
@@ -253,6 +254,27 @@ Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
   return info[2];
 }
 
+/*
+ * hugeBuffer(bytes): a zeroed ArrayBuffer in huge pages (huge.h), unmapped when V8 collects it: memory
+ * for a big table that is filled once allocated (the conntrack arrays), at one page fault per 2 MiB.
+ */
+Napi::Value HugeBuffer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(bytes >= 0 && bytes <= 64.0 * (1ull << 30))) {
+    Napi::RangeError::New(env, "native hugeBuffer: bytes must be 0 to 64 GiB").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  void *p = huge_map((size_t)bytes);
+  napi_value buffer;
+  if (!p || napi_create_external_arraybuffer(env, p, (size_t)bytes, unmapBuffer, (void *)(uintptr_t)huge_round(bytes > 0 ? (size_t)bytes : 1), &buffer) != napi_ok) {
+    if (p) huge_free(p, (size_t)bytes);
+    Napi::Error::New(env, "native hugeBuffer: out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Value(env, buffer);
+}
+
 /* (file, record) of row `row` of a part: its opening packet's place in the captures. */
 struct Part { const uint8_t *base; const double *offsets; size_t count, at; };
 
@@ -325,6 +347,7 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
   exports.Set("exportConnections", Napi::Function::New(env, ExportConnections));
   exports.Set("takeConnections", Napi::Function::New(env, TakeConnections));
+  exports.Set("hugeBuffer", Napi::Function::New(env, HugeBuffer));
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);
   for (uint32_t k = 0; k < CONN_COLUMNS; k++) bytes.Set(k, Napi::Number::New(env, CONN_COLUMN_BYTES[k]));
   exports.Set("connectionColumnBytes", bytes);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "replay.h"
+#include "huge.h"
 
 /* --- Service DNAT (src/replay/nat.ts) -------------------------------------------------------------- */
 
@@ -88,32 +89,9 @@ static inline int conn_matches(const ns_conn_record *c, uint32_t fp, const uint3
 
 /*
  * The table's memory: each column one mapping of its largest size (`max` rows), reserved up front
- * (MAP_NORESERVE: only the pages touched are ever backed), starting on a 2 MiB boundary and advised for
- * transparent huge pages (the kernel's default mode is "madvise"), so a growing column takes one page fault
- * per 2 MiB and is never moved or copied. On this project's VM 64 MiB touched in 4 KiB pages took 267 ms,
- * in huge pages 5 ms (/proc/vmstat thp_fault_alloc counts them): 4 KiB faults were a fifth of a replay.
- * Running out of memory past the reservation is then the kernel's to handle (as for any touched page).
+ * (huge.h: only the pages touched are ever backed, in 2 MiB pages), so a growing column is never moved
+ * or copied. Running out of memory past the reservation is then the kernel's to handle.
  */
-enum { HUGE_PAGE = 2u << 20 };
-
-static size_t huge_round(size_t bytes) { return (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1); }
-
-/* huge_round(bytes) bytes of zeroed memory on a 2 MiB boundary, advised for huge pages; NULL if refused. */
-static void *huge_map(size_t bytes) {
-  size_t n = huge_round(bytes > 0 ? bytes : 1);
-  uint8_t *p = (uint8_t *)mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-  uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-  if (a > p) munmap(p, (size_t)(a - p));
-  if (p + HUGE_PAGE > a) munmap(a + n, (size_t)(p + HUGE_PAGE - a));
-  madvise(a, n, MADV_HUGEPAGE); /* a hint: refused is fine */
-  return a;
-}
-
-static void huge_free(void *p, size_t bytes) {
-  if (p) munmap(p, huge_round(bytes > 0 ? bytes : 1));
-}
-
 const uint32_t CONN_COLUMN_BYTES[CONN_COLUMNS] = {sizeof(ns_conn_record), 8, 4, 4, 4, 1, 1};
 
 static void **column_slot(ns_conns *t, int k) {

@@ -4,9 +4,10 @@
  * life cycle (find with lazy expiry, refresh, delete, make room) shared by the protocol handlers.
  */
 import {
-  type ConnTable, findTuple, hashTuple, newTable, newerEntry, oldestEntry, removeEntry, tableCount, touchEntry,
+  type ConnTable, findTuple, hashTuple, initTable, newerEntry, oldestEntry, removeEntry, tableArrays, tableCount, touchEntry,
   TUPLE_WORDS,
 } from './table.js';
+import { carveArrays, type BufferAllocator } from './arena.js';
 import { type FragmentTable, newFragmentTable } from './fragments.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './timeouts.js';
 
@@ -32,6 +33,8 @@ export interface ConntrackOptions {
   timeouts?: Partial<Timeouts>;
   /** Slots of the first-fragment table. Default 1,024. */
   fragmentSlots?: number;
+  /** The memory of the entry and slot arrays, all in one buffer (default: an ArrayBuffer; see arena.ts). */
+  allocate?: BufferAllocator;
 }
 
 export interface Conntrack {
@@ -59,11 +62,15 @@ export interface Conntrack {
 
 export function newConntrack(options: ConntrackOptions = {}): Conntrack {
   const capacity = options.capacity ?? 65_536;
-  const table = newTable(capacity);
+  const a = carveArrays({
+    ...tableArrays(capacity), expires: [Float64Array, capacity], streamAt: [Float64Array, capacity], state: [Uint8Array, capacity],
+    status: [Uint8Array, capacity], lastIndex: [Uint8Array, capacity], lastDir: [Uint8Array, capacity],
+  } as const, options.allocate);
+  const table = initTable(capacity, a);
   return {
-    table, timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }, state: new Uint8Array(capacity),
-    status: new Uint8Array(capacity), lastIndex: new Uint8Array(capacity), lastDir: new Uint8Array(capacity),
-    expires: new Float64Array(capacity), streamAt: new Float64Array(capacity),
+    table, timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts }, state: a.state,
+    status: a.status, lastIndex: a.lastIndex, lastDir: a.lastDir,
+    expires: a.expires, streamAt: a.streamAt,
     counters: new Float64Array(COUNTER_COUNT), fragments: newFragmentTable(options.fragmentSlots ?? 1024),
     key: new Uint32Array(2 * TUPLE_WORDS), now: new Float64Array(1), pending: new Uint8Array(0),
     fragmentVerdict: new Uint8Array(0),

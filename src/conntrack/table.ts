@@ -12,6 +12,8 @@
  * passed to or returned from a function it did not inline, which would be an allocation per packet.
  */
 
+import { carveArrays } from './arena.js';
+
 export const TUPLE_WORDS = 10;
 const ENTRY_WORDS = 2 * TUPLE_WORDS;
 const EMPTY = 0;
@@ -38,21 +40,32 @@ const TAIL = 1;
 const FREE_TOP = 2;
 const COUNT = 3;
 
-export function newTable(capacity: number): ConnTable {
+/** The table's slot and per-entry arrays (as carveArrays asks for them), for `capacity` entries. */
+export function tableArrays(capacity: number) {
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
     throw new RangeError(`conntrack capacity ${capacity} is not an integer in 1..${1 << 24}`);
   }
   // Two tuples per entry at a load factor of at most 1/2: slots >= 4 x capacity, a power of two.
   let slots = 8;
   while (slots < 4 * capacity) slots *= 2;
-  const free = new Int32Array(capacity);
+  return {
+    slotRef: [Int32Array, slots], slotHash: [Int32Array, slots], tuples: [Uint32Array, capacity * ENTRY_WORDS],
+    prev: [Int32Array, capacity], next: [Int32Array, capacity], free: [Int32Array, capacity],
+  } as const;
+}
+
+/** An empty table over `arrays` (zeroed, of tableArrays' lengths; newTable makes them). */
+export function initTable(capacity: number, arrays: Pick<ConnTable, 'slotRef' | 'slotHash' | 'tuples' | 'prev' | 'next' | 'free'>): ConnTable {
+  const { slotRef, slotHash, tuples, prev, next, free } = arrays;
+  prev.fill(NIL);
+  next.fill(NIL);
   for (let i = 0; i < capacity; i++) free[i] = capacity - 1 - i;
   const meta = Int32Array.of(NIL, NIL, capacity, 0);
-  return {
-    capacity, mask: slots - 1, slotRef: new Int32Array(slots), slotHash: new Int32Array(slots),
-    tuples: new Uint32Array(capacity * ENTRY_WORDS), prev: new Int32Array(capacity).fill(NIL),
-    next: new Int32Array(capacity).fill(NIL), free, meta,
-  };
+  return { capacity, mask: slotRef.length - 1, slotRef, slotHash, tuples, prev, next, free, meta };
+}
+
+export function newTable(capacity: number): ConnTable {
+  return initTable(capacity, carveArrays(tableArrays(capacity)));
 }
 
 export function tableCount(t: ConnTable): number {

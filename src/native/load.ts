@@ -32,6 +32,8 @@ export interface NativeAddon {
   /** The connection table as one buffer of connections.ts columns: fresh (offsets[k] set), or `target` at the given offsets. */
   exportConnections(replay: NativeHandle, offsets: Float64Array, target: ArrayBuffer | Uint8Array): ArrayBuffer | Uint8Array;
   takeConnections(replay: NativeHandle): ArrayBuffer[];
+  /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
+  hugeBuffer(bytes: number): ArrayBuffer;
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
   /** Disjoint column buffers merged in opening order (at most `max` rows) into a fresh one; taken[k] per part. */
@@ -109,4 +111,9 @@ export function parseEngine(text: string | undefined): Engine | undefined {
   if (text === undefined) return undefined;
   if (text === 'native' || text === 'js') return text;
   throw new InputError(`--engine: ${JSON.stringify(text)} is not native or js`);
+}
+
+/** The conntrack arrays' memory in huge pages from the addon (src/conntrack/arena.ts says why). */
+export function hugeAllocator(addon: NativeAddon): (bytes: number) => ArrayBuffer {
+  return (bytes) => addon.hugeBuffer(bytes);
 }

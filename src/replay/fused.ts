@@ -12,6 +12,7 @@ import { bindNativeReplay, takeNativeConnections, exportNativeConnectionsShared,
 import { settleProbes } from '../native/engine.js';
 import { ReplayStat } from '../native/layout.js';
 import { openNativeCapture } from '../native/walk.js';
+import { hugeAllocator } from '../native/load.js';
 import { FlowBatch } from '../wire/flow-batch.js';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
 import { buildRowModel, nativeHandleOf } from './models.js';
@@ -37,7 +38,7 @@ export function replayFusedShard(
   paths: readonly string[], opts: ReplayOptions, shard: { index: number; count: number }, beforeReading?: () => void, shareConnections = false,
 ): { result: ReplayResult; shared: PackedConnections | null } {
   const capacity = opts.batchSize ?? 4096;
-  const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions);
+  const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, hugeAllocator(opts.addon!));
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
   const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel) };
   const connections = new ConnectionTable(opts.maxConnections);

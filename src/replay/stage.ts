@@ -14,7 +14,7 @@ import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { nativeHandleOf, buildRowModel, runRow, type RowModel } from './models.js';
 import { runNative, type NativeModelHandle } from '../native/engine.js';
-import type { NativeAddon } from '../native/load.js';
+import { hugeAllocator, type NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { ConnectionTable, Count, RECORD_DOUBLES } from './connections.js';
 
@@ -72,7 +72,8 @@ export function buildStage(
   models: readonly ModelName[], index: ClusterIndex, evalOptions: EvalOptions, addon: NativeAddon | null,
   capacity: number, keep: number, maxConnections?: number, prebuilt?: (name: ModelName) => RowModel,
 ): Stage {
-  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions));
+  const allocate = addon === null ? undefined : hugeAllocator(addon);
+  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, allocate));
   return {
     rowModels, natives: rowModels.map((m) => (addon === null ? null : nativeHandleOf(addon, m))),
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),

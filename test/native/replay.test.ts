@@ -229,6 +229,15 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(addon!.connectionColumnBytes).toEqual(CONNECTION_COLUMNS.map(([, bytes]) => bytes));
   });
 
+  it('hugeBuffer gives zeroed memory of the size asked for, and refuses nonsense', () => {
+    const b = new Uint8Array(addon!.hugeBuffer(3_000_001));
+    expect(b.length).toBe(3_000_001);
+    expect(b.every((x) => x === 0)).toBe(true);
+    b[3_000_000] = 7;
+    expect(b[3_000_000]).toBe(7);
+    expect(() => addon!.hugeBuffer(-1)).toThrow(/0 to 64 GiB/);
+  });
+
   it('a table taken from C answers lookups afterwards (its index is built when first needed)', () => {
     const r = replay([SEED_PCAP], { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon });
     const t = r.connections;
