@@ -17,7 +17,7 @@ import { openPcapWriter, type PcapWriter } from '../traffic/pcap/writer.js';
 import { FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { decodeNative } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
-import type { ConnectionTable } from './connections.js';
+import { expectedConnections, type ConnectionTable } from './connections.js';
 import type { RowModel } from './models.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
 import { buildStage, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
@@ -88,7 +88,10 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
   if (canFuse(opts)) return replayFused(paths, opts);
   const capacity = opts.batchSize ?? 4096;
-  const stage = buildStage(opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections, opts.rowModels);
+  const stage = buildStage(
+    opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections, opts.rowModels,
+    expectedConnections(fileSizes(paths)),
+  );
   const run = newRun(opts, stage, capacity);
   const timer = startTimer();
   try {

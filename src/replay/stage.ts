@@ -70,7 +70,7 @@ export interface Stage extends StageCounts {
 
 export function buildStage(
   models: readonly ModelName[], index: ClusterIndex, evalOptions: EvalOptions, addon: NativeAddon | null,
-  capacity: number, keep: number, maxConnections?: number, prebuilt?: (name: ModelName) => RowModel,
+  capacity: number, keep: number, maxConnections?: number, prebuilt?: (name: ModelName) => RowModel, expected = 0,
 ): Stage {
   const allocate = addon === null ? undefined : hugeAllocator(addon);
   const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, allocate));
@@ -79,7 +79,7 @@ export function buildStage(
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),
     keep, file: '', fileIndex: 0, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
     models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(m) })),
-    connections: new ConnectionTable(maxConnections),
+    connections: new ConnectionTable(maxConnections, expected),
   };
 }
 
