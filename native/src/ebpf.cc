@@ -4,7 +4,8 @@
  * table, then where its bits say so a host probe and binary search on /17-/31; IPv6: the full length,
  * then binary search) over a bucketized open-addressing table, then Cilium v1.17's policy map probe order.
  * Cost is counted the same way: every bucket (one 64-byte cache line) read is one probe, and so is every
- * direct-table read.
+ * direct-table read, the endpoint -> template read (epTemplate) included. The policy table holds template
+ * rows (src/compile/ebpf/README.md "The probe sequence"); entry = row + the endpoint's offset.
  */
 #include "hot.h"
 

@@ -7,6 +7,9 @@
  *   4. an address of the endpoint's own node resolves to the host identity (each node's ipcache does so);
  *   5. egress at the source endpoint, then ingress at the destination endpoint, each: not isolated ->
  *      allow (policy enforcement "default"), else the policy map probe sequence (PROBE_SEQUENCE).
+ * The policy table is packed per template (endpoints with the same map share its rows; Cilium likewise
+ * computes policy once per identity): epTemplate names an endpoint's template and the offset that turns
+ * a row into that endpoint's entry index, so decidedBy and hits keep the program's per-endpoint entries.
  * Nothing here allocates per packet; `probeLog`, when set by explain, records each policy lookup made.
  */
 import {
