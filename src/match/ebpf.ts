@@ -112,6 +112,7 @@ function templateKeyWord1(template: number, plen: number): number {
 function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): Pick<LoadedEbpf, 'policy' | 'epMask' | 'epTemplate' | 'rowPlen' | 'rowDeny'> {
   const policy = new OpenHashTable(POLICY_KEY_WORDS, m.identity.length, seed, POLICY_HASH_MASK);
   const templates = m.templateStart.length - 1;
+  if (templates >= 2 ** (32 - TEMPLATE_SHIFT)) throw new Error(`${templates} templates do not fit key word 1 (at most 2^27)`);
   const templateMask = new Uint32Array(templates * 2);
   const key = new Uint32Array(POLICY_KEY_WORDS);
   for (let t = 0; t < templates; t++) {
