@@ -5,7 +5,10 @@
  * decode, DNAT, conntrack, model, connections) in TypeScript and, when the addon loads, native: staged,
  * fused, and fused on two threads. Prints one JSON document on stdout.
  *
- *   node dist/bench/tier-model.js <tier> <iptables|ebpf> <workdir> <packets>
+ *   node dist/bench/tier-model.js <tier> <iptables|ebpf> <workdir> <packets> [no-threads]
+ *
+ * `no-threads` leaves out the two-thread replay (nativeThreads2: null): each of its workers compiles and
+ * packs the model itself, three times, which at the stress tier is minutes of CPU and GiBs per worker.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,7 +114,7 @@ export interface EndToEnd {
  * native engine staged (the model in C per batch, the rest in TypeScript), fused (all of it in C), and
  * fused on two threads (each worker compiles its own model before it starts reading; not timed).
  */
-function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string): EndToEnd {
+function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string, threads: boolean): EndToEnd {
   const addon = nativeAddon().addon;
   const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
   const ts = bestOfThree(pcap, { ...base, addon: null });
@@ -121,7 +124,7 @@ function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, 
   const fused = bestOfThree(pcap, native);
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: bestOfThree(pcap, { ...native, fuse: false }).pps, native: fused.pps,
-    nativePerCpu: fused.perCpu, nativeThreads2: bestOfThree(pcap, { ...native, threads: 2 }).pps,
+    nativePerCpu: fused.perCpu, nativeThreads2: threads ? bestOfThree(pcap, { ...native, threads: 2 }).pps : null,
   };
 }
 
@@ -136,7 +139,8 @@ function bestOfThree(pcap: string, opts: ReplayOptions): { pps: number; perCpu: 
 }
 
 function main(): void {
-  const [tierName, model, dir, packetsText] = process.argv.slice(2);
+  const [tierName, model, dir, packetsText, skip] = process.argv.slice(2);
+  if (skip !== undefined && skip !== 'no-threads') throw new Error(`fifth argument: no-threads or nothing, not ${skip}`);
   if (model !== 'iptables' && model !== 'ebpf') throw new Error(`model: iptables or ebpf, not ${model}`);
   const tier = tierByName(tierName!);
   const t0 = process.hrtime.bigint();
@@ -148,7 +152,7 @@ function main(): void {
   const pcap = join(dir!, `traffic-${tier.name}.pcap`);
   if (!existsSync(pcap)) synthToSink(index, { packets: Number(packetsText), seed: 1, size: { kind: 'fixed', bytes: 64 } }, fileSink(pcap));
   const traffic = decodeCaptures([pcap], index);
-  const e2e = endToEnd(c, model, index, pcap);
+  const e2e = endToEnd(c, model, index, pcap, skip !== 'no-threads');
   const cls = classification(c, traffic);
   const load = nativeAddon();
   process.stdout.write(`${JSON.stringify({

@@ -4,7 +4,8 @@
  * table, then where its bits say so a host probe and binary search on /17-/31; IPv6: the full length,
  * then binary search) over a bucketized open-addressing table, then Cilium v1.17's policy map probe order.
  * Cost is counted the same way: every bucket (one 64-byte cache line) read is one probe, and so is every
- * direct-table read.
+ * direct-table read, the endpoint -> template read (epTemplate) included. The policy table holds template
+ * rows (src/compile/ebpf/README.md "The probe sequence"); entry = row + the endpoint's offset.
  */
 #include "hot.h"
 
@@ -16,8 +17,10 @@ enum { DIRECT_BITS = 16 };
 #define DIRECT_VALUE_MASK 0x1fffffffu
 #define DIRECT_DEEPER 0x20000000u
 #define DIRECT_HOST 0x40000000u
-/* src/match/ebpf.ts PLEN_BITS and POLICY_HASH_MASK: the policy map hashes {identity, word 1 without the plen}. */
+/* src/match/ebpf.ts PLEN_BITS, TEMPLATE_SHIFT and POLICY_HASH_MASK: the packed policy map is keyed per
+ * template {identity, template << 5 | plen, proto/port} and hashes {identity, word 1 without the plen}. */
 #define PLEN_BITS 0x1fu
+enum { TEMPLATE_SHIFT = 5 };
 static const uint32_t POLICY_HASH_MASK[POLICY_KEY_WORDS] = {0xffffffffu, ~PLEN_BITS, 0u};
 static const uint32_t IPCACHE_HASH_MASK[IPCACHE_KEY_WORDS] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
 
@@ -117,12 +120,12 @@ static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) 
 }
 
 /*
- * lookupLongest: every entry of {identity, endpoint, direction} is in one run of buckets (the hash leaves
- * out the plen, protocol and port); of those whose {proto, port} matches at their own prefix length, the
- * longest wins. The run ends at the first bucket with an empty slot.
+ * lookupLongest: every row of {identity, template} is in one run of buckets (the hash leaves out the
+ * plen, protocol and port); of those whose {proto, port} matches at their own prefix length, the longest
+ * wins. The run ends at the first bucket with an empty slot. Returns the template row.
  */
-static int32_t lookup_longest(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t identity, uint32_t proto, uint32_t dport) {
-  uint32_t key[POLICY_KEY_WORDS] = {identity, (ep << 6) | (dir << 5), 0};
+static int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32_t identity, uint32_t proto, uint32_t dport) {
+  uint32_t key[POLICY_KEY_WORDS] = {identity, template_id << TEMPLATE_SHIFT, 0};
   uint32_t mask = bucket_mask(p->polSlots_len);
   uint32_t b = hash_words(key, POLICY_HASH_MASK, POLICY_KEY_WORDS, p->params[EBPF_PARAM_POLICY_SEED]) & mask;
   int32_t best = -1;
@@ -134,7 +137,7 @@ static int32_t lookup_longest(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t id
     for (; s < POL_SLOTS; s++, slot += POL_SLOT_WORDS) {
       int32_t v = (int32_t)slot[POLICY_KEY_WORDS];
       if (v < 0) break; /* an empty slot ends the run */
-      if (slot[0] != identity || (slot[1] >> 5) != (key[1] >> 5)) continue; /* another triple in the bucket */
+      if (slot[0] != identity || (slot[1] >> TEMPLATE_SHIFT) != template_id) continue; /* another pair in the bucket */
       int32_t plen = (int32_t)(slot[1] & PLEN_BITS);
       if (plen > best_plen && slot[2] == key_word2(proto, dport, (uint32_t)plen)) { best = v; best_plen = plen; }
     }
@@ -142,13 +145,18 @@ static int32_t lookup_longest(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t id
   }
 }
 
-/* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. */
+/* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. Returns
+ * the deciding template row or -1; the endpoint -> template read (epTemplate) is one probe when a lookup is made. */
 static int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport) {
   size_t base = (size_t)ep * 4 + dir * 2;
-  int32_t l3 = p->epMask[base] == 0 ? -1 : lookup_longest(p, ep, dir, remote, proto, dport);
-  if (l3 >= 0 && p->entryDeny[l3] == 1) return l3;
-  int32_t l4 = p->epMask[base + 1] == 0 ? -1 : lookup_longest(p, ep, dir, IDENTITY_ANY, proto, dport);
-  if (l4 >= 0 && (p->entryDeny[l4] == 1 || l3 < 0 || p->entryPlen[l4] > p->entryPlen[l3])) return l4;
+  uint32_t l3_mask = p->epMask[base], l4_mask = p->epMask[base + 1];
+  if ((l3_mask | l4_mask) == 0) return -1;
+  p->probes[1] += 1;
+  uint32_t template_id = (uint32_t)p->epTemplate[base];
+  int32_t l3 = l3_mask == 0 ? -1 : lookup_longest(p, template_id, remote, proto, dport);
+  if (l3 >= 0 && p->rowDeny[l3] == 1) return l3;
+  int32_t l4 = l4_mask == 0 ? -1 : lookup_longest(p, template_id, IDENTITY_ANY, proto, dport);
+  if (l4 >= 0 && (p->rowDeny[l4] == 1 || l3 < 0 || p->rowPlen[l4] > p->rowPlen[l3])) return l4;
   return l3;
 }
 
@@ -158,10 +166,13 @@ static int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint32_t remot
   if (ep < 0) return 1;
   uint8_t isolated = dir == DIR_INGRESS ? EP_INGRESS_ISOLATED : EP_EGRESS_ISOLATED;
   if ((p->epFlags[ep] & isolated) == 0) return 1; /* policy enforcement "default": not isolated, allowed */
-  int32_t e = lookup_policy(p, (uint32_t)ep, dir, remote, proto, dport);
+  int32_t row = lookup_policy(p, (uint32_t)ep, dir, remote, proto, dport);
+  if (row < 0) return 0;
+  /* The endpoint's entry index: its template row plus its map's offset (hits stay per endpoint entry). */
+  int32_t e = row + p->epTemplate[(size_t)ep * 4 + dir * 2 + 1];
   *entry = e;
-  if (e >= 0) p->hits[e] += 1;
-  return e >= 0 && p->entryDeny[e] == 0;
+  p->hits[e] += 1;
+  return p->rowDeny[row] == 0;
 }
 
 static inline int own_node(const ns_ebpf *p, int32_t endpoint, int32_t node) {

@@ -32,8 +32,8 @@ enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4
 #define NS_EBPF_FIELDS(X) \
   X(ipcSlots, U32) X(ipcBest, I32) X(ipcLengths4, I32) X(ipcLengths6, I32) X(ipcDirect, I32) X(ipcPods, I32) \
   X(ipcIdentity, I32) \
-  X(ipcEndpoint, I32) X(ipcNode, I32) X(polSlots, U32) X(entryPlen, U8) X(entryDeny, U8) \
-  X(epFlags, U8) X(epNode, I32) X(epMask, U32) X(hits, F64) X(params, U32) X(probes, F64)
+  X(ipcEndpoint, I32) X(ipcNode, I32) X(polSlots, U32) X(rowPlen, U8) X(rowDeny, U8) \
+  X(epFlags, U8) X(epNode, I32) X(epMask, U32) X(epTemplate, I32) X(hits, F64) X(params, U32) X(probes, F64)
 enum { EBPF_PARAM_IPC_SEED = 0, EBPF_PARAM_POLICY_SEED = 1, EBPF_PARAM_ALLOW_LOOPBACK = 2,
        EBPF_PARAM_ALLOW_NODE_TRAFFIC = 3, EBPF_PARAM_HAS_HOST6 = 4, EBPF_PARAM_POD_BASE = 5, EBPF_PARAM_POD_SIZE = 6,
        EBPF_PARAM_COUNT = 7 };

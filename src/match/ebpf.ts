@@ -7,6 +7,9 @@
  *   4. an address of the endpoint's own node resolves to the host identity (each node's ipcache does so);
  *   5. egress at the source endpoint, then ingress at the destination endpoint, each: not isolated ->
  *      allow (policy enforcement "default"), else the policy map probe sequence (PROBE_SEQUENCE).
+ * The policy table is packed per template (endpoints with the same map share its rows; Cilium likewise
+ * computes policy once per identity): epTemplate names an endpoint's template and the offset that turns
+ * a row into that endpoint's entry index, so decidedBy and hits keep the program's per-endpoint entries.
  * Nothing here allocates per packet; `probeLog`, when set by explain, records each policy lookup made.
  */
 import {
@@ -19,13 +22,16 @@ import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { BUCKET_WORDS, OpenHashTable, slotsPerBucket } from './hash-table.js';
 import { LpmTable } from './lpm.js';
 
-/** Key word 1's prefix-length bits (policyKeyWord1: endpoint << 6 | direction << 5 | plen). */
+/** Key word 1's prefix-length bits (low 5 bits, as in policyKeyWord1). */
 const PLEN_BITS = 0x1f;
-/** Word 1 shifted past the prefix length: the endpoint and direction, what a triple compares. */
-const TRIPLE_SHIFT = 5;
+/** Word 1 shifted past the prefix length: the template, what a pair {identity, template} compares. */
+const TEMPLATE_SHIFT = 5;
 /**
- * The policy map hashes {identity, endpoint, direction} only: word 1 without its prefix length, not word 2
- * (protocol, port). A lookup then reads one run of buckets for all prefix lengths (lookupLongest).
+ * The packed table is keyed per template, not per endpoint (Cilium computes policy per identity and
+ * shares it; replicas here share a template of rows): word 0 the remote identity, word 1
+ * `template << 5 | plen`, word 2 as policyKeyWord2; the value is the template row. The hash reads
+ * {identity, template} only: word 1 without its prefix length, not word 2 (protocol, port). A lookup
+ * then reads one run of buckets for all prefix lengths (lookupLongest).
  */
 export const POLICY_HASH_MASK: readonly number[] = [0xffffffff, ~PLEN_BITS >>> 0, 0];
 const POLICY_SLOTS = slotsPerBucket(POLICY_KEY_WORDS);
@@ -46,14 +52,22 @@ export interface LoadedEbpf {
   readonly ipcIdentity: Int32Array;
   readonly ipcEndpoint: Int32Array;
   readonly ipcNode: Int32Array;
+  /** Every template row once, keyed {identity, template, plen, proto, port} -> row (POLICY_HASH_MASK). */
   readonly policy: OpenHashTable;
-  readonly entryPlen: Uint8Array;
-  readonly entryDeny: Uint8Array;
+  /** Per template row (the program's columns, shared): prefix length and deny bit. */
+  readonly rowPlen: Uint8Array;
+  readonly rowDeny: Uint8Array;
+  /**
+   * Per endpoint and direction, at [ep*4 + dir*2]: the template of its map (-1: none) and, next to it,
+   * the offset from a template row to the endpoint's entry index (entry = row + offset). One direct
+   * read per direction looked up, counted in the cost.
+   */
+  readonly epTemplate: Int32Array;
   readonly epFlags: Uint8Array;
   readonly epNode: Int32Array;
   /** Bit p set: the endpoint's map has entries of port prefix length p; [ep*4 + dir*2 + (any identity ? 1 : 0)]. */
   readonly epMask: Uint32Array;
-  /** Times each entry decided a direction. */
+  /** Times each entry (per endpoint, as the program numbers them) decided a direction. */
   readonly hits: Float64Array;
   readonly trace: Int32Array;
   readonly allowLoopback: boolean;
@@ -86,33 +100,50 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
   };
 }
 
+/** Matcher key word 1: the template, then the prefix length in the low bits (PLEN_BITS). */
+function templateKeyWord1(template: number, plen: number): number {
+  return ((template << TEMPLATE_SHIFT) | plen) >>> 0;
+}
+
 /**
- * Every entry's key into the hash map, in entry order, from the columns (map by map, each map's
- * template rows in order); each map's prefix-length masks; per entry its prefix length and deny bit.
+ * Every template row into the hash map once (141M entries of the stress tier are 49M rows), with each
+ * template's prefix-length masks; then per endpoint map its template, entry offset and masks.
  */
-function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): Pick<LoadedEbpf, 'policy' | 'epMask' | 'entryPlen' | 'entryDeny'> {
-  const policy = new OpenHashTable(POLICY_KEY_WORDS, m.count, seed, POLICY_HASH_MASK);
+function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): Pick<LoadedEbpf, 'policy' | 'epMask' | 'epTemplate' | 'rowPlen' | 'rowDeny'> {
+  const policy = new OpenHashTable(POLICY_KEY_WORDS, m.identity.length, seed, POLICY_HASH_MASK);
+  const templates = m.templateStart.length - 1;
+  if (templates >= 2 ** (32 - TEMPLATE_SHIFT)) throw new Error(`${templates} templates do not fit key word 1 (at most 2^27)`);
+  const templateMask = new Uint32Array(templates * 2);
   const key = new Uint32Array(POLICY_KEY_WORDS);
-  const epMask = new Uint32Array(endpoints * 4);
-  const entryPlen = new Uint8Array(m.count);
-  const entryDeny = new Uint8Array(m.count);
-  for (let map = 0; map < m.mapCount; map++) {
-    const endpoint = m.mapEndpoint[map]!;
-    const dir = m.mapDirection[map]!;
-    const row0 = m.templateStart[m.mapTemplate[map]!]! - m.mapStart[map]!;
-    for (let i = m.mapStart[map]!; i < m.mapStart[map + 1]!; i++) {
-      const r = row0 + i;
+  for (let t = 0; t < templates; t++) {
+    for (let r = m.templateStart[t]!; r < m.templateStart[t + 1]!; r++) {
       const plen = m.prefixLength[r]!;
       key[0] = m.identity[r]!;
-      key[1] = policyKeyWord1(endpoint, dir, plen);
+      key[1] = templateKeyWord1(t, plen);
       key[2] = policyKeyWord2(m.protocol[r]!, m.port[r]!, plen);
-      policy.insert(key, 0, i);
-      epMask[endpoint * 4 + dir * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
-      entryPlen[i] = plen;
-      entryDeny[i] = m.deny[r]!;
+      policy.insert(key, 0, r);
+      templateMask[t * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
     }
   }
-  return { policy, epMask, entryPlen, entryDeny };
+  const { epTemplate, epMask } = endpointMaps(m, endpoints, templateMask);
+  return { policy, epMask, epTemplate, rowPlen: m.prefixLength, rowDeny: m.deny };
+}
+
+/** Per endpoint and direction: its map's template and entry offset, and the template's masks. */
+function endpointMaps(m: PolicyColumns, endpoints: number, templateMask: Uint32Array): Pick<LoadedEbpf, 'epMask' | 'epTemplate'> {
+  const epTemplate = new Int32Array(endpoints * 4);
+  for (let at = 0; at < epTemplate.length; at += 2) epTemplate[at] = -1;
+  const epMask = new Uint32Array(endpoints * 4);
+  for (let map = 0; map < m.mapCount; map++) {
+    const at = m.mapEndpoint[map]! * 4 + m.mapDirection[map]! * 2;
+    const t = m.mapTemplate[map]!;
+    if (epTemplate[at] !== -1) throw new Error(`endpoint ${m.mapEndpoint[map]} has two maps in one direction`);
+    epTemplate[at] = t;
+    epTemplate[at + 1] = m.mapStart[map]! - m.templateStart[t]!;
+    epMask[at] = templateMask[t * 2]!;
+    epMask[at + 1] = templateMask[t * 2 + 1]!;
+  }
+  return { epTemplate, epMask };
 }
 
 /** Slots inspected so far in both tables; the difference across one packet is its cost. */
@@ -194,36 +225,46 @@ function decideDirection(
   if (ep < 0) { t[stateSlot] = DirState.NOT_A_POD; return true; }
   const isolatedBit = dir === DIR_INGRESS ? EP_INGRESS_ISOLATED : EP_EGRESS_ISOLATED;
   if ((p.epFlags[ep]! & isolatedBit) === 0) { t[stateSlot] = DirState.NOT_ISOLATED; return true; }
-  const entry = lookupPolicy(p, ep, dir, remote, proto, dport);
+  const row = lookupPolicy(p, ep, dir, remote, proto, dport);
+  const entry = row < 0 ? -1 : row + p.epTemplate[ep * 4 + dir * 2 + 1]!;
   t[entrySlot] = entry;
-  const allowed = entry >= 0 && p.entryDeny[entry] === 0;
+  const allowed = row >= 0 && p.rowDeny[row] === 0;
   if (entry >= 0) p.hits[entry]!++;
   t[stateSlot] = allowed ? DirState.ALLOWED : DirState.DENIED;
   return allowed;
 }
 
-/** Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. */
+/**
+ * Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins.
+ * Returns the deciding row of the endpoint's template, or -1. A direction whose map has no entries of
+ * either kind makes no read; otherwise the endpoint -> template read (epTemplate) is one probe.
+ */
 export function lookupPolicy(p: LoadedEbpf, ep: number, dir: number, remote: number, proto: number, dport: number): number {
   const base = ep * 4 + dir * 2;
-  const l3 = p.epMask[base] === 0 ? -1 : lookupLongest(p, ep, dir, remote, proto, dport);
-  if (l3 >= 0 && p.entryDeny[l3] === 1) return l3;
-  const l4 = p.epMask[base + 1] === 0 ? -1 : lookupLongest(p, ep, dir, ReservedIdentity.ANY, proto, dport);
-  if (l4 >= 0 && (p.entryDeny[l4] === 1 || l3 < 0 || p.entryPlen[l4]! > p.entryPlen[l3]!)) return l4;
+  const l3Mask = p.epMask[base]!;
+  const l4Mask = p.epMask[base + 1]!;
+  if ((l3Mask | l4Mask) === 0) return -1;
+  p.policy.probes++;
+  const l3 = l3Mask === 0 ? -1 : lookupLongest(p, ep, dir, remote, proto, dport);
+  if (l3 >= 0 && p.rowDeny[l3] === 1) return l3;
+  const l4 = l4Mask === 0 ? -1 : lookupLongest(p, ep, dir, ReservedIdentity.ANY, proto, dport);
+  if (l4 >= 0 && (p.rowDeny[l4] === 1 || l3 < 0 || p.rowPlen[l4]! > p.rowPlen[l3]!)) return l4;
   return l3;
 }
 
 /**
- * The LPM over {proto, dport} for one {identity, endpoint, direction}: the map hashes keys without their
- * prefix length and port (POLICY_HASH_MASK), so every entry of the triple is in one run of buckets, read
- * once; of the entries whose {proto, port} matches at their own prefix length, the longest wins (keys are
- * unique, so there is no tie). Stops at the first bucket with an empty slot, as a lookup does.
+ * The LPM over {proto, dport} for one {identity, template} (the endpoint's, from epTemplate): the map
+ * hashes keys without their prefix length and port (POLICY_HASH_MASK), so every row of the pair is in
+ * one run of buckets, read once; of the rows whose {proto, port} matches at their own prefix length, the
+ * longest wins (keys are unique, so there is no tie). Stops at the first bucket with an empty slot, as a
+ * lookup does. Returns the row.
  */
 function lookupLongest(p: LoadedEbpf, ep: number, dir: number, identity: number, proto: number, dport: number): number {
   const t = p.policy;
   const key = p.keyScratch;
-  const triple = policyKeyWord1(ep, dir, 0);
+  const pair = templateKeyWord1(p.epTemplate[ep * 4 + dir * 2]!, 0);
   key[0] = identity;
-  key[1] = triple;
+  key[1] = pair;
   key[2] = 0;
   let best = -1;
   let bestPlen = -1;
@@ -235,18 +276,22 @@ function lookupLongest(p: LoadedEbpf, ep: number, dir: number, identity: number,
       const v = t.values[at + POLICY_KEY_WORDS]!;
       if (v < 0) break; // an empty slot ends the run
       const w1 = t.words[at + 1]!;
-      if (t.words[at] !== identity || w1 >>> TRIPLE_SHIFT !== triple >>> TRIPLE_SHIFT) continue; // another triple sharing the bucket
+      if (t.words[at] !== identity || w1 >>> TEMPLATE_SHIFT !== pair >>> TEMPLATE_SHIFT) continue; // another pair sharing the bucket
       const plen = w1 & PLEN_BITS;
       if (plen > bestPlen && t.words[at + 2] === policyKeyWord2(proto, dport, plen)) { best = v; bestPlen = plen; }
     }
     if (s < POLICY_SLOTS) break;
   }
-  if (p.probeLog !== null) logLookup(p, identity, triple, proto, dport, best, bestPlen);
+  if (p.probeLog !== null) logLookup(p, identity, ep, dir, proto, dport, best, bestPlen);
   return best;
 }
 
-/** Explain: one line per lookup, the key of the entry found (or of the full port, on a miss). */
-function logLookup(p: LoadedEbpf, identity: number, triple: number, proto: number, dport: number, entry: number, plen: number): void {
-  const len = entry >= 0 ? plen : PLEN_FULL;
-  p.probeLog!.push(identity, (triple | len) >>> 0, policyKeyWord2(proto, dport, len), entry);
+/**
+ * Explain: one line per lookup, in the program's per-endpoint terms: the key of the entry found (or of
+ * the full port, on a miss) and the entry index.
+ */
+function logLookup(p: LoadedEbpf, identity: number, ep: number, dir: number, proto: number, dport: number, row: number, plen: number): void {
+  const len = row >= 0 ? plen : PLEN_FULL;
+  const entry = row >= 0 ? row + p.epTemplate[ep * 4 + dir * 2 + 1]! : -1;
+  p.probeLog!.push(identity, policyKeyWord1(ep, dir, len), policyKeyWord2(proto, dport, len), entry);
 }

@@ -89,8 +89,8 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle
   const probes = new Float64Array(2);
   const source: Record<string, unknown> = {
     ipcSlots: p.ipcache.table.words, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6, ipcDirect: direct, ipcPods: pods,
-    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polSlots: p.policy.words, entryPlen: p.entryPlen, entryDeny: p.entryDeny, epFlags: p.epFlags, epNode: p.epNode,
-    epMask: p.epMask, hits: p.hits, params, probes,
+    ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polSlots: p.policy.words, rowPlen: p.rowPlen, rowDeny: p.rowDeny, epFlags: p.epFlags, epNode: p.epNode,
+    epMask: p.epMask, epTemplate: p.epTemplate, hits: p.hits, params, probes,
   };
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));
   return { addon, model: NativeModel.EBPF, handle, probes, loaded: p };

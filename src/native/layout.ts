@@ -40,7 +40,10 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
  * The eBPF model's loaded tables (src/match/ebpf.ts LoadedEbpf, lpm.ts, hash-table.ts).
  * `ipcSlots`, `polSlots` (U32): OpenHashTable.words, buckets of 16 words (one cache line), each slot the
  * key then the value as an int32 (-1 empty); slots per bucket = 16 / (key words + 1). The policy map
- * hashes its keys under POLICY_HASH_MASK (src/match/ebpf.ts): no prefix length, no protocol or port.
+ * is keyed per template {identity, template << 5 | plen, proto/port} -> template row and hashes its keys
+ * under POLICY_HASH_MASK (src/match/ebpf.ts): no prefix length, no protocol or port. `rowPlen`, `rowDeny`
+ * (U8) per template row; `epTemplate` (I32) per endpoint and direction [ep*4 + dir*2]: the template
+ * (-1 none), then the offset from a row to the endpoint's entry index (the index of `hits`).
  * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, whether the ipcache holds
  * IPv6 full-length (host) entries, which LpmTable probes first, and the IPv4 pod block's first address
  * and size (0: none).
@@ -54,8 +57,8 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
 export const EBPF_FIELDS: readonly FieldSpec[] = [
   f('ipcSlots', Elem.U32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32), f('ipcDirect', Elem.I32),
   f('ipcPods', Elem.I32),   f('ipcIdentity', Elem.I32), f('ipcEndpoint', Elem.I32), f('ipcNode', Elem.I32),
-  f('polSlots', Elem.U32), f('entryPlen', Elem.U8), f('entryDeny', Elem.U8),
-  f('epFlags', Elem.U8), f('epNode', Elem.I32), f('epMask', Elem.U32), f('hits', Elem.F64),
+  f('polSlots', Elem.U32), f('rowPlen', Elem.U8), f('rowDeny', Elem.U8),
+  f('epFlags', Elem.U8), f('epNode', Elem.I32), f('epMask', Elem.U32), f('epTemplate', Elem.I32), f('hits', Elem.F64),
   f('params', Elem.U32), f('probes', Elem.F64),
 ];
 export const EbpfParam = {

@@ -113,5 +113,6 @@ export interface EbpfProgram {
 export const PROBE_SEQUENCE =
   'Cilium v1.17 __policy_can_access (bpf/lib/policy.h): L3 lookup {remote identity, proto, dport} by longest ' +
   'port prefix; unless it is a deny, L4-only lookup {identity 0, proto, dport}; pick a deny, else the longer ' +
-  'prefix, else the L3 entry. The LPM over {proto, dport} is emulated over a HASH map hashed on ' +
-  '{identity, endpoint, direction} only: one run of buckets holds every prefix length, the longest match wins.';
+  'prefix, else the L3 entry. The matcher emulates the LPM over {proto, dport} with a HASH map of template rows ' +
+  '(endpoints with the same map share them) hashed on {identity, template} only: one run of buckets holds every ' +
+  'prefix length, the longest match wins.';
