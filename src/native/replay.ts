@@ -69,7 +69,7 @@ export interface PackedConnections {
 }
 
 /** Where each column of `count` rows starts, each 8-aligned (as the addon lays out its own buffers). */
-function columnOffsets(count: number): { offsets: Float64Array; total: number } {
+export function columnOffsets(count: number): { offsets: Float64Array; total: number } {
   const offsets = new Float64Array(CONNECTION_COLUMNS.length);
   let total = 0;
   CONNECTION_COLUMNS.forEach(([, Type, per], k) => {
