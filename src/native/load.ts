@@ -32,6 +32,12 @@ export interface NativeAddon {
   /** The connection table as one buffer of connections.ts columns: fresh (offsets[k] set), or `target` at the given offsets. */
   exportConnections(replay: NativeHandle, offsets: Float64Array, target?: ArrayBuffer | Uint8Array): ArrayBuffer;
   /** Disjoint column buffers merged in opening order (at most `max` rows) into a fresh one; taken[k] per part. */
+  /** Asks for transparent huge pages under a view's whole 2 MiB pages before it is first written; the bytes advised. */
+  adviseHugePages(bytes: Uint8Array): number;
+  /** The merged row of each part's connections (k-way merge by opening packet), -1 from row `max` on (addon-shards.cc). */
+  mergePositions(files: readonly Int32Array[], records: readonly Float64Array[], positions: readonly Int32Array[], max: number): void;
+  /** A part's rows copied to their merged rows: `columns` as (source offset, target offset, bytes per row) triples. */
+  scatterRows(src: Uint8Array, dst: Uint8Array, columns: Float64Array, positions: Int32Array, count: number, rows: number): void;
   concatConnections(buffers: readonly (ArrayBufferLike | Uint8Array)[], offsets: Float64Array, counts: Float64Array, max: number, outOffsets: Float64Array, taken: Float64Array): ArrayBuffer;
 }
 

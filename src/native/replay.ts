@@ -100,7 +100,9 @@ export function exportNativeConnectionsShared(r: NativeReplay): PackedConnection
   const count = r.stats[ReplayStat.CONNECTIONS]!;
   const { offsets, total } = columnOffsets(count);
   const buffer = new SharedArrayBuffer(Math.max(total, 8));
-  r.addon.exportConnections(r.handle, offsets, new Uint8Array(buffer));
+  const bytes = new Uint8Array(buffer);
+  r.addon.adviseHugePages(bytes); // fresh 4 KiB pages: a fault each (load.ts adviseHugePages)
+  r.addon.exportConnections(r.handle, offsets, bytes);
   return { buffer, offsets, count, overflow: r.stats[ReplayStat.OVERFLOW]! };
 }
 

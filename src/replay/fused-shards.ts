@@ -16,6 +16,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
+import type { NativeAddon } from '../native/load.js';
 import { columnsOf } from '../native/replay.js';
 import { canFuse } from './fused.js';
 import type { FusedMergeOrder, FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
@@ -68,7 +69,7 @@ export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions
     const cpuAtGo = process.cpuUsage();
     for (const lane of lanes) signal(lane.ctl, FusedCtl.GO, 1);
     const parts = lanes.map((lane) => resultOf(lane, paths, opts));
-    mergeParts(run.result, shell, parts, lanes, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+    mergeParts(opts.addon!, run.result, shell, parts, lanes, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     timer.stop(run.result);
     run.result.seconds = (performance.timeOrigin + performance.now() - go) / 1000;
     const used = process.cpuUsage(cpuAtGo);
@@ -124,7 +125,7 @@ function resultOf(lane: FusedLane, paths: readonly string[], opts: ReplayOptions
  * The shards' counters summed into the result; their connection tables merged in opening order and
  * their hit counters summed, both by the workers (./shard-merge.ts), into the first worker's array.
  */
-function mergeParts(r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[], lanes: FusedLane[], max: number): void {
+function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[], lanes: FusedLane[], max: number): void {
   for (const p of parts) {
     r.packets += p.packets;
     r.ipPackets += p.ipPackets;
@@ -137,7 +138,7 @@ function mergeParts(r: ReplayResult, shell: StageCounts, parts: FusedWorkerResul
     laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [{ ...p.model, mapEntryHits: null }],
   })), 0);
   (shell.models[0] as { mapEntryHits: ModelCounts['mapEntryHits'] }).mapEntryHits = hits[0]!;
-  const plan = planMerge(parts.map((p) => p.connections), max);
+  const plan = planMerge(addon, parts.map((p) => p.connections), max);
   lanes.forEach((lane, k) => {
     const order: FusedMergeOrder = { target: plan.target, positions: plan.positions[k]!, hits };
     lane.port.postMessage(order);

@@ -9,7 +9,7 @@ import { indexCluster } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { Cluster } from '../model/types.js';
 import type { ModelName } from '../match/dataplane.js';
-import { nativeAddon } from '../native/load.js';
+import { nativeAddon, type NativeAddon } from '../native/load.js';
 import type { Damage } from '../traffic/pcap/reader.js';
 import type { PackedConnections } from '../native/replay.js';
 import { replayFusedShard } from './fused.js';
@@ -59,11 +59,13 @@ export interface FusedMergeOrder {
 function main(d: FusedWorkerInit): void {
   const ctl = new Int32Array(d.control);
   try {
-    const shared = replayShard(d, ctl);
+    const addon = nativeAddon().addon;
+    if (addon === null) throw new Error('the native addon does not load in this worker');
+    const shared = replayShard(d, ctl, addon);
     signal(ctl, FusedCtl.REPLAYED);
     const order = awaitOrder(ctl, d.port);
     if (order !== null) {
-      scatterRows(shared, order.target, order.positions);
+      scatterRows(addon, shared, order.target, order.positions);
       sumHitsSlice(order.hits, d.shard, d.shards);
     }
   } catch (e) {
@@ -76,14 +78,12 @@ function main(d: FusedWorkerInit): void {
 }
 
 /** Compiles, waits for the go, replays this shard; posts the result; returns the shard's table. */
-function replayShard(d: FusedWorkerInit, ctl: Int32Array): PackedConnections {
+function replayShard(d: FusedWorkerInit, ctl: Int32Array, addon: NativeAddon): PackedConnections {
   const progress = new Float64Array(d.progress);
-  const addon = nativeAddon().addon;
-  if (addon === null) throw new Error('the native addon does not load in this worker');
   const index = indexCluster(d.cluster);
   const { result: r, shared } = replayFusedShard(d.paths, {
     index, evalOptions: d.evalOptions, models: [d.model], addon, batchSize: d.capacity, maxConnections: d.maxConnections,
-    rowModels: (name) => withSharedHits(buildRowModel(name, index, d.evalOptions)), progress: (bytes) => { progress[0] = bytes; },
+    rowModels: (name) => withSharedHits(buildRowModel(name, index, d.evalOptions), addon), progress: (bytes) => { progress[0] = bytes; },
   }, { index: d.shard, count: d.shards }, () => {
     // Every worker starts reading together, after all have compiled: the replay's time is then theirs alone.
     signal(ctl, FusedCtl.READY);

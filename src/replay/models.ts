@@ -125,9 +125,11 @@ export function flowKey(batch: FlowBatch, i: number): string {
  * --threads worker's: the other workers then sum them in place, ./shard-merge.ts, instead of the main
  * thread receiving a copy of each). Other models are returned as they are.
  */
-export function withSharedHits(model: RowModel): RowModel {
+export function withSharedHits(model: RowModel, addon: NativeAddon): RowModel {
   const m = model as RowModel & { loaded?: LoadedEbpf };
   if (!m.loaded) return model;
-  const loaded: LoadedEbpf = { ...m.loaded, hits: new Float64Array(new SharedArrayBuffer(Math.max(8, m.loaded.hits.byteLength)), 0, m.loaded.hits.length) };
+  const buffer = new SharedArrayBuffer(Math.max(8, m.loaded.hits.byteLength));
+  addon.adviseHugePages(new Uint8Array(buffer)); // 40 MB on the real tier, written sparsely by the replay
+  const loaded: LoadedEbpf = { ...m.loaded, hits: new Float64Array(buffer, 0, m.loaded.hits.length) };
   return { ...m, loaded, classify: (b, i) => classifyEbpf(loaded, b, i) } as RowModel;
 }

@@ -3,12 +3,17 @@
  * by the main thread alone: the main thread only decides where each shard's connections go in the
  * merged table (`planMerge`: a merge of the shards' opening-packet columns, no copying) and allocates
  * that table; then every worker copies its own rows to their places (`scatterRows`) and sums its slice
- * of the per-entry hit counters (`sumHitsSlice`).
+ * of the per-entry hit counters (`sumHitsSlice`). The merge and the copy loops are C
+ * (native/src/addon-shards.cc): each worker is a fresh isolate, where a JavaScript loop over a hundred
+ * thousand rows would run cold (measured 30-60 ms per worker against a few ms in C).
  *
  * Why: the merged table is as large as one thread's, tens of megabytes on a real capture, and memory
- * written for the first time costs a page fault per page (on this VM, clearing and mapping were most of
- * the single-threaded merge's time). Split between the workers, each writes half of it at once.
+ * written for the first time costs a page fault per page: clearing and mapping fresh pages were most of
+ * the single-threaded merge's time. Split between the workers, each writes half of it at once, and the
+ * large shared buffers ask for huge pages (a fault per 2 MiB instead of per 4 KiB: on the VMs this runs
+ * on, a 4 KiB fault costs tens of microseconds).
  */
+import type { NativeAddon } from '../native/load.js';
 import { columnOffsets, columnsOf, type PackedConnections } from '../native/replay.js';
 import { COUNT_WORDS } from './connections.js';
 
@@ -26,80 +31,39 @@ export interface MergePlan {
  * applies to the merged table as to one thread's: the first `max` connections in opening order are kept,
  * the packets of the others counted as overflow (with those each shard already counted past its own cap).
  */
-export function planMerge(parts: readonly PackedConnections[], max: number): MergePlan {
+export function planMerge(addon: NativeAddon, parts: readonly PackedConnections[], max: number): MergePlan {
   const cols = parts.map(columnsOf);
-  const total = parts.reduce((n, p) => n + p.count, 0);
-  const kept = Math.min(total, max);
-  const positions = parts.map((p) => new Int32Array(new SharedArrayBuffer(Math.max(4, p.count * 4))));
-  const at = new Int32Array(parts.length);
+  const kept = Math.min(parts.reduce((n, p) => n + p.count, 0), max);
+  const positions = parts.map((p) => new Int32Array(new SharedArrayBuffer(Math.max(4, p.count * 4)), 0, p.count));
+  addon.mergePositions(cols.map((c) => c.firstFile), cols.map((c) => c.firstRecord), positions, max);
   let overflow = parts.reduce((n, p) => n + p.overflow, 0);
-  for (let row = 0; row < total; row++) {
-    const k = earliest(cols, at);
-    const c = at[k]!++;
-    positions[k]![c] = row < kept ? row : -1;
-    if (row >= kept) overflow += cols[k]!.counts[c * COUNT_WORDS]!;
-  }
+  // A part's merged rows grow with its own order, so the ones past the cap are its last ones.
+  positions.forEach((at, k) => {
+    for (let c = at.length - 1; c >= 0 && at[c]! < 0; c--) overflow += cols[k]!.counts[c * COUNT_WORDS]!;
+  });
   const { offsets, total: bytes } = columnOffsets(kept);
-  return { target: { buffer: new SharedArrayBuffer(Math.max(bytes, 8)), offsets, count: kept, overflow }, positions };
-}
-
-/** The shard whose next connection opened first (by capture, then record). */
-function earliest(cols: readonly { count: number; firstFile: Int32Array; firstRecord: Float64Array }[], at: Int32Array): number {
-  let best = -1;
-  for (let k = 0; k < cols.length; k++) {
-    const p = cols[k]!;
-    const c = at[k]!;
-    if (c >= p.count) continue;
-    if (best < 0) {
-      best = k;
-      continue;
-    }
-    const q = cols[best]!;
-    const d = at[best]!;
-    if (p.firstFile[c]! < q.firstFile[d]! || (p.firstFile[c] === q.firstFile[d] && p.firstRecord[c]! < q.firstRecord[d]!)) best = k;
-  }
-  return best;
+  const buffer = new SharedArrayBuffer(Math.max(bytes, 8));
+  addon.adviseHugePages(new Uint8Array(buffer));
+  return { target: { buffer, offsets, count: kept, overflow }, positions };
 }
 
 /**
  * Each connection of `from` (one shard's table) copied to its row `positions[c]` of `into`, column by
- * column; rows at -1 (past the cap) are left out. Every column is copied as 32-bit words, 16-bit halves
- * or bytes, whichever its row width allows, so that the copy loop sees three array types, not seven.
+ * column, in C; rows at -1 (past the cap) are left out. The columns are matched by name, each copied
+ * from its view's place in one buffer to its view's place in the other.
  */
-export function scatterRows(from: PackedConnections, into: PackedConnections, positions: Int32Array): void {
+export function scatterRows(addon: NativeAddon, from: PackedConnections, into: PackedConnections, positions: Int32Array): void {
   if (from.count === 0 || into.count === 0) return;
   const src = columnsOf(from) as unknown as Record<string, unknown>;
   const dst = columnsOf(into) as unknown as Record<string, unknown>;
+  const columns: number[] = [];
   for (const name of Object.keys(src)) {
     const s = src[name];
     if (!ArrayBuffer.isView(s)) continue; // count, overflow
-    const rowBytes = s.byteLength / from.count;
-    const t = dst[name] as ArrayBufferView;
-    const unit = rowBytes % 4 === 0 ? 4 : rowBytes % 2 === 0 ? 2 : 1;
-    scatterColumn(viewOf(s, unit), viewOf(t, unit), rowBytes / unit, positions, from.count);
+    columns.push(s.byteOffset, (dst[name] as ArrayBufferView).byteOffset, s.byteLength / from.count);
   }
-}
-
-function viewOf(a: ArrayBufferView, unit: number): Int32Array | Uint16Array | Uint8Array {
-  const Type = unit === 4 ? Int32Array : unit === 2 ? Uint16Array : Uint8Array;
-  return new Type(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength / unit);
-}
-
-function scatterColumn(src: Int32Array | Uint16Array | Uint8Array, dst: typeof src, per: number, positions: Int32Array, count: number): void {
-  if (per === 1) {
-    for (let c = 0; c < count; c++) {
-      const row = positions[c]!;
-      if (row >= 0) dst[row] = src[c]!;
-    }
-    return;
-  }
-  for (let c = 0; c < count; c++) {
-    const row = positions[c]!;
-    if (row < 0) continue;
-    const from = c * per;
-    const to = row * per;
-    for (let w = 0; w < per; w++) dst[to + w] = src[from + w]!;
-  }
+  const bytes = (p: PackedConnections): Uint8Array => new Uint8Array(p.buffer as ArrayBuffer);
+  addon.scatterRows(bytes(from), bytes(into), Float64Array.from(columns), positions, from.count, into.count);
 }
 
 /**
