@@ -1,8 +1,8 @@
 /*
  * The merge of a `replay --threads` run (src/replay/shard-merge.ts), in C: each worker of the fused
  * sharded replay has its own connection table; the main thread works out where each connection goes
- * in the merged table (mergePositions), and every worker copies its own rows there (scatterRows), all
- * at once. The buffers are SharedArrayBuffers, which the Node-API C++ wrapper's ArrayBuffer() refuses:
+ * in the merged table (mergePositions), and every worker copies its own rows there (scatterRows) and
+ * adds a slice of the others' hit counters into the first worker's (addSlice), all at once. The buffers are SharedArrayBuffers, which the Node-API C++ wrapper's ArrayBuffer() refuses:
  * their data is read through napi_get_typedarray_info.
  */
 #include <napi.h>
@@ -162,12 +162,35 @@ Napi::Value ScatterRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+/*
+ * addSlice(into: Float64Array, from: Float64Array, lo, hi): into[e] += from[e] for e in [lo, hi), skipping
+ * zeros (pages of `into` that no packet touched stay untouched). The per-entry hit counters of the
+ * workers, one slice per worker (src/replay/shard-merge.ts sumHitsSlice).
+ */
+Napi::Value AddSlice(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t n = 0, m = 0;
+  double *into = viewOf<double>(env, info[0], napi_float64_array, &n);
+  const double *from = viewOf<double>(env, info[1], napi_float64_array, &m);
+  double lo = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  double hi = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
+  if (!into || !from || !(lo >= 0 && lo <= hi) || hi > (double)n || hi > (double)m) {
+    Napi::TypeError::New(env, "native addSlice: (into: Float64Array, from: Float64Array, lo, hi) within both").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (size_t e = (size_t)lo; e < (size_t)hi; e++) {
+    if (from[e] != 0) into[e] += from[e];
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void registerShards(Napi::Env env, Napi::Object exports) {
   exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages));
   exports.Set("mergePositions", Napi::Function::New(env, MergePositions));
   exports.Set("scatterRows", Napi::Function::New(env, ScatterRows));
+  exports.Set("addSlice", Napi::Function::New(env, AddSlice));
 }
 
 }  // namespace netsieve_addon

@@ -359,7 +359,7 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   return out;
 }
 
-/* adviseHugePages, mergePositions, scatterRows (addon-shards.cc). */
+/* adviseHugePages, mergePositions, scatterRows, addSlice (addon-shards.cc). */
 void registerShards(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -38,6 +38,8 @@ export interface NativeAddon {
   mergePositions(files: readonly Int32Array[], records: readonly Float64Array[], positions: readonly Int32Array[], max: number): void;
   /** A part's rows copied to their merged rows: `columns` as (source offset, target offset, bytes per row) triples. */
   scatterRows(src: Uint8Array, dst: Uint8Array, columns: Float64Array, positions: Int32Array, count: number, rows: number): void;
+  /** into[e] += from[e] for e in [lo, hi), zeros skipped (per-entry hit counters). */
+  addSlice(into: Float64Array, from: Float64Array, lo: number, hi: number): void;
   concatConnections(buffers: readonly (ArrayBufferLike | Uint8Array)[], offsets: Float64Array, counts: Float64Array, max: number, outOffsets: Float64Array, taken: Float64Array): ArrayBuffer;
 }
 

@@ -66,7 +66,7 @@ function main(d: FusedWorkerInit): void {
     const order = awaitOrder(ctl, d.port);
     if (order !== null) {
       scatterRows(addon, shared, order.target, order.positions);
-      sumHitsSlice(order.hits, d.shard, d.shards);
+      sumHitsSlice(addon, order.hits, d.shard, d.shards);
     }
   } catch (e) {
     d.port.postMessage({ error: (e as Error).stack ?? String(e) });

@@ -69,19 +69,13 @@ export function scatterRows(addon: NativeAddon, from: PackedConnections, into: P
 /**
  * Slice `slice` of `slices` of the per-entry hit counters: every other worker's counts added into the
  * first worker's array (all SharedArrayBuffers, one per worker; every worker compiled the same program,
- * so entries line up). Each worker sums its own slice: no thread reads the whole 40 MB of the real tier.
- * Zero counts are skipped, so that pages no packet touched in the first array stay untouched.
+ * so entries line up). Each worker sums its own slice, in C: no thread walks the whole 40 MB of the
+ * real tier, and none in a cold isolate's loop.
  */
-export function sumHitsSlice(hits: readonly (Float64Array | null)[], slice: number, slices: number): void {
+export function sumHitsSlice(addon: NativeAddon, hits: readonly (Float64Array | null)[], slice: number, slices: number): void {
   const into = hits[0];
   if (!into) return;
   const lo = Math.floor((into.length * slice) / slices);
   const hi = Math.floor((into.length * (slice + 1)) / slices);
-  for (let k = 1; k < hits.length; k++) {
-    const h = hits[k]!;
-    for (let e = lo; e < hi; e++) {
-      const v = h[e]!;
-      if (v !== 0) into[e]! += v;
-    }
-  }
+  for (let k = 1; k < hits.length; k++) addon.addSlice(into, hits[k]!, lo, hi);
 }

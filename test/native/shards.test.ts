@@ -103,8 +103,10 @@ d('the merge of the shards of a --threads replay', () => {
   it('the hit counters summed slice by slice into the first array equal the plain sum', () => {
     const hits = [0, 1, 2].map((k) => Float64Array.from({ length: 1001 }, (_, e) => ((e * (k + 3)) % 7 === 0 ? 0 : e + k)));
     const sum = hits[0]!.map((v, e) => v + hits[1]![e]! + hits[2]![e]!);
-    for (let s = 0; s < 3; s++) sumHitsSlice(hits, s, 3);
+    for (let s = 0; s < 3; s++) sumHitsSlice(addon!, hits, s, 3);
     expect(Array.from(hits[0]!)).toEqual(Array.from(sum));
-    sumHitsSlice([null, hits[1]!], 0, 1); // iptables: no counters, nothing to do
+    sumHitsSlice(addon!, [null, hits[1]!], 0, 1); // iptables: no counters, nothing to do
+    expect(() => addon!.addSlice(hits[0]!, new Float64Array(10), 0, 11)).toThrow(/within both/);
+    expect(() => addon!.addSlice(hits[0]!, hits[1]!, 5, 4)).toThrow(/within both/);
   });
 });
