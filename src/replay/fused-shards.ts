@@ -126,17 +126,8 @@ function resultOf(lane: FusedLane, paths: readonly string[], opts: ReplayOptions
  * their hit counters summed, both by the workers (./shard-merge.ts), into the first worker's array.
  */
 function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[], lanes: FusedLane[], max: number): void {
-  for (const p of parts) {
-    r.packets += p.packets;
-    r.ipPackets += p.ipPackets;
-    r.nonIp += p.nonIp;
-    r.malformed += p.malformed;
-    if (p.damage && !r.damage) r.damage = p.damage;
-  }
+  sumCounters(r, shell, parts);
   const hits = parts.map((p) => p.model.mapEntryHits);
-  mergeCounts(shell, parts.map((p) => ({
-    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [{ ...p.model, mapEntryHits: null }],
-  })), 0);
   (shell.models[0] as { mapEntryHits: ModelCounts['mapEntryHits'] }).mapEntryHits = hits[0]!;
   const plan = planMerge(addon, parts.map((p) => p.connections), max);
   lanes.forEach((lane, k) => {
@@ -146,6 +137,20 @@ function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, par
   });
   for (const lane of lanes) waitFor(lane, FusedCtl.MERGED);
   shell.connections.adoptColumns(columnsOf(plan.target));
+}
+
+/** Every counter of the shards summed into the result (the hit counters aside: see mergeParts). */
+function sumCounters(r: ReplayResult, shell: StageCounts, parts: readonly FusedWorkerResult[]): void {
+  for (const p of parts) {
+    r.packets += p.packets;
+    r.ipPackets += p.ipPackets;
+    r.nonIp += p.nonIp;
+    r.malformed += p.malformed;
+    if (p.damage && !r.damage) r.damage = p.damage;
+  }
+  mergeCounts(shell, parts.map((p) => ({
+    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [{ ...p.model, mapEntryHits: null }],
+  })), 0);
   r.laterFragments = shell.laterFragments;
   r.icmpErrors = shell.icmpErrors;
 }
