@@ -4,7 +4,6 @@
  * handle); then one call per batch, and one copy of the connection table at the end.
  */
 #include <new>
-#include <vector>
 #include <string.h>
 #include <sys/mman.h>
 #include "bound.h"
@@ -141,9 +140,6 @@ enum { COLUMN_COUNT = CONN_COLUMNS };
 
 void unmapBuffer(napi_env, void *data, void *hint) { munmap(data, (size_t)(uintptr_t)hint); }
 
-/* Column k's bytes for n rows, rounded up to 8 so that every column starts aligned. */
-size_t columnBytes(uint32_t k, size_t n) { return (CONN_COLUMN_BYTES[k] * n + 7) & ~(size_t)7; }
-
 /* The table's columns copied to `offsets` in `base` (a buffer another thread will read). */
 void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
   for (int k = 0; k < COLUMN_COUNT; k++) memcpy(base + (size_t)offsets[k], conns_column(t, k), (size_t)CONN_COLUMN_BYTES[k] * t->count);
@@ -179,31 +175,6 @@ bool offsetsFit(const double *offsets, size_t count, size_t len) {
     if (end > len) return false;
   }
   return true;
-}
-
-/* A fresh huge-page buffer handed to V8 as an external ArrayBuffer (freed when collected); offsets set for n rows. */
-napi_value mappedColumns(Napi::Env env, size_t n, double *offsets, uint8_t **base) {
-  size_t total = 0;
-  for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
-    offsets[k] = (double)total;
-    total += columnBytes(k, n);
-  }
-  size_t bytes = (total + 4095) & ~(size_t)4095;
-  if (bytes == 0) bytes = 4096;
-  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    Napi::Error::New(env, "native connections: out of memory").ThrowAsJavaScriptException();
-    return nullptr;
-  }
-  madvise(p, bytes, MADV_HUGEPAGE);
-  napi_value buffer;
-  if (napi_create_external_arraybuffer(env, p, total, unmapBuffer, (void *)(uintptr_t)bytes, &buffer) != napi_ok) {
-    munmap(p, bytes);
-    Napi::Error::New(env, "native connections: external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
-    return nullptr;
-  }
-  *base = (uint8_t *)p;
-  return buffer;
 }
 
 /*
@@ -275,70 +246,6 @@ Napi::Value HugeBuffer(const Napi::CallbackInfo &info) {
   return Napi::Value(env, buffer);
 }
 
-/* (file, record) of row `row` of a part: its opening packet's place in the captures. */
-struct Part { const uint8_t *base; const double *offsets; size_t count, at; };
-
-inline bool opensBefore(const Part &p, const Part &q) {
-  int32_t pf = ((const int32_t *)(p.base + (size_t)p.offsets[CONN_FIRST_FILE]))[p.at];
-  int32_t qf = ((const int32_t *)(q.base + (size_t)q.offsets[CONN_FIRST_FILE]))[q.at];
-  if (pf != qf) return pf < qf;
-  return ((const double *)(p.base + (size_t)p.offsets[CONN_FIRST_RECORD]))[p.at] < ((const double *)(q.base + (size_t)q.offsets[CONN_FIRST_RECORD]))[q.at];
-}
-
-/*
- * concatConnections(buffers[], offsets: Float64Array(7 x parts), counts: Float64Array(parts), max,
- * outOffsets: Float64Array(7), taken: Float64Array(parts)): the parts' tables (disjoint, each in opening
- * order) merged in opening order into one fresh buffer of at most `max` rows; taken[k] = rows used of part k.
- * src/replay/concat.ts explains why no lookup is needed; this is its copy loop, in C.
- */
-Napi::Value ConcatConnections(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsArray()) return env.Undefined();
-  Napi::Array buffers = info[0].As<Napi::Array>();
-  uint32_t k = buffers.Length();
-  double *offsets = arrayOf<double>(info[1], napi_float64_array, (size_t)COLUMN_COUNT * k);
-  double *counts = arrayOf<double>(info[2], napi_float64_array, k);
-  double max = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
-  double *out = arrayOf<double>(info[4], napi_float64_array, COLUMN_COUNT);
-  double *taken = arrayOf<double>(info[5], napi_float64_array, k);
-  if (k == 0 || k > 1024 || !offsets || !counts || !(max >= 0) || !out || !taken) {
-    Napi::TypeError::New(env, "native concatConnections: (buffers, offsets, counts, max, outOffsets, taken)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::vector<Part> parts(k);
-  size_t total = 0;
-  for (uint32_t p = 0; p < k; p++) {
-    size_t len = 0;
-    const uint8_t *base = bytesOf(buffers.Get(p), &len);
-    size_t count = (size_t)counts[p];
-    if (!base || !offsetsFit(offsets + (size_t)p * COLUMN_COUNT, count, len)) {
-      Napi::RangeError::New(env, "native concatConnections: a part's buffer or offsets do not fit its count").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    parts[p] = Part{base, offsets + (size_t)p * COLUMN_COUNT, count, 0};
-    total += count;
-  }
-  size_t n = total < (size_t)max ? total : (size_t)max;
-  uint8_t *base = nullptr;
-  napi_value buffer = mappedColumns(env, n, out, &base);
-  if (!buffer) return env.Undefined();
-  for (size_t c = 0; c < n; c++) {
-    uint32_t best = k;
-    for (uint32_t p = 0; p < k; p++) {
-      if (parts[p].at >= parts[p].count) continue;
-      if (best == k || opensBefore(parts[p], parts[best])) best = p;
-    }
-    Part &src = parts[best];
-    for (uint32_t col = 0; col < COLUMN_COUNT; col++) {
-      size_t w = CONN_COLUMN_BYTES[col];
-      memcpy(base + (size_t)out[col] + c * w, src.base + (size_t)src.offsets[col] + src.at * w, w);
-    }
-    src.at++;
-  }
-  for (uint32_t p = 0; p < k; p++) taken[p] = (double)parts[p].at;
-  return Napi::Value(env, buffer);
-}
-
 }  // namespace
 
 void registerReplay(Napi::Env env, Napi::Object exports) {
@@ -351,7 +258,6 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);
   for (uint32_t k = 0; k < CONN_COLUMNS; k++) bytes.Set(k, Napi::Number::New(env, CONN_COLUMN_BYTES[k]));
   exports.Set("connectionColumnBytes", bytes);
-  exports.Set("concatConnections", Napi::Function::New(env, ConcatConnections));
 }
 
 }  // namespace netsieve_addon

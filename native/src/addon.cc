@@ -44,7 +44,14 @@ void *fieldData(Napi::Env env, Napi::Array arrays, uint32_t k, const FieldInfo &
     return nullptr;
   }
   *len = ta.ElementLength();
-  return static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  /* Through napi_get_typedarray_info, which also takes a view of a SharedArrayBuffer (a --threads
+     worker's hit counters), where the C++ wrapper's ArrayBuffer() refuses one. */
+  void *data = nullptr;
+  if (napi_get_typedarray_info(env, ta, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) {
+    Napi::TypeError::New(env, std::string("native bind: field ") + info.name + " has no data").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return data;
 }
 
 #define NS_FILL(name, type) \
@@ -352,6 +359,9 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   return out;
 }
 
+/* adviseHugePages, mergePositions, scatterRows, addSlice (addon-shards.cc). */
+void registerShards(Napi::Env env, Napi::Object exports);
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("bind", Napi::Function::New(env, Bind));
@@ -362,6 +372,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("walk", Napi::Function::New(env, Walk));
   exports.Set("walkRun", Napi::Function::New(env, WalkRun));
   registerReplay(env, exports);
+  registerShards(env, exports);
   return exports;
 }
 

@@ -37,7 +37,14 @@ export interface NativeAddon {
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
   /** Disjoint column buffers merged in opening order (at most `max` rows) into a fresh one; taken[k] per part. */
-  concatConnections(buffers: readonly (ArrayBufferLike | Uint8Array)[], offsets: Float64Array, counts: Float64Array, max: number, outOffsets: Float64Array, taken: Float64Array): ArrayBuffer;
+  /** Asks for transparent huge pages under a view's whole 2 MiB pages before it is first written; the bytes advised. */
+  adviseHugePages(bytes: Uint8Array): number;
+  /** The merged row of each part's connections (k-way merge by opening packet), -1 from row `max` on (addon-shards.cc). */
+  mergePositions(files: readonly Int32Array[], records: readonly Float64Array[], positions: readonly Int32Array[], max: number): void;
+  /** A part's rows copied to their merged rows: `columns` as (source offset, target offset, bytes per row) triples. */
+  scatterRows(src: Uint8Array, dst: Uint8Array, columns: Float64Array, positions: Int32Array, count: number, rows: number): void;
+  /** into[e] += from[e] for e in [lo, hi), zeros skipped (per-entry hit counters). */
+  addSlice(into: Float64Array, from: Float64Array, lo: number, hi: number): void;
 }
 
 /** An opaque handle of bound typed arrays (a Node-API external). */

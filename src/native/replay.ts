@@ -70,7 +70,7 @@ export interface PackedConnections {
 }
 
 /** Where each column of `count` rows starts, each 8-aligned (as the addon lays out its own buffers). */
-function columnOffsets(count: number): { offsets: Float64Array; total: number } {
+export function columnOffsets(count: number): { offsets: Float64Array; total: number } {
   const offsets = new Float64Array(CONNECTION_COLUMNS.length);
   let total = 0;
   CONNECTION_COLUMNS.forEach(([, bytes], k) => {
@@ -120,21 +120,8 @@ export function exportNativeConnectionsShared(r: NativeReplay): PackedConnection
   const count = r.stats[ReplayStat.CONNECTIONS]!;
   const { offsets, total } = columnOffsets(count);
   const buffer = new SharedArrayBuffer(Math.max(total, 8));
-  r.addon.exportConnections(r.handle, offsets, new Uint8Array(buffer));
+  const bytes = new Uint8Array(buffer);
+  r.addon.adviseHugePages(bytes); // fresh 4 KiB pages: a fault each (load.ts adviseHugePages)
+  r.addon.exportConnections(r.handle, offsets, bytes);
   return { buffer, offsets, count, overflow: r.stats[ReplayStat.OVERFLOW]! };
-}
-
-/**
- * Disjoint tables (each in the order of its opening packets) merged in that order, at most `max` rows:
- * one copy loop in C. `taken[k]`: the rows of part k kept (the rest are beyond the cap).
- */
-export function concatNativeConnections(addon: NativeAddon, parts: readonly PackedConnections[], max: number): { packed: PackedConnections; taken: Float64Array } {
-  const offsets = new Float64Array(parts.length * CONNECTION_COLUMNS.length);
-  parts.forEach((p, k) => offsets.set(p.offsets, k * CONNECTION_COLUMNS.length));
-  const out = new Float64Array(CONNECTION_COLUMNS.length);
-  const taken = new Float64Array(parts.length);
-  const buffers = parts.map((p) => (p.buffer instanceof SharedArrayBuffer ? new Uint8Array(p.buffer) : p.buffer));
-  const buffer = addon.concatConnections(buffers, offsets, Float64Array.from(parts, (p) => p.count), max, out, taken);
-  const count = taken.reduce((n, t) => n + t, 0);
-  return { packed: { buffer, offsets: out, count, overflow: 0 }, taken };
 }

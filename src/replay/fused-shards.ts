@@ -5,20 +5,41 @@
  * decoding a record is cheap next to tracking and classifying it, so every worker walking every record
  * costs less than one thread dealing rows to the others (the staged sharded replay's bottleneck).
  *
+ * The merge is shared out too (./shard-merge.ts): the main thread decides where each shard's connections
+ * go in the merged table; each worker then copies its own rows there and sums a slice of the per-entry
+ * hit counters, which every worker counts into a SharedArrayBuffer (nothing large is copied to or
+ * allocated by the main thread).
+ *
  * Equal to one thread under the same condition as ./shard.ts (no conntrack table or connection cap
  * filling up). With --write-allowed/--write-dropped the staged sharded replay runs instead: its main
  * thread has every row's verdict in capture order to write.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
-import { columnsOf, concatNativeConnections, type PackedConnections } from '../native/replay.js';
 import type { NativeAddon } from '../native/load.js';
-import { Count, RECORD_DOUBLES, type ConnectionColumns } from './connections.js';
+import { columnsOf } from '../native/replay.js';
 import { canFuse } from './fused.js';
-import type { FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
+import type { FusedMergeOrder, FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
 import { fileSizes, newRun, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
 import { mergeCounts, workerUrl } from './shard.js';
-import type { StageCounts } from './stage.js';
+import { planMerge } from './shard-merge.js';
+import type { ModelCounts, StageCounts } from './stage.js';
+
+/** The Int32 slots of a worker's control buffer (FusedWorkerInit.control). */
+export const FusedCtl = {
+  /** Set by the worker: replayed and its FusedWorkerResult posted, or failed. */
+  REPLAYED: 0,
+  FAILED: 1,
+  /** Set by the worker: compiled, waiting for GO. */
+  READY: 2,
+  /** Set by the main thread: start reading. */
+  GO: 3,
+  /** Set by the main thread: 1, a FusedMergeOrder posted; -1, stop without merging. */
+  MERGE: 4,
+  /** Set by the worker: its part of the merge done, or failed. */
+  MERGED: 5,
+  WORDS: 6,
+} as const;
 
 export function canFuseShards(opts: ReplayOptions): boolean {
   return (opts.threads ?? 1) > 1 && canFuse({ ...opts, threads: 1 }) && opts.writeAllowed === undefined && opts.writeDropped === undefined;
@@ -41,30 +62,30 @@ export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions
   const timer = startTimer();
   const lanes = Array.from({ length: opts.threads! }, (_, k) => startWorker(paths, opts, k));
   try {
-    for (const lane of lanes) waitReady(lane);
+    for (const lane of lanes) waitFor(lane, FusedCtl.READY);
     // As one thread's, the replay's time is the replay itself, not the workers' start-up and compiling
     // (each compiles its own model): from the go given to all at once to the merged result.
     const go = performance.timeOrigin + performance.now();
     const cpuAtGo = process.cpuUsage();
-    for (const lane of lanes) {
-      Atomics.store(lane.ctl, 3, 1);
-      Atomics.notify(lane.ctl, 3);
-    }
-    const parts = lanes.map((lane) => waitForLane(lane, paths, opts));
-    mergeParts(opts.addon!, run.result, shell, parts, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+    for (const lane of lanes) signal(lane.ctl, FusedCtl.GO, 1);
+    const parts = lanes.map((lane) => resultOf(lane, paths, opts));
+    mergeParts(opts.addon!, run.result, shell, parts, lanes, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     timer.stop(run.result);
     run.result.seconds = (performance.timeOrigin + performance.now() - go) / 1000;
     const used = process.cpuUsage(cpuAtGo);
     run.result.cpuSeconds = (used.user + used.system) / 1e6;
   } finally {
-    for (const lane of lanes) void lane.worker.terminate();
+    for (const lane of lanes) {
+      if (Atomics.load(lane.ctl, FusedCtl.MERGE) === 0) signal(lane.ctl, FusedCtl.MERGE, -1);
+      void lane.worker.terminate();
+    }
   }
   return run.result;
 }
 
 function startWorker(paths: readonly string[], opts: ReplayOptions, shard: number): FusedLane {
   const { port1, port2 } = new MessageChannel();
-  const control = new SharedArrayBuffer(16);
+  const control = new SharedArrayBuffer(FusedCtl.WORDS * 4);
   const progress = new SharedArrayBuffer(8);
   const init: FusedWorkerInit = {
     cluster: opts.index.cluster, evalOptions: opts.evalOptions, model: opts.models[0]!, paths: [...paths],
@@ -75,25 +96,51 @@ function startWorker(paths: readonly string[], opts: ReplayOptions, shard: numbe
   return { worker, port: port1, ctl: new Int32Array(control), progress: new Float64Array(progress) };
 }
 
-/** Blocks until the worker has compiled its model (or failed). */
-function waitReady(lane: FusedLane): void {
-  while (Atomics.load(lane.ctl, 2) === 0 && Atomics.load(lane.ctl, 0) === 0) Atomics.wait(lane.ctl, 2, 0, 200);
+function signal(ctl: Int32Array, at: number, value: number): void {
+  Atomics.store(ctl, at, value);
+  Atomics.notify(ctl, at);
 }
 
-/** Blocks until the worker is done (reporting progress meanwhile: the slowest worker's bytes); its result. */
-function waitForLane(lane: FusedLane, paths: readonly string[], opts: ReplayOptions): FusedWorkerResult {
-  const total = fileSizes(paths);
-  while (Atomics.load(lane.ctl, 0) === 0) {
-    Atomics.wait(lane.ctl, 0, 0, 200);
-    opts.progress?.(lane.progress[0]!, total, 0);
+/** Blocks until the worker has set slot `at` (or failed); then `tick` may report progress. */
+function waitFor(lane: FusedLane, at: number, tick?: () => void): void {
+  while (Atomics.load(lane.ctl, at) === 0 && Atomics.load(lane.ctl, FusedCtl.FAILED) === 0) {
+    Atomics.wait(lane.ctl, at, 0, 200);
+    tick?.();
   }
-  const msg = receiveMessageOnPort(lane.port)?.message as FusedWorkerResult | { error: string } | undefined;
-  if (msg === undefined || 'error' in msg) throw new Error(`replay worker ${lane.worker.threadId} failed: ${msg?.error ?? 'no result'}`);
+  if (Atomics.load(lane.ctl, FusedCtl.FAILED) === 0) return;
+  const msg = receiveMessageOnPort(lane.port)?.message as { error?: string } | undefined;
+  throw new Error(`replay worker ${lane.worker.threadId} failed: ${msg?.error ?? 'no message'}`);
+}
+
+/** Blocks until the worker has replayed its shard (reporting progress meanwhile: the slowest worker's bytes); its result. */
+function resultOf(lane: FusedLane, paths: readonly string[], opts: ReplayOptions): FusedWorkerResult {
+  const total = fileSizes(paths);
+  waitFor(lane, FusedCtl.REPLAYED, () => opts.progress?.(lane.progress[0]!, total, 0));
+  const msg = receiveMessageOnPort(lane.port)?.message as FusedWorkerResult | undefined;
+  if (msg === undefined) throw new Error(`replay worker ${lane.worker.threadId} failed: no result`);
   return msg;
 }
 
-/** The shards' counters summed into the result, their connection tables merged in opening order. */
-function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[], max: number): void {
+/**
+ * The shards' counters summed into the result; their connection tables merged in opening order and
+ * their hit counters summed, both by the workers (./shard-merge.ts), into the first worker's array.
+ */
+function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, parts: FusedWorkerResult[], lanes: FusedLane[], max: number): void {
+  sumCounters(r, shell, parts);
+  const hits = parts.map((p) => p.model.mapEntryHits);
+  (shell.models[0] as { mapEntryHits: ModelCounts['mapEntryHits'] }).mapEntryHits = hits[0]!;
+  const plan = planMerge(addon, parts.map((p) => p.connections), max);
+  lanes.forEach((lane, k) => {
+    const order: FusedMergeOrder = { target: plan.target, positions: plan.positions[k]!, hits };
+    lane.port.postMessage(order);
+    signal(lane.ctl, FusedCtl.MERGE, 1);
+  });
+  for (const lane of lanes) waitFor(lane, FusedCtl.MERGED);
+  shell.connections.adoptColumns(columnsOf(plan.target));
+}
+
+/** Every counter of the shards summed into the result (the hit counters aside: see mergeParts). */
+function sumCounters(r: ReplayResult, shell: StageCounts, parts: readonly FusedWorkerResult[]): void {
   for (const p of parts) {
     r.packets += p.packets;
     r.ipPackets += p.ipPackets;
@@ -102,27 +149,8 @@ function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, par
     if (p.damage && !r.damage) r.damage = p.damage;
   }
   mergeCounts(shell, parts.map((p) => ({
-    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [p.model],
+    laterFragments: p.laterFragments, icmpErrors: p.icmpErrors, disagreements: 0, disagreementList: [], models: [{ ...p.model, mapEntryHits: null }],
   })), 0);
-  shell.connections.adoptColumns(concatShards(addon, parts.map((p) => p.connections), max));
   r.laterFragments = shell.laterFragments;
   r.icmpErrors = shell.icmpErrors;
-}
-
-/**
- * The shards' tables into one, in the order of their opening packets. Sharding is by address pair and
- * protocol, so a connection (a 5-tuple, either direction) lives in exactly one shard: no lookup is
- * needed, a k-way merge by opening packet gives the order (one copy loop in C). The cap applies to the
- * merged table as to one thread's: the first `max` connections in opening order are kept, the packets of
- * the others counted as overflow.
- */
-function concatShards(addon: NativeAddon, parts: readonly PackedConnections[], max: number): ConnectionColumns {
-  const { packed, taken } = concatNativeConnections(addon, parts, max);
-  let overflow = 0;
-  parts.forEach((p, k) => {
-    overflow += p.overflow;
-    const counts = columnsOf(p).counts;
-    for (let c = taken[k]!; c < p.count; c++) overflow += counts[c * RECORD_DOUBLES + Count.PACKETS]!;
-  });
-  return columnsOf({ ...packed, overflow });
 }

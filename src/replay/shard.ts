@@ -271,10 +271,17 @@ function before(p: ConnectionColumns, c: number, q: ConnectionColumns, d: number
   return p.firstFile[c]! < q.firstFile[d]! || (p.firstFile[c] === q.firstFile[d] && p.firstRecord[c]! < q.firstRecord[d]!);
 }
 
-/** Sums a worker's per-entry hit counters (every worker compiled the same program, so entries line up). */
+/**
+ * Sums a worker's per-entry hit counters (every worker compiled the same program, so entries line up).
+ * The first worker's array, a copy posted to this thread, becomes the sum: no third array of the same
+ * size (40 MB on the real tier) to allocate and fault in.
+ */
 function addHits(into: ModelCounts, hits: Float64Array | null): void {
   if (hits === null) return;
   const mutable = into as { mapEntryHits: Float64Array | null };
-  if (mutable.mapEntryHits === null) mutable.mapEntryHits = new Float64Array(hits.length);
+  if (mutable.mapEntryHits === null) {
+    mutable.mapEntryHits = hits;
+    return;
+  }
   for (let e = 0; e < hits.length; e++) mutable.mapEntryHits[e]! += hits[e]!;
 }

@@ -223,6 +223,12 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
       expect(one.connections.count).toBe(maxConnections);
       expect(comparable(two)).toEqual(comparable(one));
     }
+    // Several models: the staged sharded replay, whose main thread sums the workers' per-entry hits.
+    const staged: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf', 'iptables'], addon };
+    const hits = (r: ReplayResult): number[] => Array.from(r.models[0]!.mapEntryHits!);
+    const one = hits(replay([path], staged));
+    expect(one.filter((h) => h > 0).length).toBeGreaterThan(20);
+    expect(hits(replay([path], { ...staged, threads: 2 }))).toEqual(one);
   }, 180_000);
 
   it('the connection columns have the same bytes per row in C and TypeScript (the table is handed over as it is)', () => {
