@@ -9,7 +9,7 @@ import { indexCluster } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { Cluster } from '../model/types.js';
 import type { ModelName } from '../match/dataplane.js';
-import { nativeAddon, type NativeAddon } from '../native/load.js';
+import { hugeAllocator, nativeAddon, type NativeAddon } from '../native/load.js';
 import type { Damage } from '../traffic/pcap/reader.js';
 import type { PackedConnections } from '../native/replay.js';
 import { replayFusedShard } from './fused.js';
@@ -83,7 +83,7 @@ function replayShard(d: FusedWorkerInit, ctl: Int32Array, addon: NativeAddon): P
   const index = indexCluster(d.cluster);
   const { result: r, shared } = replayFusedShard(d.paths, {
     index, evalOptions: d.evalOptions, models: [d.model], addon, batchSize: d.capacity, maxConnections: d.maxConnections,
-    rowModels: (name) => withSharedHits(buildRowModel(name, index, d.evalOptions), addon), progress: (bytes) => { progress[0] = bytes; },
+    rowModels: (name) => withSharedHits(buildRowModel(name, index, d.evalOptions, hugeAllocator(addon)), addon), progress: (bytes) => { progress[0] = bytes; },
   }, { index: d.shard, count: d.shards }, () => {
     // Every worker starts reading together, after all have compiled: the replay's time is then theirs alone.
     signal(ctl, FusedCtl.READY);
