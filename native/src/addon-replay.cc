@@ -138,7 +138,36 @@ Napi::Value WalkReplay(const Napi::CallbackInfo &info) {
 
 enum { COLUMN_COUNT = CONN_COLUMNS };
 
-void unmapBuffer(napi_env, void *data, void *hint) { munmap(data, (size_t)(uintptr_t)hint); }
+/* A mapping handed to V8 (external ArrayBuffer): its mapped length, and the bytes reported to V8 for it. */
+struct Mapping {
+  size_t mapped;
+  int64_t counted;
+};
+
+/*
+ * V8 learns of the memory (napi_adjust_external_memory), so that a process replaying again and again
+ * collects old tables: without it V8 saw only their small JS objects, kept them, and RSS grew by a
+ * table per replay. Node runs this finalizer on the JavaScript thread, on a later event-loop turn.
+ */
+void unmapMapping(napi_env env, void *data, void *hint) {
+  Mapping *m = static_cast<Mapping *>(hint);
+  munmap(data, m->mapped);
+  int64_t total;
+  napi_adjust_external_memory(env, -m->counted, &total);
+  delete m;
+}
+
+/* `length` bytes at `p` (a mapping of `mapped` bytes) as an external ArrayBuffer that unmaps it; false if refused. */
+bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, napi_value *buffer) {
+  Mapping *m = new (std::nothrow) Mapping{mapped, (int64_t)length};
+  if (!m || napi_create_external_arraybuffer(env, p, length, unmapMapping, m, buffer) != napi_ok) {
+    delete m;
+    return false;
+  }
+  int64_t total;
+  napi_adjust_external_memory(env, m->counted, &total);
+  return true;
+}
 
 /* The table's columns copied to `offsets` in `base` (a buffer another thread will read). */
 void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
@@ -188,12 +217,12 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   ReplayState *st = replayOf(info[0]);
   if (!st) return env.Undefined();
   Napi::Array out = Napi::Array::New(env, COLUMN_COUNT);
-  size_t rows = st->conns.count; /* the views' length: V8 counts an external buffer's length as memory held */
+  size_t rows = st->conns.count; /* the views' length, and what V8 is told the table holds */
   for (int k = 0; k < COLUMN_COUNT; k++) {
     size_t mapped = 0;
     void *p = conns_take_column(&st->conns, k, &mapped);
     napi_value buffer;
-    if (!p || napi_create_external_arraybuffer(env, p, rows * CONN_COLUMN_BYTES[k], unmapBuffer, (void *)(uintptr_t)mapped, &buffer) != napi_ok) {
+    if (!p || !externalMapping(env, p, rows * CONN_COLUMN_BYTES[k], mapped, &buffer)) {
       if (p) munmap(p, mapped);
       Napi::Error::New(env, "native takeConnections: the table was taken already, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -238,7 +267,7 @@ Napi::Value HugeBuffer(const Napi::CallbackInfo &info) {
   }
   void *p = huge_map((size_t)bytes);
   napi_value buffer;
-  if (!p || napi_create_external_arraybuffer(env, p, (size_t)bytes, unmapBuffer, (void *)(uintptr_t)huge_round(bytes > 0 ? (size_t)bytes : 1), &buffer) != napi_ok) {
+  if (!p || !externalMapping(env, p, (size_t)bytes, huge_round(bytes > 0 ? (size_t)bytes : 1), &buffer)) {
     if (p) huge_free(p, (size_t)bytes);
     Napi::Error::New(env, "native hugeBuffer: out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
     return env.Undefined();
