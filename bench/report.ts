@@ -22,7 +22,7 @@ function captureSection(capture: Results['capture']): string[] {
 
 function tierRows(t: TierRun): string[] {
   return t.models.map((m) => {
-    const cost = m.model === 'iptables' ? `${m.costPerPacket.toFixed(1)} rules` : `${m.costPerPacket.toFixed(2)} probes`;
+    const cost = m.model === 'iptables' ? `${m.costPerPacket.toFixed(1)} rules` : `${m.costPerPacket.toFixed(2)} reads`;
     const size = m.model === 'iptables' ? `${m.size['rules']} rules, ${m.size['sets']} sets, ${m.size['members']} members` : `${m.size['mapEntries']} map entries, ${m.size['ipcacheEntries']} ipcache`;
     const e = m.replay;
     const speedup = e?.native && e.nativeThreads2 ? `${(e.nativeThreads2 / e.native).toFixed(2)}x` : '-';
@@ -78,7 +78,7 @@ export function renderCharts(r: Results): Record<string, string> {
   const series = (model: 'iptables' | 'ebpf'): [number, number][] =>
     r.tiers.flatMap((t) => t.models.filter((m) => m.model === model).map((m) => [t.tier.policies, m.costPerPacket] as [number, number]));
   charts['cost.svg'] = lineChartSvg({
-    title: 'Work per opening packet by tier', xLabel: 'policies in the tier', yLabel: 'rules walked | probes',
+    title: 'Work per opening packet by tier', xLabel: 'policies in the tier', yLabel: 'rules walked | table reads',
     series: [{ name: 'iptables', points: series('iptables') }, { name: 'eBPF', points: series('ebpf') }], logX: true, logY: true,
   });
   charts['compile.svg'] = barChartSvg('Compile time, seconds', 's', r.tiers.flatMap((t) => [

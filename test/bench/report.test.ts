@@ -38,7 +38,7 @@ describe('benchmark report', () => {
   test('the markdown row of each model carries its measured figures', () => {
     const md = renderMarkdown(results());
     expect(md).toContain('| small | iptables | 0.78 | 2.34 | 18.4 rules | 0.46 | 0.90 | 1.50 | 2.70 (1.80x) | 0.50 / 1.60 | 0.43 | 83 (75) | 4116 rules, 86 sets, 4711 members |');
-    expect(md).toContain('| small | ebpf | 1.08 | 3.24 | 4.06 probes |');
+    expect(md).toContain('| small | ebpf | 1.08 | 3.24 | 4.06 reads |');
     expect(md).toContain('64-byte: netsieve (decoding) / pcap-parser = 4.7x');
     expect(md).toContain('iptables-restore 0.50 s');
     expect(md).toContain('(4112 IPv4 rules loaded)');
