@@ -66,7 +66,8 @@ export class ConnectionTable {
    * a TypeScript replay; on this project's VM a 4 KiB page fault costs about 16 us.
    */
   constructor(private readonly max = DEFAULT_MAX_CONNECTIONS, expected = 0) {
-    this.growColumns(Math.max(1024, Math.min(max, expected)));
+    // At most the default cap's worth up front (344 MB of address space): beyond it, the table grows.
+    this.growColumns(Math.max(1024, Math.min(max, expected, DEFAULT_MAX_CONNECTIONS)));
     this.resize(2048);
   }
 
