@@ -2,7 +2,8 @@
  * The replay pipeline of one native model in C (src/replay/fused.ts drives it): per batch, the counters
  * and Service DNAT of src/replay/replay.ts prepareRows, the model's conntrack -> filter -> confirm
  * (run_row), then each IP row into its connection (src/replay/stage.ts groupRow). The connection table
- * lives here, in C memory, and is copied out once at the end as src/replay/connections.ts columns.
+ * lives here, in C memory laid out as src/replay/connections.ts lays out its own, and is handed to the
+ * report at the end without a copy (addon-replay.cc takeConnections).
  */
 #ifndef NETSIEVE_REPLAY_H
 #define NETSIEVE_REPLAY_H
@@ -23,9 +24,9 @@ typedef struct {
 } ns_conn_record;
 
 /*
- * The table's columns, each its own mapping reserved for `max` rows (replay.cc huge_map), in
- * src/native/replay.ts CONNECTION_COLUMNS order. At the end each mapping becomes the memory of one of the report's typed
- * arrays (an external ArrayBuffer): the table is never copied.
+ * The table's columns, each its own mapping reserved for `max` rows (huge.h huge_map), in
+ * src/native/replay.ts CONNECTION_COLUMNS order. At the end each mapping becomes the memory of one of
+ * the report's typed arrays (an external ArrayBuffer): the table is never copied.
  */
 enum { CONN_RECORDS, CONN_FIRST_RECORD, CONN_FIRST_FILE, CONN_SERVICE, CONN_HASH, CONN_VERDICT, CONN_CT_STATE, CONN_COLUMNS };
 
