@@ -1,7 +1,7 @@
 /*
  * The Node-API side of the native replay (replay.cc): a replay handle binds one model, its tracker, the
  * Service NAT tables, the batch, a counters array and the connection table (C memory, freed with the
- * handle); then one call per batch, and one copy of the connection table at the end.
+ * handle); then one call per batch, and at the end the table's own memory handed to V8 (takeConnections).
  */
 #include <new>
 #include <string.h>

@@ -31,7 +31,7 @@ bool walkArgs(Napi::Env env, Napi::Value chunkV, Napi::Value stateV, ns_walk *w,
 void walkResult(double *s, const ns_walk *w, uint32_t rows);
 /* A NAT group's tables are consistent enough for C to index them without reading outside an array. */
 bool natFits(const ns_nat *n);
-/* bindReplay, replayRows, walkReplay, exportConnections (addon-replay.cc). */
+/* bindReplay, replayRows, walkReplay, takeConnections, exportConnections, hugeBuffer (addon-replay.cc). */
 void registerReplay(Napi::Env env, Napi::Object exports);
 
 }  // namespace netsieve_addon

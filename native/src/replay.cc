@@ -1,7 +1,7 @@
 /*
  * src/replay/replay.ts prepareRows, stage.ts runModel/groupRow and connections.ts, for one native model,
  * in one call per batch. Every function here mirrors a TypeScript one named in its comment, down to the
- * hash functions (the connection hashes are copied out with the table, and the DNAT backend choice must
+ * hash functions (the connection hashes are handed over with the table, and the DNAT backend choice must
  * be the same as TypeScript's for the two engines to agree connection for connection).
  */
 #include <stdlib.h>
