@@ -136,8 +136,6 @@ Napi::Value WalkReplay(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, rows);
 }
 
-enum { COLUMN_COUNT = CONN_COLUMNS };
-
 /* A mapping handed to V8 (external ArrayBuffer): its mapped length, and the bytes reported to V8 for it. */
 struct Mapping {
   size_t mapped;
@@ -171,33 +169,13 @@ bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, napi_v
 
 /* The table's columns copied to `offsets` in `base` (a buffer another thread will read). */
 void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
-  for (int k = 0; k < COLUMN_COUNT; k++) memcpy(base + (size_t)offsets[k], conns_column(t, k), (size_t)CONN_COLUMN_BYTES[k] * t->count);
-}
-
-/* The bytes of a typed array, ArrayBuffer or SharedArrayBuffer value (null if it is none of them). */
-uint8_t *bytesOf(Napi::Value v, size_t *len) {
-  if (v.IsArrayBuffer()) {
-    Napi::ArrayBuffer a = v.As<Napi::ArrayBuffer>();
-    *len = a.ByteLength();
-    return static_cast<uint8_t *>(a.Data());
-  }
-  /* A SharedArrayBuffer is passed as a Uint8Array over it (Node-API before v10 cannot take one directly);
-     napi_get_typedarray_info gives its data pointer (the C++ wrapper's ArrayBuffer() refuses a shared one). */
-  if (v.IsTypedArray()) {
-    napi_typedarray_type type;
-    size_t length = 0;
-    void *data = nullptr;
-    if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) return nullptr;
-    *len = length;
-    return static_cast<uint8_t *>(data);
-  }
-  return nullptr;
+  for (int k = 0; k < CONN_COLUMNS; k++) memcpy(base + (size_t)offsets[k], conns_column(t, k), (size_t)CONN_COLUMN_BYTES[k] * t->count);
 }
 
 /* Offsets (one per column) valid for `count` rows in a buffer of `len` bytes: 8-aligned, inside, in order. */
 bool offsetsFit(const double *offsets, size_t count, size_t len) {
   size_t end = 0;
-  for (uint32_t k = 0; k < COLUMN_COUNT; k++) {
+  for (uint32_t k = 0; k < CONN_COLUMNS; k++) {
     double o = offsets[k];
     if (!(o >= (double)end && o <= (double)len) || ((size_t)o & 7) != 0) return false;
     end = (size_t)o + CONN_COLUMN_BYTES[k] * count;
@@ -216,9 +194,9 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   ReplayState *st = replayOf(info[0]);
   if (!st) return env.Undefined();
-  Napi::Array out = Napi::Array::New(env, COLUMN_COUNT);
+  Napi::Array out = Napi::Array::New(env, CONN_COLUMNS);
   size_t rows = st->conns.count; /* the views' length, and what V8 is told the table holds */
-  for (int k = 0; k < COLUMN_COUNT; k++) {
+  for (int k = 0; k < CONN_COLUMNS; k++) {
     size_t mapped = 0;
     void *p = conns_take_column(&st->conns, k, &mapped);
     napi_value buffer;
@@ -230,22 +208,22 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
     out.Set(k, Napi::Value(env, buffer));
   }
   st->conns.count = 0;
-  st->conns.cap = 0;
   return out;
 }
 
 /*
- * exportConnections(replayHandle, offsets: Float64Array(COLUMN_COUNT), target): the connection table's
- * columns copied into `target` (an ArrayBuffer, or a Uint8Array over a SharedArrayBuffer to post to
- * another thread without a copy) at the given offsets, checked to fit `count` rows.
+ * exportConnections(replayHandle, offsets: Float64Array(CONN_COLUMNS), target: Uint8Array): the
+ * connection table's columns copied into `target` (a view of a SharedArrayBuffer, which Node-API before
+ * v10 cannot take directly, to post to another thread without a copy) at the given offsets, checked to
+ * fit `count` rows.
  */
 Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   ReplayState *st = replayOf(info[0]);
-  double *offsets = arrayOf<double>(info[1], napi_float64_array, COLUMN_COUNT);
+  double *offsets = arrayOf<double>(info[1], napi_float64_array, CONN_COLUMNS);
   if (!st) return env.Undefined();
   size_t len = 0;
-  uint8_t *base = info.Length() > 2 ? bytesOf(info[2], &len) : nullptr;
+  uint8_t *base = viewOf<uint8_t>(env, info[2], napi_uint8_array, &len);
   if (!offsets || !base || !offsetsFit(offsets, st->conns.count, len)) {
     Napi::RangeError::New(env, "native exportConnections: (replay, offsets: Float64Array(7), target) and the target must fit the table").ThrowAsJavaScriptException();
     return env.Undefined();

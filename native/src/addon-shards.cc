@@ -2,10 +2,11 @@
  * The merge of a `replay --threads` run (src/replay/shard-merge.ts), in C: each worker of the fused
  * sharded replay has its own connection table; the main thread works out where each connection goes
  * in the merged table (mergePositions), and every worker copies its own rows there (scatterRows) and
- * adds a slice of the others' hit counters into the first worker's (addSlice), all at once. The buffers are SharedArrayBuffers, which the Node-API C++ wrapper's ArrayBuffer() refuses:
- * their data is read through napi_get_typedarray_info.
+ * adds a slice of the others' hit counters into the first worker's (addSlice), all at once. The buffers
+ * are SharedArrayBuffers, read through bound.h viewOf.
  */
-#include <napi.h>
+#include "bound.h"
+#include "huge.h"
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,14 +15,6 @@
 namespace netsieve_addon {
 
 namespace {
-
-/* A typed array's data and element count if it is of `type`, else null. */
-template <typename T> T *viewOf(Napi::Env env, Napi::Value v, napi_typedarray_type type, size_t *length) {
-  napi_typedarray_type actual;
-  void *data = nullptr;
-  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &actual, length, &data, nullptr, nullptr) != napi_ok || actual != type) return nullptr;
-  return static_cast<T *>(data);
-}
 
 /*
  * adviseHugePages(bytes: Uint8Array): asks for transparent huge pages (MADV_HUGEPAGE; the kernel's
@@ -39,7 +32,7 @@ Napi::Value AdviseHugePages(const Napi::CallbackInfo &info) {
     Napi::TypeError::New(env, "native adviseHugePages: (bytes: Uint8Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uintptr_t huge = (uintptr_t)2 << 20;
+  const uintptr_t huge = HUGE_PAGE;
   uintptr_t lo = ((uintptr_t)data + huge - 1) & ~(huge - 1), hi = ((uintptr_t)data + length) & ~(huge - 1);
   if (hi <= lo || madvise((void *)lo, hi - lo, MADV_HUGEPAGE) != 0) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, (double)(hi - lo));

@@ -31,6 +31,16 @@ bool walkArgs(Napi::Env env, Napi::Value chunkV, Napi::Value stateV, ns_walk *w,
 void walkResult(double *s, const ns_walk *w, uint32_t rows);
 /* A NAT group's tables are consistent enough for C to index them without reading outside an array. */
 bool natFits(const ns_nat *n);
+/*
+ * A typed array's data and element count if it is of `type`, else null. Through napi_get_typedarray_info,
+ * which also takes a view of a SharedArrayBuffer (the C++ wrapper's ArrayBuffer() refuses a shared one).
+ */
+template <typename T> T *viewOf(Napi::Env env, Napi::Value v, napi_typedarray_type type, size_t *length) {
+  napi_typedarray_type actual;
+  void *data = nullptr;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &actual, length, &data, nullptr, nullptr) != napi_ok || actual != type) return nullptr;
+  return static_cast<T *>(data);
+}
 /* bindReplay, replayRows, walkReplay, takeConnections, exportConnections, hugeBuffer (addon-replay.cc). */
 void registerReplay(Napi::Env env, Napi::Object exports);
 

@@ -150,7 +150,6 @@ int conns_init(ns_conns *t, uint32_t max) {
     *column_slot(t, k) = p;
     t->mapped[k] = bytes;
   }
-  t->cap = max;
   if (conns_resize(t, 2048)) return 1;
   conns_free(t);
   return 0;

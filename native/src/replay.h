@@ -39,7 +39,7 @@ typedef struct {
   uint8_t *verdict;
   uint8_t *ct_state;
   size_t mapped[CONN_COLUMNS]; /* bytes each column's mapping holds */
-  uint32_t count, cap, max; /* cap: rows the columns hold (max, until taken) */
+  uint32_t count, max; /* the columns hold `max` rows until taken */
   double overflow;
   int32_t *slots; /* pairs (connection + 1, hash); 0 empty */
   uint32_t mask;  /* slot count - 1 */

@@ -23,6 +23,7 @@ export const RECORD_DOUBLES = RECORD_BYTES / 8;
 const KEY_WORDS = 10;
 /** Offsets of the counters in a record, in 64-bit words: `counts[c * RECORD_DOUBLES + Count.X]`. */
 export const Count = { PACKETS: 5, BYTES: 6, DROPPED: 7 } as const;
+const COUNTERS = [Count.PACKETS, Count.BYTES, Count.DROPPED] as const;
 const RECENT_MASK = 4095;
 
 /** A table's per-connection columns, as posted between threads (`key` and `counts` view one buffer). */
@@ -195,7 +196,7 @@ export class ConnectionTable {
       this.copyOpening(o, c, t);
       this.index(t);
     }
-    for (const w of [Count.PACKETS, Count.BYTES, Count.DROPPED]) this.counts[t * RECORD_DOUBLES + w]! += o.counts[c * RECORD_DOUBLES + w]!;
+    for (const w of COUNTERS) this.counts[t * RECORD_DOUBLES + w]! += o.counts[c * RECORD_DOUBLES + w]!;
   }
 
   private copyOpening(o: ConnectionColumns, c: number, t: number): void {
