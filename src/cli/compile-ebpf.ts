@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileEbpf } from '../compile/ebpf/compile.js';
+import type { EbpfProgram } from '../compile/ebpf/program.js';
 import { renderAllTables, renderIdentities, renderIpcache, renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions } from '../model/evaluate.js';
@@ -26,18 +27,34 @@ export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): v
   const program = compileEbpf(index, opts.options ?? DEFAULT_EVAL_OPTIONS);
   for (const w of program.warnings) process.stderr.write(`netsieve: warning: ${w}\n`);
   if (opts.out === undefined) {
-    process.stdout.write(opts.output === 'json' ? `${JSON.stringify(toJson(program, opts.hits), null, 2)}\n` : renderAllTables(program, opts.hits));
+    process.stdout.write(dumpable(program, () => opts.output === 'json' ? `${JSON.stringify(toJson(program, opts.hits), null, 2)}\n` : renderAllTables(program, opts.hits)));
     return;
   }
+  const files = dumpable(program, () => ({
+    'ebpf.json': `${JSON.stringify(toJson(program, opts.hits), null, 2)}\n`, 'identities.txt': renderIdentities(program),
+    'ipcache.txt': renderIpcache(program), 'policy.txt': renderPolicyTable(program, opts.hits),
+  }));
   try {
     mkdirSync(opts.out, { recursive: true });
-    writeFileSync(join(opts.out, 'ebpf.json'), `${JSON.stringify(toJson(program, opts.hits), null, 2)}\n`);
-    writeFileSync(join(opts.out, 'identities.txt'), renderIdentities(program));
-    writeFileSync(join(opts.out, 'ipcache.txt'), renderIpcache(program));
-    writeFileSync(join(opts.out, 'policy.txt'), renderPolicyTable(program, opts.hits));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(opts.out, name), text);
   } catch (err) {
     throw new InputError(`-o ${opts.out}: cannot write the eBPF maps: ${(err as Error).message}`);
   }
   process.stderr.write(`netsieve: wrote ebpf.json, identities.txt, ipcache.txt, policy.txt to ${opts.out}: ` +
     `${program.identities.length} identities, ${program.ipcache.length} ipcache entries, ${program.policyMap.count} policy entries\n`);
+}
+
+/**
+ * The dumps list every policy map entry as an object, then as text: past V8's longest array (about
+ * 2^27 elements) or string (2^29 - 24 characters) that cannot be done, as at the stress tier (141M
+ * entries, tens of GB of JSON). Said as such, instead of an internal error or a false "cannot write".
+ */
+function dumpable<T>(program: EbpfProgram, render: () => T): T {
+  try {
+    return render();
+  } catch (e) {
+    if (!(e instanceof RangeError && /Invalid (array|string) length/.test(e.message))) throw e;
+    throw new InputError(`the eBPF program has ${program.policyMap.count} policy map entries, more than can be dumped as JSON or ` +
+      'text tables in Node.js (its longest array or string); `replay --model ebpf` works at this size');
+  }
 }

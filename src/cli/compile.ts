@@ -7,10 +7,13 @@
  * `-o` prints the three files on stdout (as one JSON document with `--output json`).
  * ebpf: delegates to `runEbpfCompile` (src/cli/compile-ebpf.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { compileIptables, renderIpsets, renderRules, summarize, type IptablesSummary } from '../compile/iptables/index.js';
+import {
+  compileIptables, renderIpsets, renderRules, streamIpsets, streamRules, summarize, type ChunkSink, type IptablesSummary,
+} from '../compile/iptables/index.js';
+import type { IptablesProgram } from '../compile/iptables/ir.js';
 import { InputError } from '../errors.js';
 import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
@@ -43,43 +46,97 @@ function runCompile(opts: Record<string, string>): void {
 }
 
 export interface IptablesCompileResult {
-  readonly files: Readonly<Record<'ipsets.restore' | 'rules.v4' | 'rules.v6', string>>;
+  readonly files: Readonly<Record<IptablesFile, string>>;
   readonly summary: IptablesSummary;
   readonly compileSeconds: number;
 }
+
+type IptablesFile = 'ipsets.restore' | 'rules.v4' | 'rules.v6';
 
 /** Compiles and renders; timing covers compilation and rendering, not loading the manifests. */
 export function compileIptablesFiles(index: ClusterIndex, options: EvalOptions): IptablesCompileResult {
   const started = process.hrtime.bigint();
   const program = compileIptables(index, options);
-  const files = { 'ipsets.restore': renderIpsets(program), 'rules.v4': renderRules(program, 4), 'rules.v6': renderRules(program, 6) };
+  const files = renderAll(program);
   const compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { files, summary: summarize(program), compileSeconds };
 }
 
+/**
+ * The three files as strings. Past V8's longest string (2^29 - 24 characters: the stress tier's ipset
+ * text is about 3.5 GB) only the streamed form exists, so that case is refused with what to do instead.
+ */
+function renderAll(program: IptablesProgram): Record<IptablesFile, string> {
+  try {
+    return { 'ipsets.restore': renderIpsets(program), 'rules.v4': renderRules(program, 4), 'rules.v6': renderRules(program, 6) };
+  } catch (e) {
+    if (!(e instanceof RangeError && /Invalid string length/.test(e.message))) throw e;
+    const s = summarize(program);
+    throw new InputError(`the iptables files (${s.rules.v4 + s.rules.v6} rules, ${s.members} set members) are longer than the longest ` +
+      'string Node.js can hold, so they cannot be printed as one JSON document; write them with -o DIR (streamed, any size)');
+  }
+}
+
 function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: string | undefined, output: 'table' | 'json'): void {
-  const result = compileIptablesFiles(index, options);
-  const summaryDoc = { model: 'iptables', ...result.summary, compileSeconds: result.compileSeconds };
-  if (out === undefined) {
-    if (output === 'json') process.stdout.write(`${JSON.stringify({ ...summaryDoc, files: result.files }, null, 2)}\n`);
-    else for (const [name, text] of Object.entries(result.files)) process.stdout.write(`# ---- ${name}\n${text}`);
+  const started = process.hrtime.bigint();
+  const program = compileIptables(index, options);
+  const summary = summarize(program);
+  if (out === undefined && output === 'json') {
+    const files = renderAll(program);
+    const compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds, files }, null, 2)}\n`);
     return;
   }
-  writeFiles(out, result.files);
-  if (output === 'json') process.stdout.write(`${JSON.stringify({ ...summaryDoc, out }, null, 2)}\n`);
+  if (out === undefined) {
+    // Streamed too: stdout is synchronous for files and pipes on POSIX, so chunks are not queued in memory.
+    for (const name of IPTABLES_FILES) {
+      process.stdout.write(`# ---- ${name}\n`);
+      streamFile(program, name, (chunk) => process.stdout.write(chunk));
+    }
+    return;
+  }
+  writeFiles(out, program);
+  // Here the rendering is streamed into the files, so its time includes writing them.
+  const result = { summary, compileSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  if (output === 'json') process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds: result.compileSeconds, out }, null, 2)}\n`);
   else process.stderr.write(`${summaryLine(result, out)}\n`);
 }
 
-function writeFiles(dir: string, files: Readonly<Record<string, string>>): void {
+const IPTABLES_FILES: readonly IptablesFile[] = ['ipsets.restore', 'rules.v4', 'rules.v6'];
+
+function streamFile(program: IptablesProgram, name: IptablesFile, sink: ChunkSink): void {
+  if (name === 'ipsets.restore') streamIpsets(program, sink);
+  else streamRules(program, name === 'rules.v4' ? 4 : 6, sink);
+}
+
+/**
+ * Each file streamed to disk in chunks of lines (src/compile/iptables/text.ts), never held whole: the
+ * stress tier's ipset text alone is about 3.5 GB, past V8's longest string.
+ */
+function writeFiles(dir: string, program: IptablesProgram): void {
   try {
     mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    for (const name of IPTABLES_FILES) {
+      const fd = openSync(join(dir, name), 'w');
+      try {
+        streamFile(program, name, (chunk) => writeAll(fd, chunk));
+      } finally {
+        closeSync(fd);
+      }
+    }
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`-o ${dir}: cannot write the iptables files: ${(err as Error).message}`);
   }
 }
 
-export function summaryLine(result: IptablesCompileResult, dir: string): string {
+/** writeSync may write less than asked (a full disk, a signal); the rest follows or the error surfaces. */
+function writeAll(fd: number, chunk: string): void {
+  const bytes = Buffer.from(chunk, 'utf8');
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
+export function summaryLine(result: Pick<IptablesCompileResult, 'summary' | 'compileSeconds'>, dir: string): string {
   const s = result.summary;
   return `netsieve: iptables: ${s.chains.v4} chains / ${s.rules.v4} rules (IPv4), ${s.chains.v6} chains / ${s.rules.v6} rules (IPv6), ` +
     `${s.sets} ipsets with ${s.members} members, compiled in ${(result.compileSeconds * 1000).toFixed(1)} ms; ` +
