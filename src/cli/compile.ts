@@ -95,7 +95,7 @@ function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: stri
     }
     return;
   }
-  writeFiles(out, program);
+  writeIptablesFiles(out, program);
   // Here the rendering is streamed into the files, so its time includes writing them.
   const result = { summary, compileSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
   if (output === 'json') process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds: result.compileSeconds, out }, null, 2)}\n`);
@@ -110,16 +110,18 @@ function streamFile(program: IptablesProgram, name: IptablesFile, sink: ChunkSin
 }
 
 /**
- * Each file streamed to disk in chunks of lines (src/compile/iptables/text.ts), never held whole: the
- * stress tier's ipset text alone is about 3.5 GB, past V8's longest string.
+ * Writes the three files into `dir`, each streamed in chunks of lines (src/compile/iptables/text.ts),
+ * never held whole: the stress tier's ipset text alone is 3.7 GB, past V8's longest string. Returns the
+ * bytes written.
  */
-function writeFiles(dir: string, program: IptablesProgram): void {
+export function writeIptablesFiles(dir: string, program: IptablesProgram): number {
+  let bytes = 0;
   try {
     mkdirSync(dir, { recursive: true });
     for (const name of IPTABLES_FILES) {
       const fd = openSync(join(dir, name), 'w');
       try {
-        streamFile(program, name, (chunk) => writeAll(fd, chunk));
+        streamFile(program, name, (chunk) => { bytes += writeAll(fd, chunk); });
       } finally {
         closeSync(fd);
       }
@@ -128,12 +130,14 @@ function writeFiles(dir: string, program: IptablesProgram): void {
     if (err instanceof InputError) throw err;
     throw new InputError(`-o ${dir}: cannot write the iptables files: ${(err as Error).message}`);
   }
+  return bytes;
 }
 
 /** writeSync may write less than asked (a full disk, a signal); the rest follows or the error surfaces. */
-function writeAll(fd: number, chunk: string): void {
+function writeAll(fd: number, chunk: string): number {
   const bytes = Buffer.from(chunk, 'utf8');
   for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+  return bytes.length;
 }
 
 export function summaryLine(result: Pick<IptablesCompileResult, 'summary' | 'compileSeconds'>, dir: string): string {
