@@ -43,6 +43,9 @@ typedef struct {
   double overflow;
   int32_t *slots; /* pairs (connection + 1, hash); 0 empty */
   uint32_t mask;  /* slot count - 1 */
+  /* One huge page that holds the index's sizes below it, one after another (see conns_resize). */
+  uint8_t *nursery;
+  size_t nursery_used;
   int failed; /* set when growing the index ran out of memory */
   /* A direct-mapped cache in front of the index: (hash, connection + 1) pairs by hash, in L1/L2. */
   int32_t recent[CONN_RECENT * 2];
