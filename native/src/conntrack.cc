@@ -25,14 +25,20 @@ static thread_local int64_t hint_row __attribute__((tls_model("initial-exec"))) 
 
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 
-/* table.ts hashTuple: murmur3-style, 30 bits. */
+static inline uint32_t hash_round(uint32_t h, uint32_t word) {
+  uint32_t x = word * 0xcc9e2d51u;
+  x = rotl32(x, 15) * 0x1b873593u;
+  h ^= x;
+  return rotl32(h, 13) * 5u + 0xe6546b64u;
+}
+
+/* table.ts hashTuple: murmur3-style, 30 bits; an IPv4 tuple mixes words 0, 4, 8, 9 only (the rest are 0). */
 static uint32_t hash_tuple(const uint32_t *w) {
   uint32_t h = 0x9747b28cu;
-  for (int k = 0; k < TUPLE_WORDS; k++) {
-    uint32_t x = w[k] * 0xcc9e2d51u;
-    x = rotl32(x, 15) * 0x1b873593u;
-    h ^= x;
-    h = rotl32(h, 13) * 5u + 0xe6546b64u;
+  if ((w[PROTO_WORD] >> 8) == 4) {
+    h = hash_round(hash_round(hash_round(hash_round(h, w[0]), w[4]), w[PROTO_WORD]), w[PORT_WORD]);
+  } else {
+    for (int k = 0; k < TUPLE_WORDS; k++) h = hash_round(h, w[k]);
   }
   h ^= h >> 16;
   h *= 0x85ebca6bu;
