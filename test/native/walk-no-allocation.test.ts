@@ -3,7 +3,9 @@
  * of `fill`) on a capture, batches of one row, no garbage collection starts. One call per packet makes a
  * leak visible: a call keeping even a two-element array would fill 25 MB of young generation, more than
  * V8 lets it grow to (checked once: that mutation of walk.ts made 6 collections). The same loop made to
- * allocate one small object per call does start collections (the positive control).
+ * allocate one small object per call does start collections (the positive control). As the other
+ * no-allocation tests, it tolerates STRAY_COLLECTIONS (one scavenge V8 may start for its own work: seen
+ * once here too, in a parallel run under load); the leak above made six.
  */
 import { describe, expect, it } from 'vitest';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
@@ -14,7 +16,7 @@ import { openNativeCapture } from '../../src/native/walk.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { seedIndex } from '../replay/seed-model.js';
-import { gcCountDuring } from '../conntrack/support/gc-counter.js';
+import { gcCountDuring, STRAY_COLLECTIONS } from '../conntrack/support/gc-counter.js';
 import { requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
 
@@ -50,18 +52,18 @@ d('the native walk allocates nothing per call', () => {
   it('positive control: one object per call starts collections', async () => {
     const r = await gcsOver(true, true);
     expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBeGreaterThan(0);
+    expect(r.gcs).toBeGreaterThan(STRAY_COLLECTIONS);
   });
 
   it('fillRun (walk, decode, conntrack, model): no collection', async () => {
     const r = await gcsOver(true, false);
     expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBe(0);
+    expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
   });
 
   it('fill (walk and decode): no collection', async () => {
     const r = await gcsOver(false, false);
     expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBe(0);
+    expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
   });
 });
