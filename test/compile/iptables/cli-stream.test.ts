@@ -8,10 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { registerCompile } from '../../../src/cli/compile.js';
 import { InputError } from '../../../src/errors.js';
+import { runCompile as run } from './cli-support.js';
 
 const tooLong = { on: false };
 vi.mock('../../../src/compile/iptables/index.js', async (original) => {
@@ -33,21 +32,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   tooLong.on = false;
 });
-
-async function run(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { stdout += String(chunk); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { stderr += String(chunk); return true; });
-  const program = new Command().exitOverride();
-  registerCompile(program);
-  try {
-    await program.parseAsync(['node', 'netsieve', 'compile', ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return { stdout, stderr };
-}
 
 describe('netsieve compile --model iptables when the files cannot be one string', () => {
   it('the simulation holds: the one-string renderers refuse', async () => {

@@ -6,10 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { registerCompile } from '../../../src/cli/compile.js';
 import { InputError } from '../../../src/errors.js';
+import { runCompile as run } from './cli-support.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SEED = join(ROOT, 'captures/seed/cluster.yaml');
@@ -17,18 +16,6 @@ const GOLDEN = join(ROOT, 'test/golden/iptables/seed');
 const dir = mkdtempSync(join(tmpdir(), 'netsieve-compile-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
-
-async function run(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { stdout += String(chunk); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { stderr += String(chunk); return true; });
-  const program = new Command().exitOverride();
-  registerCompile(program);
-  await program.parseAsync(['node', 'netsieve', 'compile', ...args]);
-  vi.restoreAllMocks();
-  return { stdout, stderr };
-}
 
 describe('netsieve compile --model iptables', () => {
   it('-o DIR writes ipsets.restore, rules.v4 and rules.v6 and prints a summary on stderr', async () => {
