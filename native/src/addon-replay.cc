@@ -167,23 +167,6 @@ bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, napi_v
   return true;
 }
 
-/* The table's columns copied to `offsets` in `base` (a buffer another thread will read). */
-void fillColumns(const ns_conns *t, uint8_t *base, const double *offsets) {
-  for (int k = 0; k < CONN_COLUMNS; k++) memcpy(base + (size_t)offsets[k], conns_column(t, k), (size_t)CONN_COLUMN_BYTES[k] * t->count);
-}
-
-/* Offsets (one per column) valid for `count` rows in a buffer of `len` bytes: 8-aligned, inside, in order. */
-bool offsetsFit(const double *offsets, size_t count, size_t len) {
-  size_t end = 0;
-  for (uint32_t k = 0; k < CONN_COLUMNS; k++) {
-    double o = offsets[k];
-    if (!(o >= (double)end && o <= (double)len) || ((size_t)o & 7) != 0) return false;
-    end = (size_t)o + CONN_COLUMN_BYTES[k] * count;
-    if (end > len) return false;
-  }
-  return true;
-}
-
 /*
  * takeConnections(replayHandle): the connection table itself, no copy: one ArrayBuffer per column
  * (CONNECTION_COLUMNS order), each `count` rows long, made of the table's own mapping (an external
@@ -209,27 +192,6 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   }
   st->conns.count = 0;
   return out;
-}
-
-/*
- * exportConnections(replayHandle, offsets: Float64Array(CONN_COLUMNS), target: Uint8Array): the
- * connection table's columns copied into `target` (a view of a SharedArrayBuffer, which Node-API before
- * v10 cannot take directly, to post to another thread without a copy) at the given offsets, checked to
- * fit `count` rows.
- */
-Napi::Value ExportConnections(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  ReplayState *st = replayOf(info[0]);
-  double *offsets = arrayOf<double>(info[1], napi_float64_array, CONN_COLUMNS);
-  if (!st) return env.Undefined();
-  size_t len = 0;
-  uint8_t *base = viewOf<uint8_t>(env, info[2], napi_uint8_array, &len);
-  if (!offsets || !base || !offsetsFit(offsets, st->conns.count, len)) {
-    Napi::RangeError::New(env, "native exportConnections: (replay, offsets: Float64Array(7), target) and the target must fit the table").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  fillColumns(&st->conns, base, offsets);
-  return info[2];
 }
 
 /*
@@ -259,7 +221,6 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("bindReplay", Napi::Function::New(env, BindReplay));
   exports.Set("replayRows", Napi::Function::New(env, ReplayRows));
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
-  exports.Set("exportConnections", Napi::Function::New(env, ExportConnections));
   exports.Set("takeConnections", Napi::Function::New(env, TakeConnections));
   exports.Set("hugeBuffer", Napi::Function::New(env, HugeBuffer));
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);

@@ -41,7 +41,7 @@ template <typename T> T *viewOf(Napi::Env env, Napi::Value v, napi_typedarray_ty
   if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &actual, length, &data, nullptr, nullptr) != napi_ok || actual != type) return nullptr;
   return static_cast<T *>(data);
 }
-/* bindReplay, replayRows, walkReplay, takeConnections, exportConnections, hugeBuffer (addon-replay.cc). */
+/* bindReplay, replayRows, walkReplay, takeConnections, hugeBuffer (addon-replay.cc). */
 void registerReplay(Napi::Env env, Napi::Object exports);
 
 }  // namespace netsieve_addon

@@ -30,7 +30,6 @@ export interface NativeAddon {
   /** Classic pcap records of the chunk walked and decoded into the bound batch, then as replayRows; returns rows. */
   walkReplay(replay: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /** The connection table as one buffer of connections.ts columns: fresh (offsets[k] set), or `target` at the given offsets. */
-  exportConnections(replay: NativeHandle, offsets: Float64Array, target: Uint8Array): Uint8Array;
   takeConnections(replay: NativeHandle): ArrayBuffer[];
   /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
   hugeBuffer(bytes: number): ArrayBuffer;

@@ -115,13 +115,24 @@ export function takeNativeConnections(r: NativeReplay): ConnectionColumns {
   return viewColumns((k) => [buffers[k]!, 0], rows, r.stats[ReplayStat.CONNECTIONS]!, r.stats[ReplayStat.OVERFLOW]!);
 }
 
-/** The table copied into a SharedArrayBuffer: a --threads worker posts it to the main thread without a copy. */
-export function exportNativeConnectionsShared(r: NativeReplay): PackedConnections {
-  const count = r.stats[ReplayStat.CONNECTIONS]!;
-  const { offsets, total } = columnOffsets(count);
-  const buffer = new SharedArrayBuffer(Math.max(total, 8));
-  const bytes = new Uint8Array(buffer);
-  r.addon.adviseHugePages(bytes); // fresh 4 KiB pages: a fault each (load.ts adviseHugePages)
-  r.addon.exportConnections(r.handle, offsets, bytes);
-  return { buffer, offsets, count, overflow: r.stats[ReplayStat.OVERFLOW]! };
+/**
+ * One shard's connection table as each column's bytes (CONNECTION_COLUMNS order; at least `count` rows
+ * each) and its own overflow: a --threads worker's C table taken in place, or a packed table.
+ */
+export interface ShardColumns {
+  readonly columns: readonly Uint8Array[];
+  readonly count: number;
+  readonly overflow: number;
+}
+
+/** The C table's column mappings themselves, no copy (the replay's table is empty afterwards). */
+export function takeShardColumns(r: NativeReplay): ShardColumns {
+  const buffers = r.addon.takeConnections(r.handle);
+  return { columns: buffers.map((b) => new Uint8Array(b)), count: r.stats[ReplayStat.CONNECTIONS]!, overflow: r.stats[ReplayStat.OVERFLOW]! };
+}
+
+/** A packed table's columns as ShardColumns. */
+export function shardColumnsOf(p: PackedConnections): ShardColumns {
+  const columns = CONNECTION_COLUMNS.map(([, bytes], k) => new Uint8Array(p.buffer as ArrayBuffer, p.offsets[k]!, bytes * p.count));
+  return { columns, count: p.count, overflow: p.overflow };
 }

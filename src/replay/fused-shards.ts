@@ -21,7 +21,7 @@ import { columnsOf } from '../native/replay.js';
 import { canFuse } from './fused.js';
 import type { FusedMergeOrder, FusedWorkerInit, FusedWorkerResult } from './fused-worker.js';
 import { fileSizes, newRun, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
-import { mergeCounts, workerUrl } from './shard.js';
+import { mergeCounts, workerExecArgv, workerUrl } from './shard.js';
 import { planMerge } from './shard-merge.js';
 import type { ModelCounts, StageCounts } from './stage.js';
 
@@ -38,8 +38,13 @@ export const FusedCtl = {
   MERGE: 4,
   /** Set by the worker: its part of the merge done, or failed. */
   MERGED: 5,
-  WORDS: 6,
+  /** Set by the worker as its module starts: it runs (see waitFor). */
+  STARTED: 6,
+  WORDS: 7,
 } as const;
+
+/** The Float64 slots of a worker's progress buffer (FusedWorkerInit.progress). */
+export const FusedProgress = { BYTES: 0, CUT: 1, WORDS: 2 } as const;
 
 export function canFuseShards(opts: ReplayOptions): boolean {
   return (opts.threads ?? 1) > 1 && canFuse({ ...opts, threads: 1 }) && opts.writeAllowed === undefined && opts.writeDropped === undefined;
@@ -47,6 +52,8 @@ export function canFuseShards(opts: ReplayOptions): boolean {
 
 interface FusedLane {
   readonly worker: Worker;
+  /** performance.now() when the worker was created. */
+  readonly created: number;
   readonly port: MessagePort;
   readonly ctl: Int32Array;
   readonly progress: Float64Array;
@@ -86,14 +93,14 @@ export function replayFusedSharded(paths: readonly string[], opts: ReplayOptions
 function startWorker(paths: readonly string[], opts: ReplayOptions, shard: number): FusedLane {
   const { port1, port2 } = new MessageChannel();
   const control = new SharedArrayBuffer(FusedCtl.WORDS * 4);
-  const progress = new SharedArrayBuffer(8);
+  const progress = new SharedArrayBuffer(FusedProgress.WORDS * 8);
   const init: FusedWorkerInit = {
     cluster: opts.index.cluster, evalOptions: opts.evalOptions, model: opts.models[0]!, paths: [...paths],
     capacity: opts.batchSize ?? 4096, maxConnections: opts.maxConnections, shard, shards: opts.threads!, control, progress, port: port2,
   };
-  const worker = new Worker(workerUrl('fused-worker.js'), { workerData: init, transferList: [port2] });
+  const worker = new Worker(workerUrl('fused-worker.js'), { workerData: init, transferList: [port2], execArgv: workerExecArgv() });
   worker.unref();
-  return { worker, port: port1, ctl: new Int32Array(control), progress: new Float64Array(progress) };
+  return { worker, created: performance.now(), port: port1, ctl: new Int32Array(control), progress: new Float64Array(progress) };
 }
 
 function signal(ctl: Int32Array, at: number, value: number): void {
@@ -101,10 +108,20 @@ function signal(ctl: Int32Array, at: number, value: number): void {
   Atomics.notify(ctl, at);
 }
 
+/**
+ * A worker that never runs its module (it could not start: an option it inherited, too little memory)
+ * cannot say so, and this thread, blocked below, would not hear its 'error' event: so it must have
+ * started within this long of being created. Compiling the model comes after and is not limited.
+ */
+const START_MS = 60_000;
+
 /** Blocks until the worker has set slot `at` (or failed); then `tick` may report progress. */
 function waitFor(lane: FusedLane, at: number, tick?: () => void): void {
   while (Atomics.load(lane.ctl, at) === 0 && Atomics.load(lane.ctl, FusedCtl.FAILED) === 0) {
     Atomics.wait(lane.ctl, at, 0, 200);
+    if (Atomics.load(lane.ctl, FusedCtl.STARTED) === 0 && performance.now() - lane.created > START_MS) {
+      throw new Error(`replay worker ${lane.worker.threadId} did not start within ${START_MS / 1000} s`);
+    }
     tick?.();
   }
   if (Atomics.load(lane.ctl, FusedCtl.FAILED) === 0) return;
@@ -115,7 +132,7 @@ function waitFor(lane: FusedLane, at: number, tick?: () => void): void {
 /** Blocks until the worker has replayed its shard (reporting progress meanwhile: the slowest worker's bytes); its result. */
 function resultOf(lane: FusedLane, paths: readonly string[], opts: ReplayOptions): FusedWorkerResult {
   const total = fileSizes(paths);
-  waitFor(lane, FusedCtl.REPLAYED, () => opts.progress?.(lane.progress[0]!, total, 0));
+  waitFor(lane, FusedCtl.REPLAYED, () => opts.progress?.(lane.progress[FusedProgress.BYTES]!, total, 0));
   const msg = receiveMessageOnPort(lane.port)?.message as FusedWorkerResult | undefined;
   if (msg === undefined) throw new Error(`replay worker ${lane.worker.threadId} failed: no result`);
   return msg;
@@ -136,7 +153,8 @@ function mergeParts(addon: NativeAddon, r: ReplayResult, shell: StageCounts, par
     signal(lane.ctl, FusedCtl.MERGE, 1);
   });
   for (const lane of lanes) waitFor(lane, FusedCtl.MERGED);
-  shell.connections.adoptColumns(columnsOf(plan.target));
+  const cut = lanes.reduce((n, lane) => n + lane.progress[FusedProgress.CUT]!, 0);
+  shell.connections.adoptColumns(columnsOf({ ...plan.target, overflow: plan.target.overflow + cut }));
 }
 
 /** Every counter of the shards summed into the result (the hit counters aside: see mergeParts). */

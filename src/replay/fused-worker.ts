@@ -11,11 +11,11 @@ import type { Cluster } from '../model/types.js';
 import type { ModelName } from '../match/dataplane.js';
 import { hugeAllocator, nativeAddon, type NativeAddon } from '../native/load.js';
 import type { Damage } from '../traffic/pcap/reader.js';
-import type { PackedConnections } from '../native/replay.js';
+import type { PackedConnections, ShardColumns } from '../native/replay.js';
 import { replayFusedShard } from './fused.js';
-import { FusedCtl } from './fused-shards.js';
+import { FusedCtl, FusedProgress } from './fused-shards.js';
 import { buildRowModel, withSharedHits } from './models.js';
-import { scatterRows, sumHitsSlice } from './shard-merge.js';
+import { mergeKeysOf, scatterShard, sumHitsSlice, type MergeKeys } from './shard-merge.js';
 import type { ModelCounts } from './stage.js';
 
 export interface FusedWorkerInit {
@@ -27,7 +27,10 @@ export interface FusedWorkerInit {
   readonly maxConnections: number | undefined;
   readonly shard: number;
   readonly shards: number;
-  /** FusedCtl.WORDS Int32 slots; the worker's bytes read so far in `progress` (Float64, one slot). */
+  /**
+   * FusedCtl.WORDS Int32 slots; Float64 slots in `progress`: the worker's bytes read so far, then (when
+   * MERGED) the packets of its connections the merged table's cap left out (overflow).
+   */
   readonly control: SharedArrayBuffer;
   readonly progress: SharedArrayBuffer;
   readonly port: MessagePort;
@@ -43,8 +46,8 @@ export interface FusedWorkerResult {
   readonly damage: (Damage & { file: string }) | null;
   /** Its mapEntryHits in a SharedArrayBuffer (posted without a copy), or null (iptables). */
   readonly model: ModelCounts;
-  /** The shard's connection table (columns in a SharedArrayBuffer: posted without a copy). */
-  readonly connections: PackedConnections;
+  /** The shard's opening packets (SharedArrayBuffers), for the merge plan; its rows stay in the worker. */
+  readonly connections: MergeKeys;
 }
 
 /** What the main thread posts with FusedCtl.MERGE = 1. */
@@ -58,6 +61,7 @@ export interface FusedMergeOrder {
 
 function main(d: FusedWorkerInit): void {
   const ctl = new Int32Array(d.control);
+  signal(ctl, FusedCtl.STARTED);
   try {
     const addon = nativeAddon().addon;
     if (addon === null) throw new Error('the native addon does not load in this worker');
@@ -65,7 +69,7 @@ function main(d: FusedWorkerInit): void {
     signal(ctl, FusedCtl.REPLAYED);
     const order = awaitOrder(ctl, d.port);
     if (order !== null) {
-      scatterRows(addon, shared, order.target, order.positions);
+      new Float64Array(d.progress)[FusedProgress.CUT] = scatterShard(addon, shared, order.target, order.positions);
       sumHitsSlice(addon, order.hits, d.shard, d.shards);
     }
   } catch (e) {
@@ -77,13 +81,13 @@ function main(d: FusedWorkerInit): void {
   signal(ctl, FusedCtl.MERGED);
 }
 
-/** Compiles, waits for the go, replays this shard; posts the result; returns the shard's table. */
-function replayShard(d: FusedWorkerInit, ctl: Int32Array, addon: NativeAddon): PackedConnections {
+/** Compiles, waits for the go, replays this shard; posts the result; returns the shard's table (in place). */
+function replayShard(d: FusedWorkerInit, ctl: Int32Array, addon: NativeAddon): ShardColumns {
   const progress = new Float64Array(d.progress);
   const index = indexCluster(d.cluster);
   const { result: r, shared } = replayFusedShard(d.paths, {
     index, evalOptions: d.evalOptions, models: [d.model], addon, batchSize: d.capacity, maxConnections: d.maxConnections,
-    rowModels: (name) => withSharedHits(buildRowModel(name, index, d.evalOptions, hugeAllocator(addon)), addon), progress: (bytes) => { progress[0] = bytes; },
+    rowModels: (name) => withSharedHits(buildRowModel(name, index, d.evalOptions, hugeAllocator(addon)), addon), progress: (bytes) => { progress[FusedProgress.BYTES] = bytes; },
   }, { index: d.shard, count: d.shards }, () => {
     // Every worker starts reading together, after all have compiled: the replay's time is then theirs alone.
     signal(ctl, FusedCtl.READY);
@@ -91,7 +95,7 @@ function replayShard(d: FusedWorkerInit, ctl: Int32Array, addon: NativeAddon): P
   }, true);
   const out: FusedWorkerResult = {
     packets: r.packets, ipPackets: r.ipPackets, nonIp: r.nonIp, malformed: r.malformed, laterFragments: r.laterFragments,
-    icmpErrors: r.icmpErrors, damage: r.damage, model: r.models[0]!, connections: shared!,
+    icmpErrors: r.icmpErrors, damage: r.damage, model: r.models[0]!, connections: mergeKeysOf(shared!),
   };
   d.port.postMessage(out);
   return shared!;

@@ -8,7 +8,7 @@
  * Taken when the addon is loaded, one model is replayed and it is iptables or eBPF, on one thread. The
  * reference model (the evaluator, per flow) and the comparison of several models stay staged.
  */
-import { bindNativeReplay, takeNativeConnections, exportNativeConnectionsShared, type NativeReplay, type PackedConnections } from '../native/replay.js';
+import { bindNativeReplay, takeNativeConnections, takeShardColumns, type NativeReplay, type ShardColumns } from '../native/replay.js';
 import { settleProbes } from '../native/engine.js';
 import { ReplayStat } from '../native/layout.js';
 import { openNativeCapture } from '../native/walk.js';
@@ -31,12 +31,12 @@ export function replayFused(paths: readonly string[], opts: ReplayOptions): Repl
 /**
  * The fused replay of the rows of one shard (all of them for { index: 0, count: 1 }). For a --threads
  * worker (./fused-worker.ts): `beforeReading` runs once the model is compiled and bound (the worker waits
- * there for the others), and `shareConnections` exports the table into a SharedArrayBuffer (`shared`)
- * instead of adopting it into the result's own table, which then stays empty.
+ * there for the others), and `shareConnections` hands back the C table's columns in place (`shared`)
+ * instead of adopting them into the result's own table, which then stays empty.
  */
 export function replayFusedShard(
   paths: readonly string[], opts: ReplayOptions, shard: { index: number; count: number }, beforeReading?: () => void, shareConnections = false,
-): { result: ReplayResult; shared: PackedConnections | null } {
+): { result: ReplayResult; shared: ShardColumns | null } {
   const capacity = opts.batchSize ?? 4096;
   const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, hugeAllocator(opts.addon!));
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
@@ -54,7 +54,7 @@ export function replayFusedShard(
   }
   settleProbes(nm);
   absorbStats(run.result, model, replay);
-  const shared = shareConnections ? exportNativeConnectionsShared(replay) : null;
+  const shared = shareConnections ? takeShardColumns(replay) : null;
   if (!shareConnections) connections.adoptColumns(takeNativeConnections(replay));
   timer.stop(run.result);
   return { result: run.result, shared };

@@ -1,9 +1,10 @@
 /**
  * The merge of the fused sharded replay (./fused-shards.ts), done by the workers in parallel instead of
  * by the main thread alone: the main thread only decides where each shard's connections go in the
- * merged table (`planMerge`: a merge of the shards' opening-packet columns, no copying) and allocates
- * that table; then every worker copies its own rows to their places (`scatterRows`) and sums its slice
- * of the per-entry hit counters (`sumHitsSlice`). The merge and the copy loops are C
+ * merged table (`planMerge`: a merge of the shards' opening-packet columns, `mergeKeysOf`) and
+ * allocates that table; then every worker copies its own rows there from its own C table, taken in
+ * place (`scatterShard`), and sums its slice of the per-entry hit counters (`sumHitsSlice`). The merge
+ * and the copy loops are C
  * (native/src/addon-shards.cc): each worker is a fresh isolate, where a JavaScript loop over a hundred
  * thousand rows would run cold (measured 30-60 ms per worker against a few ms in C).
  *
@@ -14,33 +15,52 @@
  * on, a 4 KiB fault costs tens of microseconds).
  */
 import type { NativeAddon } from '../native/load.js';
-import { columnOffsets, columnsOf, CONNECTION_COLUMNS, type PackedConnections } from '../native/replay.js';
+import { columnOffsets, CONNECTION_COLUMNS, type PackedConnections, type ShardColumns } from '../native/replay.js';
 import { Count, RECORD_DOUBLES } from './connections.js';
 
+/** What the main thread needs of a shard to plan the merge: its opening packets, in SharedArrayBuffers. */
+export interface MergeKeys {
+  readonly firstFile: Int32Array;
+  readonly firstRecord: Float64Array;
+  readonly count: number;
+  readonly overflow: number;
+}
+
 export interface MergePlan {
-  /** The merged table's columns (a SharedArrayBuffer the workers write into), its overflow included. */
+  /** The merged table's columns (a SharedArrayBuffer the workers write into); overflow: the shards' own. */
   readonly target: PackedConnections;
   /** Per shard, per connection of that shard: its row in the merged table, or -1 past the cap. */
   readonly positions: Int32Array[];
 }
 
 /**
+ * A shard's opening-packet columns copied into shared memory (12 bytes a connection), for the main
+ * thread's plan. The rest of the table stays where the shard's replay wrote it: each worker scatters its
+ * rows from there (`scatterShard`), so the table is copied once, into the merged table, not twice.
+ */
+export function mergeKeysOf(s: ShardColumns): MergeKeys {
+  const firstFile = new Int32Array(new SharedArrayBuffer(Math.max(4, s.count * 4)), 0, s.count);
+  const firstRecord = new Float64Array(new SharedArrayBuffer(Math.max(8, s.count * 8)), 0, s.count);
+  firstFile.set(new Int32Array(s.columns[COLUMN.firstFile]!.buffer, s.columns[COLUMN.firstFile]!.byteOffset, s.count));
+  firstRecord.set(new Float64Array(s.columns[COLUMN.firstRecord]!.buffer, s.columns[COLUMN.firstRecord]!.byteOffset, s.count));
+  return { firstFile, firstRecord, count: s.count, overflow: s.overflow };
+}
+
+const COLUMN = Object.fromEntries(CONNECTION_COLUMNS.map(([name], k) => [name, k])) as Record<(typeof CONNECTION_COLUMNS)[number][0], number>;
+
+/**
  * The shards' tables merged in the order of their opening packets. Sharding is by address pair and
  * protocol, so a connection (a 5-tuple, either direction) lives in exactly one shard and no lookup is
  * needed: each shard's table is already in opening order, a k-way merge of them gives the order. The cap
- * applies to the merged table as to one thread's: the first `max` connections in opening order are kept,
- * the packets of the others counted as overflow (with those each shard already counted past its own cap).
+ * applies to the merged table as to one thread's: the first `max` connections in opening order are kept;
+ * the packets of the others are overflow, which `scatterShard` returns per shard (with those each shard
+ * already counted past its own cap, in the target's overflow here).
  */
-export function planMerge(addon: NativeAddon, parts: readonly PackedConnections[], max: number): MergePlan {
-  const cols = parts.map(columnsOf);
+export function planMerge(addon: NativeAddon, parts: readonly MergeKeys[], max: number): MergePlan {
   const kept = Math.min(parts.reduce((n, p) => n + p.count, 0), max);
   const positions = parts.map((p) => new Int32Array(new SharedArrayBuffer(Math.max(4, p.count * 4)), 0, p.count));
-  addon.mergePositions(cols.map((c) => c.firstFile), cols.map((c) => c.firstRecord), positions, max);
-  let overflow = parts.reduce((n, p) => n + p.overflow, 0);
-  // A part's merged rows grow with its own order, so the ones past the cap are its last ones.
-  positions.forEach((at, k) => {
-    for (let c = at.length - 1; c >= 0 && at[c]! < 0; c--) overflow += cols[k]!.counts[c * RECORD_DOUBLES + Count.PACKETS]!;
-  });
+  addon.mergePositions(parts.map((p) => p.firstFile), parts.map((p) => p.firstRecord), positions, max);
+  const overflow = parts.reduce((n, p) => n + p.overflow, 0);
   const { offsets, total: bytes } = columnOffsets(kept);
   const buffer = new SharedArrayBuffer(Math.max(bytes, 8));
   addon.adviseHugePages(new Uint8Array(buffer));
@@ -48,15 +68,23 @@ export function planMerge(addon: NativeAddon, parts: readonly PackedConnections[
 }
 
 /**
- * Each connection of `from` (one shard's table) copied to its row `positions[c]` of `into`, column by
- * column (CONNECTION_COLUMNS, at each table's own offsets), in C; rows at -1 (past the cap) are left out.
+ * Each connection of shard `from` copied to its row `positions[c]` of `into`, column by column, in C;
+ * rows at -1 (past the cap) are left out. Returns the packets of those rows left out: overflow.
  */
-export function scatterRows(addon: NativeAddon, from: PackedConnections, into: PackedConnections, positions: Int32Array): void {
-  if (from.count === 0 || into.count === 0) return;
-  const columns: number[] = [];
-  CONNECTION_COLUMNS.forEach(([, bytes], k) => columns.push(from.offsets[k]!, into.offsets[k]!, bytes));
-  const buffer = (p: PackedConnections): Uint8Array => new Uint8Array(p.buffer as ArrayBuffer);
-  addon.scatterRows(buffer(from), buffer(into), Float64Array.from(columns), positions, from.count, into.count);
+export function scatterShard(addon: NativeAddon, from: ShardColumns, into: PackedConnections, positions: Int32Array): number {
+  if (from.count === 0) return 0;
+  const target = new Uint8Array(into.buffer as ArrayBuffer);
+  if (into.count > 0) {
+    CONNECTION_COLUMNS.forEach(([, bytes], k) => {
+      addon.scatterRows(from.columns[k]!, target, Float64Array.of(0, into.offsets[k]!, bytes), positions, from.count, into.count);
+    });
+  }
+  // A shard's merged rows grow with its own order, so the ones past the cap are its last ones.
+  const records = from.columns[COLUMN.records]!;
+  const counts = new Float64Array(records.buffer, records.byteOffset, from.count * RECORD_DOUBLES);
+  let cut = 0;
+  for (let c = from.count - 1; c >= 0 && positions[c]! < 0; c--) cut += counts[c * RECORD_DOUBLES + Count.PACKETS]!;
+  return cut;
 }
 
 /**

@@ -87,6 +87,22 @@ export function workerUrl(name = 'worker.js'): URL {
   return new URL(`file://${join(root, 'dist', 'src', 'replay', name)}`);
 }
 
+/**
+ * The Node options a replay worker starts with: the process's own, less those that describe the main
+ * script's input (--input-type, --eval, --print). A worker inherits execArgv, and one started by
+ * `node --input-type=module -e ...` refused to start ("--input-type can only be used with string
+ * input"), which the main thread, blocked waiting for it, never heard of.
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') k++; // and its script
+    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
+}
+
 function startWorkers(paths: readonly string[], opts: ReplayOptions, capacity: number): Lane[] {
   const lanes: Lane[] = [];
   for (let w = 0; w < opts.threads!; w++) {
@@ -99,7 +115,7 @@ function startWorkers(paths: readonly string[], opts: ReplayOptions, capacity: n
       control: ctl.buffer as SharedArrayBuffer, slots: slots.map((s) => s.sab), port: port2,
       wantVerdicts: opts.writeAllowed !== undefined || opts.writeDropped !== undefined,
     };
-    const worker = new Worker(workerUrl(), { workerData: init, transferList: [port2] });
+    const worker = new Worker(workerUrl(), { workerData: init, transferList: [port2], execArgv: workerExecArgv() });
     worker.unref();
     lanes.push({ worker, port: port1, ctl, slots, open: -1, fill: 0, last: -1, file: 0 });
   }

@@ -1,14 +1,14 @@
 /**
  * The merge of `replay --threads` (src/replay/shard-merge.ts over native/src/addon-shards.cc), on
  * hand-made shard tables: the merged table is every shard's rows in opening order (capture, then
- * record), cut at the cap with the packets of the rows cut counted as overflow; the C copy refuses
+ * record), each shard scattered from its own columns (as a worker does from its C table), cut at the cap with the packets of the rows cut counted as overflow; the C copy refuses
  * positions and columns outside its buffers; the hit counters summed slice by slice equal the plain sum.
  * The end-to-end equality with one thread is test/native/replay.test.ts's.
  */
 import { describe, expect, it } from 'vitest';
-import { columnOffsets, columnsOf, type PackedConnections } from '../../src/native/replay.js';
+import { columnOffsets, columnsOf, shardColumnsOf, type PackedConnections } from '../../src/native/replay.js';
 import { Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
-import { planMerge, scatterRows, sumHitsSlice } from '../../src/replay/shard-merge.js';
+import { mergeKeysOf, planMerge, scatterShard, sumHitsSlice } from '../../src/replay/shard-merge.js';
 import { requireAddon } from './support.js';
 
 const addon = requireAddon();
@@ -49,10 +49,12 @@ function rows(p: PackedConnections): Record<string, number[]>[] {
   });
 }
 
+/** As the workers do it: the plan from the shards' merge keys, each shard scattered from its own columns. */
 function merged(parts: PackedConnections[], max: number): PackedConnections {
-  const plan = planMerge(addon!, parts, max);
-  parts.forEach((p, k) => scatterRows(addon!, p, plan.target, plan.positions[k]!));
-  return plan.target;
+  const shards = parts.map(shardColumnsOf);
+  const plan = planMerge(addon!, shards.map(mergeKeysOf), max);
+  const cut = shards.reduce((n, s, k) => n + scatterShard(addon!, s, plan.target, plan.positions[k]!), 0);
+  return { ...plan.target, overflow: plan.target.overflow + cut };
 }
 
 d('the merge of the shards of a --threads replay', () => {
