@@ -6,8 +6,8 @@
  * costs less than one thread dealing rows to the others (the staged sharded replay's bottleneck).
  *
  * The merge is shared out too (./shard-merge.ts): the main thread decides where each shard's connections
- * go in the merged table; each worker then copies its own rows there and sums a slice of the per-entry
- * hit counters, which every worker counts into a SharedArrayBuffer (nothing large is copied to or
+ * go in the merged table, from their opening packets alone; each worker then copies its own rows there,
+ * straight from its C table, and sums a slice of the per-entry hit counters, which every worker counts into a SharedArrayBuffer (nothing large is copied to or
  * allocated by the main thread).
  *
  * Equal to one thread under the same condition as ./shard.ts (no conntrack table or connection cap

@@ -1,8 +1,8 @@
 /**
  * A worker of the fused sharded replay (./fused-shards.ts): reads every capture itself and runs the
- * fused native replay over the rows of its shard, posts its counters and connection table, then, told
- * where its connections go, copies them into the merged table and sums its slice of the per-entry hit
- * counters (./shard-merge.ts).
+ * fused native replay over the rows of its shard, posts its counters and its connections' opening
+ * packets, then, told where its connections go, copies them from its own C table into the merged table
+ * and sums its slice of the per-entry hit counters (./shard-merge.ts).
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { indexCluster } from '../model/cluster-index.js';
