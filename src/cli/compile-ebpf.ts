@@ -55,6 +55,6 @@ function dumpable<T>(program: EbpfProgram, render: () => T): T {
   } catch (e) {
     if (!(e instanceof RangeError && /Invalid (array|string) length/.test(e.message))) throw e;
     throw new InputError(`the eBPF program has ${program.policyMap.count} policy map entries, more than can be dumped as JSON or ` +
-      'text tables in Node.js (its longest array or string); `replay --model ebpf` works at this size');
+      'text tables in Node.js (its longest array or string); `replay` and `compare` work at this size');
   }
 }
