@@ -97,8 +97,9 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
   const out: string[] = [];
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') k++; // and its script
-    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+    // The option, and its value when that is the next word (`--input-type commonjs`, `-e <script>`).
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '--input-type') k++;
+    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
   }
   return out;
 }
