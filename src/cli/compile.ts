@@ -45,26 +45,11 @@ function runCompile(opts: Record<string, string>): void {
   runIptablesCompile(index, options, out, output);
 }
 
-export interface IptablesCompileResult {
-  readonly files: Readonly<Record<IptablesFile, string>>;
-  readonly summary: IptablesSummary;
-  readonly compileSeconds: number;
-}
-
 type IptablesFile = 'ipsets.restore' | 'rules.v4' | 'rules.v6';
-
-/** Compiles and renders; timing covers compilation and rendering, not loading the manifests. */
-export function compileIptablesFiles(index: ClusterIndex, options: EvalOptions): IptablesCompileResult {
-  const started = process.hrtime.bigint();
-  const program = compileIptables(index, options);
-  const files = renderAll(program);
-  const compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { files, summary: summarize(program), compileSeconds };
-}
 
 /**
  * The three files as strings. Past V8's longest string (2^29 - 24 characters: the stress tier's ipset
- * text is about 3.5 GB) only the streamed form exists, so that case is refused with what to do instead.
+ * text is 3.7 GB) only the streamed form exists, so that case is refused with what to do instead.
  */
 function renderAll(program: IptablesProgram): Record<IptablesFile, string> {
   try {
@@ -79,12 +64,12 @@ function renderAll(program: IptablesProgram): Record<IptablesFile, string> {
 
 function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: string | undefined, output: 'table' | 'json'): void {
   const started = process.hrtime.bigint();
+  const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
   const program = compileIptables(index, options);
   const summary = summarize(program);
   if (out === undefined && output === 'json') {
     const files = renderAll(program);
-    const compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds, files }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds: seconds(), files }, null, 2)}\n`);
     return;
   }
   if (out === undefined) {
@@ -97,9 +82,9 @@ function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: stri
   }
   writeIptablesFiles(out, program);
   // Here the rendering is streamed into the files, so its time includes writing them.
-  const result = { summary, compileSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
-  if (output === 'json') process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds: result.compileSeconds, out }, null, 2)}\n`);
-  else process.stderr.write(`${summaryLine(result, out)}\n`);
+  const compileSeconds = seconds();
+  if (output === 'json') process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds, out }, null, 2)}\n`);
+  else process.stderr.write(`${summaryLine(summary, compileSeconds, out)}\n`);
 }
 
 const IPTABLES_FILES: readonly IptablesFile[] = ['ipsets.restore', 'rules.v4', 'rules.v6'];
@@ -140,9 +125,8 @@ function writeAll(fd: number, chunk: string): number {
   return bytes.length;
 }
 
-export function summaryLine(result: Pick<IptablesCompileResult, 'summary' | 'compileSeconds'>, dir: string): string {
-  const s = result.summary;
+function summaryLine(s: IptablesSummary, compileSeconds: number, dir: string): string {
   return `netsieve: iptables: ${s.chains.v4} chains / ${s.rules.v4} rules (IPv4), ${s.chains.v6} chains / ${s.rules.v6} rules (IPv6), ` +
-    `${s.sets} ipsets with ${s.members} members, compiled in ${(result.compileSeconds * 1000).toFixed(1)} ms; ` +
+    `${s.sets} ipsets with ${s.members} members, compiled in ${(compileSeconds * 1000).toFixed(1)} ms; ` +
     `wrote ${dir}/ipsets.restore, rules.v4, rules.v6`;
 }

@@ -29,7 +29,7 @@ export interface NativeAddon {
   replayRows(replay: NativeHandle, count: number, fileIndex: number): void;
   /** Classic pcap records of the chunk walked and decoded into the bound batch, then as replayRows; returns rows. */
   walkReplay(replay: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
-  /** The connection table as one buffer of connections.ts columns: fresh (offsets[k] set), or `target` at the given offsets. */
+  /** The connection table's own column mappings, one ArrayBuffer per CONNECTION_COLUMNS column, no copy (the table is empty after). */
   takeConnections(replay: NativeHandle): ArrayBuffer[];
   /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
   hugeBuffer(bytes: number): ArrayBuffer;

@@ -130,9 +130,3 @@ export function takeShardColumns(r: NativeReplay): ShardColumns {
   const buffers = r.addon.takeConnections(r.handle);
   return { columns: buffers.map((b) => new Uint8Array(b)), count: r.stats[ReplayStat.CONNECTIONS]!, overflow: r.stats[ReplayStat.OVERFLOW]! };
 }
-
-/** A packed table's columns as ShardColumns. */
-export function shardColumnsOf(p: PackedConnections): ShardColumns {
-  const columns = CONNECTION_COLUMNS.map(([, bytes], k) => new Uint8Array(p.buffer as ArrayBuffer, p.offsets[k]!, bytes * p.count));
-  return { columns, count: p.count, overflow: p.overflow };
-}

@@ -4,9 +4,9 @@
  * merged table (`planMerge`: a merge of the shards' opening-packet columns, `mergeKeysOf`) and
  * allocates that table; then every worker copies its own rows there from its own C table, taken in
  * place (`scatterShard`), and sums its slice of the per-entry hit counters (`sumHitsSlice`). The merge
- * and the copy loops are C
- * (native/src/addon-shards.cc): each worker is a fresh isolate, where a JavaScript loop over a hundred
- * thousand rows would run cold (measured 30-60 ms per worker against a few ms in C).
+ * and the copy loops are C (native/src/addon-shards.cc): each worker is a fresh isolate, where a
+ * JavaScript loop over a hundred thousand rows would run cold (measured 30-60 ms per worker against a
+ * few ms in C).
  *
  * Why: the merged table is as large as one thread's, tens of megabytes on a real capture, and memory
  * written for the first time costs a page fault per page: clearing and mapping fresh pages were most of
@@ -17,6 +17,9 @@
 import type { NativeAddon } from '../native/load.js';
 import { columnOffsets, CONNECTION_COLUMNS, type PackedConnections, type ShardColumns } from '../native/replay.js';
 import { Count, RECORD_DOUBLES } from './connections.js';
+
+/** Each column's index in CONNECTION_COLUMNS (and in a ShardColumns), by name. */
+const COLUMN = Object.fromEntries(CONNECTION_COLUMNS.map(([name], k) => [name, k])) as Record<(typeof CONNECTION_COLUMNS)[number][0], number>;
 
 /** What the main thread needs of a shard to plan the merge: its opening packets, in SharedArrayBuffers. */
 export interface MergeKeys {
@@ -45,8 +48,6 @@ export function mergeKeysOf(s: ShardColumns): MergeKeys {
   firstRecord.set(new Float64Array(s.columns[COLUMN.firstRecord]!.buffer, s.columns[COLUMN.firstRecord]!.byteOffset, s.count));
   return { firstFile, firstRecord, count: s.count, overflow: s.overflow };
 }
-
-const COLUMN = Object.fromEntries(CONNECTION_COLUMNS.map(([name], k) => [name, k])) as Record<(typeof CONNECTION_COLUMNS)[number][0], number>;
 
 /**
  * The shards' tables merged in the order of their opening packets. Sharding is by address pair and

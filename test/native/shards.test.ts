@@ -6,7 +6,7 @@
  * The end-to-end equality with one thread is test/native/replay.test.ts's.
  */
 import { describe, expect, it } from 'vitest';
-import { columnOffsets, columnsOf, shardColumnsOf, type PackedConnections } from '../../src/native/replay.js';
+import { columnOffsets, columnsOf, CONNECTION_COLUMNS, type PackedConnections, type ShardColumns } from '../../src/native/replay.js';
 import { Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
 import { mergeKeysOf, planMerge, scatterShard, sumHitsSlice } from '../../src/replay/shard-merge.js';
 import { requireAddon } from './support.js';
@@ -47,6 +47,12 @@ function rows(p: PackedConnections): Record<string, number[]>[] {
     }
     return row;
   });
+}
+
+/** A packed table's columns as a worker's ShardColumns (each column's bytes, `count` rows). */
+function shardColumnsOf(p: PackedConnections): ShardColumns {
+  const columns = CONNECTION_COLUMNS.map(([, bytes], k) => new Uint8Array(p.buffer as ArrayBuffer, p.offsets[k]!, bytes * p.count));
+  return { columns, count: p.count, overflow: p.overflow };
 }
 
 /** As the workers do it: the plan from the shards' merge keys, each shard scattered from its own columns. */
