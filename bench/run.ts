@@ -68,13 +68,12 @@ function runTier(tier: Tier, dir: string, packets: number): TierRun {
     return { tier, generateSeconds: seconds(started), models, restore: null, errors: [`cluster generation: ${(e as Error).message}`], seconds: seconds(started) };
   }
   const generateSeconds = generated.get(tier.name) ?? 0;
-  // The stress tier runs without the two-thread replay, whose workers would each compile and pack the
-  // model again (minutes and GiBs each), and its iptables output is not loaded into the kernel: 94M
-  // ipset members, where the real tier's 0.86M took ipset restore about 10 s (2026-11-26 runs).
+  // The stress tier's iptables output is not loaded into the kernel: 94M ipset members, where the real
+  // tier's 0.86M took ipset restore about 10 s (2026-11-26 runs).
   const stress = tier.name === 'stress';
   for (const model of ['iptables', 'ebpf'] as const) {
     process.stderr.write(`bench: ${tier.name}: ${model} ...\n`);
-    const args = [`--max-old-space-size=${stress ? 16384 : 8192}`, join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets), ...(stress ? ['no-threads'] : [])];
+    const args = [`--max-old-space-size=${stress ? 16384 : 8192}`, join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.status === 0) {
       const run = JSON.parse(r.stdout) as ModelRun;
@@ -124,7 +123,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const results: Results = {
       date, machine: m, capture, tiers: runs, seconds: seconds(started),
-      threads: 'fused 2 threads: `replay --threads 2` (each worker reads every record and runs its shard); its time runs from the common start signal, given once every worker has compiled its model, to the merged result',
+      threads: 'fused 2 threads: `replay --threads 2` (this thread reads and decodes every record once and hands each row to the lane thread of its shard; the time includes merging the lanes\' tables)',
     };
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });

@@ -7,8 +7,7 @@
  *
  *   node dist/bench/tier-model.js <tier> <iptables|ebpf> <workdir> <packets> [no-threads]
  *
- * `no-threads` leaves out the two-thread replay (nativeThreads2: null): each of its workers compiles and
- * packs the model itself, three times, which at the stress tier is minutes of CPU and GiBs per worker.
+ * `no-threads` leaves out the two-thread replay (nativeThreads2: null), to measure the rest alone.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,7 +112,7 @@ export interface EndToEnd {
  * empty connection table each run) on the model compiled above (`rowModels`: compiling again per run
  * would time the compiler, and at the real tier the garbage collector), best of three: TypeScript, the
  * native engine staged (the model in C per batch, the rest in TypeScript), fused (all of it in C), and
- * fused on two threads (each worker compiles its own model before it starts reading; not timed).
+ * fused on two threads (two lanes sharing the compiled model: src/replay/fused-lanes.ts).
  */
 async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string, threads: boolean): Promise<EndToEnd> {
   const addon = nativeAddon().addon;

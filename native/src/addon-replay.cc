@@ -26,25 +26,12 @@ bool natFits(const ns_nat *n) {
   return true;
 }
 
-namespace {
-
-struct ReplayState {
-  ns_replay r{};
-  ns_conns conns{};
-  int32_t *hashes = nullptr;
-  uint8_t *mine = nullptr;
-  Napi::ObjectReference keep;
-  ~ReplayState() {
-    conns_free(&conns);
-    delete[] hashes;
-    delete[] mine;
-  }
-};
-
 ReplayState *replayOf(Napi::Value v) {
   Bound *b = handleOf(v, GROUP_REPLAY, "replay");
   return b ? reinterpret_cast<ReplayState *>(b->stack) : nullptr;
 }
+
+namespace {
 
 template <typename T> T *arrayOf(Napi::Value v, napi_typedarray_type type, size_t least) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) return nullptr;
@@ -71,7 +58,7 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   double max = info[7].As<Napi::Number>().DoubleValue();
   uint32_t shard = info[8].IsNumber() ? info[8].As<Napi::Number>().Uint32Value() : 0;
   uint32_t shards = info[9].IsNumber() ? info[9].As<Napi::Number>().Uint32Value() : 1;
-  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || shards < 1 || shard >= shards || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
+  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || shards < 1 || shards > 255 || shard >= shards || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
     Napi::TypeError::New(env, "native bindReplay: stats, services or maxConnections wrong, or conntrack scratch smaller than the batch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -84,12 +71,13 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   int model = info[0].As<Napi::Number>().Int32Value();
   st->hashes = new (std::nothrow) int32_t[cap > 0 ? cap : 1];
   st->mine = new (std::nothrow) uint8_t[cap > 0 ? cap : 1];
-  if (!st->hashes || !st->mine) {
+  st->lane_of = new (std::nothrow) uint8_t[cap > 0 ? cap : 1];
+  if (!st->hashes || !st->mine || !st->lane_of) {
     delete st;
     Napi::Error::New(env, "native replay: out of memory for the row scratch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->hashes, shard, shards, st->mine};
+  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->hashes, shard, shards, st->lane_of, st->mine};
   Napi::Array keep = Napi::Array::New(env, 6);
   for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
   st->keep = Napi::Persistent(keep.As<Napi::Object>());
@@ -103,11 +91,15 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   });
 }
 
+}  // namespace
+
 bool checkFailed(Napi::Env env, ReplayState *st) {
   if (replay_failed(&st->r) == 0) return true;
   Napi::Error::New(env, "native replay: out of memory growing the connection table").ThrowAsJavaScriptException();
   return false;
 }
+
+namespace {
 
 /* replayRows(replayHandle, count, fileIndex): rows [0, count) of the bound batch, already decoded. */
 Napi::Value ReplayRows(const Napi::CallbackInfo &info) {

@@ -359,9 +359,6 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
   return out;
 }
 
-/* adviseHugePages, mergePositions, scatterRows, addSlice (addon-shards.cc). */
-void registerShards(Napi::Env env, Napi::Object exports);
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("bind", Napi::Function::New(env, Bind));
@@ -372,7 +369,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("walk", Napi::Function::New(env, Walk));
   exports.Set("walkRun", Napi::Function::New(env, WalkRun));
   registerReplay(env, exports);
-  registerShards(env, exports);
+  registerLanes(env, exports);
   return exports;
 }
 

@@ -2,11 +2,12 @@
 #ifndef NETSIEVE_BOUND_H
 #define NETSIEVE_BOUND_H
 #include <napi.h>
+#include <stdlib.h>
 #include "replay.h"
 
 namespace netsieve_addon {
 
-enum { GROUP_IPTABLES = 100, GROUP_REPLAY = 101 };
+enum { GROUP_IPTABLES = 100, GROUP_REPLAY = 101, GROUP_LANES = 102 };
 
 struct Bound {
   int group = 0;
@@ -41,8 +42,34 @@ template <typename T> T *viewOf(Napi::Env env, Napi::Value v, napi_typedarray_ty
   if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &actual, length, &data, nullptr, nullptr) != napi_ok || actual != type) return nullptr;
   return static_cast<T *>(data);
 }
+/* A replay handle's state (addon-replay.cc bindReplay): its replay, its connection table and row scratch. */
+struct ReplayState {
+  ns_replay r{};
+  ns_conns conns{};
+  int32_t *hashes = nullptr;
+  uint8_t *mine = nullptr;
+  uint8_t *lane_of = nullptr;
+  /* A lane past the first (addon-lanes.cc): its own batch of its shard's rows, their Services, its zeroed
+     lane_of (every row of that batch is its own), all in `own_memory`. */
+  ns_batch own{};
+  uint8_t *own_memory = nullptr;
+  Napi::ObjectReference keep;
+  ~ReplayState() {
+    conns_free(&conns);
+    delete[] hashes;
+    delete[] mine;
+    delete[] lane_of;
+    free(own_memory);
+  }
+};
+/* The replay state of a replay handle; else null with a JS TypeError. */
+ReplayState *replayOf(Napi::Value v);
+/* False, with a JS error thrown, when the replay's connection table ran out of memory. */
+bool checkFailed(Napi::Env env, ReplayState *st);
 /* bindReplay, replayRows, walkReplay, takeConnections, hugeBuffer (addon-replay.cc). */
 void registerReplay(Napi::Env env, Napi::Object exports);
+/* bindLanes, walkLanes, replayRowsLanes (addon-lanes.cc). */
+void registerLanes(Napi::Env env, Napi::Object exports);
 
 }  // namespace netsieve_addon
 #endif

@@ -278,26 +278,33 @@ static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
   return ((m ^ (m >> 15)) >> 1) % n;
 }
 
-/* prepareRows: record counters, DNAT per IP row (services[i], or -1); which rows are this shard's. */
-static void prepare_rows(ns_replay *r, uint32_t n) {
+/*
+ * prepareRows, the part that needs no per-shard state: DNAT per IP row (services[i], or -1) and the
+ * shard each row belongs to (non-IP rows: shard 0), for rows [lo, hi). It rewrites the batch's
+ * addresses, so it runs once per row however many lanes there are.
+ */
+void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of) {
+  int with_nat = nat->params[NAT_PARAM_COUNT] > 0;
+  for (uint32_t i = lo; i < hi; i++) {
+    services[i] = -1;
+    lane_of[i] = 0;
+    if (b->family[i] == 0) continue;
+    if (with_nat) services[i] = apply_nat(nat, b, i);
+    if (shards > 1) lane_of[i] = (uint8_t)shard_of(b, i, shards);
+  }
+}
+
+/* prepareRows, the counters of this lane's rows; the other lanes' rows get VERDICT_NONE. */
+static void count_rows(ns_replay *r, uint32_t n) {
   ns_batch *b = r->b;
   double *s = r->stats;
-  int nat = r->nat->params[NAT_PARAM_COUNT] > 0;
   for (uint32_t i = 0; i < n; i++) {
-    r->services[i] = -1;
-    if (b->family[i] == 0) {
+    r->mine[i] = r->lane_of[i] == r->shard;
+    if (!r->mine[i] || b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
-      r->mine[i] = r->shard == 0;
-      if (r->mine[i]) {
-        s[RS_PACKETS] += 1;
-        s[RS_NON_IP] += 1;
-      }
-      continue;
-    }
-    if (nat) r->services[i] = apply_nat(r->nat, b, i);
-    r->mine[i] = r->shards <= 1 || shard_of(b, i, r->shards) == r->shard;
-    if (!r->mine[i]) {
-      b->verdict[i] = VERDICT_NONE;
+      if (!r->mine[i]) continue;
+      s[RS_PACKETS] += 1;
+      s[RS_NON_IP] += 1;
       continue;
     }
     s[RS_PACKETS] += 1;
@@ -394,10 +401,15 @@ static void group_rows(ns_replay *r, uint32_t n, int32_t file) {
   r->stats[RS_OVERFLOW] = t->overflow;
 }
 
-void replay_rows(ns_replay *r, uint32_t n, int32_t file_index) {
-  prepare_rows(r, n);
+void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
+  count_rows(r, n);
   run_model(r, n);
   group_rows(r, n, file_index);
+}
+
+void replay_rows(ns_replay *r, uint32_t n, int32_t file_index) {
+  replay_prepare(r->nat, r->b, 0, n, r->shards, r->services, r->lane_of);
+  replay_lane(r, n, file_index);
 }
 
 int replay_failed(const ns_replay *r) { return r->conns->failed ? -1 : 0; }

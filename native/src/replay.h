@@ -68,6 +68,7 @@ typedef struct {
   /* --threads: this replay takes the rows of shard `shard` of `shards` (src/replay/shard.ts shardOf) and
      non-IP rows only in shard 0; the other rows are walked and decoded but skipped. 1 shard: every row. */
   uint32_t shard, shards;
+  uint8_t *lane_of; /* per row: its shard (replay_prepare; shared by the lanes of one batch) */
   uint8_t *mine; /* per row: 1 when this replay takes it (scratch, the batch's capacity) */
 } ns_replay;
 
@@ -80,6 +81,62 @@ void *conns_take_column(ns_conns *t, int k, size_t *mapped);
 void *conns_column(const ns_conns *t, int k);
 /* Rows [0, n) of r->b (decoded) through DNAT, the model and into connections; file_index of their capture. */
 void replay_rows(ns_replay *r, uint32_t n, int32_t file_index);
+/* replay_rows in two parts, for lanes (replay threads in one process, addon-lanes.cc): DNAT and each row's
+   shard of `shards`, once per row, for rows [lo, hi) ... */
+void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of);
+/* ... then, per lane, the rows of shard r->shard (r->lane_of as replay_prepare left it): counters, model, connections. */
+void replay_lane(ns_replay *r, uint32_t n, int32_t file_index);
+/*
+ * A row handed from the thread that decoded it to the lane that runs it (addon-lanes.cc): the fields the
+ * lane's conntrack, model and connection table read. It is written with streaming stores, so the decoding
+ * thread never waits for the lane's core to give up the line (on the VMs this runs on, a lane reading the
+ * decoder's batch columns directly slowed the decoder 2.5x). The first cache line holds a plain row; the
+ * second is written and read only for a `wide` one: a fragment, an ICMP error, or a timestamp or record
+ * index that does not fit the first line's 32 bits.
+ */
+typedef struct {
+  uint32_t src[4], dst[4];
+  uint16_t srcPort, dstPort;
+  uint8_t family, proto, flags, tcpFlags, icmpType, icmpCode, sctpChunk, wide;
+  uint32_t wireLength, tsNsec;
+  int32_t service;
+  uint32_t tsSec;        /* when not wide */
+  uint32_t recordOffset; /* when not wide: the record index less the batch's first row's */
+  /* second line */
+  double tsSecWide, recordIndexWide;
+  uint32_t fragmentId;
+  uint16_t innerSrcPort, innerDstPort;
+  uint32_t innerSrc[4], innerDst[4];
+  uint8_t innerProto;
+  uint8_t pad[7];
+} __attribute__((aligned(64))) ns_lane_row;
+
+/* Row i of b (and its Service, replay_prepare's) into *out, streamed past the cache where the CPU can;
+   `base`: the record index of the batch's row 0. */
+void lane_pack(const ns_batch *b, uint32_t i, int32_t service, double base, ns_lane_row *out);
+/* After a batch of lane_pack: the streaming stores made visible before the lanes are told to go. */
+void lane_pack_fence(void);
+/* Row j of b (and services[j]) from *in, packed with the same `base`. */
+void lane_unpack(const ns_lane_row *in, ns_batch *b, uint32_t j, int32_t *services, double base);
+
+/*
+ * Tables 1..n-1 merged into table 0 (its memory; conns-merge.cc), in opening order, at most table 0's
+ * `max` rows; the others are left as they were. Table 0's index is stale afterwards: only its columns
+ * are read then. In steps: plan (0 when out of memory; free it anyway), settle, copy (every part of
+ * `parts`, at once if wanted), finish, free.
+ */
+typedef struct {
+  ns_conns *const *tables;
+  uint32_t n, kept;
+  int32_t **positions; /* per table, per connection: its merged row, or -1 past the cap */
+  double overflow;     /* the tables' own overflow and the packets of their rows past the cap */
+} ns_merge;
+int conns_merge_plan(ns_merge *m, ns_conns *const *tables, uint32_t n);
+void conns_merge_settle(ns_merge *m);
+void conns_merge_copy(ns_merge *m, uint32_t part, uint32_t parts);
+void conns_merge_finish(ns_merge *m);
+void conns_merge_free(ns_merge *m);
+
 /* -1 when the table could not grow (out of memory): the call's rows are then incomplete. */
 int replay_failed(const ns_replay *r);
 

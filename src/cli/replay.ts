@@ -30,7 +30,7 @@ export function registerReplay(program: Command): void {
     .option('--write-dropped <file>', 'write the packets the dataplane drops to this pcap')
     .option('--limit <n>', 'denied connections to list', '100')
     .option('--engine <engine>', 'native (C addon; the default when it loads) or js (TypeScript)')
-    .option('--threads <n>', 'worker threads, sharded by connection (results equal one thread\'s)', '1')
+    .option('--threads <n>', 'threads, sharded by connection (results equal one thread\'s)', '1')
     .option('--policy-maps', 'eBPF model: also print the policy maps with each entry\'s hit count (like `cilium bpf policy get`)');
   addClusterOptions(cmd);
   addSemanticsOptions(cmd);

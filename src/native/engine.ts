@@ -32,6 +32,12 @@ export interface NativeModelHandle {
   /** eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call. */
   readonly probes: Float64Array | null;
   readonly loaded: LoadedEbpf | null;
+  /**
+   * Another handle of the same compiled tables with counters of its own (eBPF per-entry hits and
+   * probes; iptables rule packets, bytes and jump stack), for a lane on another thread
+   * (src/replay/fused-lanes.ts): the tables are only read, the counters would race.
+   */
+  lane(): NativeModelHandle;
 }
 
 /** Picks the fields of `source` named by `fields`, in order (throws naming a missing one). */
@@ -93,7 +99,9 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle
     epMask: p.epMask, epTemplate: p.epTemplate, hits: p.hits, params, probes,
   };
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));
-  return { addon, model: NativeModel.EBPF, handle, probes, loaded: p };
+  // A lane's hits are its own; its probes settle into the same tables' counters as these (settleProbes).
+  const lane = (): NativeModelHandle => nativeEbpf(addon, { ...p, hits: new Float64Array(p.hits.length) });
+  return { addon, model: NativeModel.EBPF, handle, probes, loaded: p, lane };
 }
 
 function familyHandle(addon: NativeAddon, f: PackedFamily, depth: number): NativeHandle {
@@ -142,11 +150,17 @@ export function flattenSets(sets: readonly PackedSet[]): Record<string, ArrayBuf
 }
 
 export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeModelHandle {
-  // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
-  const depth = m.stackPc.length;
   const sets = addon.bind(Group.IPT_SETS, pick(IPT_SETS_FIELDS, flattenSets(m.sets), 'ipsets'));
-  const handle = addon.bindIptables(familyHandle(addon, m.v4, depth), familyHandle(addon, m.v6, depth), sets);
-  return { addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null };
+  return iptablesHandle(addon, m.v4, m.v6, m.stackPc.length, sets);
+}
+
+/** The families bound over `sets` (bound once, read only: lanes share them). */
+function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, depth: number, sets: NativeHandle): NativeModelHandle {
+  // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
+  const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
+  const own = (f: PackedFamily): PackedFamily => ({ ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) });
+  const lane = (): NativeModelHandle => iptablesHandle(addon, own(v4), own(v6), depth, sets);
+  return { addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null, lane };
 }
 
 /** Moves the probes the addon counted into the JS tables' counters (probesSoFar stays exact). */

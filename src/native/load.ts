@@ -29,21 +29,27 @@ export interface NativeAddon {
   replayRows(replay: NativeHandle, count: number, fileIndex: number): void;
   /** Classic pcap records of the chunk walked and decoded into the bound batch, then as replayRows; returns rows. */
   walkReplay(replay: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
+  /**
+   * N replay handles (shard k of N each, one batch) as lanes on N threads of their own
+   * (native/src/addon-lanes.cc); `sync`: every row's verdict back in the batch after each call.
+   */
+  bindLanes(replays: readonly NativeHandle[], stats: Float64Array, sync: boolean): NativeHandle;
+  /** Waits for the lanes to run all they were handed; `stats` then their sums. */
+  finishLanes(lanes: NativeHandle): void;
+  /** Every lane's connection table merged into lane 0's, in opening order (then taken from lane 0's replay). */
+  mergeLanes(lanes: NativeHandle): void;
+  /** into[e] += from[e] over the pages of `from` ever written (mincore): sparse per-entry hit counters. */
+  addResident(into: Float64Array, from: Float64Array): void;
+  /** walkReplay over lanes: each record walked once, decoded by one lane, run by its shard's lane. */
+  walkLanes(lanes: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
+  /** replayRows over lanes. */
+  replayRowsLanes(lanes: NativeHandle, count: number, fileIndex: number): void;
   /** The connection table's own column mappings, one ArrayBuffer per CONNECTION_COLUMNS column, no copy (the table is empty after). */
   takeConnections(replay: NativeHandle): ArrayBuffer[];
   /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
   hugeBuffer(bytes: number): ArrayBuffer;
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
-  /** Disjoint column buffers merged in opening order (at most `max` rows) into a fresh one; taken[k] per part. */
-  /** Asks for transparent huge pages under a view's whole 2 MiB pages before it is first written; the bytes advised. */
-  adviseHugePages(bytes: Uint8Array): number;
-  /** The merged row of each part's connections (k-way merge by opening packet), -1 from row `max` on (addon-shards.cc). */
-  mergePositions(files: readonly Int32Array[], records: readonly Float64Array[], positions: readonly Int32Array[], max: number): void;
-  /** A part's rows copied to their merged rows: `columns` as (source offset, target offset, bytes per row) triples. */
-  scatterRows(src: Uint8Array, dst: Uint8Array, columns: Float64Array, positions: Int32Array, count: number, rows: number): void;
-  /** into[e] += from[e] for e in [lo, hi), zeros skipped (per-entry hit counters). */
-  addSlice(into: Float64Array, from: Float64Array, lo: number, hi: number): void;
 }
 
 /** An opaque handle of bound typed arrays (a Node-API external). */

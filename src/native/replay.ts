@@ -18,6 +18,8 @@ export interface NativeReplay {
   /** ReplayStat slots, added to by every call. */
   readonly stats: Float64Array;
   readonly model: NativeModelHandle;
+  /** Lanes (bindNativeLanes): the replays of the shards, run on threads of their own; else null. */
+  readonly lanes: readonly NativeReplay[] | null;
 }
 
 /** The addon's handle of the Service NAT tables. */
@@ -44,12 +46,41 @@ export function bindNativeReplay(
   const a = nm.addon;
   const stats = new Float64Array(ReplayStat.COUNT);
   const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections, shard.index, shard.count);
-  return { addon: a, handle, stats, model: nm };
+  return { addon: a, handle, stats, model: nm, lanes: null };
+}
+
+/**
+ * Replays 0..N-1 of one batch (bound as shard k of N) as one replay on N threads of the addon
+ * (native/src/addon-lanes.cc): each record is walked and decoded once, on this thread, and each lane runs
+ * its rows on its own. Its `stats` count the packets handed over until finishNativeLanes, then hold the
+ * lanes' sums; its `model` is lane 0's (each lane counts into its own model handle). `sync`: every row's
+ * verdict is in the batch after each call (else none is).
+ */
+export function bindNativeLanes(lanes: readonly NativeReplay[], sync: boolean): NativeReplay {
+  const a = lanes[0]!.addon;
+  const stats = new Float64Array(ReplayStat.COUNT);
+  const handle = a.bindLanes(lanes.map((r) => r.handle), stats, sync);
+  return { addon: a, handle, stats, model: lanes[0]!.model, lanes };
+}
+
+/** Waits for the lanes to run all they were handed (their counters and tables are then complete). */
+export function finishNativeLanes(r: NativeReplay): void {
+  r.addon.finishLanes(r.handle);
+}
+
+/**
+ * At the end: the lanes' connection tables merged, in opening order, into lane 0's memory, and handed
+ * over as one table (takeNativeConnections of lane 0); the cap applies to the merged table.
+ */
+export function takeLanesConnections(r: NativeReplay): ConnectionColumns {
+  r.addon.mergeLanes(r.handle);
+  return takeNativeConnections(r.lanes![0]!);
 }
 
 /** Rows [0, batch.count) of the bound batch, already decoded (pcapng), through the replay. */
 export function replayRowsNative(r: NativeReplay, batch: FlowBatch, fileIndex: number): void {
-  r.addon.replayRows(r.handle, batch.count, fileIndex);
+  if (r.lanes !== null) r.addon.replayRowsLanes(r.handle, batch.count, fileIndex);
+  else r.addon.replayRows(r.handle, batch.count, fileIndex);
 }
 
 /**
@@ -60,25 +91,6 @@ export function replayRowsNative(r: NativeReplay, batch: FlowBatch, fileIndex: n
 export const CONNECTION_COLUMNS = [
   ['records', RECORD_BYTES], ['firstRecord', 8], ['firstFile', 4], ['service', 4], ['hashes', 4], ['verdict', 1], ['ctState', 1],
 ] as const;
-
-/** A connection table as one buffer of columns (possibly shared between threads). */
-export interface PackedConnections {
-  readonly buffer: ArrayBufferLike;
-  readonly offsets: Float64Array;
-  readonly count: number;
-  readonly overflow: number;
-}
-
-/** Where each column of `count` rows starts, each 8-aligned (as the addon lays out its own buffers). */
-export function columnOffsets(count: number): { offsets: Float64Array; total: number } {
-  const offsets = new Float64Array(CONNECTION_COLUMNS.length);
-  let total = 0;
-  CONNECTION_COLUMNS.forEach(([, bytes], k) => {
-    offsets[k] = total;
-    total += Math.ceil((bytes * count) / 8) * 8;
-  });
-  return { offsets, total };
-}
 
 /** Typed-array views of `rows` rows of each column, given where each starts (buffer, byte offset). */
 function viewColumns(at: (k: number) => [ArrayBufferLike, number], rows: number, count: number, overflow: number): ConnectionColumns {
@@ -100,11 +112,6 @@ function viewColumns(at: (k: number) => [ArrayBufferLike, number], rows: number,
   };
 }
 
-/** Typed-array views of packed columns (ConnectionTable.adoptColumns takes them). */
-export function columnsOf(p: PackedConnections): ConnectionColumns {
-  return viewColumns((k) => [p.buffer, p.offsets[k]!], p.count, p.count, p.overflow);
-}
-
 /**
  * The native connection table itself, no copy: the C table's column mappings become the typed arrays'
  * memory (the replay's table is empty afterwards; call once, at the end).
@@ -115,18 +122,3 @@ export function takeNativeConnections(r: NativeReplay): ConnectionColumns {
   return viewColumns((k) => [buffers[k]!, 0], rows, r.stats[ReplayStat.CONNECTIONS]!, r.stats[ReplayStat.OVERFLOW]!);
 }
 
-/**
- * One shard's connection table as each column's bytes (CONNECTION_COLUMNS order; at least `count` rows
- * each) and its own overflow: a --threads worker's C table taken in place, or a packed table.
- */
-export interface ShardColumns {
-  readonly columns: readonly Uint8Array[];
-  readonly count: number;
-  readonly overflow: number;
-}
-
-/** The C table's column mappings themselves, no copy (the replay's table is empty afterwards). */
-export function takeShardColumns(r: NativeReplay): ShardColumns {
-  const buffers = r.addon.takeConnections(r.handle);
-  return { columns: buffers.map((b) => new Uint8Array(b)), count: r.stats[ReplayStat.CONNECTIONS]!, overflow: r.stats[ReplayStat.OVERFLOW]! };
-}

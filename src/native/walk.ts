@@ -133,7 +133,8 @@ class NativeClassicReader implements NativeCaptureReader {
     if (mode === null) {
       n = a.walk(c.buf, batchHandle(a, batch), s);
     } else if ('replay' in mode) {
-      n = a.walkReplay(mode.replay.handle, c.buf, s, mode.fileIndex);
+      const r = mode.replay;
+      n = r.lanes !== null ? a.walkLanes(r.handle, c.buf, s, mode.fileIndex) : a.walkReplay(r.handle, c.buf, s, mode.fileIndex);
     } else {
       n = a.walkRun(mode.nm.model, mode.nm.handle, conntrackHandle(a, mode.ct, batch.capacity), c.buf, batchHandle(a, batch), s);
       this.orphans += s[WalkSlot.ORPHANS]!;

@@ -8,44 +8,46 @@
  * Taken when the addon is loaded, one model is replayed and it is iptables or eBPF, on one thread. The
  * reference model (the evaluator, per flow) and the comparison of several models stay staged.
  */
-import { bindNativeReplay, takeNativeConnections, takeShardColumns, type NativeReplay, type ShardColumns } from '../native/replay.js';
-import { settleProbes } from '../native/engine.js';
+import { bindNativeReplay, takeNativeConnections, type NativeReplay } from '../native/replay.js';
+import { settleProbes, type NativeModelHandle } from '../native/engine.js';
 import { ReplayStat } from '../native/layout.js';
 import { openNativeCapture } from '../native/walk.js';
 import { hugeAllocator } from '../native/load.js';
 import { FlowBatch } from '../wire/flow-batch.js';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
-import { buildRowModel, nativeHandleOf } from './models.js';
+import { buildRowModel, nativeHandleOf, type RowModel } from './models.js';
 import { closeWriters, newRun, startTimer, writeOuts, fileSizes, type ReplayOptions, type ReplayResult, type Run } from './replay.js';
 import { mapEntryHitsOf, type ModelCounts } from './stage.js';
 
-/** Whether `replay` can run fused (see the file comment); with --threads, see ./fused-shards.ts. */
+/** Whether `replay` can run fused (see the file comment); with --threads, see ./fused-lanes.ts. */
 export function canFuse(opts: ReplayOptions): boolean {
   return opts.fuse !== false && !!opts.addon && opts.models.length === 1 && opts.models[0] !== 'reference' && (opts.threads ?? 1) <= 1;
 }
 
-export function replayFused(paths: readonly string[], opts: ReplayOptions): ReplayResult {
-  return replayFusedShard(paths, opts, { index: 0, count: 1 }).result;
+/** What a fused replay sets up before reading: the compiled model and its native handle, the result's shell, the batch. */
+export interface FusedSetup {
+  readonly rowModel: RowModel;
+  readonly nm: NativeModelHandle;
+  readonly model: ModelCounts;
+  readonly connections: ConnectionTable;
+  readonly run: Run;
+  readonly batch: FlowBatch;
+  readonly maxConnections: number;
 }
 
-/**
- * The fused replay of the rows of one shard (all of them for { index: 0, count: 1 }). For a --threads
- * worker (./fused-worker.ts): `beforeReading` runs once the model is compiled and bound (the worker waits
- * there for the others), and `shareConnections` hands back the C table's columns in place (`shared`)
- * instead of adopting them into the result's own table, which then stays empty.
- */
-export function replayFusedShard(
-  paths: readonly string[], opts: ReplayOptions, shard: { index: number; count: number }, beforeReading?: () => void, shareConnections = false,
-): { result: ReplayResult; shared: ShardColumns | null } {
+export function fusedSetup(opts: ReplayOptions): FusedSetup {
   const capacity = opts.batchSize ?? 4096;
   const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, hugeAllocator(opts.addon!));
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
   const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel) };
   const connections = new ConnectionTable(opts.maxConnections);
   const run = newRun(opts, { models: [model], connections, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [] }, capacity);
-  const batch = new FlowBatch(capacity);
-  const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, shard);
-  beforeReading?.();
+  return { rowModel, nm, model, connections, run, batch: new FlowBatch(capacity), maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS };
+}
+
+export function replayFused(paths: readonly string[], opts: ReplayOptions): ReplayResult {
+  const { rowModel, nm, model, connections, run, batch, maxConnections } = fusedSetup(opts);
+  const replay = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, maxConnections);
   const timer = startTimer();
   try {
     readAll(paths, run, replay, batch);
@@ -54,14 +56,13 @@ export function replayFusedShard(
   }
   settleProbes(nm);
   absorbStats(run.result, model, replay);
-  const shared = shareConnections ? takeShardColumns(replay) : null;
-  if (!shareConnections) connections.adoptColumns(takeNativeConnections(replay));
+  connections.adoptColumns(takeNativeConnections(replay));
   timer.stop(run.result);
-  return { result: run.result, shared };
+  return run.result;
 }
 
 /** Every capture in order, batch by batch through the native replay; the requested pcaps written. */
-function readAll(paths: readonly string[], run: Run, replay: NativeReplay, batch: FlowBatch): void {
+export function readAll(paths: readonly string[], run: Run, replay: NativeReplay, batch: FlowBatch): void {
   const total = fileSizes(paths);
   let before = 0;
   paths.forEach((path, k) => {
@@ -80,7 +81,7 @@ function readAll(paths: readonly string[], run: Run, replay: NativeReplay, batch
   });
 }
 
-function absorbStats(r: ReplayResult, m: ModelCounts, replay: NativeReplay): void {
+export function absorbStats(r: ReplayResult, m: ModelCounts, replay: NativeReplay): void {
   const s = replay.stats;
   r.packets = s[ReplayStat.PACKETS]!;
   r.ipPackets = s[ReplayStat.IP]!;

@@ -121,17 +121,3 @@ export function flowKey(batch: FlowBatch, i: number): string {
   const proto = batch.proto[i]!;
   return `${batch.family[i]}|${s[o]},${s[o + 1]},${s[o + 2]},${s[o + 3]}|${d[o]},${d[o + 1]},${d[o + 2]},${d[o + 3]}|${proto}|${hasPorts(proto) ? batch.dstPort[i] : 0}`;
 }
-
-/**
- * The model with its eBPF per-entry hit counters in a SharedArrayBuffer instead of its own array (a
- * --threads worker's: the other workers then sum them in place, ./shard-merge.ts, instead of the main
- * thread receiving a copy of each). Other models are returned as they are.
- */
-export function withSharedHits(model: RowModel, addon: NativeAddon): RowModel {
-  const m = model as RowModel & { loaded?: LoadedEbpf };
-  if (!m.loaded) return model;
-  const buffer = new SharedArrayBuffer(Math.max(8, m.loaded.hits.byteLength));
-  addon.adviseHugePages(new Uint8Array(buffer)); // 40 MB on the real tier, written sparsely by the replay
-  const loaded: LoadedEbpf = { ...m.loaded, hits: new Float64Array(buffer, 0, m.loaded.hits.length) };
-  return { ...m, loaded, classify: (b, i) => classifyEbpf(loaded, b, i) } as RowModel;
-}

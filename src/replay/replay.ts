@@ -23,7 +23,7 @@ import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
 import { buildStage, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
 import { replaySharded } from './shard.js';
 import { canFuse, replayFused } from './fused.js';
-import { canFuseShards, replayFusedSharded } from './fused-shards.js';
+import { canFuseLanes, replayFusedLanes } from './fused-lanes.js';
 
 export interface ReplayOptions {
   readonly index: ClusterIndex;
@@ -84,7 +84,7 @@ export interface Run {
 }
 
 export function replay(paths: readonly string[], opts: ReplayOptions): ReplayResult {
-  if (canFuseShards(opts)) return replayFusedSharded(paths, opts);
+  if (canFuseLanes(opts)) return replayFusedLanes(paths, opts);
   if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
   if (canFuse(opts)) return replayFused(paths, opts);
   const capacity = opts.batchSize ?? 4096;

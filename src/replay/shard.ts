@@ -78,7 +78,7 @@ export function replaySharded(paths: readonly string[], opts: ReplayOptions): Re
   }
 }
 
-/** The compiled worker module `name` (worker.js, fused-worker.js) beside this one, or in dist/ when run from sources. */
+/** The compiled worker module `name` (worker.js) beside this one, or in dist/ when run from sources. */
 export function workerUrl(name = 'worker.js'): URL {
   const here = new URL(`./${name}`, import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;

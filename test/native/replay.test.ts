@@ -18,7 +18,7 @@ import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.j
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { canFuse } from '../../src/replay/fused.js';
-import { canFuseShards } from '../../src/replay/fused-shards.js';
+import { canFuseLanes } from '../../src/replay/fused-lanes.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
@@ -197,22 +197,31 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     }
   });
 
-  it('--threads: workers reading the captures themselves, each its shard, give the one-thread report', () => {
+  it('--threads: lanes (one reader, each lane its shard) give the one-thread result, table, hits and report', () => {
     const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 150, namespaces: 8, policies: 16, seed: 31 }))).cluster);
     const path = writeTemp(synthBytes(index, 20000, 'imix', 31), 'threads.pcap');
     const cut = writeTemp(readFileSync(path).subarray(0, 600_000), 'threads-cut.pcap');
+    // The seed capture as pcapng: its rows are decoded by the TypeScript block walk, then handed to the lanes.
     for (const model of MODELS) {
-      for (const paths of [[path], [mixed, cut]]) {
+      for (const paths of [[path], [mixed, cut], [mixed, join('captures', 'formats', 'ethernet-le.pcapng')]]) {
         const idx = paths[0] === mixed ? seed : index;
-        const base: ReplayOptions = { index: idx, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, batchSize: 512 };
-        const report = (threads: number): unknown => {
-          expect(canFuseShards({ ...base, threads })).toBe(threads > 1);
-          const { seconds: _s, cpuSeconds: _c, packetsPerSecond: _p, ...rest } = buildReplayReport(replay(paths, { ...base, threads }), idx, DEFAULT_EVAL_OPTIONS, 1000);
-          return rest;
-        };
-        const one = report(1);
-        expect(report(2)).toEqual(one);
-        expect(report(3)).toEqual(one);
+        for (const batchSize of [512, 7]) {
+          const base: ReplayOptions = { index: idx, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, batchSize };
+          const run = (threads: number): ReplayResult => {
+            expect(canFuseLanes({ ...base, threads })).toBe(threads > 1);
+            return replay(paths, { ...base, threads });
+          };
+          const report = (r: ReplayResult): unknown => {
+            const { seconds: _s, cpuSeconds: _c, packetsPerSecond: _p, ...rest } = buildReplayReport(r, idx, DEFAULT_EVAL_OPTIONS, 1000);
+            return rest;
+          };
+          const one = run(1);
+          for (const threads of [2, 3]) {
+            const many = run(threads);
+            expect(comparable(many), `${paths.join(',')} ${model} ${threads} threads, batch ${batchSize}`).toEqual(comparable(one));
+            expect(report(many)).toEqual(report(one));
+          }
+        }
       }
     }
     // A cap the merged table reaches (and one shard alone too): the first connections in opening order kept.
@@ -222,6 +231,19 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
       const two = replay([path], { ...base, threads: 2 });
       expect(one.connections.count).toBe(maxConnections);
       expect(comparable(two)).toEqual(comparable(one));
+    }
+    // Lanes hand each row's verdict back when pcaps are written: the same pcaps as one thread, byte for byte.
+    for (const model of MODELS) {
+      const out = (kind: string, threads: number) => join(dir, `lanes-${model}-${kind}-${threads}.pcap`);
+      for (const threads of [1, 2, 3]) {
+        replay([path], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, threads, writeAllowed: out('allowed', threads), writeDropped: out('dropped', threads) });
+      }
+      for (const kind of ['allowed', 'dropped']) {
+        const one = readFileSync(out(kind, 1));
+        expect(one.length).toBeGreaterThan(1000);
+        expect(readFileSync(out(kind, 2)).equals(one)).toBe(true);
+        expect(readFileSync(out(kind, 3)).equals(one)).toBe(true);
+      }
     }
     // Several models: the staged sharded replay, whose main thread sums the workers' per-entry hits.
     const staged: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf', 'iptables'], addon };
@@ -256,7 +278,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(t.find(t.familyOf(0), t.key, t.srcAt(0), t.key, t.dstAt(0), t.srcPortOf(0) ^ 1, t.dstPortOf(0), t.protoOf(0))).toBe(-1);
   });
 
-  it('stays staged where it must: the reference model, several models, --threads, no addon', () => {
+  it('stays staged where it must: the reference model, several models, no addon (--threads: lanes)', () => {
     const base: ReplayOptions = { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon };
     expect(canFuse(base)).toBe(true);
     expect(canFuse({ ...base, models: ['reference'] })).toBe(false);
@@ -264,8 +286,10 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(canFuse({ ...base, threads: 2 })).toBe(false);
     expect(canFuse({ ...base, addon: null })).toBe(false);
     expect(canFuse({ ...base, fuse: false })).toBe(false);
-    expect(canFuseShards({ ...base, threads: 2 })).toBe(true);
-    expect(canFuseShards({ ...base, threads: 2, writeDropped: '/tmp/x.pcap' })).toBe(false);
-    expect(canFuseShards({ ...base, threads: 2, models: ['reference'] })).toBe(false);
+    expect(canFuseLanes({ ...base, threads: 2 })).toBe(true);
+    expect(canFuseLanes({ ...base, threads: 2, writeDropped: '/tmp/x.pcap' })).toBe(true);
+    expect(canFuseLanes(base)).toBe(false);
+    expect(canFuseLanes({ ...base, threads: 2, models: ['reference'] })).toBe(false);
+    expect(canFuseLanes({ ...base, threads: 2, models: ['ebpf', 'iptables'] })).toBe(false);
   });
 });

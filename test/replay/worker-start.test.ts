@@ -3,6 +3,8 @@
  * tool may embed netsieve): workers inherit the process's Node options, and --input-type kept them from
  * starting at all, while the main thread, blocked waiting for them, hung for ever. The options handed to
  * workers leave out the main script's input; a worker that still does not start is an error, not a hang.
+ * (The staged sharded replay runs workers, as with --engine js; the native engine's fused replay runs on
+ * lanes, threads of the addon, and must finish the same way.)
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';

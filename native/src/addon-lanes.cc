@@ -1,0 +1,354 @@
+/*
+ * `replay --threads N` in one process: N lanes, each a replay handle (addon-replay.cc) with its own
+ * conntrack, model counters and connection table, run by a thread of its own, fed by one walk of the
+ * capture on the calling thread. Per batch, the calling thread:
+ *   1. walks and decodes the chunk's records into the shared batch, applies DNAT and decides each row's
+ *      shard (replay_prepare): each record is read and decoded once;
+ *   2. hands each row to its shard's lane as one ns_lane_row (replay.h), streamed into the next free
+ *      slot of the lane's ring (lane-queue.h), and returns to read the next batch;
+ * while each lane thread unpacks its slots, in order, into a batch of its own and runs them through its
+ * replay (replay_lane). A lane's rows are its alone, so no cache line is written by two cores (lanes.cc
+ * says what sharing the decoded batch cost), and the rings let the calling thread and the lanes each go
+ * at their own pace: whichever is slower sets it, and the others sleep, leaving it the cores.
+ *
+ * Only when the caller wants every row's verdict (`sync`: pcaps of allowed or dropped packets are
+ * written) does a call wait for the lanes and copy their verdicts (and ctState, cost, decidedBy) back.
+ * finishLanes waits for the lanes to empty their rings; mergeLanes merges their connection tables into
+ * lane 0's (conns-merge.cc). src/replay/fused-lanes.ts drives this.
+ */
+#include <new>
+#include <stdlib.h>
+#include <string.h>
+#include <algorithm>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+#include "bound.h"
+#include "lane-queue.h"
+
+namespace netsieve_addon {
+
+namespace {
+
+enum { MAX_LANES = 64 };
+
+/* One lane: its replay, its ring of batches (rows, count, capture, first record index) and its thread. */
+struct Lane {
+  ReplayState *st = nullptr;
+  LaneQueue queue;
+  ns_lane_row *slots[LaneQueue::DEPTH] = {};
+  uint32_t count[LaneQueue::DEPTH] = {};
+  int32_t file[LaneQueue::DEPTH] = {};
+  double base[LaneQueue::DEPTH] = {};
+  uint32_t slot = 0;   /* the slot being filled */
+  uint32_t handed = 0; /* rows handed into it so far */
+  std::thread thread;
+};
+
+struct Lanes {
+  std::vector<Lane *> lanes;
+  ns_batch *batch = nullptr;       /* the shared batch (its Bound's), where the rows are decoded */
+  int32_t *row_services = nullptr; /* per row of the shared batch: replay_prepare's Service and lane */
+  uint8_t *row_lane = nullptr;
+  bool sync = false;
+  double packets = 0;              /* rows handed over: the progress the caller sees before the end */
+  double *stats = nullptr;         /* RS_* slots: the lanes' summed by finishLanes; RS_PACKETS as handed */
+  Napi::ObjectReference keep;      /* the lanes' replay handles and `stats` */
+  ~Lanes() {
+    for (Lane *lane : lanes) {
+      lane->queue.close();
+      if (lane->thread.joinable()) lane->thread.join();
+      for (ns_lane_row *s : lane->slots) free(s);
+      delete lane;
+    }
+    delete[] row_services;
+    delete[] row_lane;
+  }
+};
+
+Lanes *lanesOf(Napi::Value v) {
+  Bound *b = handleOf(v, GROUP_LANES, "lanes");
+  return b ? reinterpret_cast<Lanes *>(b->stack) : nullptr;
+}
+
+/* A lane's thread: each batch of its ring unpacked into its own batch and run through its replay. */
+void laneLoop(Lane *lane) {
+  ns_replay *r = &lane->st->r;
+  for (int32_t s; (s = lane->queue.awaitBatch()) >= 0; lane->queue.release()) {
+    const ns_lane_row *in = lane->slots[s];
+    uint32_t n = lane->count[s];
+    for (uint32_t j = 0; j < n; j++) lane_unpack(in + j, r->b, j, r->services, lane->base[s]);
+    replay_lane(r, n, lane->file[s]);
+  }
+}
+
+/* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */
+void handOver(Lanes *l, uint32_t rows, int32_t file) {
+  double base = l->batch->recordIndex[0];
+  ns_lane_row *out[MAX_LANES];
+  for (size_t k = 0; k < l->lanes.size(); k++) {
+    Lane *lane = l->lanes[k];
+    lane->slot = lane->queue.awaitRoom();
+    out[k] = lane->slots[lane->slot];
+    lane->file[lane->slot] = file;
+    lane->base[lane->slot] = base;
+    lane->handed = 0;
+  }
+  for (uint32_t i = 0; i < rows; i++) {
+    Lane *lane = l->lanes[l->row_lane[i]];
+    lane_pack(l->batch, i, l->row_services[i], base, &out[l->row_lane[i]][lane->handed++]);
+  }
+  lane_pack_fence();
+  for (Lane *lane : l->lanes) {
+    lane->count[lane->slot] = lane->handed;
+    lane->queue.publish();
+  }
+}
+
+/* `sync`: each row takes its results from its lane's batch, once every lane has run the batch. */
+void gatherResults(Lanes *l, uint32_t rows) {
+  for (Lane *lane : l->lanes) {
+    lane->queue.drain();
+    lane->handed = 0;
+  }
+  ns_batch *b = l->batch;
+  for (uint32_t i = 0; i < rows; i++) {
+    Lane *lane = l->lanes[l->row_lane[i]];
+    const ns_batch *v = lane->st->r.b;
+    uint32_t j = lane->handed++;
+    b->ctState[i] = v->ctState[j];
+    b->verdict[i] = v->verdict[j];
+    b->cost[i] = v->cost[j];
+    b->decidedBy[i] = v->decidedBy[j];
+  }
+}
+
+/* Rows [0, rows) of the shared batch, decoded: DNAT and lanes, then handed over. */
+Napi::Value runBatch(Napi::Env env, Lanes *l, uint32_t rows, int32_t file) {
+  if (rows > 0) {
+    const ns_replay &r0 = l->lanes[0]->st->r;
+    replay_prepare(r0.nat, l->batch, 0, rows, (uint32_t)l->lanes.size(), l->row_services, l->row_lane);
+    handOver(l, rows, file);
+    if (l->sync) gatherResults(l, rows);
+    l->packets += rows;
+  }
+  l->stats[RS_PACKETS] = l->packets;
+  return Napi::Number::New(env, rows);
+}
+
+/*
+ * A lane's own batch: every column of the shared batch's size (its rows are at most the batch's),
+ * 64-byte aligned; its Services; its lane_of, all 0, with its shard set to 0: every row of its batch is
+ * its own. Returns false when out of memory.
+ */
+bool ownBatch(ReplayState *st, const ns_batch *shared) {
+  size_t cap = shared->family_len, bytes = 0;
+  auto room = [](size_t n) { return (n + 63) & ~(size_t)63; };
+#define NS_BYTES(name, type) bytes += room(shared->name##_len * sizeof(ns_##type));
+  NS_BATCH_FIELDS(NS_BYTES)
+#undef NS_BYTES
+  bytes += room(cap * sizeof(int32_t)) + room(cap);
+  uint8_t *p = static_cast<uint8_t *>(aligned_alloc(64, room(bytes)));
+  if (!p) return false;
+  memset(p, 0, room(bytes));
+  st->own_memory = p;
+  st->own = *shared;
+#define NS_CARVE(name, type) st->own.name = reinterpret_cast<ns_##type *>(p); p += room(shared->name##_len * sizeof(ns_##type));
+  NS_BATCH_FIELDS(NS_CARVE)
+#undef NS_CARVE
+  st->r.services = reinterpret_cast<int32_t *>(p);
+  st->r.lane_of = p + room(cap * sizeof(int32_t));
+  st->r.b = &st->own;
+  st->r.shard = 0;
+  return true;
+}
+
+/* Each lane's batch, ring and thread; false when out of memory (or a thread would not start). */
+bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
+  size_t cap = l->batch->family_len > 0 ? l->batch->family_len : 1;
+  l->row_services = new (std::nothrow) int32_t[cap];
+  l->row_lane = new (std::nothrow) uint8_t[cap];
+  if (!l->row_services || !l->row_lane) return false;
+  for (ReplayState *st : states) {
+    Lane *lane = new (std::nothrow) Lane();
+    if (!lane) return false;
+    l->lanes.push_back(lane);
+    lane->st = st;
+    for (ns_lane_row *&s : lane->slots) {
+      s = static_cast<ns_lane_row *>(aligned_alloc(64, cap * sizeof(ns_lane_row)));
+      if (!s) return false;
+    }
+    if (!ownBatch(st, l->batch)) return false;
+  }
+  for (Lane *lane : l->lanes) lane->thread = std::thread(laneLoop, lane);
+  return true;
+}
+
+/*
+ * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
+ * to 64) replay handles bound with one batch (handle k bound as shard k of N). The replay handles then
+ * belong to it: each lane runs from a batch of its own, on its own thread.
+ */
+Napi::Value BindLanes(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t slots = 0;
+  double *stats = viewOf<double>(env, info[1], napi_float64_array, &slots);
+  uint32_t n = info[0].IsArray() ? info[0].As<Napi::Array>().Length() : 0;
+  if (n < 2 || n > MAX_LANES || !stats || slots < RS_COUNT || !info[2].IsBoolean()) {
+    Napi::TypeError::New(env, "native bindLanes: (replayHandles: 2 to 64, stats: Float64Array(RS_COUNT), sync: boolean)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array handles = info[0].As<Napi::Array>();
+  std::vector<ReplayState *> states;
+  for (uint32_t k = 0; k < n; k++) {
+    ReplayState *st = replayOf(handles.Get(k));
+    if (!st) return env.Undefined();
+    const ns_replay &r = st->r;
+    if (r.shards != n || r.shard != k || (k > 0 && r.b != states[0]->r.b) || st->own_memory) {
+      Napi::TypeError::New(env, "native bindLanes: replay k must be shard k of N, all on one batch, in no other lanes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    states.push_back(st);
+  }
+  Lanes *l = new Lanes();
+  l->stats = stats;
+  l->sync = info[2].As<Napi::Boolean>().Value();
+  l->batch = states[0]->r.b;
+  if (!startLanes(l, states)) {
+    delete l;
+    Napi::Error::New(env, "native bindLanes: out of memory for the lanes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array keep = Napi::Array::New(env, 2);
+  keep.Set(0u, handles);
+  keep.Set(1u, info[1]);
+  l->keep = Napi::Persistent(keep.As<Napi::Object>());
+  Bound *b = new Bound();
+  b->group = GROUP_LANES;
+  b->stack = reinterpret_cast<int32_t *>(l); /* owned below: deleted by the finalizer, not ~Bound */
+  return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) {
+    delete reinterpret_cast<Lanes *>(p->stack);
+    p->stack = nullptr;
+    delete p;
+  });
+}
+
+/* walkLanes(lanesHandle, chunk, walkState, fileIndex): walkReplay over the lanes; returns rows. */
+Napi::Value WalkLanes(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Lanes *l = lanesOf(info[0]);
+  ns_walk w;
+  double *s;
+  if (!l || !walkArgs(env, info[1], info[2], &w, &s)) return env.Undefined();
+  w.decode = 1;
+  uint32_t rows = walk_classic(&w, l->batch, (uint32_t)l->batch->family_len);
+  walkResult(s, &w, rows);
+  return runBatch(env, l, rows, info[3].As<Napi::Number>().Int32Value());
+}
+
+/* replayRowsLanes(lanesHandle, count, fileIndex): replayRows over the lanes (rows already decoded). */
+Napi::Value ReplayRowsLanes(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Lanes *l = lanesOf(info[0]);
+  if (!l) return env.Undefined();
+  uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+  if (count > l->batch->family_len) count = (uint32_t)l->batch->family_len;
+  return runBatch(env, l, count, info[2].As<Napi::Number>().Int32Value());
+}
+
+/* finishLanes(lanesHandle): waits for every lane to run what it was handed; `stats` then the lanes' sums. */
+Napi::Value FinishLanes(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Lanes *l = lanesOf(info[0]);
+  if (!l) return env.Undefined();
+  for (int k = 0; k < RS_COUNT; k++) l->stats[k] = 0;
+  for (Lane *lane : l->lanes) {
+    lane->queue.drain();
+    if (!checkFailed(env, lane->st)) return env.Undefined();
+    for (int k = 0; k < RS_COUNT; k++) l->stats[k] += lane->st->r.stats[k];
+  }
+  return env.Undefined();
+}
+
+/*
+ * mergeLanes(lanesHandle): after finishLanes, every lane's connection table merged into lane 0's, in
+ * opening order, the cap applied to the whole (conns-merge.cc); lane 0's counters then give the merged
+ * table's rows and overflow (takeConnections of lane 0's replay hands it over). The copy, whose fresh
+ * pages cost most, is shared out: this thread and N - 1 others each copy a part.
+ */
+Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Lanes *l = lanesOf(info[0]);
+  if (!l) return env.Undefined();
+  std::vector<ns_conns *> tables;
+  for (Lane *lane : l->lanes) {
+    lane->queue.drain();
+    tables.push_back(&lane->st->conns);
+  }
+  ns_merge m;
+  bool planned = conns_merge_plan(&m, tables.data(), (uint32_t)tables.size());
+  if (planned) {
+    uint32_t parts = (uint32_t)tables.size();
+    conns_merge_settle(&m);
+    std::vector<std::thread> helpers;
+    for (uint32_t k = 1; k < parts; k++) helpers.emplace_back(conns_merge_copy, &m, k, parts);
+    conns_merge_copy(&m, 0, parts);
+    for (std::thread &t : helpers) t.join();
+    conns_merge_finish(&m);
+  }
+  conns_merge_free(&m);
+  if (!planned) {
+    Napi::Error::New(env, "native mergeLanes: out of memory").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double *s0 = l->lanes[0]->st->r.stats;
+  s0[RS_CONNECTIONS] = tables[0]->count;
+  s0[RS_OVERFLOW] = tables[0]->overflow;
+  return env.Undefined();
+}
+
+/*
+ * addResident(into: Float64Array, from: Float64Array): into[e] += from[e] wherever `from`'s memory was
+ * ever written (its resident pages, by mincore), zeros skipped. For the lanes' eBPF per-entry hits: a
+ * lane writes a few entries of an array of millions, and reading the rest only to find zeros faulted
+ * every untouched page in (the real tier's 40 MB: 160 ms; a page never written is never resident).
+ */
+Napi::Value AddResident(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t n = 0, m = 0;
+  double *into = viewOf<double>(env, info[0], napi_float64_array, &n);
+  const double *from = viewOf<double>(env, info[1], napi_float64_array, &m);
+  if (!into || !from || m > n) {
+    Napi::TypeError::New(env, "native addResident: (into: Float64Array, from: Float64Array no longer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (m == 0) return env.Undefined();
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (uintptr_t)from & ~(page - 1), hi = ((uintptr_t)(from + m) + page - 1) & ~(page - 1);
+  std::vector<unsigned char> resident((hi - lo) / page);
+  if (mincore((void *)lo, hi - lo, resident.data()) != 0) std::fill(resident.begin(), resident.end(), 1); /* read it all */
+  for (size_t p = 0; p < resident.size(); p++) {
+    if ((resident[p] & 1) == 0) continue;
+    uintptr_t a = lo + p * page, b = a + page;
+    size_t e0 = a <= (uintptr_t)from ? 0 : (a - (uintptr_t)from + sizeof(double) - 1) / sizeof(double);
+    size_t e1 = b >= (uintptr_t)(from + m) ? m : (b - (uintptr_t)from) / sizeof(double);
+    for (size_t e = e0; e < e1; e++) {
+      if (from[e] != 0) into[e] += from[e];
+    }
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void registerLanes(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindLanes", Napi::Function::New(env, BindLanes));
+  exports.Set("walkLanes", Napi::Function::New(env, WalkLanes));
+  exports.Set("replayRowsLanes", Napi::Function::New(env, ReplayRowsLanes));
+  exports.Set("finishLanes", Napi::Function::New(env, FinishLanes));
+  exports.Set("mergeLanes", Napi::Function::New(env, MergeLanes));
+  exports.Set("addResident", Napi::Function::New(env, AddResident));
+}
+
+}  // namespace netsieve_addon
