@@ -1,24 +1,24 @@
 /*
  * `replay --threads N` in one process: N lanes, each a replay handle (addon-replay.cc) with its own
- * conntrack, model counters and connection table, run by a thread of its own, fed by one walk of the
- * capture on the calling thread. Per batch, the calling thread:
+ * conntrack, model counters and connection table, fed by one walk of the capture on the calling thread,
+ * and run by N threads: the calling thread and N - 1 helpers. Per batch, the calling thread:
  *   1. walks and decodes the chunk's records into the shared batch, applies DNAT and decides each row's
  *      shard (replay_prepare): each record is read and decoded once;
  *   2. hands each row to its shard's lane as one ns_lane_row (replay.h), streamed into the next free
- *      slot of the lane's ring (lane-queue.h), and returns to read the next batch;
- * while each lane thread unpacks its slots, in order, into a batch of its own and runs them through its
- * replay (replay_lane). A lane's rows are its alone, so no cache line is written by two cores (lanes.cc
- * says what sharing the decoded batch cost), and the rings let the calling thread and the lanes each go
- * at their own pace: whichever is slower sets it, and the others sleep, leaving it the cores.
+ *      slot of the lane's ring (lane-queue.h), and returns to read the next batch.
+ * Any of the N threads runs a lane's next batch (unpacked into the lane's own batch, then replay_lane),
+ * one thread at a time per lane, in order: a helper whenever a batch waits, the calling thread whenever
+ * a ring it must fill is full. So exactly N threads share N cores, whichever part is slower at the
+ * moment, reading or lanes. (Workers of their own for the lanes, with the calling thread as a producer
+ * only, left the cores idle a third of the time: three threads on two cores, a lane starved while the
+ * reader and the other lane shared one core.) A lane's rows are its alone, so no cache line is written
+ * by two cores at once (lanes.cc says what sharing the decoded batch cost).
  *
  * Only when the caller wants every row's verdict (`sync`: pcaps of allowed or dropped packets are
  * written) does a call wait for the lanes and copy their verdicts (and ctState, cost, decidedBy) back.
  * finishLanes waits for the lanes to empty their rings; mergeLanes merges their connection tables into
  * lane 0's (conns-merge.cc). src/replay/fused-lanes.ts drives this.
  */
-#include <new>
-#include <stdlib.h>
-#include <string.h>
 #include <algorithm>
 #include <sys/mman.h>
 #include <thread>
@@ -33,21 +33,24 @@ namespace {
 
 enum { MAX_LANES = 64 };
 
-/* One lane: its replay, its ring of batches (rows, count, capture, first record index) and its thread. */
+/* One lane: its replay, its ring of batches (rows, count, capture, first record index). */
 struct Lane {
   ReplayState *st = nullptr;
   LaneQueue queue;
+  std::atomic<bool> running{false}; /* a thread holds its runner */
   ns_lane_row *slots[LaneQueue::DEPTH] = {};
   uint32_t count[LaneQueue::DEPTH] = {};
   int32_t file[LaneQueue::DEPTH] = {};
   double base[LaneQueue::DEPTH] = {};
   uint32_t slot = 0;   /* the slot being filled */
   uint32_t handed = 0; /* rows handed into it so far */
-  std::thread thread;
 };
 
 struct Lanes {
   std::vector<Lane *> lanes;
+  std::vector<std::thread> helpers;
+  Signal signal;
+  std::atomic<bool> closing{false};
   ns_batch *batch = nullptr;       /* the shared batch (its Bound's), where the rows are decoded */
   int32_t *row_services = nullptr; /* per row of the shared batch: replay_prepare's Service and lane */
   uint8_t *row_lane = nullptr;
@@ -55,16 +58,7 @@ struct Lanes {
   double packets = 0;              /* rows handed over: the progress the caller sees before the end */
   double *stats = nullptr;         /* RS_* slots: the lanes' summed by finishLanes; RS_PACKETS as handed */
   Napi::ObjectReference keep;      /* the lanes' replay handles and `stats` */
-  ~Lanes() {
-    for (Lane *lane : lanes) {
-      lane->queue.close();
-      if (lane->thread.joinable()) lane->thread.join();
-      for (ns_lane_row *s : lane->slots) free(s);
-      delete lane;
-    }
-    delete[] row_services;
-    delete[] row_lane;
-  }
+  ~Lanes();
 };
 
 Lanes *lanesOf(Napi::Value v) {
@@ -72,15 +66,82 @@ Lanes *lanesOf(Napi::Value v) {
   return b ? reinterpret_cast<Lanes *>(b->stack) : nullptr;
 }
 
-/* A lane's thread: each batch of its ring unpacked into its own batch and run through its replay. */
-void laneLoop(Lane *lane) {
+/* The lane's oldest batch, unpacked into its own batch and run through its replay (its runner held). */
+void runOldest(Lane *lane) {
   ns_replay *r = &lane->st->r;
-  for (int32_t s; (s = lane->queue.awaitBatch()) >= 0; lane->queue.release()) {
-    const ns_lane_row *in = lane->slots[s];
-    uint32_t n = lane->count[s];
-    for (uint32_t j = 0; j < n; j++) lane_unpack(in + j, r->b, j, r->services, lane->base[s]);
-    replay_lane(r, n, lane->file[s]);
+  uint32_t s = lane->queue.oldest(), n = lane->count[s];
+  const ns_lane_row *in = lane->slots[s];
+  for (uint32_t j = 0; j < n; j++) lane_unpack(in + j, r->b, j, r->services, lane->base[s]);
+  replay_lane(r, n, lane->file[s]);
+  lane->queue.release();
+}
+
+/* A lane with a batch waiting that no thread is running. */
+bool runnable(const Lane *lane) { return lane->queue.pending() && !lane->running.load(std::memory_order_acquire); }
+
+bool anyRunnable(const Lanes *l) {
+  for (const Lane *lane : l->lanes) {
+    if (runnable(lane)) return true;
   }
+  return false;
+}
+
+bool anyPending(const Lanes *l) {
+  for (const Lane *lane : l->lanes) {
+    if (lane->queue.pending()) return true;
+  }
+  return false;
+}
+
+/* Runs the lane's oldest batch if it has one and no other thread is running it; whether it did. */
+bool tryRun(Lanes *l, Lane *lane) {
+  if (!runnable(lane) || !lane->queue.runner.try_lock()) return false;
+  lane->running.store(true, std::memory_order_release);
+  bool ran = lane->queue.pending();
+  if (ran) runOldest(lane);
+  lane->running.store(false, std::memory_order_release);
+  lane->queue.runner.unlock();
+  l->signal.ring();
+  return ran;
+}
+
+/* Runs one batch of some lane, lane `first` tried first; whether it did. */
+bool runAny(Lanes *l, size_t first) {
+  size_t n = l->lanes.size();
+  for (size_t i = 0; i < n; i++) {
+    if (tryRun(l, l->lanes[(first + i) % n])) return true;
+  }
+  return false;
+}
+
+/* A helper thread: runs batches, its own lane's first, until the lanes close with nothing left. */
+void helperLoop(Lanes *l, size_t home) {
+  for (;;) {
+    if (runAny(l, home)) continue;
+    if (l->closing.load() && !anyPending(l)) return;
+    l->signal.waitUntil([l] { return anyRunnable(l) || l->closing.load(); });
+  }
+}
+
+/* The calling thread, until `done`: runs batches itself while it cannot go on. */
+template <typename Done> void helpUntil(Lanes *l, Lane *prefer, Done done) {
+  while (!done()) {
+    if (prefer && tryRun(l, prefer)) continue;
+    if (runAny(l, 0)) continue;
+    l->signal.waitUntil([&] { return done() || anyRunnable(l); });
+  }
+}
+
+Lanes::~Lanes() {
+  closing.store(true);
+  signal.ring();
+  for (std::thread &t : helpers) t.join();
+  for (Lane *lane : lanes) {
+    for (ns_lane_row *s : lane->slots) free(s);
+    delete lane;
+  }
+  delete[] row_services;
+  delete[] row_lane;
 }
 
 /* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */
@@ -89,7 +150,8 @@ void handOver(Lanes *l, uint32_t rows, int32_t file) {
   ns_lane_row *out[MAX_LANES];
   for (size_t k = 0; k < l->lanes.size(); k++) {
     Lane *lane = l->lanes[k];
-    lane->slot = lane->queue.awaitRoom();
+    helpUntil(l, lane, [lane] { return lane->queue.hasRoom(); });
+    lane->slot = lane->queue.next();
     out[k] = lane->slots[lane->slot];
     lane->file[lane->slot] = file;
     lane->base[lane->slot] = base;
@@ -104,14 +166,18 @@ void handOver(Lanes *l, uint32_t rows, int32_t file) {
     lane->count[lane->slot] = lane->handed;
     lane->queue.publish();
   }
+  l->signal.ring();
+}
+
+/* Until every lane has run every batch handed to it (the calling thread runs some itself). */
+void drain(Lanes *l) {
+  helpUntil(l, nullptr, [l] { return !anyPending(l); });
 }
 
 /* `sync`: each row takes its results from its lane's batch, once every lane has run the batch. */
 void gatherResults(Lanes *l, uint32_t rows) {
-  for (Lane *lane : l->lanes) {
-    lane->queue.drain();
-    lane->handed = 0;
-  }
+  drain(l);
+  for (Lane *lane : l->lanes) lane->handed = 0;
   ns_batch *b = l->batch;
   for (uint32_t i = 0; i < rows; i++) {
     Lane *lane = l->lanes[l->row_lane[i]];
@@ -164,7 +230,7 @@ bool ownBatch(ReplayState *st, const ns_batch *shared) {
   return true;
 }
 
-/* Each lane's batch, ring and thread; false when out of memory (or a thread would not start). */
+/* Each lane's batch and ring, and the N - 1 helper threads; false when out of memory. */
 bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
   size_t cap = l->batch->family_len > 0 ? l->batch->family_len : 1;
   l->row_services = new (std::nothrow) int32_t[cap];
@@ -181,14 +247,14 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
     }
     if (!ownBatch(st, l->batch)) return false;
   }
-  for (Lane *lane : l->lanes) lane->thread = std::thread(laneLoop, lane);
+  for (size_t h = 1; h < l->lanes.size(); h++) l->helpers.emplace_back(helperLoop, l, h);
   return true;
 }
 
 /*
  * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
  * to 64) replay handles bound with one batch (handle k bound as shard k of N). The replay handles then
- * belong to it: each lane runs from a batch of its own, on its own thread.
+ * belong to it: each lane runs from a batch of its own, on any of the N threads.
  */
 Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -262,9 +328,9 @@ Napi::Value FinishLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Lanes *l = lanesOf(info[0]);
   if (!l) return env.Undefined();
+  drain(l);
   for (int k = 0; k < RS_COUNT; k++) l->stats[k] = 0;
   for (Lane *lane : l->lanes) {
-    lane->queue.drain();
     if (!checkFailed(env, lane->st)) return env.Undefined();
     for (int k = 0; k < RS_COUNT; k++) l->stats[k] += lane->st->r.stats[k];
   }
@@ -281,11 +347,9 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Lanes *l = lanesOf(info[0]);
   if (!l) return env.Undefined();
+  drain(l);
   std::vector<ns_conns *> tables;
-  for (Lane *lane : l->lanes) {
-    lane->queue.drain();
-    tables.push_back(&lane->st->conns);
-  }
+  for (Lane *lane : l->lanes) tables.push_back(&lane->st->conns);
   ns_merge m;
   bool planned = conns_merge_plan(&m, tables.data(), (uint32_t)tables.size());
   if (planned) {

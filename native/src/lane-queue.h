@@ -1,16 +1,10 @@
 /*
- * The batches waiting for one lane (addon-lanes.cc): a ring of DEPTH slots, filled by the decoding
- * thread (the producer) and emptied in order by the lane's own thread (the consumer). Each side blocks
- * only when the ring is full or empty, so whichever side is slower sets the pace and the other sleeps,
- * leaving it the core: the decoding thread and the lanes share the machine's cores without a fixed split.
- * A side about to sleep first spins a little (SPIN_NS): being woken costs tens of microseconds on the
- * VMs this runs on. Only a little: with more threads than cores (the decoding thread and N lanes on N
- * cores), a spinning thread holds a core another could use (5 us measured 0.348 s, 50 us 0.394 s, on
- * one replay of 2M packets at two lanes).
+ * The batches waiting for one lane (addon-lanes.cc): a ring of DEPTH slots, filled in order by the
+ * decoding thread and run in order, one at a time, by whichever thread holds the lane's `runner` lock.
+ * The counters are atomics; the sleeping and waking is the lanes' shared Signal, below.
  */
 #ifndef NETSIEVE_LANE_QUEUE_H
 #define NETSIEVE_LANE_QUEUE_H
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,40 +16,32 @@ class LaneQueue {
  public:
   enum { DEPTH = 4 };
 
-  /* Producer: the slot to fill next, once the lane has emptied it. */
-  uint32_t awaitRoom() {
-    waitUntil([this] { return produced_.load(std::memory_order_acquire) - consumed_.load(std::memory_order_acquire) < DEPTH; });
-    return (uint32_t)(produced_.load(std::memory_order_relaxed) % DEPTH);
-  }
-  /* Producer: the slot from awaitRoom is filled. */
-  void publish() { bump(produced_); }
-  /* Producer: until the lane has emptied every slot. */
-  void drain() {
-    waitUntil([this] { return consumed_.load(std::memory_order_acquire) == produced_.load(std::memory_order_acquire); });
-  }
-  /* Producer: the lane's thread returns once the ring is empty. */
-  void close() { closing_.store(true); ring(); }
+  /* Held while a batch of this lane runs: its state is then that thread's alone. */
+  std::mutex runner;
 
-  /* Consumer: the next filled slot, or -1 once closed and empty. */
-  int32_t awaitBatch() {
-    waitUntil([this] { return produced_.load(std::memory_order_acquire) != consumed_.load(std::memory_order_relaxed) || closing_.load(); });
-    if (produced_.load(std::memory_order_acquire) == consumed_.load(std::memory_order_relaxed)) return -1;
-    return (int32_t)(consumed_.load(std::memory_order_relaxed) % DEPTH);
-  }
-  /* Consumer: the slot from awaitBatch is done. */
-  void release() { bump(consumed_); }
+  bool hasRoom() const { return produced_.load(std::memory_order_acquire) - consumed_.load(std::memory_order_acquire) < DEPTH; }
+  bool pending() const { return produced_.load(std::memory_order_acquire) != consumed_.load(std::memory_order_acquire); }
+  /* With the runner held and pending(): the oldest batch's slot. */
+  uint32_t oldest() const { return (uint32_t)(consumed_.load(std::memory_order_relaxed) % DEPTH); }
+  /* Producer, with room: the slot to fill next. */
+  uint32_t next() const { return (uint32_t)(produced_.load(std::memory_order_relaxed) % DEPTH); }
+  /* Producer: the slot from next() is filled. */
+  void publish() { produced_.fetch_add(1, std::memory_order_acq_rel); }
+  /* With the runner held: the oldest batch is done. */
+  void release() { consumed_.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
-  static constexpr int64_t SPIN_NS = 5000;
+  std::atomic<uint64_t> produced_{0}, consumed_{0};
+};
 
-  static inline void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-  }
-
+/*
+ * Sleeping until some lane changes, for the threads of one replay: a thread whose wait condition is false
+ * spins a little (SPIN_NS), then sleeps until another thread rings. Being woken costs tens of
+ * microseconds on the VMs this runs on, so the spin; a short one, so as not to hold a core another
+ * thread could use.
+ */
+class Signal {
+ public:
   template <typename Ready> void waitUntil(Ready ready) {
     auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(SPIN_NS);
     for (uint32_t n = 1; !ready(); n++) {
@@ -69,19 +55,23 @@ class LaneQueue {
     }
   }
 
-  void bump(std::atomic<uint64_t> &counter) {
-    counter.fetch_add(1, std::memory_order_acq_rel);
-    ring();
-  }
-
-  /* Wakes the other side if it sleeps; the lock orders this against its check before sleeping. */
+  /* After any change another thread may wait for; the lock orders it against a sleeper's last check. */
   void ring() {
     std::lock_guard<std::mutex> lock(mu_);
     if (sleepers_ > 0) cv_.notify_all();
   }
 
-  std::atomic<uint64_t> produced_{0}, consumed_{0};
-  std::atomic<bool> closing_{false};
+ private:
+  static constexpr int64_t SPIN_NS = 5000;
+
+  static inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   int sleepers_ = 0;
