@@ -19,10 +19,7 @@
  * finishLanes waits for the lanes to empty their rings; mergeLanes merges their connection tables into
  * lane 0's (conns-merge.cc). src/replay/fused-lanes.ts drives this.
  */
-#include <algorithm>
-#include <sys/mman.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 #include "bound.h"
 #include "lane-queue.h"
@@ -372,38 +369,6 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-/*
- * addResident(into: Float64Array, from: Float64Array): into[e] += from[e] wherever `from`'s memory was
- * ever written (its resident pages, by mincore), zeros skipped. For the lanes' eBPF per-entry hits: a
- * lane writes a few entries of an array of millions, and reading the rest only to find zeros faulted
- * every untouched page in (the real tier's 40 MB: 160 ms; a page never written is never resident).
- */
-Napi::Value AddResident(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  size_t n = 0, m = 0;
-  double *into = viewOf<double>(env, info[0], napi_float64_array, &n);
-  const double *from = viewOf<double>(env, info[1], napi_float64_array, &m);
-  if (!into || !from || m > n) {
-    Napi::TypeError::New(env, "native addResident: (into: Float64Array, from: Float64Array no longer)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (m == 0) return env.Undefined();
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (uintptr_t)from & ~(page - 1), hi = ((uintptr_t)(from + m) + page - 1) & ~(page - 1);
-  std::vector<unsigned char> resident((hi - lo) / page);
-  if (mincore((void *)lo, hi - lo, resident.data()) != 0) std::fill(resident.begin(), resident.end(), 1); /* read it all */
-  for (size_t p = 0; p < resident.size(); p++) {
-    if ((resident[p] & 1) == 0) continue;
-    uintptr_t a = lo + p * page, b = a + page;
-    size_t e0 = a <= (uintptr_t)from ? 0 : (a - (uintptr_t)from + sizeof(double) - 1) / sizeof(double);
-    size_t e1 = b >= (uintptr_t)(from + m) ? m : (b - (uintptr_t)from) / sizeof(double);
-    for (size_t e = e0; e < e1; e++) {
-      if (from[e] != 0) into[e] += from[e];
-    }
-  }
-  return env.Undefined();
-}
-
 }  // namespace
 
 void registerLanes(Napi::Env env, Napi::Object exports) {
@@ -412,7 +377,6 @@ void registerLanes(Napi::Env env, Napi::Object exports) {
   exports.Set("replayRowsLanes", Napi::Function::New(env, ReplayRowsLanes));
   exports.Set("finishLanes", Napi::Function::New(env, FinishLanes));
   exports.Set("mergeLanes", Napi::Function::New(env, MergeLanes));
-  exports.Set("addResident", Napi::Function::New(env, AddResident));
 }
 
 }  // namespace netsieve_addon

@@ -7,6 +7,7 @@
  * direct-table read, the endpoint -> template read (epTemplate) included. The policy table holds template
  * rows (src/compile/ebpf/README.md "The probe sequence"); entry = row + the endpoint's offset.
  */
+#include <string.h>
 #include "hot.h"
 
 /* hash-table.ts: buckets of 16 words, slots of key words + 1 (the value, int32, -1 empty). */
@@ -40,6 +41,22 @@ static inline uint32_t hash_words(const uint32_t *w, const uint32_t *mask, int c
   h ^= h >> 13;
   h *= 0xc2b2ae35u;
   return h ^ (h >> 16);
+}
+
+/*
+ * A hit counted into an array the lanes of a replay share (EBPF_PARAM_SHARED_HITS): an atomic add of a
+ * double, by compare-and-swap of its bits. Only on connection-opening packets; one array for all lanes
+ * instead of one each spares every lane faulting in its own pages of it (141M entries at the stress tier)
+ * and summing them at the end.
+ */
+static inline void add_shared(double *at, double v) {
+  uint64_t *word = (uint64_t *)at, seen = __atomic_load_n(word, __ATOMIC_RELAXED), next;
+  do {
+    double d;
+    memcpy(&d, &seen, sizeof d);
+    d += v;
+    memcpy(&next, &d, sizeof next);
+  } while (!__atomic_compare_exchange_n(word, &seen, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 }
 
 static inline uint32_t bucket_mask(size_t words_len) { return (uint32_t)(words_len / BUCKET_WORDS) - 1; }
@@ -171,7 +188,8 @@ static int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint32_t remot
   /* The endpoint's entry index: its template row plus its map's offset (hits stay per endpoint entry). */
   int32_t e = row + p->epTemplate[(size_t)ep * 4 + dir * 2 + 1];
   *entry = e;
-  p->hits[e] += 1;
+  if (p->params[EBPF_PARAM_SHARED_HITS]) add_shared(&p->hits[e], 1);
+  else p->hits[e] += 1;
   return p->rowDeny[row] == 0;
 }
 

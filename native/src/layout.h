@@ -36,7 +36,7 @@ enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4
   X(epFlags, U8) X(epNode, I32) X(epMask, U32) X(epTemplate, I32) X(hits, F64) X(params, U32) X(probes, F64)
 enum { EBPF_PARAM_IPC_SEED = 0, EBPF_PARAM_POLICY_SEED = 1, EBPF_PARAM_ALLOW_LOOPBACK = 2,
        EBPF_PARAM_ALLOW_NODE_TRAFFIC = 3, EBPF_PARAM_HAS_HOST6 = 4, EBPF_PARAM_POD_BASE = 5, EBPF_PARAM_POD_SIZE = 6,
-       EBPF_PARAM_COUNT = 7 };
+       EBPF_PARAM_SHARED_HITS = 7, EBPF_PARAM_COUNT = 8 };
 
 #define NS_IPT_FAMILY_FIELDS(X) \
   X(chainStart, I32) X(chainEnd, I32) X(proto, U8) X(ctMask, U8) X(markValue, U32) X(markMask, U32) \

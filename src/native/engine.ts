@@ -33,11 +33,12 @@ export interface NativeModelHandle {
   readonly probes: Float64Array | null;
   readonly loaded: LoadedEbpf | null;
   /**
-   * Another handle of the same compiled tables with counters of its own (eBPF per-entry hits and
-   * probes; iptables rule packets, bytes and jump stack), for a lane on another thread
-   * (src/replay/fused-lanes.ts): the tables are only read, the counters would race.
+   * The handle lane `index` of a replay on lanes uses (src/replay/fused-lanes.ts), each lane on any
+   * thread: the same compiled tables (only read). eBPF: every lane counts into the model's own per-entry
+   * hits, atomically, and its probes apart; iptables: lane 0 is this handle, the others count rule
+   * packets and bytes (and walk their jump stack) apart, since those counters would race.
    */
-  lane(): NativeModelHandle;
+  lane(index: number): NativeModelHandle;
 }
 
 /** Picks the fields of `source` named by `fields`, in order (throws naming a missing one). */
@@ -82,7 +83,7 @@ interface LpmInternals {
   lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost6: boolean; direct: Int32Array; pods: Int32Array; podBase: number; podSize: number;
 }
 
-export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle {
+export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, sharedHits = false): NativeModelHandle {
   const { lengths: [l4, l6], best, hasHost6, direct, pods, podBase, podSize } = ipcacheInternals(p);
   const params = new Uint32Array(EbpfParam.COUNT);
   params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
@@ -92,6 +93,7 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle
   params[EbpfParam.HAS_HOST6] = hasHost6 ? 1 : 0;
   params[EbpfParam.POD_BASE] = podBase;
   params[EbpfParam.POD_SIZE] = podSize;
+  params[EbpfParam.SHARED_HITS] = sharedHits ? 1 : 0;
   const probes = new Float64Array(2);
   const source: Record<string, unknown> = {
     ipcSlots: p.ipcache.table.words, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6, ipcDirect: direct, ipcPods: pods,
@@ -99,8 +101,8 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf): NativeModelHandle
     epMask: p.epMask, epTemplate: p.epTemplate, hits: p.hits, params, probes,
   };
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));
-  // A lane's hits are its own; its probes settle into the same tables' counters as these (settleProbes).
-  const lane = (): NativeModelHandle => nativeEbpf(addon, { ...p, hits: new Float64Array(p.hits.length) });
+  // Its probes settle into the same tables' counters as these (settleProbes).
+  const lane = (): NativeModelHandle => nativeEbpf(addon, p, true);
   return { addon, model: NativeModel.EBPF, handle, probes, loaded: p, lane };
 }
 
@@ -159,8 +161,11 @@ function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, 
   // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
   const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
   const own = (f: PackedFamily): PackedFamily => ({ ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) });
-  const lane = (): NativeModelHandle => iptablesHandle(addon, own(v4), own(v6), depth, sets);
-  return { addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null, lane };
+  const self: NativeModelHandle = {
+    addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null,
+    lane: (index) => (index === 0 ? self : iptablesHandle(addon, own(v4), own(v6), depth, sets)),
+  };
+  return self;
 }
 
 /** Moves the probes the addon counted into the JS tables' counters (probesSoFar stays exact). */

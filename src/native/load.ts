@@ -38,8 +38,6 @@ export interface NativeAddon {
   finishLanes(lanes: NativeHandle): void;
   /** Every lane's connection table merged into lane 0's, in opening order (then taken from lane 0's replay). */
   mergeLanes(lanes: NativeHandle): void;
-  /** into[e] += from[e] over the pages of `from` ever written (mincore): sparse per-entry hit counters. */
-  addResident(into: Float64Array, from: Float64Array): void;
   /** walkReplay over lanes: each record walked once, decoded by one lane, run by its shard's lane. */
   walkLanes(lanes: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /** replayRows over lanes. */

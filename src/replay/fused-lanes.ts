@@ -9,14 +9,15 @@
  * keep 1/N of them: measured side by side (2M packets, 2 threads, wall seconds, medians of 5), the small
  * tier 0.450 s (workers) against 0.389 s, the real tier 0.373 s against 0.249 s.
  *
- * At the end the lanes' tables are merged in opening order into lane 0's (native/src/conns-merge.cc) and
- * the lanes' eBPF per-entry hits summed into lane 0's, the model's own. Equal to one thread under the
- * condition of ./shard.ts (no conntrack table filling up): test/native/replay.test.ts.
+ * The eBPF lanes count their per-entry hits into the model's own array, atomically; at the end the
+ * lanes' connection tables are merged in opening order into lane 0's (native/src/conns-merge.cc). Equal
+ * to one thread under the condition of ./shard.ts (no conntrack table filling up):
+ * test/native/replay.test.ts.
  */
 import { newConntrack } from '../conntrack/index.js';
 import { settleProbes } from '../native/engine.js';
-import { hugeAllocator, type NativeAddon } from '../native/load.js';
-import { bindNativeLanes, bindNativeReplay, finishNativeLanes, takeLanesConnections, type NativeReplay } from '../native/replay.js';
+import { hugeAllocator } from '../native/load.js';
+import { bindNativeLanes, bindNativeReplay, finishNativeLanes, takeLanesConnections } from '../native/replay.js';
 import { absorbStats, canFuse, fusedSetup, readAll } from './fused.js';
 import { closeWriters, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
 
@@ -30,7 +31,7 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   const n = opts.threads!;
   const { rowModel, nm, model, connections, run, batch, maxConnections } = fusedSetup(opts);
   const lanes = Array.from({ length: n }, (_, k) => bindNativeReplay(
-    k === 0 ? nm : nm.lane(), k === 0 ? rowModel.conntrack : newConntrack({ allocate: hugeAllocator(addon) }),
+    nm.lane(k), k === 0 ? rowModel.conntrack : newConntrack({ allocate: hugeAllocator(addon) }),
     run.result.nat, batch, k === 0 ? run.services : new Int32Array(batch.capacity), maxConnections, { index: k, count: n },
   ));
   // Every row's verdict is needed back in the batch only to write the pcaps of allowed or dropped packets.
@@ -44,15 +45,7 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   }
   for (const lane of lanes) settleProbes(lane.model);
   absorbStats(run.result, model, replay);
-  sumHits(addon, lanes);
   connections.adoptColumns(takeLanesConnections(replay));
   timer.stop(run.result);
   return run.result;
-}
-
-/** The lanes' eBPF per-entry hit counters added into lane 0's (the model's own, which the result reports). */
-function sumHits(addon: NativeAddon, lanes: readonly NativeReplay[]): void {
-  const into = lanes[0]!.model.loaded?.hits;
-  if (!into) return;
-  for (const lane of lanes.slice(1)) addon.addResident(into, lane.model.loaded!.hits);
 }
