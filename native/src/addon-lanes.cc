@@ -287,14 +287,7 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   keep.Set(0u, handles);
   keep.Set(1u, info[1]);
   l->keep = Napi::Persistent(keep.As<Napi::Object>());
-  Bound *b = new Bound();
-  b->group = GROUP_LANES;
-  b->stack = reinterpret_cast<int32_t *>(l); /* owned below: deleted by the finalizer, not ~Bound */
-  return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) {
-    delete reinterpret_cast<Lanes *>(p->stack);
-    p->stack = nullptr;
-    delete p;
-  });
+  return ownedHandle(env, GROUP_LANES, l);
 }
 
 /* walkLanes(lanesHandle, chunk, walkState, fileIndex): walkReplay over the lanes; returns rows. */

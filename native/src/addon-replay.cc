@@ -81,14 +81,7 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   Napi::Array keep = Napi::Array::New(env, 6);
   for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
   st->keep = Napi::Persistent(keep.As<Napi::Object>());
-  Bound *b = new Bound();
-  b->group = GROUP_REPLAY;
-  b->stack = reinterpret_cast<int32_t *>(st); /* owned below: deleted by the finalizer, not ~Bound */
-  return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) {
-    delete reinterpret_cast<ReplayState *>(p->stack);
-    p->stack = nullptr;
-    delete p;
-  });
+  return ownedHandle(env, GROUP_REPLAY, st);
 }
 
 }  // namespace

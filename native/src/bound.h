@@ -62,6 +62,20 @@ struct ReplayState {
     free(own_memory);
   }
 };
+/*
+ * A handle of `group` that owns `state` (a replay's, the lanes'): V8's finalizer deletes it with the handle.
+ * The state rides in Bound::stack, which ~Bound would otherwise free as an array.
+ */
+template <typename T> Napi::Value ownedHandle(Napi::Env env, int group, T *state) {
+  Bound *b = new Bound();
+  b->group = group;
+  b->stack = reinterpret_cast<int32_t *>(state);
+  return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) {
+    delete reinterpret_cast<T *>(p->stack);
+    p->stack = nullptr;
+    delete p;
+  });
+}
 /* The replay state of a replay handle; else null with a JS TypeError. */
 ReplayState *replayOf(Napi::Value v);
 /* False, with a JS error thrown, when the replay's connection table ran out of memory. */

@@ -73,27 +73,17 @@ d('the native walk allocates nothing per call', () => {
     expect(r.gcs).toBeGreaterThan(STRAY_COLLECTIONS);
   });
 
-  it('fillRun (walk, decode, conntrack, model): no collection', async () => {
-    const r = await gcsOver('run', false);
-    expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
-  });
-
-  it('fill (walk and decode): no collection', async () => {
-    const r = await gcsOver('fill', false);
-    expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
-  });
-
-  it('fillReplay (the fused replay: DNAT, conntrack, model, connections): no collection', async () => {
-    const r = await gcsOver('replay', false);
-    expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
-  });
-
-  it('fillReplay on two lanes (each row handed to a lane and run by another thread): no collection', async () => {
-    const r = await gcsOver('lanes', false);
-    expect(r.calls).toBeGreaterThan(700_000);
-    expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
-  }, 60_000);
+  const LOOPS: [Mode, string][] = [
+    ['run', 'fillRun (walk, decode, conntrack, model)'],
+    ['fill', 'fill (walk and decode)'],
+    ['replay', 'fillReplay (the fused replay: DNAT, conntrack, model, connections)'],
+    ['lanes', 'fillReplay on two lanes (each row handed to a lane and run by another thread)'],
+  ];
+  for (const [mode, what] of LOOPS) {
+    it(`${what}: no collection`, async () => {
+      const r = await gcsOver(mode, false);
+      expect(r.calls).toBeGreaterThan(700_000);
+      expect(r.gcs).toBeLessThanOrEqual(STRAY_COLLECTIONS);
+    }, 60_000);
+  }
 });
