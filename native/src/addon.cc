@@ -44,8 +44,8 @@ void *fieldData(Napi::Env env, Napi::Array arrays, uint32_t k, const FieldInfo &
     return nullptr;
   }
   *len = ta.ElementLength();
-  /* Through napi_get_typedarray_info, which also takes a view of a SharedArrayBuffer (a --threads
-     worker's hit counters), where the C++ wrapper's ArrayBuffer() refuses one. */
+  /* Through napi_get_typedarray_info, which also takes a view of a SharedArrayBuffer, where the C++
+     wrapper's ArrayBuffer() refuses one. */
   void *data = nullptr;
   if (napi_get_typedarray_info(env, ta, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) {
     Napi::TypeError::New(env, std::string("native bind: field ") + info.name + " has no data").ThrowAsJavaScriptException();
