@@ -121,38 +121,29 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null };
   // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
   const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
+  const fused = await bestOfThree(pcap, native);
   const staged = await bestOfThree(pcap, { ...native, fuse: false });
-  // One thread and two, taken turn about, so that the ratio of the two compares runs of the same minutes
-  // on this shared machine (run one after the other, a slow spell could land on either side alone).
-  const [fused, threads2] = threads
-    ? await bestOfThreeEach(pcap, [native, { ...native, threads: 2 }])
-    : [await bestOfThree(pcap, native), null];
+  const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }) : null;
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
     nativeThreads2: threads2?.pps ?? null,
   };
 }
 
-async function bestOfThree(pcap: string, opts: ReplayOptions): Promise<{ pps: number; perCpu: number }> {
-  return (await bestOfThreeEach(pcap, [opts]))[0]!;
-}
-
 /**
- * Best of three runs of each of `each`, the runs taken in turn (a, b, a, b, a, b). Before each run the
- * event loop turns once: Node frees the native tables of a finished replay (external ArrayBuffers) only
- * in a finalizer it runs on a later turn, and a synchronous loop kept every run's tables mapped (RSS
- * grew by a table per run and later runs slowed).
+ * Between runs the event loop turns once: Node frees the native tables of a finished replay (external
+ * ArrayBuffers) only in a finalizer it runs on a later turn, and a synchronous loop kept every run's
+ * tables mapped (RSS grew by a table per run and later runs slowed).
  */
-async function bestOfThreeEach(pcap: string, each: readonly ReplayOptions[]): Promise<{ pps: number; perCpu: number }[]> {
-  const best = each.map(() => ({ pps: 0, perCpu: 0 }));
+async function bestOfThree(pcap: string, opts: ReplayOptions): Promise<{ pps: number; perCpu: number }> {
+  let pps = 0, perCpu = 0;
   for (let k = 0; k < 3; k++) {
-    for (const [e, opts] of each.entries()) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const r = replay([pcap], opts);
-      best[e] = { pps: Math.max(best[e]!.pps, r.packets / r.seconds), perCpu: Math.max(best[e]!.perCpu, r.packets / r.cpuSeconds) };
-    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const r = replay([pcap], opts);
+    pps = Math.max(pps, r.packets / r.seconds);
+    perCpu = Math.max(perCpu, r.packets / r.cpuSeconds);
   }
-  return best;
+  return { pps, perCpu };
 }
 
 async function main(): Promise<void> {
