@@ -19,6 +19,7 @@
  * finishLanes waits for the lanes to empty their rings; mergeLanes merges their connection tables into
  * lane 0's (conns-merge.cc). src/replay/fused-lanes.ts drives this.
  */
+#include <system_error>
 #include <thread>
 #include <vector>
 #include "bound.h"
@@ -227,7 +228,7 @@ bool ownBatch(ReplayState *st, const ns_batch *shared) {
   return true;
 }
 
-/* Each lane's batch and ring, and the N - 1 helper threads; false when out of memory. */
+/* Each lane's batch and ring, and the N - 1 helper threads; false when out of memory or threads. */
 bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
   size_t cap = l->batch->family_len > 0 ? l->batch->family_len : 1;
   l->row_services = new (std::nothrow) int32_t[cap];
@@ -244,7 +245,11 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
     }
     if (!ownBatch(st, l->batch)) return false;
   }
-  for (size_t h = 1; h < l->lanes.size(); h++) l->helpers.emplace_back(helperLoop, l, h);
+  try {
+    for (size_t h = 1; h < l->lanes.size(); h++) l->helpers.emplace_back(helperLoop, l, h);
+  } catch (const std::system_error &) {
+    return false; /* a thread the system would not start: the ones started are joined by ~Lanes */
+  }
   return true;
 }
 
@@ -280,7 +285,7 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   l->batch = states[0]->r.b;
   if (!startLanes(l, states)) {
     delete l;
-    Napi::Error::New(env, "native bindLanes: out of memory for the lanes").ThrowAsJavaScriptException();
+    Napi::Error::New(env, "native bindLanes: out of memory for the lanes, or a thread would not start").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Array keep = Napi::Array::New(env, 2);
@@ -346,7 +351,13 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
     uint32_t parts = (uint32_t)tables.size();
     conns_merge_settle(&m);
     std::vector<std::thread> helpers;
-    for (uint32_t k = 1; k < parts; k++) helpers.emplace_back(conns_merge_copy, &m, k, parts);
+    uint32_t k = 1;
+    try {
+      for (; k < parts; k++) helpers.emplace_back(conns_merge_copy, &m, k, parts);
+    } catch (const std::system_error &) {
+      /* the parts no thread took are copied here */
+    }
+    for (uint32_t rest = k; rest < parts; rest++) conns_merge_copy(&m, rest, parts);
     conns_merge_copy(&m, 0, parts);
     for (std::thread &t : helpers) t.join();
     conns_merge_finish(&m);
