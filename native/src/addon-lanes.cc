@@ -203,8 +203,7 @@ Napi::Value runBatch(Napi::Env env, Lanes *l, uint32_t rows, int32_t file) {
 
 /*
  * A lane's own batch: every column of the shared batch's size (its rows are at most the batch's),
- * 64-byte aligned; its Services; its lane_of, all 0, with its shard set to 0: every row of its batch is
- * its own. Returns false when out of memory.
+ * 64-byte aligned, and its Services. Returns false when out of memory.
  */
 bool ownBatch(ReplayState *st, const ns_batch *shared) {
   size_t cap = shared->family_len, bytes = 0;
@@ -212,7 +211,7 @@ bool ownBatch(ReplayState *st, const ns_batch *shared) {
 #define NS_BYTES(name, type) bytes += room(shared->name##_len * sizeof(ns_##type));
   NS_BATCH_FIELDS(NS_BYTES)
 #undef NS_BYTES
-  bytes += room(cap * sizeof(int32_t)) + room(cap);
+  bytes += room(cap * sizeof(int32_t));
   uint8_t *p = static_cast<uint8_t *>(aligned_alloc(64, room(bytes)));
   if (!p) return false;
   memset(p, 0, room(bytes));
@@ -222,9 +221,7 @@ bool ownBatch(ReplayState *st, const ns_batch *shared) {
   NS_BATCH_FIELDS(NS_CARVE)
 #undef NS_CARVE
   st->r.services = reinterpret_cast<int32_t *>(p);
-  st->r.lane_of = p + room(cap * sizeof(int32_t));
   st->r.b = &st->own;
-  st->r.shard = 0;
   return true;
 }
 
@@ -255,7 +252,7 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
 
 /*
  * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
- * to 64) replay handles bound with one batch (handle k bound as shard k of N). The replay handles then
+ * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
  * belong to it: each lane runs from a batch of its own, on any of the N threads.
  */
 Napi::Value BindLanes(const Napi::CallbackInfo &info) {
@@ -273,8 +270,8 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
     ReplayState *st = replayOf(handles.Get(k));
     if (!st) return env.Undefined();
     const ns_replay &r = st->r;
-    if (r.shards != n || r.shard != k || (k > 0 && r.b != states[0]->r.b) || st->own_memory) {
-      Napi::TypeError::New(env, "native bindLanes: replay k must be shard k of N, all on one batch, in no other lanes").ThrowAsJavaScriptException();
+    if ((k > 0 && r.b != states[0]->r.b) || st->own_memory) {
+      Napi::TypeError::New(env, "native bindLanes: the replays must all be bound with one batch, and be in no other lanes").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     states.push_back(st);

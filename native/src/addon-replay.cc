@@ -42,8 +42,8 @@ template <typename T> T *arrayOf(Napi::Value v, napi_typedarray_type type, size_
 
 /*
  * bindReplay(model, modelHandle, ctHandle, natHandle, batchHandle, stats: Float64Array(RS_COUNT),
- * services: Int32Array(batch capacity), maxConnections[, shard, shards]): the replay handle; with shards > 1
- * it takes only the rows of its shard (replay.h).
+ * services: Int32Array(batch capacity), maxConnections): the replay handle (run alone, or as a lane of
+ * bindLanes, addon-lanes.cc).
  */
 Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -56,9 +56,7 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   double *stats = arrayOf<double>(info[5], napi_float64_array, RS_COUNT);
   int32_t *services = arrayOf<int32_t>(info[6], napi_int32_array, cap);
   double max = info[7].As<Napi::Number>().DoubleValue();
-  uint32_t shard = info[8].IsNumber() ? info[8].As<Napi::Number>().Uint32Value() : 0;
-  uint32_t shards = info[9].IsNumber() ? info[9].As<Napi::Number>().Uint32Value() : 1;
-  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || shards < 1 || shards > 255 || shard >= shards || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
+  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
     Napi::TypeError::New(env, "native bindReplay: stats, services or maxConnections wrong, or conntrack scratch smaller than the batch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -70,14 +68,12 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   }
   int model = info[0].As<Napi::Number>().Int32Value();
   st->hashes = new (std::nothrow) int32_t[cap > 0 ? cap : 1];
-  st->mine = new (std::nothrow) uint8_t[cap > 0 ? cap : 1];
-  st->lane_of = new (std::nothrow) uint8_t[cap > 0 ? cap : 1];
-  if (!st->hashes || !st->mine || !st->lane_of) {
+  if (!st->hashes) {
     delete st;
     Napi::Error::New(env, "native replay: out of memory for the row scratch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->hashes, shard, shards, st->lane_of, st->mine};
+  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->hashes};
   Napi::Array keep = Napi::Array::New(env, 6);
   for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
   st->keep = Napi::Persistent(keep.As<Napi::Object>());

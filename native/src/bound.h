@@ -47,18 +47,13 @@ struct ReplayState {
   ns_replay r{};
   ns_conns conns{};
   int32_t *hashes = nullptr;
-  uint8_t *mine = nullptr;
-  uint8_t *lane_of = nullptr;
-  /* A lane past the first (addon-lanes.cc): its own batch of its shard's rows, their Services, its zeroed
-     lane_of (every row of that batch is its own), all in `own_memory`. */
+  /* As a lane (addon-lanes.cc): its own batch of its shard's rows and their Services, in `own_memory`. */
   ns_batch own{};
   uint8_t *own_memory = nullptr;
   Napi::ObjectReference keep;
   ~ReplayState() {
     conns_free(&conns);
     delete[] hashes;
-    delete[] mine;
-    delete[] lane_of;
     free(own_memory);
   }
 };

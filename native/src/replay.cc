@@ -279,46 +279,41 @@ static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
 }
 
 /*
- * prepareRows, the part that needs no per-shard state: DNAT per IP row (services[i], or -1) and the
- * shard each row belongs to (non-IP rows: shard 0), for rows [lo, hi). It rewrites the batch's
- * addresses, so it runs once per row however many lanes there are.
+ * prepareRows, the part that needs no replay's state: DNAT per IP row (services[i], or -1) and, with
+ * `shards` above 1, the shard each row belongs to (lane_of[i]; non-IP rows: shard 0), for rows [lo, hi).
+ * It rewrites the batch's addresses, so it runs once per row however many lanes there are.
  */
 void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of) {
   int with_nat = nat->params[NAT_PARAM_COUNT] > 0;
   for (uint32_t i = lo; i < hi; i++) {
     services[i] = -1;
-    lane_of[i] = 0;
+    if (shards > 1) lane_of[i] = 0;
     if (b->family[i] == 0) continue;
     if (with_nat) services[i] = apply_nat(nat, b, i);
     if (shards > 1) lane_of[i] = (uint8_t)shard_of(b, i, shards);
   }
 }
 
-/* prepareRows, the counters of this lane's rows; the other lanes' rows get VERDICT_NONE. */
+/* prepareRows, the record counters of the rows. */
 static void count_rows(ns_replay *r, uint32_t n) {
   ns_batch *b = r->b;
   double *s = r->stats;
+  s[RS_PACKETS] += n;
   for (uint32_t i = 0; i < n; i++) {
-    r->mine[i] = r->lane_of[i] == r->shard;
-    if (!r->mine[i] || b->family[i] == 0) {
-      b->verdict[i] = VERDICT_NONE;
-      if (!r->mine[i]) continue;
-      s[RS_PACKETS] += 1;
+    if (b->family[i] == 0) {
       s[RS_NON_IP] += 1;
       continue;
     }
-    s[RS_PACKETS] += 1;
     s[RS_IP] += 1;
     if ((b->flags[i] & ROW_MALFORMED) != 0) s[RS_MALFORMED] += 1;
   }
 }
 
-/* runModel: every row of this shard through the model (non-IP rows leave the tracker as it was), IP verdicts counted. */
+/* runModel: every row through the model (non-IP rows leave the tracker as it was), IP verdicts counted. */
 static void run_model(ns_replay *r, uint32_t n) {
   ns_batch *b = r->b;
   uint32_t orphans = 0, accepted = 0, dropped = 0;
   for (uint32_t i = 0; i < n; i++) {
-    if (!r->mine[i]) continue;
     orphans += run_row(r->model, &r->m, r->ct, b, i);
     if (b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
@@ -334,7 +329,7 @@ static void run_model(ns_replay *r, uint32_t n) {
 
 /* Rows whose own tuple keys their connection (not later fragments, not ICMP errors: stage.ts connectionOf). */
 static inline int plain_row(const ns_replay *r, uint32_t i) {
-  return r->mine[i] && r->b->family[i] != 0 && (r->b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
+  return r->b->family[i] != 0 && (r->b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
 }
 
 static inline int32_t row_hash(const ns_batch *b, uint32_t i) {
@@ -388,7 +383,7 @@ static void group_rows(ns_replay *r, uint32_t n, int32_t file) {
   ns_conns *t = r->conns;
   prefetch_connections(r, n);
   for (uint32_t i = 0; i < n; i++) {
-    if (b->family[i] == 0 || !r->mine[i]) continue;
+    if (b->family[i] == 0) continue;
     int32_t c = connection_of(r, i, file);
     if (c < 0) continue;
     ns_conn_record *h = &t->records[c];
@@ -408,7 +403,7 @@ void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
 }
 
 void replay_rows(ns_replay *r, uint32_t n, int32_t file_index) {
-  replay_prepare(r->nat, r->b, 0, n, r->shards, r->services, r->lane_of);
+  replay_prepare(r->nat, r->b, 0, n, 1, r->services, NULL);
   replay_lane(r, n, file_index);
 }
 

@@ -65,11 +65,6 @@ typedef struct {
   double *stats; /* RS_* slots */
   int32_t *services;
   int32_t *hashes; /* per row: its connection hash (group_rows scratch, the batch's capacity) */
-  /* --threads: this replay takes the rows of shard `shard` of `shards` (src/replay/shard.ts shardOf) and
-     non-IP rows only in shard 0; the other rows are walked and decoded but skipped. 1 shard: every row. */
-  uint32_t shard, shards;
-  uint8_t *lane_of; /* per row: its shard (replay_prepare; shared by the lanes of one batch) */
-  uint8_t *mine; /* per row: 1 when this replay takes it (scratch, the batch's capacity) */
 } ns_replay;
 
 /* A table of at most `max` connections; 0 when out of memory. */
@@ -81,10 +76,10 @@ void *conns_take_column(ns_conns *t, int k, size_t *mapped);
 void *conns_column(const ns_conns *t, int k);
 /* Rows [0, n) of r->b (decoded) through DNAT, the model and into connections; file_index of their capture. */
 void replay_rows(ns_replay *r, uint32_t n, int32_t file_index);
-/* replay_rows in two parts, for lanes (replay threads in one process, addon-lanes.cc): DNAT and each row's
-   shard of `shards`, once per row, for rows [lo, hi) ... */
+/* replay_rows in two parts, for lanes (replay threads in one process, addon-lanes.cc): DNAT and, with
+   `shards` above 1, each row's shard (lane_of), once per row, for rows [lo, hi) ... */
 void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of);
-/* ... then, per lane, the rows of shard r->shard (r->lane_of as replay_prepare left it): counters, model, connections. */
+/* ... then, per lane, its own batch of its rows (services as replay_prepare left them): counters, model, connections. */
 void replay_lane(ns_replay *r, uint32_t n, int32_t file_index);
 /*
  * A row handed from the thread that decoded it to the lane that runs it (addon-lanes.cc): the fields the

@@ -24,13 +24,13 @@ export interface NativeAddon {
   /** The walk with every row decoded and run as `run` runs it, in one call; returns rows. */
   walkRun(model: number, model_: NativeHandle, conntrack: NativeHandle, chunk: Uint8Array, batch: NativeHandle, state: Float64Array): number;
   /** A native replay of one model (src/native/replay.ts): its handle, then one call per batch. */
-  bindReplay(model: number, model_: NativeHandle, conntrack: NativeHandle, nat: NativeHandle, batch: NativeHandle, stats: Float64Array, services: Int32Array, maxConnections: number, shard?: number, shards?: number): NativeHandle;
+  bindReplay(model: number, model_: NativeHandle, conntrack: NativeHandle, nat: NativeHandle, batch: NativeHandle, stats: Float64Array, services: Int32Array, maxConnections: number): NativeHandle;
   /** Rows [0, count) of the bound batch, decoded, through DNAT, the model and into connections. */
   replayRows(replay: NativeHandle, count: number, fileIndex: number): void;
   /** Classic pcap records of the chunk walked and decoded into the bound batch, then as replayRows; returns rows. */
   walkReplay(replay: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /**
-   * N replay handles (shard k of N each, one batch) as lanes on N threads of their own
+   * N replay handles (one batch; handle k the lane of shard k) as lanes run by N threads
    * (native/src/addon-lanes.cc); `sync`: every row's verdict back in the batch after each call.
    */
   bindLanes(replays: readonly NativeHandle[], stats: Float64Array, sync: boolean): NativeHandle;
@@ -38,7 +38,7 @@ export interface NativeAddon {
   finishLanes(lanes: NativeHandle): void;
   /** Every lane's connection table merged into lane 0's, in opening order (then taken from lane 0's replay). */
   mergeLanes(lanes: NativeHandle): void;
-  /** walkReplay over lanes: each record walked once, decoded by one lane, run by its shard's lane. */
+  /** walkReplay over lanes: each record walked and decoded once, on this thread, and run by its shard's lane. */
   walkLanes(lanes: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /** replayRows over lanes. */
   replayRowsLanes(lanes: NativeHandle, count: number, fileIndex: number): void;

@@ -36,21 +36,19 @@ export function natHandle(addon: NativeAddon, nat: ServiceNat): NativeHandle {
 
 /**
  * A replay handle: the model, its tracker, the NAT tables and `batch` bound once; `services` is the
- * per-row Service port scratch (the batch's capacity), `maxConnections` the connection table's cap;
- * `shard`: take only the rows of shard `index` of `count` (src/replay/shard.ts shardOf; non-IP rows go to 0).
+ * per-row Service port scratch (the batch's capacity), `maxConnections` the connection table's cap.
  */
 export function bindNativeReplay(
   nm: NativeModelHandle, ct: Conntrack, nat: ServiceNat, batch: FlowBatch, services: Int32Array, maxConnections: number,
-  shard = { index: 0, count: 1 },
 ): NativeReplay {
   const a = nm.addon;
   const stats = new Float64Array(ReplayStat.COUNT);
-  const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections, shard.index, shard.count);
+  const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections);
   return { addon: a, handle, stats, model: nm, lanes: null };
 }
 
 /**
- * Replays 0..N-1 of one batch (bound as shard k of N) as one replay on N threads of the addon
+ * Replays 0..N-1 of one batch as one replay on N threads of the addon, replay k the lane of shard k
  * (native/src/addon-lanes.cc): each record is walked and decoded once, on this thread, and each lane runs
  * its rows on its own. Its `stats` count the packets handed over until finishNativeLanes, then hold the
  * lanes' sums; its `model` is lane 0's (each lane counts into its own model handle). `sync`: every row's

@@ -32,7 +32,7 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   const { rowModel, nm, model, connections, run, batch, maxConnections } = fusedSetup(opts);
   const lanes = Array.from({ length: n }, (_, k) => bindNativeReplay(
     nm.lane(k), k === 0 ? rowModel.conntrack : newConntrack({ allocate: hugeAllocator(addon) }),
-    run.result.nat, batch, k === 0 ? run.services : new Int32Array(batch.capacity), maxConnections, { index: k, count: n },
+    run.result.nat, batch, run.services, maxConnections, // a lane keeps its rows' Services in its own batch
   ));
   // Every row's verdict is needed back in the batch only to write the pcaps of allowed or dropped packets.
   const replay = bindNativeLanes(lanes, opts.writeAllowed !== undefined || opts.writeDropped !== undefined);

@@ -38,7 +38,7 @@ d('the native walk allocates nothing per call', () => {
   function replayOf(batch: FlowBatch, lanes: number): NativeReplay {
     const nm = nativeEbpf(addon!, loadEbpf(compileEbpf(index, DEFAULT_EVAL_OPTIONS)));
     const nat = buildServiceNat(index);
-    const one = (k: number): NativeReplay => bindNativeReplay(lanes === 1 ? nm : nm.lane(k), newConntrack(), nat, batch, new Int32Array(1), 1 << 20, { index: k, count: lanes });
+    const one = (k: number): NativeReplay => bindNativeReplay(lanes === 1 ? nm : nm.lane(k), newConntrack(), nat, batch, new Int32Array(1), 1 << 20);
     return lanes === 1 ? one(0) : bindNativeLanes(Array.from({ length: lanes }, (_, k) => one(k)), false);
   }
 
