@@ -4,6 +4,7 @@
  * early drop, TCP transition table (the kernel's tcp_conntracks), UDP/ICMP/SCTP/generic handling,
  * ICMP errors (RELATED) and the first-fragment table. The per-row protocol is track -> filter -> confirm.
  */
+#include <string.h>
 #include "hot.h"
 
 enum { ENTRY_WORDS = 2 * TUPLE_WORDS, PROTO_WORD = 8, PORT_WORD = 9, NIL = -1 };
@@ -56,10 +57,7 @@ static int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_t hash) {
     int32_t r = ct->slotRef[s];
     if (r == 0) return NIL;
     if ((uint32_t)ct->slotHash[s] != hash) continue;
-    const uint32_t *t = tuple_at(ct, r - 1);
-    int same = 1;
-    for (int w = 0; w < TUPLE_WORDS; w++) same &= t[w] == k[w];
-    if (same) return r - 1;
+    if (memcmp(tuple_at(ct, r - 1), k, TUPLE_WORDS * 4) == 0) return r - 1;
   }
 }
 
@@ -201,8 +199,8 @@ static uint32_t inverse_icmp_type(int v6, uint32_t type) {
 }
 
 static inline void packet_key_into(uint32_t *out, const ns_batch *b, uint32_t i) {
-  const uint32_t *s = b->src + (size_t)i * 4, *d = b->dst + (size_t)i * 4;
-  for (int k = 0; k < 4; k++) { out[k] = s[k]; out[4 + k] = d[k]; }
+  memcpy(out, b->src + (size_t)i * 4, 16);
+  memcpy(out + 4, b->dst + (size_t)i * 4, 16);
   uint32_t proto = b->proto[i];
   out[PROTO_WORD] = ((uint32_t)b->family[i] << 8) | proto;
   if (has_ports(proto)) out[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | b->dstPort[i];

@@ -5,14 +5,22 @@
  * ICMP/ICMPv6 (echo ids, the flow an error quotes). Same fields, same MALFORMED rules. The record walk
  * (pcap/pcapng) stays in TypeScript: rows arrive with dataOffset, capturedLength, wireLength, linkType.
  */
+#include <string.h>
 #include "hot.h"
 
 enum { KIND_NOT_IP = 0, KIND_IPV4 = 4, KIND_IPV6 = 6, KIND_BROKEN = 7 };
 enum { FRAG_NONE = 0, FRAG_FIRST = 1, FRAG_LATER = 2, FRAG_ATOMIC = 3 };
 
-static inline uint32_t u16be(const uint8_t *b, size_t o) { return ((uint32_t)b[o] << 8) | b[o + 1]; }
+/* Network-order loads: one unaligned load and a byte swap each (walk.cc checks the host is little-endian). */
+static inline uint32_t u16be(const uint8_t *b, size_t o) {
+  uint16_t v;
+  memcpy(&v, b + o, 2);
+  return __builtin_bswap16(v);
+}
 static inline uint32_t u32be(const uint8_t *b, size_t o) {
-  return ((uint32_t)b[o] << 24) | ((uint32_t)b[o + 1] << 16) | ((uint32_t)b[o + 2] << 8) | b[o + 3];
+  uint32_t v;
+  memcpy(&v, b + o, 4);
+  return __builtin_bswap32(v);
 }
 
 /* ext6.ts's results. */
@@ -248,7 +256,12 @@ static void clear_row(ns_batch *bt, uint32_t row) {
   bt->family[row] = 0; bt->proto[row] = 0; bt->srcPort[row] = 0; bt->dstPort[row] = 0; bt->tcpFlags[row] = 0;
   bt->icmpType[row] = 0; bt->icmpCode[row] = 0; bt->flags[row] = 0; bt->fragmentId[row] = 0;
   bt->innerProto[row] = 0; bt->innerSrcPort[row] = 0; bt->innerDstPort[row] = 0; bt->sctpChunk[row] = 0;
-  for (uint32_t i = row * 4; i < row * 4 + 4; i++) { bt->src[i] = 0; bt->dst[i] = 0; bt->innerSrc[i] = 0; bt->innerDst[i] = 0; }
+  /* Whole 16-byte addresses at once: a loop over the four columns' words is not vectorised (the
+     compiler cannot rule out that they overlap), and cost 68 instructions a row (cachegrind). */
+  memset(bt->src + (size_t)row * 4, 0, 16);
+  memset(bt->dst + (size_t)row * 4, 0, 16);
+  memset(bt->innerSrc + (size_t)row * 4, 0, 16);
+  memset(bt->innerDst + (size_t)row * 4, 0, 16);
 }
 
 /* decodePacket: the row's flow fields from its record's bytes in `chunk` (bounds checked by the caller). */
