@@ -1,0 +1,75 @@
+/**
+ * Reading cachegrind's per-function counts (`cg_annotate --show=Ir,D1mr,DLmr --threshold=0`) into the
+ * native replay's stages, by the source file each function was compiled from (the addon is built with
+ * -g, so cachegrind names it). Instruction counts do not depend on what else the machine runs: on the
+ * shared VMs this project is measured on, where wall time moves by a third from run to run, they are
+ * the figure two builds can be compared by (bench/README.md).
+ */
+
+export interface Counts {
+  /** Instructions executed, first-level data cache read misses, last-level data read misses (simulated). */
+  ir: number;
+  d1mr: number;
+  dlmr: number;
+}
+
+/** The stages of one native replay (src/replay/fused.ts), in pipeline order. */
+export const STAGES = ['walk and decode', 'DNAT', 'conntrack', 'model', 'counters and connections', 'lanes', 'addon calls'] as const;
+export type Stage = (typeof STAGES)[number];
+
+const BY_FILE: Record<string, Stage> = {
+  'walk.cc': 'walk and decode', 'decode.cc': 'walk and decode', 'conntrack.cc': 'conntrack', 'ebpf.cc': 'model',
+  'iptables.cc': 'model', 'replay.cc': 'counters and connections', 'lanes.cc': 'lanes', 'addon-lanes.cc': 'lanes',
+  'conns-merge.cc': 'lanes',
+};
+/** replay.cc's Service DNAT (nat.ts mirrored), apart from its connection table. */
+const DNAT_FUNCTIONS = /^(replay_prepare|apply_nat|find_service_port|to_backend|nat_hash)\b/;
+
+/** The stage of a function compiled from native/src/`file`; addon glue for the Node-API files. */
+export function stageOf(file: string, fn: string): Stage {
+  if (file === 'replay.cc' && DNAT_FUNCTIONS.test(fn)) return 'DNAT';
+  return BY_FILE[file] ?? 'addon calls';
+}
+
+/** `1,234 (5.6%)` or a bare `0`. */
+const COUNT = String.raw`([\d,]+)(?: \(\s*[\d.]+%\))?`;
+const LINE = new RegExp(String.raw`^\s*${COUNT}\s+${COUNT}\s+${COUNT}\s+(\S.*)$`);
+
+/**
+ * The addon's counts per stage from cg_annotate's function summary. cg_annotate splits a function's
+ * counts by the source file of each line, so code inlined from a header (hot.h's run_row, rotl32) shows
+ * as `hot.h:<caller>`: every row of a function goes to the stage of the .cc file the function is defined
+ * in. Only functions with a row in a native/src .cc file count (V8, libc and the cluster's loading do
+ * not). Lines that are not function rows are skipped; an unrecognised format yields no stages, which the
+ * caller reports as an error rather than as zero.
+ */
+export function stageCounts(annotated: string): Map<Stage, Counts> {
+  const rows: { fn: string; counts: Counts }[] = [];
+  const home = new Map<string, string>();
+  for (const line of annotated.split('\n')) {
+    const m = LINE.exec(line);
+    const where = m?.[4];
+    const colon = where?.indexOf(':') ?? -1;
+    if (!m || !where || colon < 0) continue;
+    const file = /\/native\/(?:build\/\.\.\/)?src\/([\w.-]+)$/.exec(where.slice(0, colon))?.[1];
+    const fn = where.slice(colon + 1);
+    if (file?.endsWith('.cc') && !home.has(fn)) home.set(fn, file);
+    rows.push({ fn, counts: { ir: count(m[1]!), d1mr: count(m[2]!), dlmr: count(m[3]!) } });
+  }
+  const stages = new Map<Stage, Counts>();
+  for (const { fn, counts } of rows) {
+    const file = home.get(fn);
+    if (file === undefined) continue;
+    const stage = stageOf(file, fn);
+    const c = stages.get(stage) ?? { ir: 0, d1mr: 0, dlmr: 0 };
+    c.ir += counts.ir;
+    c.d1mr += counts.d1mr;
+    c.dlmr += counts.dlmr;
+    stages.set(stage, c);
+  }
+  return stages;
+}
+
+function count(text: string): number {
+  return Number(text.replace(/,/g, ''));
+}

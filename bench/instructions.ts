@@ -1,0 +1,119 @@
+/**
+ * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables]`: the native
+ * replay's instructions per packet, stage by stage, counted by cachegrind (valgrind) on seeded 64-byte
+ * traffic, the bench's. Counts, unlike times, do not move with the machine's other tenants; they say
+ * what one packet costs in work and where, and compare two builds exactly. Cache misses are simulated
+ * for a 32 KiB first level and 32 MiB last level (valgrind's own guess from this VM's CPUID is 512 MiB).
+ * Writes bench/results/instructions-<date>.json and prints a markdown table.
+ *
+ * The child (`node dist/bench/instructions.js child <cluster> <pcap> <model>`) runs one `replay()` on the
+ * native engine, one thread; only the addon's own functions are counted (bench/cachegrind.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCluster } from '../src/manifests/load.js';
+import { indexCluster } from '../src/model/cluster-index.js';
+import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
+import { nativeAddon } from '../src/native/load.js';
+import { replay } from '../src/replay/replay.js';
+import { fileSink } from '../src/traffic/pcap/writer.js';
+import { synthToSink } from '../src/traffic/synth/index.js';
+import { type Counts, type Stage, STAGES, stageCounts } from './cachegrind.js';
+import { DIST, machine, ROOT } from './lib.js';
+import { clusterFile, SEED, tierByName } from './tiers.js';
+
+const CACHES = ['--D1=32768,8,64', '--LL=33554432,16,64'];
+
+function arg(name: string, fallback: string): string {
+  const k = process.argv.indexOf(name);
+  return k >= 0 && process.argv[k + 1] !== undefined ? process.argv[k + 1]! : fallback;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench: instructions: ${message}\n`);
+  process.exit(2);
+}
+
+/** One native replay of the capture; prints its packet count. */
+function child(cluster: string, pcap: string, model: 'ebpf' | 'iptables'): void {
+  const load = nativeAddon();
+  if (!load.addon) fail(`the native addon is not loaded (${load.reason})`);
+  const addon = load.addon;
+  const index = indexCluster(loadCluster([cluster]).cluster);
+  const r = replay([pcap], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, threads: 1 });
+  process.stdout.write(`${JSON.stringify({ packets: r.packets })}\n`);
+}
+
+export interface ModelCounts {
+  readonly model: string;
+  readonly packets: number;
+  /** Per packet, by stage, then the sum. */
+  readonly stages: Partial<Record<Stage, Counts>>;
+  readonly total: Counts;
+}
+
+function counted(cluster: string, pcap: string, model: string, dir: string): ModelCounts {
+  const out = join(dir, `cachegrind-${model}.out`);
+  process.stderr.write(`bench: instructions: ${model} under cachegrind (a minute or two) ...\n`);
+  const run = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=yes', ...CACHES, `--cachegrind-out-file=${out}`,
+    process.execPath, join(DIST, 'bench', 'instructions.js'), 'child', cluster, pcap, model], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0 || !line.startsWith('{')) fail(`${model}: the replay under valgrind failed (exit ${run.status}): ${run.stderr.split('\n').filter((l) => !l.startsWith('==')).slice(-3).join(' | ')}`);
+  const packets = (JSON.parse(line) as { packets: number }).packets;
+  const annotated = spawnSync('cg_annotate', ['--show=Ir,D1mr,DLmr', '--threshold=0', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (annotated.status !== 0) fail(`cg_annotate ${out} failed: ${annotated.stderr.trim()}`);
+  const byStage = stageCounts(annotated.stdout);
+  if (byStage.size === 0) fail(`no function of native/src in ${out}: was the addon built with -g (native/binding.gyp)?`);
+  const stages: Partial<Record<Stage, Counts>> = {};
+  const total: Counts = { ir: 0, d1mr: 0, dlmr: 0 };
+  for (const s of STAGES) {
+    const c = byStage.get(s);
+    if (!c) continue;
+    stages[s] = { ir: c.ir / packets, d1mr: c.d1mr / packets, dlmr: c.dlmr / packets };
+    total.ir += c.ir / packets;
+    total.d1mr += c.d1mr / packets;
+    total.dlmr += c.dlmr / packets;
+  }
+  return { model, packets, stages, total };
+}
+
+function table(runs: readonly ModelCounts[]): string {
+  const rows = ['| stage | ' + runs.map((r) => `${r.model}: instructions | D1 misses | LL misses`).join(' | ') + ' |',
+    '|---|' + runs.map(() => '---:|---:|---:').join('|') + '|'];
+  const cells = (c: Counts | undefined) => (c ? `${c.ir.toFixed(1)} | ${c.d1mr.toFixed(2)} | ${c.dlmr.toFixed(3)}` : '- | - | -');
+  for (const s of STAGES) {
+    if (runs.every((r) => !r.stages[s])) continue;
+    rows.push(`| ${s} | ${runs.map((r) => cells(r.stages[s])).join(' | ')} |`);
+  }
+  rows.push(`| **total per packet** | ${runs.map((r) => cells(r.total)).join(' | ')} |`);
+  return `${rows.join('\n')}\n`;
+}
+
+function main(): void {
+  if (process.argv[2] === 'child') return child(process.argv[3]!, process.argv[4]!, process.argv[5] === 'iptables' ? 'iptables' : 'ebpf');
+  if (spawnSync('valgrind', ['--version']).status !== 0) fail('valgrind is not installed (Debian: apt-get install valgrind)');
+  const tier = tierByName(arg('--tier', 'small'));
+  const packets = Number(arg('--packets', '300000'));
+  if (!Number.isInteger(packets) || packets < 1) fail(`--packets: a positive integer, not ${arg('--packets', '')}`);
+  const models = arg('--models', 'ebpf,iptables').split(',');
+  for (const m of models) if (m !== 'ebpf' && m !== 'iptables') fail(`--models: ebpf and/or iptables, not ${m}`);
+  const dir = mkdtempSync(join(tmpdir(), 'netsieve-instructions-'));
+  try {
+    const cluster = clusterFile(tier, dir);
+    const pcap = join(dir, 'traffic.pcap');
+    synthToSink(indexCluster(loadCluster([cluster]).cluster), { packets, seed: SEED, size: { kind: 'fixed', bytes: 64 } }, fileSink(pcap));
+    const runs = models.map((m) => counted(cluster, pcap, m, dir));
+    const date = new Date().toISOString();
+    const results = { date, machine: machine(), tier: tier.name, packets, caches: CACHES, models: runs };
+    const outDir = join(ROOT, 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, `instructions-${date.slice(0, 19).replace(/:/g, '-')}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`Native replay, ${tier.name} tier, ${packets} packets of 64 bytes, one thread, per packet (cachegrind):\n\n${table(runs)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
