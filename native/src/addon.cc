@@ -129,6 +129,11 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
           : fillNat(env, arrays, &b->nat, NAT_INFO);
   if (ok && group == GROUP_EBPF && (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2)) ok = false;
   if (ok && group == GROUP_IPT_FAMILY && b->family.params_len < IPT_PARAM_COUNT) ok = false;
+  if (ok && group == GROUP_IPT_FAMILY) {
+    b->checks = new (std::nothrow) uint8_t[b->family.target_len > 0 ? b->family.target_len : 1];
+    if (b->checks) iptables_rule_checks(&b->family, b->checks);
+    else ok = false;
+  }
   if (ok && group == GROUP_CONNTRACK && (b->ct.params_len < CT_PARAM_COUNT || b->ct.timeouts_len < TO_COUNT)) ok = false;
   if (ok && group == GROUP_NAT && !natFits(&b->nat)) ok = false;
   if (!ok) {
@@ -151,7 +156,7 @@ Napi::Value BindIptables(const Napi::CallbackInfo &info) {
   Bound *b = new Bound();
   b->group = GROUP_IPTABLES;
   b->stack = new int32_t[2 * (size_t)(depth > 0 ? depth : 1)];
-  b->ipt = ns_iptables{&v4->family, &v6->family, &sets->sets, b->stack, b->stack + (depth > 0 ? depth : 1), depth};
+  b->ipt = ns_iptables{&v4->family, &v6->family, v4->checks, v6->checks, &sets->sets, b->stack, b->stack + (depth > 0 ? depth : 1), depth};
   Napi::Array keep = Napi::Array::New(env, 3);
   keep.Set(0u, info[0]);
   keep.Set(1u, info[1]);

@@ -20,7 +20,11 @@ struct Bound {
   ns_nat nat{};
   ns_iptables ipt{};
   int32_t *stack = nullptr;
-  ~Bound() { delete[] stack; }
+  uint8_t *checks = nullptr; /* an iptables family's: iptables_rule_checks */
+  ~Bound() {
+    delete[] stack;
+    delete[] checks;
+  }
 };
 
 /* The handle's Bound if `v` is a handle of `group`; else null with a JS TypeError naming `what`. */

@@ -3,15 +3,22 @@
 #define NETSIEVE_HOT_H
 #include "layout.h"
 
-/* The iptables model: both families, the shared sets, and a jump stack per call site. */
+/* The iptables model: both families (with their rules' checks), the shared sets, and a jump stack per call site. */
 typedef struct {
   const ns_ipt_family *v4;
   const ns_ipt_family *v6;
+  const uint8_t *v4_checks;
+  const uint8_t *v6_checks;
   const ns_ipt_sets *sets;
   int32_t *stack_pc;
   int32_t *stack_end;
   int32_t depth;
 } ns_iptables;
+
+/* Per rule of a family (target_len of them): which of its match fields are set, RULE_CHECK_* bits. */
+enum { RULE_CHECK_PROTO = 1, RULE_CHECK_CT = 2, RULE_CHECK_MARK = 4, RULE_CHECK_SRC = 8, RULE_CHECK_DST = 16,
+       RULE_CHECK_PORTS = 32, RULE_CHECK_SETS = 64 };
+void iptables_rule_checks(const ns_ipt_family *f, uint8_t *checks);
 
 /* Verdict, cost and decidedBy of rows [0, count), ctState already set (src/match/ebpf.ts classifyRow). */
 void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);
