@@ -14,20 +14,25 @@ export interface Counts {
 }
 
 /** The stages of one native replay (src/replay/fused.ts), in pipeline order. */
-export const STAGES = ['walk and decode', 'DNAT', 'conntrack', 'model', 'counters and connections', 'lanes', 'addon calls'] as const;
+export const STAGES = [
+  'walk and decode', 'DNAT and shard', 'conntrack', 'model', 'counters and connections', 'lane hand-over', 'lane scheduling',
+  'lane merge', 'addon calls',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 const BY_FILE: Record<string, Stage> = {
   'walk.cc': 'walk and decode', 'decode.cc': 'walk and decode', 'conntrack.cc': 'conntrack', 'ebpf.cc': 'model',
-  'iptables.cc': 'model', 'replay.cc': 'counters and connections', 'lanes.cc': 'lanes', 'addon-lanes.cc': 'lanes',
-  'conns-merge.cc': 'lanes',
+  'iptables.cc': 'model', 'replay.cc': 'counters and connections', 'lanes.cc': 'lane hand-over',
+  // Under valgrind the threads take turns, so a thread waiting for a batch spins here in instructions
+  // that on real cores overlap the other thread's work.
+  'addon-lanes.cc': 'lane scheduling', 'conns-merge.cc': 'lane merge',
 };
-/** replay.cc's Service DNAT (nat.ts mirrored), apart from its connection table. */
-const DNAT_FUNCTIONS = /^(replay_prepare|apply_nat|find_service_port|to_backend|nat_hash)\b/;
+/** replay.cc's Service DNAT (nat.ts mirrored) and the lanes' shard of each row, apart from its connection table. */
+const DNAT_FUNCTIONS = /^(replay_prepare|apply_nat|find_service_port|to_backend|nat_hash|shard_of|mix_words)\b/;
 
 /** The stage of a function compiled from native/src/`file`; addon glue for the Node-API files. */
 export function stageOf(file: string, fn: string): Stage {
-  if (file === 'replay.cc' && DNAT_FUNCTIONS.test(fn)) return 'DNAT';
+  if (file === 'replay.cc' && DNAT_FUNCTIONS.test(fn)) return 'DNAT and shard';
   return BY_FILE[file] ?? 'addon calls';
 }
 

@@ -1,13 +1,13 @@
 /**
- * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables]`: the native
- * replay's instructions per packet, stage by stage, counted by cachegrind (valgrind) on seeded 64-byte
+ * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables] [--threads 1]`:
+ * the native replay's instructions per packet, stage by stage (with --threads 2, the lanes' hand-over and merge too), counted by cachegrind (valgrind) on seeded 64-byte
  * traffic, the bench's. Counts, unlike times, do not move with the machine's other tenants; they say
  * what one packet costs in work and where, and compare two builds exactly. Cache misses are simulated
  * for a 32 KiB first level and 32 MiB last level (valgrind's own guess from this VM's CPUID is 512 MiB).
  * Writes bench/results/instructions-<date>.json and prints a markdown table.
  *
- * The child (`node dist/bench/instructions.js child <cluster> <pcap> <model>`) runs one `replay()` on the
- * native engine, one thread; only the addon's own functions are counted (bench/cachegrind.ts).
+ * The child (`node dist/bench/instructions.js child <cluster> <pcap> <model> <threads>`) runs one `replay()`
+ * on the native engine; only the addon's own functions are counted (bench/cachegrind.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,12 +37,12 @@ function fail(message: string): never {
 }
 
 /** One native replay of the capture; prints its packet count. */
-function child(cluster: string, pcap: string, model: 'ebpf' | 'iptables'): void {
+function child(cluster: string, pcap: string, model: 'ebpf' | 'iptables', threads: number): void {
   const load = nativeAddon();
   if (!load.addon) fail(`the native addon is not loaded (${load.reason})`);
   const addon = load.addon;
   const index = indexCluster(loadCluster([cluster]).cluster);
-  const r = replay([pcap], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, threads: 1 });
+  const r = replay([pcap], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, threads });
   process.stdout.write(`${JSON.stringify({ packets: r.packets })}\n`);
 }
 
@@ -54,11 +54,11 @@ export interface ModelCounts {
   readonly total: Counts;
 }
 
-function counted(cluster: string, pcap: string, model: string, dir: string): ModelCounts {
+function counted(cluster: string, pcap: string, model: string, threads: number, dir: string): ModelCounts {
   const out = join(dir, `cachegrind-${model}.out`);
   process.stderr.write(`bench: instructions: ${model} under cachegrind (a minute or two) ...\n`);
   const run = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=yes', ...CACHES, `--cachegrind-out-file=${out}`,
-    process.execPath, join(DIST, 'bench', 'instructions.js'), 'child', cluster, pcap, model], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    process.execPath, join(DIST, 'bench', 'instructions.js'), 'child', cluster, pcap, model, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const line = run.stdout.trim().split('\n').pop() ?? '';
   if (run.status !== 0 || !line.startsWith('{')) fail(`${model}: the replay under valgrind failed (exit ${run.status}): ${run.stderr.split('\n').filter((l) => !l.startsWith('==')).slice(-3).join(' | ')}`);
   const packets = (JSON.parse(line) as { packets: number }).packets;
@@ -92,25 +92,27 @@ function table(runs: readonly ModelCounts[]): string {
 }
 
 function main(): void {
-  if (process.argv[2] === 'child') return child(process.argv[3]!, process.argv[4]!, process.argv[5] === 'iptables' ? 'iptables' : 'ebpf');
+  if (process.argv[2] === 'child') return child(process.argv[3]!, process.argv[4]!, process.argv[5] === 'iptables' ? 'iptables' : 'ebpf', Number(process.argv[6]));
   if (spawnSync('valgrind', ['--version']).status !== 0) fail('valgrind is not installed (Debian: apt-get install valgrind)');
   const tier = tierByName(arg('--tier', 'small'));
   const packets = Number(arg('--packets', '300000'));
   if (!Number.isInteger(packets) || packets < 1) fail(`--packets: a positive integer, not ${arg('--packets', '')}`);
   const models = arg('--models', 'ebpf,iptables').split(',');
+  const threads = Number(arg('--threads', '1'));
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) fail(`--threads: 1 to 64, not ${arg('--threads', '')}`);
   for (const m of models) if (m !== 'ebpf' && m !== 'iptables') fail(`--models: ebpf and/or iptables, not ${m}`);
   const dir = mkdtempSync(join(tmpdir(), 'netsieve-instructions-'));
   try {
     const cluster = clusterFile(tier, dir);
     const pcap = join(dir, 'traffic.pcap');
     synthToSink(indexCluster(loadCluster([cluster]).cluster), { packets, seed: SEED, size: { kind: 'fixed', bytes: 64 } }, fileSink(pcap));
-    const runs = models.map((m) => counted(cluster, pcap, m, dir));
+    const runs = models.map((m) => counted(cluster, pcap, m, threads, dir));
     const date = new Date().toISOString();
-    const results = { date, machine: machine(), tier: tier.name, packets, caches: CACHES, models: runs };
+    const results = { date, machine: machine(), tier: tier.name, packets, threads, caches: CACHES, models: runs };
     const outDir = join(ROOT, 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `instructions-${date.slice(0, 19).replace(/:/g, '-')}.json`), `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`Native replay, ${tier.name} tier, ${packets} packets of 64 bytes, one thread, per packet (cachegrind):\n\n${table(runs)}`);
+    process.stdout.write(`Native replay, ${tier.name} tier, ${packets} packets of 64 bytes, ${threads === 1 ? 'one thread' : `${threads} threads (all threads' work)`}, per packet (cachegrind):\n\n${table(runs)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

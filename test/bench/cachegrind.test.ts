@@ -29,7 +29,7 @@ describe('cachegrind stage counts (bench:instructions)', () => {
     expect(Object.fromEntries(s)).toEqual({
       'counters and connections': { ir: 61_490_660, d1mr: 351_115, dlmr: 3_286 },
       conntrack: { ir: 57_255_277, d1mr: 264_683, dlmr: 0 },
-      DNAT: { ir: 4_780_882, d1mr: 4_655, dlmr: 0 },
+      'DNAT and shard': { ir: 4_780_882, d1mr: 4_655, dlmr: 0 },
       'walk and decode': { ir: 44_188_804, d1mr: 65_181, dlmr: 2_258 },
       model: { ir: 23_721_338, d1mr: 199_618, dlmr: 0 },
     });
@@ -43,8 +43,10 @@ describe('cachegrind stage counts (bench:instructions)', () => {
   });
 
   test('stages by file: the lanes files, the Node-API glue, and the DNAT half of replay.cc', () => {
-    expect([stageOf('lanes.cc', 'lane_pack'), stageOf('conns-merge.cc', 'conns_merge_copy'), stageOf('addon.cc', 'walkArgs'),
-      stageOf('replay.cc', 'apply_nat(ns_nat const*)'), stageOf('replay.cc', 'group_rows'), stageOf('iptables.cc', 'walk_chain')])
-      .toEqual(['lanes', 'lanes', 'addon calls', 'DNAT', 'counters and connections', 'model']);
+    expect([stageOf('lanes.cc', 'lane_pack'), stageOf('addon-lanes.cc', 'helperLoop'), stageOf('conns-merge.cc', 'conns_merge_copy'),
+      stageOf('addon.cc', 'walkArgs'), stageOf('replay.cc', 'apply_nat(ns_nat const*)'), stageOf('replay.cc', 'shard_of(ns_batch const*)'),
+      stageOf('replay.cc', 'group_rows'), stageOf('iptables.cc', 'walk_chain')])
+      .toEqual(['lane hand-over', 'lane scheduling', 'lane merge', 'addon calls', 'DNAT and shard', 'DNAT and shard',
+        'counters and connections', 'model']);
   });
 });
