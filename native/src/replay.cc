@@ -259,13 +259,9 @@ static int32_t conns_lookup_or_add(ns_conns *t, const ns_batch *b, uint32_t i, i
 
 /* --- The batch (replay.ts prepareRows, stage.ts runModel and groupRow) ---------------------------- */
 
-/* src/replay/shard.ts mixWords. */
+/* src/replay/shard.ts mixWords: four independent multiplies. */
 static inline uint32_t mix_words(const uint32_t *w) {
-  uint32_t h = mul(w[0] ^ 0x9e3779b9u, 0x85ebca6bu);
-  h = mul(h ^ w[1] ^ (h >> 13), 0xc2b2ae35u);
-  h = mul(h ^ w[2] ^ (h >> 16), 0x85ebca6bu);
-  h = mul(h ^ w[3] ^ (h >> 13), 0xc2b2ae35u);
-  return h ^ (h >> 16);
+  return mul(w[0] ^ 0x9e3779b9u, 0x85ebca6bu) ^ mul(w[1], 0xc2b2ae35u) ^ mul(w[2], 0x27d4eb2du) ^ mul(w[3], 0x165667b1u);
 }
 
 /* src/replay/shard.ts shardOf: the address pair and protocol (of the quoted flow for ICMP errors), commutatively. */
@@ -275,7 +271,8 @@ static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
   uint32_t proto = err ? b->innerProto[i] : b->proto[i];
   uint32_t h = mix_words(x) + mix_words(y);
   uint32_t m = mul(h ^ proto, 0x27d4eb2du);
-  return ((m ^ (m >> 15)) >> 1) % n;
+  m = mul(m ^ (m >> 15), 0x85ebca6bu);
+  return ((m ^ (m >> 13)) >> 1) % n;
 }
 
 /*

@@ -49,6 +49,22 @@ describe('replay shards', () => {
     expect([...seen].sort()).toEqual([0, 1, 2]);
   });
 
+  it('pod-like addresses (one /16, numbered in order) spread evenly over 2, 3 and 8 shards', () => {
+    const b = new FlowBatch(1);
+    for (const n of [2, 3, 8]) {
+      const counts = new Array<number>(n).fill(0);
+      const rows = 40_000;
+      for (let k = 0; k < rows; k++) {
+        b.family[0] = 4;
+        b.proto[0] = k % 7 === 0 ? 17 : 6;
+        b.src[0] = (0x0a000000 + (k % 5000)) >>> 0;
+        b.dst[0] = (0x0a000000 + ((k * 7919) % 5000) + 5000) >>> 0;
+        counts[shardOf(b, 0, n)]! += 1;
+      }
+      for (const c of counts) expect(Math.abs(c - rows / n) / (rows / n)).toBeLessThan(0.1);
+    }
+  });
+
   it('an ICMP error goes to the shard of the flow it quotes', () => {
     const b = new FlowBatch(2);
     const rnd = mulberry32(5);
