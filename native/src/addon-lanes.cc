@@ -41,7 +41,7 @@ struct Lane {
   int32_t file[LaneQueue::DEPTH] = {};
   double base[LaneQueue::DEPTH] = {};
   uint32_t slot = 0;   /* the slot being filled */
-  uint32_t handed = 0; /* rows handed into it so far */
+  uint32_t handed = 0; /* sync: rows of the current batch whose results were gathered */
 };
 
 struct Lanes {
@@ -69,7 +69,7 @@ void runOldest(Lane *lane) {
   ns_replay *r = &lane->st->r;
   uint32_t s = lane->queue.oldest(), n = lane->count[s];
   const ns_lane_row *in = lane->slots[s];
-  for (uint32_t j = 0; j < n; j++) lane_unpack(in + j, r->b, j, r->services, lane->base[s]);
+  lane_unpack_rows(in, n, r->b, r->services, lane->base[s]);
   replay_lane(r, n, lane->file[s]);
   lane->queue.release();
 }
@@ -153,15 +153,12 @@ void handOver(Lanes *l, uint32_t rows, int32_t file) {
     out[k] = lane->slots[lane->slot];
     lane->file[lane->slot] = file;
     lane->base[lane->slot] = base;
-    lane->handed = 0;
   }
-  for (uint32_t i = 0; i < rows; i++) {
-    Lane *lane = l->lanes[l->row_lane[i]];
-    lane_pack(l->batch, i, l->row_services[i], base, &out[l->row_lane[i]][lane->handed++]);
-  }
-  lane_pack_fence();
-  for (Lane *lane : l->lanes) {
-    lane->count[lane->slot] = lane->handed;
+  uint32_t handed[MAX_LANES] = {0};
+  lane_pack_rows(l->batch, rows, l->row_services, l->row_lane, base, out, handed);
+  for (size_t k = 0; k < l->lanes.size(); k++) {
+    Lane *lane = l->lanes[k];
+    lane->count[lane->slot] = handed[k];
     lane->queue.publish();
   }
   l->signal.ring();

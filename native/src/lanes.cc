@@ -16,11 +16,29 @@
 
 static_assert(sizeof(ns_lane_row) == 128, "ns_lane_row is two cache lines");
 
-/* Whether row i needs the second line: fragments, ICMP errors, a timestamp or record offset past 32 bits. */
-static inline int wide_row(const ns_batch *b, uint32_t i, double base) {
-  double ts = b->tsSec[i], offset = b->recordIndex[i] - base;
-  return (b->flags[i] & (ROW_FIRST_FRAGMENT | ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) != 0 || !(ts >= 0 && ts < 4294967296.0) ||
-         ts != (double)(uint32_t)ts || !(offset >= 0 && offset < 4294967296.0) || offset != (double)(uint32_t)offset;
+/*
+ * Whether every row's timestamp and record offset fit the first line's 32-bit fields (the C pcap walk's
+ * always do: its seconds are 32-bit fields, its offsets below the batch's size; a pcapng's need not).
+ * Both columns hold whole numbers, never NaN (flow-batch.ts: whole seconds; record indices), so their
+ * ranges decide: a min/max pass over the batch, rather than a test per row beside the packing (35
+ * instructions a row there, bench:instructions).
+ */
+static int times_fit(const ns_batch *b, uint32_t rows, double base) {
+  if (rows == 0) return 1;
+  double ts_lo = b->tsSec[0], ts_hi = ts_lo, rec_lo = b->recordIndex[0], rec_hi = rec_lo;
+  for (uint32_t i = 1; i < rows; i++) {
+    double t = b->tsSec[i], r = b->recordIndex[i];
+    ts_lo = t < ts_lo ? t : ts_lo;
+    ts_hi = t > ts_hi ? t : ts_hi;
+    rec_lo = r < rec_lo ? r : rec_lo;
+    rec_hi = r > rec_hi ? r : rec_hi;
+  }
+  return ts_lo >= 0 && ts_hi < 4294967296.0 && rec_lo >= base && rec_hi - base < 4294967296.0;
+}
+
+/* Whether row i needs the second line: fragments and ICMP errors, and every row of a batch whose times do not fit. */
+static inline int wide_row(const ns_batch *b, uint32_t i, int times) {
+  return !times || (b->flags[i] & (ROW_FIRST_FRAGMENT | ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) != 0;
 }
 
 /* `lines` cache lines of `from` to `to`, with streaming stores where the CPU has them. */
@@ -34,7 +52,7 @@ static inline void stream_lines(void *to, const void *from, int lines) {
 #endif
 }
 
-void lane_pack(const ns_batch *b, uint32_t i, int32_t service, double base, ns_lane_row *out) {
+static inline void lane_pack(const ns_batch *b, uint32_t i, int32_t service, double base, int times, ns_lane_row *out) {
   ns_lane_row r;
   memcpy(r.src, b->src + (size_t)i * 4, 16);
   memcpy(r.dst, b->dst + (size_t)i * 4, 16);
@@ -47,7 +65,7 @@ void lane_pack(const ns_batch *b, uint32_t i, int32_t service, double base, ns_l
   r.icmpType = b->icmpType[i];
   r.icmpCode = b->icmpCode[i];
   r.sctpChunk = b->sctpChunk[i];
-  r.wide = (uint8_t)wide_row(b, i, base);
+  r.wide = (uint8_t)wide_row(b, i, times);
   r.wireLength = b->wireLength[i];
   r.tsNsec = b->tsNsec[i];
   r.service = service;
@@ -71,13 +89,19 @@ void lane_pack(const ns_batch *b, uint32_t i, int32_t service, double base, ns_l
   stream_lines(out, &r, 2);
 }
 
-void lane_pack_fence(void) {
+void lane_pack_rows(const ns_batch *b, uint32_t rows, const int32_t *services, const uint8_t *lane_of, double base,
+                    ns_lane_row *const *out, uint32_t *handed) {
+  int times = times_fit(b, rows, base);
+  for (uint32_t i = 0; i < rows; i++) {
+    uint8_t k = lane_of[i];
+    lane_pack(b, i, services[i], base, times, &out[k][handed[k]++]);
+  }
 #if defined(__SSE2__)
-  _mm_sfence();
+  _mm_sfence(); /* the streaming stores visible before the lanes are told to go */
 #endif
 }
 
-void lane_unpack(const ns_lane_row *in, ns_batch *b, uint32_t j, int32_t *services, double base) {
+static inline void lane_unpack(const ns_lane_row *in, ns_batch *b, uint32_t j, int32_t *services, double base) {
   memcpy(b->src + (size_t)j * 4, in->src, 16);
   memcpy(b->dst + (size_t)j * 4, in->dst, 16);
   b->srcPort[j] = in->srcPort;
@@ -106,4 +130,8 @@ void lane_unpack(const ns_lane_row *in, ns_batch *b, uint32_t j, int32_t *servic
   memcpy(b->innerSrc + (size_t)j * 4, in->innerSrc, 16);
   memcpy(b->innerDst + (size_t)j * 4, in->innerDst, 16);
   b->innerProto[j] = in->innerProto;
+}
+
+void lane_unpack_rows(const ns_lane_row *in, uint32_t n, ns_batch *b, int32_t *services, double base) {
+  for (uint32_t j = 0; j < n; j++) lane_unpack(in + j, b, j, services, base);
 }

@@ -106,13 +106,15 @@ typedef struct {
   uint8_t pad[7];
 } __attribute__((aligned(64))) ns_lane_row;
 
-/* Row i of b (and its Service, replay_prepare's) into *out, streamed past the cache where the CPU can;
-   `base`: the record index of the batch's row 0. */
-void lane_pack(const ns_batch *b, uint32_t i, int32_t service, double base, ns_lane_row *out);
-/* After a batch of lane_pack: the streaming stores made visible before the lanes are told to go. */
-void lane_pack_fence(void);
-/* Row j of b (and services[j]) from *in, packed with the same `base`. */
-void lane_unpack(const ns_lane_row *in, ns_batch *b, uint32_t j, int32_t *services, double base);
+/*
+ * Rows [0, rows) of b (and their Services, replay_prepare's) each into the next row of its lane's slot:
+ * row i to out[lane_of[i]][handed[lane_of[i]]++], streamed past the cache where the CPU can, the stores
+ * made visible before it returns. `base`: the record index of the batch's row 0.
+ */
+void lane_pack_rows(const ns_batch *b, uint32_t rows, const int32_t *services, const uint8_t *lane_of, double base,
+                    ns_lane_row *const *out, uint32_t *handed);
+/* Rows [0, n) of b (and services) from in[0, n), packed with the same `base`. */
+void lane_unpack_rows(const ns_lane_row *in, uint32_t n, ns_batch *b, int32_t *services, double base);
 
 /*
  * Tables 1..n-1 merged into table 0 (its memory; conns-merge.cc), in opening order, at most table 0's

@@ -27,6 +27,7 @@ import { IcmpType, setAddress, TcpFlag, type PacketSpec } from '../../src/wire/c
 import { SEED_CLUSTER, SEED_PCAP, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
 import { requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
+import { ngHeader, ngPacket } from '../traffic/pcap/build.js';
 
 const addon = requireAddon();
 const d = addon === null ? describe.skip : describe;
@@ -252,6 +253,28 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(one.filter((h) => h > 0).length).toBeGreaterThan(20);
     expect(hits(replay([path], { ...staged, threads: 2 }))).toEqual(one);
   }, 180_000);
+
+  it('--threads: timestamps past 32 bits of seconds (pcapng) reach the lanes whole', () => {
+    // The synth capture's frames as pcapng, the first half 20 s before 2^32 seconds and the rest 30 s after
+    // it: a lane that kept only 32 bits of seconds would see time run backwards and no entry expire.
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 120, namespaces: 6, policies: 12, seed: 7 }))).cluster);
+    const bytes = synthBytes(index, 6000, 'imix', 7);
+    const classic = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const parts = [ngHeader()];
+    for (let at = 24, k = 0; at + 16 <= classic.length; k++) {
+      const len = classic.readUInt32LE(at + 8);
+      const seconds = 2 ** 32 - 20 + (k < 3000 ? 0 : 50);
+      parts.push(ngPacket(classic.subarray(at + 16, at + 16 + len), BigInt(seconds) * 1_000_000n + BigInt(k)));
+      at += 16 + len;
+    }
+    const path = writeTemp(Buffer.concat(parts), 'late.pcapng');
+    for (const model of MODELS) {
+      const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, batchSize: 1024 };
+      const one = replay([path], base);
+      expect(one.packets).toBe(6000);
+      for (const threads of [2, 3]) expect(comparable(replay([path], { ...base, threads })), `${model} ${threads} threads`).toEqual(comparable(one));
+    }
+  });
 
   it('the connection columns have the same bytes per row in C and TypeScript (the table is handed over as it is)', () => {
     expect(addon!.connectionColumnBytes).toEqual(CONNECTION_COLUMNS.map(([, bytes]) => bytes));
