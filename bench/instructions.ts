@@ -1,7 +1,7 @@
 /**
  * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables] [--threads 1]`:
- * the native replay's instructions per packet, stage by stage (with --threads 2, the lanes' hand-over and merge too), counted by cachegrind (valgrind) on seeded 64-byte
- * traffic, the bench's. Counts, unlike times, do not move with the machine's other tenants; they say
+ * the native replay's instructions per packet, stage by stage (with --threads 2, the lanes' hand-over and
+ * merge too), counted by cachegrind (valgrind) on seeded 64-byte traffic, the bench's. Counts, unlike times, do not move with the machine's other tenants; they say
  * what one packet costs in work and where, and compare two builds exactly. Cache misses are simulated
  * for a 32 KiB first level and 32 MiB last level (valgrind's own guess from this VM's CPUID is 512 MiB).
  * Writes bench/results/instructions-<date>.json and prints a markdown table.
@@ -21,15 +21,10 @@ import { replay } from '../src/replay/replay.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { type Counts, type Stage, STAGES, stageCounts } from './cachegrind.js';
-import { DIST, machine, ROOT } from './lib.js';
-import { clusterFile, SEED, tierByName } from './tiers.js';
+import { arg, DIST, machine, ROOT } from './lib.js';
+import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
 const CACHES = ['--D1=32768,8,64', '--LL=33554432,16,64'];
-
-function arg(name: string, fallback: string): string {
-  const k = process.argv.indexOf(name);
-  return k >= 0 && process.argv[k + 1] !== undefined ? process.argv[k + 1]! : fallback;
-}
 
 function fail(message: string): never {
   process.stderr.write(`bench: instructions: ${message}\n`);
@@ -94,12 +89,17 @@ function table(runs: readonly ModelCounts[]): string {
 function main(): void {
   if (process.argv[2] === 'child') return child(process.argv[3]!, process.argv[4]!, process.argv[5] === 'iptables' ? 'iptables' : 'ebpf', Number(process.argv[6]));
   if (spawnSync('valgrind', ['--version']).status !== 0) fail('valgrind is not installed (Debian: apt-get install valgrind)');
-  const tier = tierByName(arg('--tier', 'small'));
-  const packets = Number(arg('--packets', '300000'));
-  if (!Number.isInteger(packets) || packets < 1) fail(`--packets: a positive integer, not ${arg('--packets', '')}`);
-  const models = arg('--models', 'ebpf,iptables').split(',');
-  const threads = Number(arg('--threads', '1'));
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) fail(`--threads: 1 to 64, not ${arg('--threads', '')}`);
+  let tier: Tier;
+  try {
+    tier = tierByName(arg('--tier') ?? 'small');
+  } catch (e) {
+    fail(`--tier: ${(e as Error).message}`);
+  }
+  const packets = Number(arg('--packets') ?? 300000);
+  if (!Number.isInteger(packets) || packets < 1) fail(`--packets: a positive integer, not ${arg('--packets')}`);
+  const models = (arg('--models') ?? 'ebpf,iptables').split(',');
+  const threads = Number(arg('--threads') ?? 1);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) fail(`--threads: 1 to 64, not ${arg('--threads')}`);
   for (const m of models) if (m !== 'ebpf' && m !== 'iptables') fail(`--models: ebpf and/or iptables, not ${m}`);
   const dir = mkdtempSync(join(tmpdir(), 'netsieve-instructions-'));
   try {

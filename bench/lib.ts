@@ -64,6 +64,12 @@ export function machine(): Machine {
   return { cpu: list[0]?.model ?? 'unknown', cores: list.length, node: process.versions.node, v8: process.versions.v8, loadStart: loadavg()[0]!, loadEnd: 0 };
 }
 
+/** The value after `--name` on the command line, if any. */
+export function arg(name: string): string | undefined {
+  const k = process.argv.indexOf(name);
+  return k >= 0 ? process.argv[k + 1] : undefined;
+}
+
 export function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;
 }

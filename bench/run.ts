@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCapture, type CaptureResult } from './capture.js';
-import { DIST, machine, ROOT, seconds, type Machine } from './lib.js';
+import { arg, DIST, machine, ROOT, seconds, type Machine } from './lib.js';
 import { renderCharts, renderMarkdown } from './report.js';
 import { restoreInNamespace, type RestoreResult } from './restore.js';
 import { clusterFile, generated, tierByName, type Tier } from './tiers.js';
@@ -50,11 +50,6 @@ export interface Results {
   readonly tiers: TierRun[];
   readonly threads: string;
   readonly seconds: number;
-}
-
-function arg(name: string): string | undefined {
-  const k = process.argv.indexOf(name);
-  return k >= 0 ? process.argv[k + 1] : undefined;
 }
 
 function runTier(tier: Tier, dir: string, packets: number): TierRun {
@@ -105,7 +100,13 @@ function firstError(stderr: string): string {
 
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
-  const tiers = (arg('--tiers') ?? process.env['NETSIEVE_BENCH_TIERS'] ?? 'small,real').split(',').map((t) => tierByName(t.trim()));
+  let tiers: Tier[];
+  try {
+    tiers = (arg('--tiers') ?? process.env['NETSIEVE_BENCH_TIERS'] ?? 'small,real').split(',').map((t) => tierByName(t.trim()));
+  } catch (e) {
+    process.stderr.write(`bench: --tiers: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
   const packets = Number(arg('--packets') ?? 200000);
   const capturePackets = Number(arg('--capture-packets') ?? 500000);
   const dir = mkdtempSync(join(tmpdir(), 'netsieve-bench-'));
