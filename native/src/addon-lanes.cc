@@ -338,7 +338,10 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
   if (!l) return env.Undefined();
   drain(l);
   std::vector<ns_conns *> tables;
-  for (Lane *lane : l->lanes) tables.push_back(&lane->st->conns);
+  for (Lane *lane : l->lanes) {
+    replay_flush(&lane->st->r);
+    tables.push_back(&lane->st->conns);
+  }
   ns_merge m;
   bool planned = conns_merge_plan(&m, tables.data(), (uint32_t)tables.size());
   if (planned) {

@@ -67,13 +67,14 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   int model = info[0].As<Napi::Number>().Int32Value();
-  st->hashes = new (std::nothrow) int32_t[cap > 0 ? cap : 1];
-  if (!st->hashes) {
+  st->tally_bytes = c->ct.expires_len * sizeof(ns_tally);
+  st->tally = static_cast<ns_tally *>(huge_map(st->tally_bytes)); /* zeroed: no entry knows its connection */
+  if (!st->tally) {
     delete st;
-    Napi::Error::New(env, "native replay: out of memory for the row scratch").ThrowAsJavaScriptException();
+    Napi::Error::New(env, "native replay: out of memory for the conntrack entries' tallies").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->hashes};
+  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->tally};
   Napi::Array keep = Napi::Array::New(env, 6);
   for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
   st->keep = Napi::Persistent(keep.As<Napi::Object>());
@@ -158,6 +159,7 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   ReplayState *st = replayOf(info[0]);
   if (!st) return env.Undefined();
+  replay_flush(&st->r);
   Napi::Array out = Napi::Array::New(env, CONN_COLUMNS);
   size_t rows = st->conns.count; /* the views' length, and what V8 is told the table holds */
   for (int k = 0; k < CONN_COLUMNS; k++) {

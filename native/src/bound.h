@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <stdlib.h>
 #include "replay.h"
+#include "huge.h"
 
 namespace netsieve_addon {
 
@@ -46,18 +47,19 @@ template <typename T> T *viewOf(Napi::Env env, Napi::Value v, napi_typedarray_ty
   if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &actual, length, &data, nullptr, nullptr) != napi_ok || actual != type) return nullptr;
   return static_cast<T *>(data);
 }
-/* A replay handle's state (addon-replay.cc bindReplay): its replay, its connection table and row scratch. */
+/* A replay handle's state (addon-replay.cc bindReplay): its replay, its connection table and entry tallies. */
 struct ReplayState {
   ns_replay r{};
   ns_conns conns{};
-  int32_t *hashes = nullptr;
+  ns_tally *tally = nullptr; /* huge.h memory of tally_bytes */
+  size_t tally_bytes = 0;
   /* As a lane (addon-lanes.cc): its own batch of its shard's rows and their Services, in `own_memory`. */
   ns_batch own{};
   uint8_t *own_memory = nullptr;
   Napi::ObjectReference keep;
   ~ReplayState() {
     conns_free(&conns);
-    delete[] hashes;
+    huge_free(tally, tally_bytes);
     free(own_memory);
   }
 };

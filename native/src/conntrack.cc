@@ -24,6 +24,16 @@ static thread_local int64_t row_hash_row __attribute__((tls_model("initial-exec"
 static thread_local uint32_t hint_hash __attribute__((tls_model("initial-exec")));
 static thread_local int64_t hint_row __attribute__((tls_model("initial-exec"))) = -1;
 
+/*
+ * The entry the current row's packet belongs to once tracked and confirmed (NIL: none), and the replay
+ * told of every entry removed while it runs (ct_set_owner), so that counts it keeps per entry follow it.
+ */
+static thread_local int32_t row_entry __attribute__((tls_model("initial-exec"))) = -1;
+static thread_local struct ns_replay *owner __attribute__((tls_model("initial-exec")));
+
+void ct_set_owner(struct ns_replay *r) { owner = r; }
+int32_t ct_row_entry(void) { return row_entry; }
+
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 
 static inline uint32_t hash_round(uint32_t h, uint32_t word) {
@@ -104,6 +114,7 @@ static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, uint32_t ori
   place_slot_hashed(ct, e * 2, orig_hash);
   link_tail(ct, e);
   ct->meta[META_COUNT]++;
+  row_entry = e;
   return e;
 }
 
@@ -127,6 +138,8 @@ static void remove_slot(ns_conntrack *ct, int32_t ref) {
 }
 
 static void remove_entry(ns_conntrack *ct, int32_t e) {
+  if (e == row_entry) row_entry = NIL;
+  if (owner) replay_entry_removed(owner, e);
   remove_slot(ct, e * 2);
   remove_slot(ct, e * 2 + 1);
   unlink_entry(ct, e);
@@ -145,7 +158,10 @@ static int32_t lookup(ns_conntrack *ct) {
   int32_t ref = find_tuple(ct, key, row_hash);
   if (ref < 0) return ref;
   int32_t e = ref >> 1;
-  if (ct->expires[e] > now_of(ct)) return ref;
+  if (ct->expires[e] > now_of(ct)) {
+    row_entry = e;
+    return ref;
+  }
   remove_entry(ct, e);
   ct->counters[COUNTER_EXPIRATIONS] += 1;
   return -1;
@@ -524,6 +540,7 @@ static void track_later_fragment(ns_conntrack *ct, ns_batch *b, uint32_t i) {
 
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i) {
   ct->pending[i] = 0;
+  row_entry = NIL;
   set_now(ct, b, i);
   uint8_t flags = b->flags[i];
   if (b->family[i] == 0) { b->ctState[i] = CT_UNTRACKED; return; }

@@ -37,6 +37,16 @@ int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i);
 void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash);
 void ct_hint_hash(uint32_t i, int64_t hash);
 
+/*
+ * The entry the last row given to ct_track/ct_confirm belongs to (-1: none: not tracked, not entered, or
+ * removed); and the replay (replay.h) that ct_track/ct_confirm on this thread tell of each entry they
+ * remove (NULL: none), through replay_entry_removed.
+ */
+int32_t ct_row_entry(void);
+struct ns_replay;
+void ct_set_owner(struct ns_replay *r);
+void replay_entry_removed(struct ns_replay *r, int32_t e);
+
 /* One model, whichever it is (MODEL_EBPF uses ebpf, MODEL_IPTABLES ipt). */
 typedef struct {
   ns_ebpf *ebpf;

@@ -54,8 +54,21 @@ typedef struct {
 /* Bytes per row of each column (CONN_* order). */
 extern const uint32_t CONN_COLUMN_BYTES[CONN_COLUMNS];
 
-/* Everything one replay call needs; `services` is per-row scratch of the batch's capacity. */
+/*
+ * Per conntrack entry: its connection and the packets counted to the entry but not yet to that
+ * connection's record (replay.cc account_row). A packet whose tracker entry already knows its
+ * connection touches only this, in the tracker's own order, instead of hashing its tuple again and
+ * probing the connection table (the two tables per packet of native/README.md). The counts reach the
+ * record when the tracker removes the entry (replay_entry_removed) and at the end (replay_flush).
+ */
 typedef struct {
+  double packets, bytes, dropped;
+  int32_t conn; /* connection + 1; 0: not known yet */
+  int32_t unused;
+} ns_tally;
+
+/* Everything one replay call needs; `services` is per-row scratch of the batch's capacity. */
+typedef struct ns_replay {
   int model;
   ns_model m;
   ns_conntrack *ct;
@@ -64,7 +77,7 @@ typedef struct {
   ns_conns *conns;
   double *stats; /* RS_* slots */
   int32_t *services;
-  int32_t *hashes; /* per row: its connection hash (group_rows scratch, the batch's capacity) */
+  ns_tally *tally; /* one per conntrack entry (ct->expires_len of them) */
 } ns_replay;
 
 /* A table of at most `max` connections; 0 when out of memory. */
@@ -133,6 +146,9 @@ void conns_merge_settle(ns_merge *m);
 void conns_merge_copy(ns_merge *m, uint32_t part, uint32_t parts);
 void conns_merge_finish(ns_merge *m);
 void conns_merge_free(ns_merge *m);
+
+/* Every entry's tallied packets added to its connection's record: before the table is read or merged. */
+void replay_flush(ns_replay *r);
 
 /* -1 when the table could not grow (out of memory): the call's rows are then incomplete. */
 int replay_failed(const ns_replay *r);

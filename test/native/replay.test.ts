@@ -18,6 +18,9 @@ import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.j
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { canFuse } from '../../src/replay/fused.js';
+import { buildRowModel, type RowModel } from '../../src/replay/models.js';
+import { newConntrack, type Conntrack } from '../../src/conntrack/index.js';
+import { Counter } from '../../src/conntrack/state.js';
 import { canFuseLanes } from '../../src/replay/fused-lanes.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
@@ -158,6 +161,26 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
       const r = expectSameReplay([path], index, model, { maxConnections: 50 });
       expect(r.connections.count).toBe(50);
       expect(r.connections.overflow).toBeGreaterThan(100);
+    }
+  });
+
+  it('a conntrack table small enough to evict all the time: entries reused by other flows count to their own connections', () => {
+    // The fused replay counts a packet to its tracker entry when that entry knows its connection
+    // (replay.cc account_row). An evicted or deleted entry is soon reused by another flow: its counts
+    // must have reached their connection first, and the new flow must start unlinked.
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 80, namespaces: 4, policies: 10, seed: 13 }))).cluster);
+    const path = writeTemp(synthBytes(index, 8000, 'imix', 13), 'small-ct.pcap');
+    for (const model of MODELS) {
+      const trackers: Conntrack[] = [];
+      const rowModels = (name: ModelName): RowModel => {
+        const built = buildRowModel(name, index, DEFAULT_EVAL_OPTIONS);
+        const conntrack = newConntrack({ capacity: 40 });
+        trackers.push(conntrack);
+        return { ...built, conntrack };
+      };
+      expectSameReplay([path], index, model, { rowModels });
+      const removed = trackers.map((t) => t.counters[Counter.EVICTIONS]! + t.counters[Counter.DELETES]! + t.counters[Counter.EXPIRATIONS]!);
+      expect(removed.every((n) => n > 1000), `${model}: entries removed per replay ${removed.join(', ')}`).toBe(true);
     }
   });
 
