@@ -45,6 +45,13 @@ describe('benchmark report', () => {
     expect(md).toContain('AMD EPYC, 2 cores, Node 20.20.2');
   });
 
+  test('the two-thread speed-up is the ratio of the medians of runs taken in turn, when the run has it', () => {
+    const r = results();
+    const m = r.tiers[0]!.models[0]!;
+    r.tiers[0]!.models[0] = { ...m, replay: { ...m.replay!, threads2Ratio: 1.37 } };
+    expect(renderMarkdown(r)).toContain('| 2.70 (1.37x) |');
+  });
+
   test('a changed measurement changes the table (nothing is hard-coded)', () => {
     const r = results();
     const m = r.tiers[0]!.models[0]!;
