@@ -26,7 +26,8 @@ function tierRows(t: TierRun): string[] {
     const size = m.model === 'iptables' ? `${m.size['rules']} rules, ${m.size['sets']} sets, ${m.size['members']} members` : `${m.size['mapEntries']} map entries, ${m.size['ipcacheEntries']} ipcache`;
     const e = m.replay;
     const ratio = e?.threads2Ratio ?? (e?.native && e.nativeThreads2 ? e.nativeThreads2 / e.native : null);
-    const speedup = ratio ? `${ratio.toFixed(2)}x` : '-';
+    const machine = e?.machineThreads2 ? `, machine ${e.machineThreads2.toFixed(2)}x` : '';
+    const speedup = ratio ? `${ratio.toFixed(2)}x${machine}` : '-';
     return `| ${t.tier.name} | ${m.model} | ${mpps(classifyPps(m, 'TypeScript'))} | ${mpps(classifyPps(m, 'native'))} | ${cost} | ${mpps(m.replayPps)} | ` +
       `${mpps(e?.nativeStaged)} | ${mpps(m.replayNativePps)} | ${mpps(e?.nativeThreads2)} (${speedup}) | ${mpps(e?.tsPerCpu)} / ${mpps(e?.nativePerCpu)} | ` +
       `${m.compileSeconds.toFixed(2)} | ${mib(m.rssAfterCompile)} (${mib(m.rssBeforeCompile)}) | ${size} |`;
@@ -54,7 +55,7 @@ export function renderMarkdown(r: Results): string {
     ...captureSection(r.capture), '',
     '### Classification, compilation, replay (64-byte packets, one thread)', '',
     'Classify: every packet a connection opening (the policy decision alone). Replay: `replay()` end to end (read, decode, DNAT, conntrack, model, connections), best of three, packets per wall second: ' +
-      'TypeScript; native staged (conntrack and the model in C per batch, the rest in TypeScript); native fused (all of it in C, the default); fused on 2 threads (speed-up over one: the ratio of the medians of five runs each, one thread and two taken in turn, best of those five shown); ' +
+      'TypeScript; native staged (conntrack and the model in C per batch, the rest in TypeScript); native fused (all of it in C, the default); fused on 2 threads (speed-up over one: the ratio of the medians of five runs each, one thread and two taken in turn, best of those five shown; "machine": what two threads gave a busy loop of independent operations, native/src/calibrate.cc, in the same rounds, median: 2x on two free cores); ' +
       'then TypeScript / native fused per CPU second (all threads of the process: the per-core figure on a shared machine). Compile s: compiling (iptables: and rendering the restore files); RSS: peak after compile (before compile).', '',
     '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | native staged | native fused | fused 2 threads | per CPU s: TS / fused | compile s | peak RSS MiB | output |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

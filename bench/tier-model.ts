@@ -23,7 +23,7 @@ import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
 import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf } from '../src/match/ebpf.js';
 import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables } from '../src/match/iptables.js';
 import { classifyNative, nativeEbpf, nativeIptables, type NativeModelHandle } from '../src/native/engine.js';
-import { hugeAllocator, nativeAddon } from '../src/native/load.js';
+import { hugeAllocator, nativeAddon, type NativeAddon } from '../src/native/load.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../src/replay/replay.js';
 import type { RowModel } from '../src/replay/models.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
@@ -108,6 +108,12 @@ export interface EndToEnd {
    * from 0.73x to 2.02x between two runs of the bench on this shared VM. Absent in older results.
    */
   readonly threads2Ratio?: number | null;
+  /**
+   * What a second thread gave busy, cache-resident code on this machine during those same rounds: the
+   * addon's wide loop (native/src/calibrate.cc) on two threads over one, in throughput, median. 2 on
+   * two free cores; less when the two vCPUs share a core, or a neighbour on the host is busy.
+   */
+  readonly machineThreads2?: number | null;
   /** The same runs' packets per CPU second (the process's, all threads): the per-core figure on a shared machine. */
   readonly tsPerCpu: number;
   readonly nativePerCpu: number | null;
@@ -128,10 +134,13 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
   const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
   const staged = await bestOfThree(pcap, { ...native, fuse: false });
-  const [fused, threads2 = null] = threads ? await inTurn(pcap, [native, { ...native, threads: 2 }], 5) : [await bestOfThree(pcap, native)];
+  const ceilings: number[] = [];
+  const calibrate = (): void => { ceilings.push(machineThreads2(addon)); };
+  const [fused, threads2 = null] = threads ? await inTurn(pcap, [native, { ...native, threads: 2 }], 5, calibrate) : [await bestOfThree(pcap, native)];
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
     nativeThreads2: threads2?.pps ?? null, threads2Ratio: threads2 ? threads2.medianPps / fused.medianPps : null,
+    machineThreads2: ceilings.length ? median(ceilings) : null,
   };
 }
 
@@ -140,6 +149,14 @@ interface Runs {
   readonly pps: number;
   readonly perCpu: number;
   readonly medianPps: number;
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The wide loop's throughput on two threads over one (about 0.07 s each at this machine's speed). */
+function machineThreads2(addon: NativeAddon): number {
+  const rounds = 1e8;
+  return (2 * addon.machineCeiling('wide', 1, rounds)) / addon.machineCeiling('wide', 2, rounds);
 }
 
 function summary(runs: readonly ReplayResult[]): Runs {
@@ -161,10 +178,11 @@ async function bestOfThree(pcap: string, opts: ReplayOptions): Promise<Runs> {
   return (await inTurn(pcap, [opts], 3))[0]!;
 }
 
-/** Each of `configs` run once per round, in turn, for `rounds` rounds: each one's best and median. */
-async function inTurn(pcap: string, configs: readonly ReplayOptions[], rounds: number): Promise<Runs[]> {
+/** Each of `configs` run once per round, in turn, for `rounds` rounds (and `each` once a round): each one's best and median. */
+async function inTurn(pcap: string, configs: readonly ReplayOptions[], rounds: number, each?: () => void): Promise<Runs[]> {
   const runs: ReplayResult[][] = configs.map(() => []);
   for (let k = 0; k < rounds; k++) {
+    each?.();
     for (let c = 0; c < configs.length; c++) runs[c]!.push(await replayOnce(pcap, configs[c]!));
   }
   return runs.map(summary);

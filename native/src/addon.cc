@@ -375,6 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("walkRun", Napi::Function::New(env, WalkRun));
   registerReplay(env, exports);
   registerLanes(env, exports);
+  registerCalibrate(env, exports);
   return exports;
 }
 

@@ -85,6 +85,8 @@ bool checkFailed(Napi::Env env, ReplayState *st);
 void registerReplay(Napi::Env env, Napi::Object exports);
 /* bindLanes, walkLanes, replayRowsLanes (addon-lanes.cc). */
 void registerLanes(Napi::Env env, Napi::Object exports);
+/* calibrate.cc: what a second thread can add on this machine (bench/machine.ts). */
+void registerCalibrate(Napi::Env env, Napi::Object exports);
 
 }  // namespace netsieve_addon
 #endif

@@ -46,6 +46,11 @@ export interface NativeAddon {
   takeConnections(replay: NativeHandle): ArrayBuffer[];
   /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
   hugeBuffer(bytes: number): ArrayBuffer;
+  /**
+   * Wall seconds of `threads` threads each running a calibration loop `rounds` times (native/src/calibrate.cc):
+   * 'narrow' one dependent chain, 'wide' eight independent ones. For the bench: what a second thread adds here.
+   */
+  machineCeiling(kind: 'narrow' | 'wide', threads: number, rounds: number): number;
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
 }

@@ -50,6 +50,8 @@ describe('benchmark report', () => {
     const m = r.tiers[0]!.models[0]!;
     r.tiers[0]!.models[0] = { ...m, replay: { ...m.replay!, threads2Ratio: 1.37 } };
     expect(renderMarkdown(r)).toContain('| 2.70 (1.37x) |');
+    r.tiers[0]!.models[0] = { ...m, replay: { ...m.replay!, threads2Ratio: 1.37, machineThreads2: 1.42 } };
+    expect(renderMarkdown(r)).toContain('| 2.70 (1.37x, machine 1.42x) |');
   });
 
   test('a changed measurement changes the table (nothing is hard-coded)', () => {
