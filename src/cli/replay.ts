@@ -12,7 +12,7 @@ import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { chooseEngine, parseEngine } from '../native/load.js';
-import { replay, type ReplayResult } from '../replay/replay.js';
+import { MAX_THREADS, replay, type ReplayResult } from '../replay/replay.js';
 import { buildReplayReport } from '../report/replay-report.js';
 import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
@@ -73,7 +73,7 @@ function parseLimit(text: string): number {
 }
 
 function parseThreads(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to 64`);
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_THREADS) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_THREADS}`);
   return Number(text);
 }
 

@@ -83,7 +83,14 @@ export interface Run {
   chunk: Uint8Array;
 }
 
+/** The most threads a replay takes (the CLI's --threads range; the lanes' native limit). */
+export const MAX_THREADS = 64;
+
 export function replay(paths: readonly string[], opts: ReplayOptions): ReplayResult {
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`replay: threads must be a whole number from 1 to ${MAX_THREADS}, not ${threads}`);
+  }
   if (canFuseLanes(opts)) return replayFusedLanes(paths, opts);
   if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
   if (canFuse(opts)) return replayFused(paths, opts);

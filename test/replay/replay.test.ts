@@ -27,6 +27,12 @@ function readRecords(path: string): Buffer[] {
 describe('replay of the seed capture against the seed cluster', () => {
   const index = seedIndexFromYaml();
 
+  it('a thread count the replay cannot honour is a clear RangeError, for library callers too', () => {
+    for (const threads of [0, 65, 1.5, Number.NaN]) {
+      expect(() => runReplay([SEED_PCAP], index, ['ebpf'], { threads }), `threads ${threads}`).toThrow(/^replay: threads must be a whole number from 1 to 64, not /);
+    }
+  });
+
   for (const model of ['reference', 'iptables', 'ebpf'] as const) {
     it(`${model}: frontend -> backend is allowed, other -> backend is denied, with the reason`, () => {
       const r = runReplay([SEED_PCAP], index, [model]);
