@@ -55,7 +55,7 @@ export function renderMarkdown(r: Results): string {
     ...captureSection(r.capture), '',
     '### Classification, compilation, replay (64-byte packets, one thread)', '',
     'Classify: every packet a connection opening (the policy decision alone). Replay: `replay()` end to end (read, decode, DNAT, conntrack, model, connections), best of three, packets per wall second: ' +
-      'TypeScript; native staged (conntrack and the model in C per batch, the rest in TypeScript); native fused (all of it in C, the default); fused on 2 threads (speed-up over one: the ratio of the medians of five runs each, one thread and two taken in turn, best of those five shown; "machine": what two threads gave a busy loop of independent operations, native/src/calibrate.cc, in the same rounds, median: 2x on two free cores); ' +
+      'TypeScript; native staged (conntrack and the model in C per batch, the rest in TypeScript); native fused (all of it in C, the default); fused on 2 threads (speed-up over one; "machine": what two threads gave a busy loop of independent operations right before each two-thread run, native/src/calibrate.cc, median: 2x on two free cores); ' +
       'then TypeScript / native fused per CPU second (all threads of the process: the per-core figure on a shared machine). Compile s: compiling (iptables: and rendering the restore files); RSS: peak after compile (before compile).', '',
     '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | native staged | native fused | fused 2 threads | per CPU s: TS / fused | compile s | peak RSS MiB | output |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

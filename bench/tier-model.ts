@@ -103,15 +103,14 @@ export interface EndToEnd {
   readonly native: number | null;
   readonly nativeThreads2: number | null;
   /**
-   * Two threads over one, fused: the ratio of the medians of runs taken in turn (one thread, two
-   * threads, five times each), so that both see the same state of the machine. Bests taken apart moved
-   * from 0.73x to 2.02x between two runs of the bench on this shared VM. Absent in older results.
+   * Two threads over one, fused, as the ratio of the medians of runs taken in turn: only in the results
+   * of 2026-11-27 00:38 and 00:48, which measured it that way (and showed it biased: see bench/README.md).
    */
   readonly threads2Ratio?: number | null;
   /**
-   * What a second thread gave busy, cache-resident code on this machine during those same rounds: the
-   * addon's wide loop (native/src/calibrate.cc) on two threads over one, in throughput, median. 2 on
-   * two free cores; less when the two vCPUs share a core, or a neighbour on the host is busy.
+   * What a second thread gave busy, cache-resident code on this machine right before each two-thread
+   * run: the addon's wide loop (native/src/calibrate.cc) on two threads over one, in throughput, median.
+   * 2 on two free cores; less when the two vCPUs share a core, or a neighbour on the host is busy.
    */
   readonly machineThreads2?: number | null;
   /** The same runs' packets per CPU second (the process's, all threads): the per-core figure on a shared machine. */
@@ -136,11 +135,11 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   const staged = await bestOfThree(pcap, { ...native, fuse: false });
   const ceilings: number[] = [];
   const calibrate = (): void => { ceilings.push(machineThreads2(addon)); };
-  const [fused, threads2 = null] = threads ? await inTurn(pcap, [native, { ...native, threads: 2 }], 5, calibrate) : [await bestOfThree(pcap, native)];
+  const fused = await bestOfThree(pcap, native);
+  const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, calibrate) : null;
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
-    nativeThreads2: threads2?.pps ?? null, threads2Ratio: threads2 ? threads2.medianPps / fused.medianPps : null,
-    machineThreads2: ceilings.length ? median(ceilings) : null,
+    nativeThreads2: threads2?.pps ?? null, machineThreads2: ceilings.length ? median(ceilings) : null,
   };
 }
 
@@ -148,7 +147,6 @@ interface Runs {
   /** Best of the runs, packets per wall second and per CPU second. */
   readonly pps: number;
   readonly perCpu: number;
-  readonly medianPps: number;
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -159,10 +157,6 @@ function machineThreads2(addon: NativeAddon): number {
   return (2 * addon.machineCeiling('wide', 1, rounds)) / addon.machineCeiling('wide', 2, rounds);
 }
 
-function summary(runs: readonly ReplayResult[]): Runs {
-  const pps = runs.map((r) => r.packets / r.seconds).sort((a, b) => a - b);
-  return { pps: pps[pps.length - 1]!, perCpu: Math.max(...runs.map((r) => r.packets / r.cpuSeconds)), medianPps: pps[Math.floor(pps.length / 2)]! };
-}
 
 /**
  * Between runs the event loop turns once: Node frees the native tables of a finished replay (external
@@ -174,18 +168,21 @@ async function replayOnce(pcap: string, opts: ReplayOptions): Promise<ReplayResu
   return replay([pcap], opts);
 }
 
-async function bestOfThree(pcap: string, opts: ReplayOptions): Promise<Runs> {
-  return (await inTurn(pcap, [opts], 3))[0]!;
-}
-
-/** Each of `configs` run once per round, in turn, for `rounds` rounds (and `each` once a round): each one's best and median. */
-async function inTurn(pcap: string, configs: readonly ReplayOptions[], rounds: number, each?: () => void): Promise<Runs[]> {
-  const runs: ReplayResult[][] = configs.map(() => []);
-  for (let k = 0; k < rounds; k++) {
+/**
+ * Best of three runs of one configuration, one after another (`each` before each run). Taking one thread
+ * and two in turn instead (2026-11-26 21:52, 2026-11-27 00:38 and 00:48) favoured one thread: a run
+ * after a two-thread run reuses the memory the lanes freed, which the host had backed, and fresh memory
+ * is most of a replay's cost on these VMs (bench/README.md).
+ */
+async function bestOfThree(pcap: string, opts: ReplayOptions, each?: () => void): Promise<Runs> {
+  let pps = 0, perCpu = 0;
+  for (let k = 0; k < 3; k++) {
     each?.();
-    for (let c = 0; c < configs.length; c++) runs[c]!.push(await replayOnce(pcap, configs[c]!));
+    const r = await replayOnce(pcap, opts);
+    pps = Math.max(pps, r.packets / r.seconds);
+    perCpu = Math.max(perCpu, r.packets / r.cpuSeconds);
   }
-  return runs.map(summary);
+  return { pps, perCpu };
 }
 
 async function main(): Promise<void> {
