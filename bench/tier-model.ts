@@ -132,10 +132,10 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null };
   // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
   const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
+  const fused = await bestOfThree(pcap, native);
   const staged = await bestOfThree(pcap, { ...native, fuse: false });
   const ceilings: number[] = [];
   const calibrate = (): void => { ceilings.push(machineThreads2(addon)); };
-  const fused = await bestOfThree(pcap, native);
   const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, calibrate) : null;
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
@@ -156,7 +156,6 @@ function machineThreads2(addon: NativeAddon): number {
   const rounds = 1e8;
   return (2 * addon.machineCeiling('wide', 1, rounds)) / addon.machineCeiling('wide', 2, rounds);
 }
-
 
 /**
  * Between runs the event loop turns once: Node frees the native tables of a finished replay (external
