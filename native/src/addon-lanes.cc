@@ -252,6 +252,27 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
  * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
  * belong to it: each lane runs from a batch of its own, on any of the N threads.
  */
+/*
+ * shardRows(batchHandle, count, shards: 1..64, out: Uint8Array(count)): each row's lane as the lanes
+ * shard it (replay.cc shard_of), so that a test can hold it to src/replay/shard.ts shardOf.
+ */
+Napi::Value ShardRows(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Bound *bb = handleOf(info[0], GROUP_BATCH, "batch");
+  if (!bb) return env.Undefined();
+  double count = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  double shards = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 0;
+  size_t out_len = 0;
+  uint8_t *out = viewOf<uint8_t>(env, info[3], napi_uint8_array, &out_len);
+  if (!(count >= 0 && count <= (double)bb->batch.family_len && count == (uint32_t)count) ||
+      !(shards >= 1 && shards <= 64 && shards == (uint32_t)shards) || !out || out_len < (size_t)count) {
+    Napi::TypeError::New(env, "native shardRows(batch, count, shards, out): count within the batch, shards 1 to 64, out a Uint8Array of count").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  shard_rows(&bb->batch, (uint32_t)count, (uint32_t)shards, out);
+  return env.Undefined();
+}
+
 Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   size_t slots = 0;
@@ -374,6 +395,7 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
 
 void registerLanes(Napi::Env env, Napi::Object exports) {
   exports.Set("bindLanes", Napi::Function::New(env, BindLanes));
+  exports.Set("shardRows", Napi::Function::New(env, ShardRows));
   exports.Set("walkLanes", Napi::Function::New(env, WalkLanes));
   exports.Set("replayRowsLanes", Napi::Function::New(env, ReplayRowsLanes));
   exports.Set("finishLanes", Napi::Function::New(env, FinishLanes));

@@ -291,6 +291,10 @@ void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, ui
   }
 }
 
+void shard_rows(const ns_batch *b, uint32_t n, uint32_t shards, uint8_t *out) {
+  for (uint32_t i = 0; i < n; i++) out[i] = b->family[i] == 0 ? 0 : (uint8_t)shard_of(b, i, shards);
+}
+
 /* prepareRows, the record counters of the rows. */
 static void count_rows(ns_replay *r, uint32_t n) {
   ns_batch *b = r->b;

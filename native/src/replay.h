@@ -92,6 +92,8 @@ void replay_rows(ns_replay *r, uint32_t n, int32_t file_index);
 /* replay_rows in two parts, for lanes (replay threads in one process, addon-lanes.cc): DNAT and, with
    `shards` above 1, each row's shard (lane_of), once per row, for rows [lo, hi) ... */
 void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of);
+/* Each of rows [0, n)'s shard of `shards` as replay_prepare gives it (non-IP rows: 0): for tests against shard.ts. */
+void shard_rows(const ns_batch *b, uint32_t n, uint32_t shards, uint8_t *out);
 /* ... then, per lane, its own batch of its rows (services as replay_prepare left them): counters, model, connections. */
 void replay_lane(ns_replay *r, uint32_t n, int32_t file_index);
 /*

@@ -51,6 +51,8 @@ export interface NativeAddon {
    * 'narrow' one dependent chain, 'wide' eight independent ones. For the bench: what a second thread adds here.
    */
   machineCeiling(kind: 'narrow' | 'wide', threads: number, rounds: number): number;
+  /** Each of the batch's first `count` rows' lane of `shards` as the lanes shard them (non-IP: 0), into `out`; for tests against shard.ts. */
+  shardRows(batch: NativeHandle, count: number, shards: number, out: Uint8Array): void;
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
 }
