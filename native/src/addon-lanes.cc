@@ -248,11 +248,6 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
 }
 
 /*
- * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
- * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
- * belong to it: each lane runs from a batch of its own, on any of the N threads.
- */
-/*
  * shardRows(batchHandle, count, shards: 1..64, out: Uint8Array(count)): each row's lane as the lanes
  * shard it (replay.cc shard_of), so that a test can hold it to src/replay/shard.ts shardOf.
  */
@@ -273,6 +268,11 @@ Napi::Value ShardRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+/*
+ * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
+ * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
+ * belong to it: each lane runs from a batch of its own, on any of the N threads.
+ */
 Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   size_t slots = 0;

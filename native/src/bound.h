@@ -85,7 +85,7 @@ bool checkFailed(Napi::Env env, ReplayState *st);
 void registerReplay(Napi::Env env, Napi::Object exports);
 /* bindLanes, walkLanes, replayRowsLanes (addon-lanes.cc). */
 void registerLanes(Napi::Env env, Napi::Object exports);
-/* calibrate.cc: what a second thread can add on this machine (bench/machine.ts). */
+/* calibrate.cc: what a second thread can add on this machine (bench/tier-model.ts machineThreads2). */
 void registerCalibrate(Napi::Env env, Napi::Object exports);
 
 }  // namespace netsieve_addon

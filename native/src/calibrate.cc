@@ -1,5 +1,5 @@
 /*
- * What a second thread can add on this machine, apart from netsieve's own code (bench/machine.ts):
+ * What a second thread can add on this machine, apart from netsieve's own code (bench/tier-model.ts machineThreads2):
  * `threads` threads each run the same loop for `rounds` rounds, and the wall seconds are returned.
  * Two loops:
  * - narrow: one chain of dependent multiply-adds, about one instruction a cycle. Two hardware threads

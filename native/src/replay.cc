@@ -280,19 +280,21 @@ static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
  * `shards` above 1, the shard each row belongs to (lane_of[i]; non-IP rows: shard 0), for rows [lo, hi).
  * It rewrites the batch's addresses, so it runs once per row however many lanes there are.
  */
+/* Row i's lane of `shards`: non-IP rows go to lane 0. */
+static inline uint8_t row_shard(const ns_batch *b, uint32_t i, uint32_t shards) {
+  return b->family[i] == 0 ? 0 : (uint8_t)shard_of(b, i, shards);
+}
+
 void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of) {
   int with_nat = nat->params[NAT_PARAM_COUNT] > 0;
   for (uint32_t i = lo; i < hi; i++) {
-    services[i] = -1;
-    if (shards > 1) lane_of[i] = 0;
-    if (b->family[i] == 0) continue;
-    if (with_nat) services[i] = apply_nat(nat, b, i);
-    if (shards > 1) lane_of[i] = (uint8_t)shard_of(b, i, shards);
+    services[i] = with_nat && b->family[i] != 0 ? apply_nat(nat, b, i) : -1;
+    if (shards > 1) lane_of[i] = row_shard(b, i, shards); /* after DNAT: the backend's address counts */
   }
 }
 
 void shard_rows(const ns_batch *b, uint32_t n, uint32_t shards, uint8_t *out) {
-  for (uint32_t i = 0; i < n; i++) out[i] = b->family[i] == 0 ? 0 : (uint8_t)shard_of(b, i, shards);
+  for (uint32_t i = 0; i < n; i++) out[i] = row_shard(b, i, shards);
 }
 
 /* prepareRows, the record counters of the rows. */
@@ -334,7 +336,8 @@ static int32_t connection_of(ns_replay *r, uint32_t i, int32_t file, int64_t hin
                                 b->innerSrcPort[i], b->innerDstPort[i]);
     if (quoted >= 0) return quoted;
   }
-  return conns_lookup_or_add(r->conns, b, i, file, hinted >= 0 && (flags & ROW_ICMP_ERROR) == 0 ? (int32_t)hinted : row_hash(b, i));
+  /* hint_row hashes plain rows only: an ICMP error arrives here with no hint. */
+  return conns_lookup_or_add(r->conns, b, i, file, hinted >= 0 ? (int32_t)hinted : row_hash(b, i));
 }
 
 /*
@@ -363,9 +366,7 @@ void replay_entry_removed(ns_replay *r, int32_t e) {
 }
 
 void replay_flush(ns_replay *r) {
-  for (size_t e = 0; e < r->ct->expires_len; e++) {
-    if (r->tally[e].conn != 0) tally_flush(r, &r->tally[e]);
-  }
+  for (size_t e = 0; e < r->ct->expires_len; e++) replay_entry_removed(r, (int32_t)e);
 }
 
 /*
