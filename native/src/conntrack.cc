@@ -5,9 +5,12 @@
  * ICMP errors (RELATED) and the first-fragment table. The per-row protocol is track -> filter -> confirm.
  */
 #include <string.h>
-#include "hot.h"
+#include "ct-key.h"
 
-enum { ENTRY_WORDS = 2 * TUPLE_WORDS, PROTO_WORD = 8, PORT_WORD = 9, NIL = -1 };
+enum { ENTRY_WORDS = 2 * TUPLE_WORDS, NIL = -1 };
+/* An established packet's path (lookup, the TCP update, the recency list) is inlined into ct_track: its
+   calls cost more than their bodies (cachegrind). */
+#define NS_INLINE inline __attribute__((always_inline))
 
 /* Scratch: the packet's tuple (words 0-9) and its reverse (10-19). One per process is enough: the
    addon's calls run to completion on the calling thread; worker threads get their own copy (thread_local;
@@ -17,12 +20,10 @@ static thread_local uint32_t key[2 * TUPLE_WORDS] __attribute__((tls_model("init
 /*
  * The hash of the current row's packet tuple, computed once per row: ct_track's lookup, ct_confirm's
  * clash check and the new entry's original-direction slot all hash that same tuple. `row_hash_row` says
- * which row it belongs to (-1: none); a prefetching caller may supply it ahead (ct_hint_hash).
+ * which row it belongs to (-1: none); a prefetching caller may supply it ahead (ct_track's `hash`).
  */
 static thread_local uint32_t row_hash __attribute__((tls_model("initial-exec")));
 static thread_local int64_t row_hash_row __attribute__((tls_model("initial-exec"))) = -1;
-static thread_local uint32_t hint_hash __attribute__((tls_model("initial-exec")));
-static thread_local int64_t hint_row __attribute__((tls_model("initial-exec"))) = -1;
 
 /*
  * The entry the current row's packet belongs to once tracked and confirmed (NIL: none), and the replay
@@ -36,32 +37,12 @@ int32_t ct_row_entry(void) { return row_entry; }
 
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 
-static inline uint32_t hash_round(uint32_t h, uint32_t word) {
-  uint32_t x = word * 0xcc9e2d51u;
-  x = rotl32(x, 15) * 0x1b873593u;
-  h ^= x;
-  return rotl32(h, 13) * 5u + 0xe6546b64u;
-}
-
-/* table.ts hashTuple: murmur3-style, 30 bits; an IPv4 tuple mixes words 0, 4, 8, 9 only (the rest are 0). */
-static uint32_t hash_tuple(const uint32_t *w) {
-  uint32_t h = 0x9747b28cu;
-  if ((w[PROTO_WORD] >> 8) == 4) {
-    h = hash_round(hash_round(hash_round(hash_round(h, w[0]), w[4]), w[PROTO_WORD]), w[PORT_WORD]);
-  } else {
-    for (int k = 0; k < TUPLE_WORDS; k++) h = hash_round(h, w[k]);
-  }
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  return h & 0x3fffffffu;
-}
 
 static inline uint32_t *tuple_at(ns_conntrack *ct, int32_t ref) {
   return ct->tuples + (size_t)(ref >> 1) * ENTRY_WORDS + (size_t)(ref & 1) * TUPLE_WORDS;
 }
 
-static int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_t hash) {
+static NS_INLINE int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_t hash) {
   uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   for (uint32_t s = hash & mask;; s = (s + 1) & mask) {
     int32_t r = ct->slotRef[s];
@@ -81,7 +62,7 @@ static void place_slot_hashed(ns_conntrack *ct, int32_t ref, uint32_t hash) {
 
 static void place_slot(ns_conntrack *ct, int32_t ref) { place_slot_hashed(ct, ref, hash_tuple(tuple_at(ct, ref))); }
 
-static void link_tail(ns_conntrack *ct, int32_t e) {
+static NS_INLINE void link_tail(ns_conntrack *ct, int32_t e) {
   int32_t tail = ct->meta[META_TAIL];
   ct->prev[e] = tail;
   ct->next[e] = NIL;
@@ -90,7 +71,7 @@ static void link_tail(ns_conntrack *ct, int32_t e) {
   ct->meta[META_TAIL] = e;
 }
 
-static void unlink_entry(ns_conntrack *ct, int32_t e) {
+static NS_INLINE void unlink_entry(ns_conntrack *ct, int32_t e) {
   int32_t p = ct->prev[e], n = ct->next[e];
   if (p == NIL) ct->meta[META_HEAD] = n;
   else ct->next[p] = n;
@@ -147,14 +128,14 @@ static void remove_entry(ns_conntrack *ct, int32_t e) {
   ct->meta[META_COUNT]--;
 }
 
-static void touch_entry(ns_conntrack *ct, int32_t e) {
+static NS_INLINE void touch_entry(ns_conntrack *ct, int32_t e) {
   if (ct->meta[META_TAIL] == e) return;
   unlink_entry(ct, e);
   link_tail(ct, e);
 }
 
 /* state.ts lookup: entry * 2 + direction, or -1; an expired entry is reaped first. */
-static int32_t lookup(ns_conntrack *ct) {
+static NS_INLINE int32_t lookup(ns_conntrack *ct) {
   int32_t ref = find_tuple(ct, key, row_hash);
   if (ref < 0) return ref;
   int32_t e = ref >> 1;
@@ -167,7 +148,7 @@ static int32_t lookup(ns_conntrack *ct) {
   return -1;
 }
 
-static void refresh(ns_conntrack *ct, int32_t e, double timeout) {
+static NS_INLINE void refresh(ns_conntrack *ct, int32_t e, double timeout) {
   ct->expires[e] = now_of(ct) + timeout;
   touch_entry(ct, e);
 }
@@ -195,9 +176,7 @@ static void make_room(ns_conntrack *ct) {
   ct->counters[COUNTER_EVICTIONS] += 1;
 }
 
-/* ---- keys.ts ---- */
-static inline int is_icmp(uint32_t proto) { return proto == 1 || proto == 58; }
-static inline int has_ports(uint32_t proto) { return proto == 6 || proto == 17 || proto == 132 || proto == 136; }
+/* ---- keys.ts (is_icmp, has_ports and packet_key_into: ct-key.h) ---- */
 
 /* The kernel's ICMP/ICMPv6 invmap: the inverse type + 1, 0 when there is none. */
 static uint32_t inverse_icmp_type(int v6, uint32_t type) {
@@ -214,40 +193,10 @@ static uint32_t inverse_icmp_type(int v6, uint32_t type) {
   }
 }
 
-static inline void packet_key_into(uint32_t *out, const ns_batch *b, uint32_t i) {
-  memcpy(out, b->src + (size_t)i * 4, 16);
-  memcpy(out + 4, b->dst + (size_t)i * 4, 16);
-  uint32_t proto = b->proto[i];
-  out[PROTO_WORD] = ((uint32_t)b->family[i] << 8) | proto;
-  if (has_ports(proto)) out[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | b->dstPort[i];
-  else if (is_icmp(proto)) out[PORT_WORD] = ((uint32_t)b->srcPort[i] << 16) | ((uint32_t)b->icmpType[i] << 8) | b->icmpCode[i];
-  else out[PORT_WORD] = 0;
-}
-
 static void packet_key(const ns_batch *b, uint32_t i) { packet_key_into(key, b, i); }
 
-/*
- * Prefetching for a row a few rows ahead (walk.cc): the table is megabytes, so a lookup's first touch of
- * its home slot, and then of the entry's tuple, misses the cache. Stage 1 hashes the row's tuple and
- * prefetches its home slot, returning the hash (or -1 when ct_track will not look the tuple up); stage 2,
- * later, reads that slot (now cached) and prefetches the entry it names. Both are hints: no state
- * changes. ct_hint_hash then hands the hash to ct_track for that row, so it is not computed twice.
- */
-int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i) {
-  if (b->family[i] == 0 || (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_MALFORMED | ROW_ICMP_ERROR)) != 0) return -1;
-  uint32_t k[TUPLE_WORDS];
-  packet_key_into(k, b, i);
-  uint32_t h = hash_tuple(k), s = h & (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
-  __builtin_prefetch(ct->slotRef + s);
-  __builtin_prefetch(ct->slotHash + s);
-  return h;
-}
-
-void ct_hint_hash(uint32_t i, int64_t hash) {
-  hint_hash = (uint32_t)hash;
-  hint_row = hash < 0 ? -1 : (int64_t)i;
-}
-
+/* Stage 2 of the prefetching (ct-key.h ct_prefetch_slot is stage 1): reads the row's home slot, now
+   cached, and prefetches the entry it names. A hint: no state changes. */
 void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
   if (hash < 0) return;
   int32_t r = ct->slotRef[(uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK]];
@@ -316,7 +265,7 @@ static const uint8_t TCP_TABLE[2][6][10] = {
     /* none   */ {sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV} },
 };
 
-static inline uint32_t tcp_index(uint32_t flags) {
+static constexpr uint32_t tcp_index(uint32_t flags) {
   if (flags & 0x04) return TCPI_RST;
   if (flags & 0x02) return flags & 0x10 ? TCPI_SYNACK : TCPI_SYN;
   if (flags & 0x01) return TCPI_FIN;
@@ -325,12 +274,25 @@ static inline uint32_t tcp_index(uint32_t flags) {
 }
 
 /* tcp_error: after masking ECE, CWR and PSH only these combinations are valid. */
-static inline int tcp_flags_valid(uint32_t flags) {
-  switch (flags & 0x37) {
-    case 0x02: case 0x22: case 0x12: case 0x04: case 0x14: case 0x11: case 0x31: case 0x10: case 0x30: return 1;
-    default: return 0;
-  }
+static constexpr int tcp_flags_valid(uint32_t flags) {
+  return (flags & 0x37) == 0x02 || (flags & 0x37) == 0x22 || (flags & 0x37) == 0x12 || (flags & 0x37) == 0x04 ||
+         (flags & 0x37) == 0x14 || (flags & 0x37) == 0x11 || (flags & 0x37) == 0x31 || (flags & 0x37) == 0x10 ||
+         (flags & 0x37) == 0x30;
 }
+
+/*
+ * Both of the above for every value of the flag bits that count (FIN, SYN, RST, ACK, URG: flags & 0x37),
+ * in one load: the flag class, or TCP_FLAGS_INVALID. The branch chain cost a mispredicted branch every
+ * few packets on traffic that mixes SYNs, ACKs and FINs.
+ */
+enum { TCP_FLAGS_INVALID = 0xff };
+struct TcpFlagClasses {
+  uint8_t of[0x38];
+  constexpr TcpFlagClasses() : of() {
+    for (uint32_t f = 0; f < 0x38; f++) of[f] = tcp_flags_valid(f) ? (uint8_t)tcp_index(f) : (uint8_t)TCP_FLAGS_INVALID;
+  }
+};
+static constexpr TcpFlagClasses TCP_FLAG_CLASS{};
 
 /* ---- protocols.ts ---- */
 static void mark_invalid(ns_conntrack *ct, ns_batch *b, uint32_t i) {
@@ -339,12 +301,14 @@ static void mark_invalid(ns_conntrack *ct, ns_batch *b, uint32_t i) {
 }
 
 /* resolve_normal_ct's ctinfo: reply direction, or a reply seen, is ESTABLISHED. */
+/* Both without a branch: the direction and the reply bit vary packet to packet. */
 static inline uint8_t existing_state(const ns_conntrack *ct, int32_t e, int32_t dir) {
-  return dir == 1 || (ct->status[e] & STATUS_SEEN_REPLY) != 0 ? CT_ESTABLISHED : CT_NEW;
+  uint32_t replied = (uint32_t)dir | ((ct->status[e] & STATUS_SEEN_REPLY) != 0);
+  return (uint8_t)(CT_NEW + replied * (CT_ESTABLISHED - CT_NEW));
 }
 
 static inline void seen(ns_conntrack *ct, int32_t e, int32_t dir) {
-  if (dir == 1) ct->status[e] |= STATUS_SEEN_REPLY;
+  ct->status[e] |= (uint8_t)((uint32_t)dir * STATUS_SEEN_REPLY);
 }
 
 static inline void want_new(ns_conntrack *ct, ns_batch *b, uint32_t i, uint32_t state) {
@@ -353,7 +317,7 @@ static inline void want_new(ns_conntrack *ct, ns_batch *b, uint32_t i, uint32_t 
 }
 
 /* The in-window part of nf_conntrack_tcp_packet: new state, CLOSE_INIT, ASSURED, timeout. */
-static void tcp_update(ns_conntrack *ct, int32_t e, int32_t dir, uint32_t index, uint32_t old, uint32_t next) {
+static NS_INLINE void tcp_update(ns_conntrack *ct, int32_t e, int32_t dir, uint32_t index, uint32_t old, uint32_t next) {
   const double *t = ct->timeouts;
   ct->lastIndex[e] = (uint8_t)index;
   ct->lastDir[e] = (uint8_t)dir;
@@ -376,7 +340,7 @@ static void tcp_update(ns_conntrack *ct, int32_t e, int32_t dir, uint32_t index,
 }
 
 /* Returns 0 when the entry was deleted so that the packet starts a new connection (-NF_REPEAT). */
-static int tcp_existing(ns_conntrack *ct, ns_batch *b, uint32_t i, int32_t ref, uint32_t index) {
+static NS_INLINE int tcp_existing(ns_conntrack *ct, ns_batch *b, uint32_t i, int32_t ref, uint32_t index) {
   int32_t e = ref >> 1, dir = ref & 1;
   uint32_t old = ct->state[e];
   uint32_t next = TCP_TABLE[dir][index][old];
@@ -408,10 +372,9 @@ static int tcp_existing(ns_conntrack *ct, ns_batch *b, uint32_t i, int32_t ref, 
   return 1;
 }
 
-static void track_tcp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
-  uint32_t flags = b->tcpFlags[i];
-  if (!tcp_flags_valid(flags)) { mark_invalid(ct, b, i); return; }
-  uint32_t index = tcp_index(flags);
+static NS_INLINE void track_tcp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
+  uint32_t index = TCP_FLAG_CLASS.of[b->tcpFlags[i] & 0x37];
+  if (index == TCP_FLAGS_INVALID) { mark_invalid(ct, b, i); return; }
   int32_t ref = lookup(ct);
   if (ref >= 0 && tcp_existing(ct, b, i, ref, index)) return;
   /* tcp_new: a SYN (-> SYN_SENT) or, loose, an ACK (-> ESTABLISHED); a lone SYN-ACK, RST or FIN is INVALID. */
@@ -538,7 +501,7 @@ static void track_later_fragment(ns_conntrack *ct, ns_batch *b, uint32_t i) {
   ct->fragmentVerdict[i] = ct->fragVerdict[slot];
 }
 
-void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i) {
+void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i, int64_t hinted_hash, const uint32_t *hinted_key) {
   ct->pending[i] = 0;
   row_entry = NIL;
   set_now(ct, b, i);
@@ -548,10 +511,14 @@ void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i) {
   /* A truncated or inconsistent transport header: the kernel's protocol error handlers call it INVALID. */
   if (flags & ROW_MALFORMED) { mark_invalid(ct, b, i); return; }
   if (flags & ROW_ICMP_ERROR) { track_icmp_error(ct, b, i); return; }
-  packet_key(b, i);
-  row_hash = hint_row == (int64_t)i ? hint_hash : hash_tuple(key);
+  if (hinted_hash >= 0) {
+    memcpy(key, hinted_key, TUPLE_WORDS * 4);
+    row_hash = (uint32_t)hinted_hash;
+  } else {
+    packet_key(b, i);
+    row_hash = hash_tuple(key);
+  }
   row_hash_row = i;
-  hint_row = -1;
   uint32_t proto = b->proto[i];
   if (proto == 6) track_tcp(ct, b, i);
   else if (proto == 17 || proto == 136) track_udp(ct, b, i);

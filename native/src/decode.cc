@@ -100,7 +100,11 @@ static void decode_quote6(const uint8_t *b, int64_t p, int64_t end, ns_batch *bt
   inner_ports(b, x.offset, end, x.proto, bt, row);
 }
 
-static void decode_ports(const uint8_t *b, int64_t p, int64_t end, int64_t hlen, ns_batch *bt, uint32_t row) {
+/* The IPv4 path, this, the transport and the ports are inlined into decode_row: their calls cost more
+   than their bodies on a 64-byte packet (about 20 instructions a row, cachegrind). */
+#define NS_INLINE inline __attribute__((always_inline))
+
+static NS_INLINE void decode_ports(const uint8_t *b, int64_t p, int64_t end, int64_t hlen, ns_batch *bt, uint32_t row) {
   int64_t have = end - p;
   if (have >= 4) {
     bt->srcPort[row] = (uint16_t)u16be(b, p);
@@ -140,7 +144,7 @@ static void decode_icmp(const uint8_t *b, int64_t p, int64_t end, int v6, ns_bat
   }
 }
 
-static void decode_transport(const uint8_t *b, int64_t p, int64_t end, uint32_t proto, int family, ns_batch *bt,
+static NS_INLINE void decode_transport(const uint8_t *b, int64_t p, int64_t end, uint32_t proto, int family, ns_batch *bt,
                              uint32_t row) {
   if (proto == 6) {
     decode_ports(b, p, end, 20, bt, row);
@@ -160,7 +164,7 @@ static void decode_transport(const uint8_t *b, int64_t p, int64_t end, uint32_t 
   }
 }
 
-static void decode_ipv4(const uint8_t *b, int64_t l3, int64_t end, int64_t wire_end, ns_batch *bt, uint32_t row) {
+static NS_INLINE void decode_ipv4(const uint8_t *b, int64_t l3, int64_t end, int64_t wire_end, ns_batch *bt, uint32_t row) {
   if (end - l3 < 20 || b[l3] >> 4 != 4) { bt->flags[row] |= ROW_MALFORMED; return; }
   bt->family[row] = 4;
   bt->src[row * 4] = u32be(b, l3 + 12);
@@ -279,3 +283,4 @@ void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row) {
   else if (kind == KIND_IPV4) decode_ipv4(b, l3, end, wire_end, bt, row);
   else if (kind == KIND_IPV6) decode_ipv6(b, l3, end, wire_end, bt, row);
 }
+

@@ -223,12 +223,10 @@ static uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint32_t *src, 
 
 void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
   uint8_t family = b->family[i];
-  uint8_t ct = b->ctState[i];
+  if (ebpf_decided_by_conntrack(b, i)) return;
   b->decidedBy[i] = -1;
   b->cost[i] = 0;
   if (family != 4 && family != 6) { b->verdict[i] = VERDICT_NONE; return; }
-  if (ct == CT_ESTABLISHED || ct == CT_RELATED) { b->verdict[i] = VERDICT_ACCEPT; return; }
-  if (ct == CT_INVALID) { b->verdict[i] = VERDICT_DROP; return; }
   uint32_t proto = b->proto[i];
   /* Ports only mean something for TCP, UDP and SCTP; Cilium keys other protocols with dport 0. */
   uint32_t dport = proto == 6 || proto == 17 || proto == 132 ? b->dstPort[i] : 0;

@@ -29,13 +29,11 @@ void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i);
 void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);
 
 /* src/conntrack/track.ts: track() before the filter, confirm() after it; fragment_verdict per row. */
-void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i);
+/* `hash` and `key`: what ct-key.h ct_prefetch_slot gave this row (hash -1, key NULL: none; ct_track builds them). */
+void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i, int64_t hash, const uint32_t *key);
 void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i);
-/* Cache hints for a later row (no state change): its home slot (its tuple hash returned, -1 if none), then
-   its entry; ct_hint_hash(i, hash) right before ct_track(i) spares ct_track hashing the tuple again. */
-int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b, uint32_t i);
+/* Cache hints for a row a few rows ahead, stage 2: its entry (stage 1, its home slot: ct-key.h). */
 void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash);
-void ct_hint_hash(uint32_t i, int64_t hash);
 
 /*
  * The entry the last row given to ct_track/ct_confirm belongs to (-1: none: not tracked, not entered, or
@@ -54,12 +52,28 @@ typedef struct {
 } ns_model;
 
 /*
+ * The eBPF model's verdict when conntrack alone decides it (ebpf.ts classifyRow: an established or
+ * related packet passes, an invalid one is dropped, with no policy lookup): 1 with the row's verdict,
+ * cost and deciding entry written, else 0. Inline so that run_row spares most rows the call.
+ */
+static inline int ebpf_decided_by_conntrack(ns_batch *b, uint32_t i) {
+  uint8_t family = b->family[i], ct = b->ctState[i];
+  if ((family != 4 && family != 6) || (ct != CT_ESTABLISHED && ct != CT_RELATED && ct != CT_INVALID)) return 0;
+  b->decidedBy[i] = -1;
+  b->cost[i] = 0;
+  b->verdict[i] = ct == CT_INVALID ? VERDICT_DROP : VERDICT_ACCEPT;
+  return 1;
+}
+
+/*
  * One row through src/replay/models.ts runRow: conntrack track, the model (a later fragment follows the
  * verdict of its first instead), confirm. Returns 1 for a later fragment dropped for want of a first.
+ * `hash` and `key`: the row's ct_prefetch_slot results, when the caller ran it.
  */
-static inline uint32_t run_row(int model, ns_model *m, ns_conntrack *ct, ns_batch *b, uint32_t i) {
+static inline uint32_t run_row(int model, ns_model *m, ns_conntrack *ct, ns_batch *b, uint32_t i,
+                               int64_t hash = -1, const uint32_t *key = NULL) {
   uint32_t orphan = 0;
-  ct_track(ct, b, i);
+  ct_track(ct, b, i, hash, key);
   if ((b->flags[i] & ROW_LATER_FRAGMENT) != 0 && b->family[i] != 0) {
     uint8_t v = ct->fragmentVerdict[i];
     orphan = v == FRAGMENT_WITHOUT_FIRST;
@@ -67,11 +81,12 @@ static inline uint32_t run_row(int model, ns_model *m, ns_conntrack *ct, ns_batc
     b->cost[i] = 0;
     b->decidedBy[i] = -1;
   } else if (model == MODEL_EBPF) {
-    ebpf_classify_row(m->ebpf, b, i);
+    if (!ebpf_decided_by_conntrack(b, i)) ebpf_classify_row(m->ebpf, b, i);
   } else {
     iptables_classify_row(m->ipt, b, i);
   }
-  ct_confirm(ct, b, i);
+  /* Most rows neither start a connection nor are a first fragment: no call (hot path). */
+  if (ct->pending[i] != 0 || (b->flags[i] & ROW_FIRST_FRAGMENT) != 0) ct_confirm(ct, b, i);
   return orphan;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "replay.h"
+#include "ct-key.h"
 #include "huge.h"
 
 /* --- Service DNAT (src/replay/nat.ts) -------------------------------------------------------------- */
@@ -297,21 +298,6 @@ void shard_rows(const ns_batch *b, uint32_t n, uint32_t shards, uint8_t *out) {
   for (uint32_t i = 0; i < n; i++) out[i] = row_shard(b, i, shards);
 }
 
-/* prepareRows, the record counters of the rows. */
-static void count_rows(ns_replay *r, uint32_t n) {
-  ns_batch *b = r->b;
-  double *s = r->stats;
-  s[RS_PACKETS] += n;
-  for (uint32_t i = 0; i < n; i++) {
-    if (b->family[i] == 0) {
-      s[RS_NON_IP] += 1;
-      continue;
-    }
-    s[RS_IP] += 1;
-    if ((b->flags[i] & ROW_MALFORMED) != 0) s[RS_MALFORMED] += 1;
-  }
-}
-
 /* Rows whose own tuple keys their connection (not later fragments, not ICMP errors: stage.ts connectionOf). */
 static inline int plain_row(const ns_batch *b, uint32_t i) {
   return b->family[i] != 0 && (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
@@ -427,27 +413,33 @@ static int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
  */
 void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
   ns_batch *b = r->b;
-  count_rows(r, n);
-  uint32_t orphans = 0, accepted = 0, dropped = 0;
+  uint32_t orphans = 0, accepted = 0, dropped = 0, non_ip = 0, malformed = 0;
   const uint32_t d = HINT_AHEAD, d2 = HINT_AHEAD / 2, m = HINT_RING - 1;
   int64_t ct_ring[HINT_RING], conn_ring[HINT_RING];
-  for (uint32_t j = 0; j < d && j < n; j++) ct_ring[j & m] = ct_prefetch_slot(r->ct, b, j);
+  uint32_t key_ring[HINT_RING][TUPLE_WORDS]; /* each row's tracker tuple, built once, for ct_track */
+  for (uint32_t j = 0; j < d && j < n; j++) ct_ring[j & m] = ct_prefetch_slot(r->ct, b, j, key_ring[j & m]);
   for (uint32_t j = 0; j < d2 && j < n; j++) conn_ring[j & m] = hint_row(r, j, ct_ring[j & m]);
   ct_set_owner(r);
   for (uint32_t i = 0; i < n; i++) {
-    if (i + d < n) ct_ring[(i + d) & m] = ct_prefetch_slot(r->ct, b, i + d);
+    if (i + d < n) ct_ring[(i + d) & m] = ct_prefetch_slot(r->ct, b, i + d, key_ring[(i + d) & m]);
     if (i + d2 < n) conn_ring[(i + d2) & m] = hint_row(r, i + d2, ct_ring[(i + d2) & m]);
-    ct_hint_hash(i, ct_ring[i & m]);
-    orphans += run_row(r->model, &r->m, r->ct, b, i);
+    orphans += run_row(r->model, &r->m, r->ct, b, i, ct_ring[i & m], key_ring[i & m]);
     if (b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
+      non_ip++;
       continue;
     }
+    malformed += (b->flags[i] & ROW_MALFORMED) != 0;
     accepted += b->verdict[i] == VERDICT_ACCEPT;
     dropped += b->verdict[i] == VERDICT_DROP;
     account_row(r, i, file_index, ct_row_entry(), conn_ring[i & m]);
   }
   ct_set_owner(NULL);
+  /* prepareRows' record counters */
+  r->stats[RS_PACKETS] += n;
+  r->stats[RS_NON_IP] += non_ip;
+  r->stats[RS_IP] += n - non_ip;
+  r->stats[RS_MALFORMED] += malformed;
   r->stats[RS_ORPHANS] += orphans;
   r->stats[RS_ACCEPTED] += accepted;
   r->stats[RS_DROPPED] += dropped;

@@ -9,7 +9,7 @@
  * batch, then conntrack track, the model and confirm per row.
  */
 #include <string.h>
-#include "hot.h"
+#include "ct-key.h"
 
 enum { RECORD_HEADER = 16 };
 
@@ -62,14 +62,13 @@ uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
 /* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead. */
 static uint32_t run_prefetching(ns_batch *b, uint32_t n, uint32_t d, int model, ns_model *m, ns_conntrack *ct) {
   int64_t ring[64]; /* tuple hash per row, by row mod 64 (d < 64) */
+  uint32_t keys[64][TUPLE_WORDS]; /* and its tuple */
   uint32_t orphans = 0, d2 = d / 2;
-  for (uint32_t j = 0; j < d && j < n; j++) ring[j & 63] = ct_prefetch_slot(ct, b, j);
+  for (uint32_t j = 0; j < d && j < n; j++) ring[j & 63] = ct_prefetch_slot(ct, b, j, keys[j & 63]);
   for (uint32_t i = 0; i < n; i++) {
-    int64_t h = ring[i & 63];
-    if (i + d < n) ring[(i + d) & 63] = ct_prefetch_slot(ct, b, i + d);
+    if (i + d < n) ring[(i + d) & 63] = ct_prefetch_slot(ct, b, i + d, keys[(i + d) & 63]);
     if (d2 > 0 && i + d2 < n) ct_prefetch_entry(ct, ring[(i + d2) & 63]);
-    ct_hint_hash(i, h);
-    orphans += run_row(model, m, ct, b, i);
+    orphans += run_row(model, m, ct, b, i, ring[i & 63], keys[i & 63]);
   }
   return orphans;
 }
