@@ -2,8 +2,9 @@
  * Packet decoding into FlowBatch rows in C, as src/wire/{decode,ip,ext6,transport,quote}.ts decode: the
  * link layer by pcap link type (Ethernet with up to 4 VLAN/QinQ tags, Linux SLL/SLL2, raw IP, BSD
  * NULL/LOOP), IPv4/IPv6 (extension headers, fragments, TSO and jumbogram lengths), TCP/UDP/UDP-Lite/SCTP,
- * ICMP/ICMPv6 (echo ids, the flow an error quotes). Same fields, same MALFORMED rules. The record walk
- * (pcap/pcapng) stays in TypeScript: rows arrive with dataOffset, capturedLength, wireLength, linkType.
+ * ICMP/ICMPv6 (echo ids, the flow an error quotes). Same fields, same MALFORMED rules. Rows arrive with
+ * dataOffset, capturedLength, wireLength and linkType (walk.cc, or the TypeScript pcapng walk). Compiled
+ * as part of walk.cc (see there), so that the walk's loop inlines decode_one.
  */
 #include <string.h>
 #include "hot.h"
@@ -269,7 +270,7 @@ static void clear_row(ns_batch *bt, uint32_t row) {
 }
 
 /* decodePacket: the row's flow fields from its record's bytes in `chunk` (bounds checked by the caller). */
-void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row) {
+static NS_INLINE void decode_one(const uint8_t *b, ns_batch *bt, uint32_t row) {
   clear_row(bt, row);
   int64_t start = bt->dataOffset[row], cap = bt->capturedLength[row], wire = bt->wireLength[row];
   int64_t end = start + cap, wire_end = start + (wire > cap ? wire : cap);
@@ -284,3 +285,4 @@ void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row) {
   else if (kind == KIND_IPV6) decode_ipv6(b, l3, end, wire_end, bt, row);
 }
 
+void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row) { decode_one(b, bt, row); }
