@@ -5,6 +5,9 @@
  * ICMP errors (RELATED) and the first-fragment table. The per-row protocol is track -> filter -> confirm.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "ct-key.h"
 
 enum { ENTRY_WORDS = 2 * TUPLE_WORDS, NIL = -1 };
@@ -42,13 +45,28 @@ static inline uint32_t *tuple_at(ns_conntrack *ct, int32_t ref) {
   return ct->tuples + (size_t)(ref >> 1) * ENTRY_WORDS + (size_t)(ref & 1) * TUPLE_WORDS;
 }
 
+/* Two tuples equal: 40 bytes as two 16-byte and one 8-byte compare (memcmp's inline form compares
+   8 bytes at a time, with a branch each). */
+static inline int same_tuple(const uint32_t *a, const uint32_t *b) {
+#if defined(__SSE2__)
+  __m128i d = _mm_or_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)a), _mm_loadu_si128((const __m128i *)b)),
+                           _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + 4)), _mm_loadu_si128((const __m128i *)(b + 4))));
+  uint64_t x, y;
+  memcpy(&x, a + 8, 8);
+  memcpy(&y, b + 8, 8);
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff && x == y;
+#else
+  return memcmp(a, b, TUPLE_WORDS * 4) == 0;
+#endif
+}
+
 static NS_INLINE int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_t hash) {
   uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   for (uint32_t s = hash & mask;; s = (s + 1) & mask) {
     int32_t r = ct->slotRef[s];
     if (r == 0) return NIL;
     if ((uint32_t)ct->slotHash[s] != hash) continue;
-    if (memcmp(tuple_at(ct, r - 1), k, TUPLE_WORDS * 4) == 0) return r - 1;
+    if (same_tuple(tuple_at(ct, r - 1), k)) return r - 1;
   }
 }
 
@@ -134,9 +152,9 @@ static NS_INLINE void touch_entry(ns_conntrack *ct, int32_t e) {
   link_tail(ct, e);
 }
 
-/* state.ts lookup: entry * 2 + direction, or -1; an expired entry is reaped first. */
-static NS_INLINE int32_t lookup(ns_conntrack *ct) {
-  int32_t ref = find_tuple(ct, key, row_hash);
+/* state.ts lookup of tuple `k`: entry * 2 + direction, or -1; an expired entry is reaped first. */
+static NS_INLINE int32_t lookup(ns_conntrack *ct, const uint32_t *k) {
+  int32_t ref = find_tuple(ct, k, row_hash);
   if (ref < 0) return ref;
   int32_t e = ref >> 1;
   if (ct->expires[e] > now_of(ct)) {
@@ -372,10 +390,10 @@ static NS_INLINE int tcp_existing(ns_conntrack *ct, ns_batch *b, uint32_t i, int
   return 1;
 }
 
-static NS_INLINE void track_tcp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
+static NS_INLINE void track_tcp(ns_conntrack *ct, ns_batch *b, uint32_t i, const uint32_t *k) {
   uint32_t index = TCP_FLAG_CLASS.of[b->tcpFlags[i] & 0x37];
   if (index == TCP_FLAGS_INVALID) { mark_invalid(ct, b, i); return; }
-  int32_t ref = lookup(ct);
+  int32_t ref = lookup(ct, k);
   if (ref >= 0 && tcp_existing(ct, b, i, ref, index)) return;
   /* tcp_new: a SYN (-> SYN_SENT) or, loose, an ACK (-> ESTABLISHED); a lone SYN-ACK, RST or FIN is INVALID. */
   uint32_t next = TCP_TABLE[0][index][TCP_NONE];
@@ -384,8 +402,8 @@ static NS_INLINE void track_tcp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
 }
 
 /* UDP: 30 s until a reply; replied and older than 2 s: a stream, 120 s and ASSURED. */
-static void track_udp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
-  int32_t ref = lookup(ct);
+static void track_udp(ns_conntrack *ct, ns_batch *b, uint32_t i, const uint32_t *k) {
+  int32_t ref = lookup(ct, k);
   if (ref < 0) { want_new(ct, b, i, 0); return; }
   int32_t e = ref >> 1, dir = ref & 1;
   b->ctState[i] = existing_state(ct, e, dir);
@@ -399,8 +417,8 @@ static void track_udp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
 }
 
 /* ICMP/ICMPv6 queries: only a request that can start a connection creates one; else INVALID. */
-static void track_icmp_query(ns_conntrack *ct, ns_batch *b, uint32_t i) {
-  int32_t ref = lookup(ct);
+static void track_icmp_query(ns_conntrack *ct, ns_batch *b, uint32_t i, const uint32_t *k) {
+  int32_t ref = lookup(ct, k);
   int v6 = b->proto[i] == 58;
   double timeout = ct->timeouts[v6 ? TO_ICMPV6 : TO_ICMP];
   if (ref >= 0) {
@@ -420,8 +438,8 @@ static void track_icmp_query(ns_conntrack *ct, ns_batch *b, uint32_t i) {
  * SCTP, simplified as in protocols.ts: only INIT, HEARTBEAT, HEARTBEAT-ACK and SHUTDOWN-ACK (or a row
  * whose chunk was not decoded) may start an association; then COOKIE_WAIT until a reply brings it up.
  */
-static void track_sctp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
-  int32_t ref = lookup(ct);
+static void track_sctp(ns_conntrack *ct, ns_batch *b, uint32_t i, const uint32_t *k) {
+  int32_t ref = lookup(ct, k);
   if (ref < 0) {
     int chunk = (int)b->sctpChunk[i] - 1;
     int starts = chunk < 0 || chunk == 1 || chunk == 4 || chunk == 5 || chunk == 8;
@@ -442,8 +460,8 @@ static void track_sctp(ns_conntrack *ct, ns_batch *b, uint32_t i) {
 }
 
 /* GRE (version 0: addresses alone; 30 s, 180 s once replied, then ASSURED) and any other protocol (600 s). */
-static void track_generic(ns_conntrack *ct, ns_batch *b, uint32_t i) {
-  int32_t ref = lookup(ct);
+static void track_generic(ns_conntrack *ct, ns_batch *b, uint32_t i, const uint32_t *k) {
+  int32_t ref = lookup(ct, k);
   if (ref < 0) { want_new(ct, b, i, 0); return; }
   int32_t e = ref >> 1, dir = ref & 1;
   b->ctState[i] = existing_state(ct, e, dir);
@@ -511,20 +529,22 @@ void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i, int64_t hinted_hash, co
   /* A truncated or inconsistent transport header: the kernel's protocol error handlers call it INVALID. */
   if (flags & ROW_MALFORMED) { mark_invalid(ct, b, i); return; }
   if (flags & ROW_ICMP_ERROR) { track_icmp_error(ct, b, i); return; }
+  /* The row's tuple: the prefetching caller's, else built here. */
+  const uint32_t *k = hinted_key;
   if (hinted_hash >= 0) {
-    memcpy(key, hinted_key, TUPLE_WORDS * 4);
     row_hash = (uint32_t)hinted_hash;
   } else {
     packet_key(b, i);
+    k = key;
     row_hash = hash_tuple(key);
   }
   row_hash_row = i;
   uint32_t proto = b->proto[i];
-  if (proto == 6) track_tcp(ct, b, i);
-  else if (proto == 17 || proto == 136) track_udp(ct, b, i);
-  else if (is_icmp(proto)) track_icmp_query(ct, b, i);
-  else if (proto == 132) track_sctp(ct, b, i);
-  else track_generic(ct, b, i);
+  if (proto == 6) track_tcp(ct, b, i, k);
+  else if (proto == 17 || proto == 136) track_udp(ct, b, i, k);
+  else if (is_icmp(proto)) track_icmp_query(ct, b, i, k);
+  else if (proto == 132) track_sctp(ct, b, i, k);
+  else track_generic(ct, b, i, k);
 }
 
 /* The first packet's effect on its new entry: state, last TCP flag class, first timeout. */

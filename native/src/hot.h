@@ -58,7 +58,8 @@ typedef struct {
  */
 static inline int ebpf_decided_by_conntrack(ns_batch *b, uint32_t i) {
   uint8_t family = b->family[i], ct = b->ctState[i];
-  if ((family != 4 && family != 6) || (ct != CT_ESTABLISHED && ct != CT_RELATED && ct != CT_INVALID)) return 0;
+  static_assert(CT_ESTABLISHED == 1 && CT_RELATED == 2 && CT_INVALID == 3, "one range test below");
+  if ((family != 4 && family != 6) || (uint8_t)(ct - CT_ESTABLISHED) > CT_INVALID - CT_ESTABLISHED) return 0;
   b->decidedBy[i] = -1;
   b->cost[i] = 0;
   b->verdict[i] = ct == CT_INVALID ? VERDICT_DROP : VERDICT_ACCEPT;

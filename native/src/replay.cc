@@ -298,11 +298,6 @@ void shard_rows(const ns_batch *b, uint32_t n, uint32_t shards, uint8_t *out) {
   for (uint32_t i = 0; i < n; i++) out[i] = row_shard(b, i, shards);
 }
 
-/* Rows whose own tuple keys their connection (not later fragments, not ICMP errors: stage.ts connectionOf). */
-static inline int plain_row(const ns_batch *b, uint32_t i) {
-  return b->family[i] != 0 && (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_ICMP_ERROR)) == 0;
-}
-
 static inline int32_t row_hash(const ns_batch *b, uint32_t i) {
   return symmetric_hash(b->src + (size_t)i * 4, b->dst + (size_t)i * 4, b->srcPort[i], b->dstPort[i], b->proto[i]);
 }
@@ -322,7 +317,7 @@ static int32_t connection_of(ns_replay *r, uint32_t i, int32_t file, int64_t hin
                                 b->innerSrcPort[i], b->innerDstPort[i]);
     if (quoted >= 0) return quoted;
   }
-  /* hint_row hashes plain rows only: an ICMP error arrives here with no hint. */
+  /* hint_row hashes rows keyed by their own tuple only: an ICMP error arrives here with no hint. */
   return conns_lookup_or_add(r->conns, b, i, file, hinted >= 0 ? (int32_t)hinted : row_hash(b, i));
 }
 
@@ -365,7 +360,9 @@ void replay_flush(ns_replay *r) {
 static void account_row(ns_replay *r, uint32_t i, int32_t file, int32_t entry, int64_t hinted) {
   ns_batch *b = r->b;
   ns_tally *t = NULL;
-  if (entry >= 0 && plain_row(b, i) && tallied(b, i)) {
+  /* A row with an entry is keyed by its own tuple: ct_track leaves none for a later fragment or an ICMP
+     error (stage.ts connectionOf). */
+  if (entry >= 0 && tallied(b, i)) {
     t = &r->tally[entry];
     if (t->conn != 0) {
       t->packets += 1;
@@ -398,7 +395,9 @@ enum { HINT_AHEAD = 16, HINT_RING = 64 };
  * returned (account_row takes it) and its index slot prefetched. Else -1.
  */
 static int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
-  if (ct_hash < 0 || !plain_row(r->b, j)) return -1;
+  /* ct_prefetch_slot hashes only IP rows that are not later fragments, malformed or ICMP errors: rows
+     whose own tuple keys their connection (stage.ts connectionOf). */
+  if (ct_hash < 0) return -1;
   const ns_conntrack *ct = r->ct;
   if (ct->slotRef[(uint32_t)ct_hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK]] != 0) return -1;
   int32_t h = row_hash(r->b, j);
