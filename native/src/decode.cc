@@ -4,7 +4,7 @@
  * NULL/LOOP), IPv4/IPv6 (extension headers, fragments, TSO and jumbogram lengths), TCP/UDP/UDP-Lite/SCTP,
  * ICMP/ICMPv6 (echo ids, the flow an error quotes). Same fields, same MALFORMED rules. Rows arrive with
  * dataOffset, capturedLength, wireLength and linkType (walk.cc, or the TypeScript pcapng walk). Compiled
- * as part of walk.cc (see there), so that the walk's loop inlines decode_one.
+ * as part of walk.cc (see there), so that the walk's loop inlines decode_cleared.
  */
 #include <string.h>
 #include "hot.h"
@@ -269,9 +269,34 @@ static void clear_row(ns_batch *bt, uint32_t row) {
   memset(bt->innerDst + (size_t)row * 4, 0, 16);
 }
 
-/* decodePacket: the row's flow fields from its record's bytes in `chunk` (bounds checked by the caller). */
-static NS_INLINE void decode_one(const uint8_t *b, ns_batch *bt, uint32_t row) {
-  clear_row(bt, row);
+/*
+ * clear_row for rows [from, to), column by column: a memset per column is a few instructions a row where
+ * clear_row's seventeen stores, each with its own column address, cost 46 (cachegrind). walk.cc clears
+ * a small block of rows this way right before decoding them, so the block is still in cache.
+ */
+static void clear_rows(ns_batch *bt, uint32_t from, uint32_t to) {
+  size_t n = to - from;
+  memset(bt->family + from, 0, n * sizeof *bt->family);
+  memset(bt->proto + from, 0, n * sizeof *bt->proto);
+  memset(bt->srcPort + from, 0, n * sizeof *bt->srcPort);
+  memset(bt->dstPort + from, 0, n * sizeof *bt->dstPort);
+  memset(bt->tcpFlags + from, 0, n * sizeof *bt->tcpFlags);
+  memset(bt->icmpType + from, 0, n * sizeof *bt->icmpType);
+  memset(bt->icmpCode + from, 0, n * sizeof *bt->icmpCode);
+  memset(bt->flags + from, 0, n * sizeof *bt->flags);
+  memset(bt->fragmentId + from, 0, n * sizeof *bt->fragmentId);
+  memset(bt->innerProto + from, 0, n * sizeof *bt->innerProto);
+  memset(bt->innerSrcPort + from, 0, n * sizeof *bt->innerSrcPort);
+  memset(bt->innerDstPort + from, 0, n * sizeof *bt->innerDstPort);
+  memset(bt->sctpChunk + from, 0, n * sizeof *bt->sctpChunk);
+  memset(bt->src + (size_t)from * 4, 0, n * 16);
+  memset(bt->dst + (size_t)from * 4, 0, n * 16);
+  memset(bt->innerSrc + (size_t)from * 4, 0, n * 16);
+  memset(bt->innerDst + (size_t)from * 4, 0, n * 16);
+}
+
+/* decodePacket, on a row whose flow fields are already zero (clear_row, clear_rows). */
+static NS_INLINE void decode_cleared(const uint8_t *b, ns_batch *bt, uint32_t row) {
   int64_t start = bt->dataOffset[row], cap = bt->capturedLength[row], wire = bt->wireLength[row];
   int64_t end = start + cap, wire_end = start + (wire > cap ? wire : cap);
   uint32_t lt = bt->linkType[row];
@@ -285,4 +310,8 @@ static NS_INLINE void decode_one(const uint8_t *b, ns_batch *bt, uint32_t row) {
   else if (kind == KIND_IPV6) decode_ipv6(b, l3, end, wire_end, bt, row);
 }
 
-void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row) { decode_one(b, bt, row); }
+/* decodePacket: the row's flow fields from its record's bytes in `chunk` (bounds checked by the caller). */
+void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row) {
+  clear_row(bt, row);
+  decode_cleared(b, bt, row);
+}
