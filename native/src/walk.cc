@@ -18,20 +18,22 @@ enum { RECORD_HEADER = 16 };
 /* Rows cleared at once before they are decoded (decode.cc clear_rows): 64 rows' flow fields, 5 KiB. */
 enum { CLEAR_BLOCK = 64 };
 
-static inline uint32_t load32(const uint8_t *p, int le) {
+/* A record header field in the file's byte order; LE (the file's order is the host's) is a template
+   argument, so the walk's loop is compiled once per order and tests neither per field. */
+template <int LE> static inline uint32_t load32(const uint8_t *p) {
   uint32_t v;
   memcpy(&v, p, 4);
-  return le ? v : __builtin_bswap32(v); /* x86 and arm64 hosts are little-endian (checked at compile time below) */
+  return LE ? v : __builtin_bswap32(v); /* x86 and arm64 hosts are little-endian (checked at compile time below) */
 }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "walk.cc assumes a little-endian host"
 #endif
 
 /* The record fields of row `row` from the record header at `h` (classic.ts walk, field for field). */
-static inline void record_row(const ns_walk *w, const uint8_t *h, uint32_t caplen, ns_batch *b, uint32_t row) {
-  b->tsSec[row] = (double)load32(h, w->le);
-  b->tsNsec[row] = load32(h + 4, w->le) * w->subsec_mul; /* wraps mod 2^32 as the TS Uint32Array store does */
-  b->wireLength[row] = load32(h + 12, w->le);
+template <int LE> static inline void record_row(const ns_walk *w, const uint8_t *h, uint32_t caplen, ns_batch *b, uint32_t row) {
+  b->tsSec[row] = (double)load32<LE>(h);
+  b->tsNsec[row] = load32<LE>(h + 4) * w->subsec_mul; /* wraps mod 2^32 as the TS Uint32Array store does */
+  b->wireLength[row] = load32<LE>(h + 12);
   b->capturedLength[row] = caplen;
   b->dataOffset[row] = w->pos + RECORD_HEADER;
   b->recordIndex[row] = w->first_index + row;
@@ -42,21 +44,21 @@ static inline void record_row(const ns_walk *w, const uint8_t *h, uint32_t caple
  * The next whole record at w->pos: its captured length, or -1 when the chunk holds no whole record more,
  * or -2 when the header is damaged (w->bad_caplen says the length; w->pos stays at the record).
  */
-static inline int64_t next_record(ns_walk *w) {
+template <int LE> static inline int64_t next_record(ns_walk *w) {
   if (w->end - w->pos < RECORD_HEADER) return -1;
-  uint32_t caplen = load32(w->buf + w->pos + 8, w->le);
+  uint32_t caplen = load32<LE>(w->buf + w->pos + 8);
   if (caplen > w->limit) { w->bad_caplen = caplen; return -2; }
   if (w->end - w->pos - RECORD_HEADER < caplen) return -1;
   return caplen;
 }
 
-uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
+template <int LE> static uint32_t walk_records(ns_walk *w, ns_batch *b, uint32_t cap) {
   uint32_t row = 0;
   w->bad_caplen = -1;
   while (row < cap) {
-    int64_t caplen = next_record(w);
+    int64_t caplen = next_record<LE>(w);
     if (caplen < 0) break;
-    record_row(w, w->buf + w->pos, (uint32_t)caplen, b, row);
+    record_row<LE>(w, w->buf + w->pos, (uint32_t)caplen, b, row);
     if (w->decode) {
       if ((row & (CLEAR_BLOCK - 1)) == 0) clear_rows(b, row, row + CLEAR_BLOCK < cap ? row + CLEAR_BLOCK : cap);
       decode_cleared(w->buf, b, row);
@@ -65,6 +67,10 @@ uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
     row++;
   }
   return row;
+}
+
+uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
+  return w->le ? walk_records<1>(w, b, cap) : walk_records<0>(w, b, cap);
 }
 
 /* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead. */
