@@ -10,6 +10,10 @@
 #include <string.h>
 #include "hot.h"
 
+/* A connection opening's path (both ipcache lookups, both directions' policy lookups) is inlined into
+   ebpf_classify_row: the calls cost more than their bodies (cachegrind). */
+#define NS_INLINE inline __attribute__((always_inline))
+
 /* hash-table.ts: buckets of 16 words, slots of key words + 1 (the value, int32, -1 empty). */
 enum { BUCKET_WORDS = 16, IPC_SLOT_WORDS = IPCACHE_KEY_WORDS + 1, POL_SLOT_WORDS = POLICY_KEY_WORDS + 1,
        IPC_SLOTS = BUCKET_WORDS / IPC_SLOT_WORDS, POL_SLOTS = BUCKET_WORDS / POL_SLOT_WORDS };
@@ -106,7 +110,7 @@ static int32_t ipcache_search(ns_ebpf *p, uint32_t family, const int32_t *length
 
 /* LpmTable.lookup, IPv4: one direct read, the pod block's or the /16 table's; the /16 entry's bits send
  * it on to the host probe and the /17-/31 search. IPv6: the full length first, then the search. */
-static int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
+static NS_INLINE int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint32_t *addr) {
   uint32_t key[IPCACHE_KEY_WORDS];
   if (family != 4) {
     if (p->params[EBPF_PARAM_HAS_HOST6]) {
@@ -141,7 +145,7 @@ static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) 
  * plen, protocol and port); of those whose {proto, port} matches at their own prefix length, the longest
  * wins. The run ends at the first bucket with an empty slot. Returns the template row.
  */
-static int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32_t identity, uint32_t proto, uint32_t dport) {
+static NS_INLINE int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32_t identity, uint32_t proto, uint32_t dport) {
   uint32_t key[POLICY_KEY_WORDS] = {identity, template_id << TEMPLATE_SHIFT, 0};
   uint32_t mask = bucket_mask(p->polSlots_len);
   uint32_t b = hash_words(key, POLICY_HASH_MASK, POLICY_KEY_WORDS, p->params[EBPF_PARAM_POLICY_SEED]) & mask;
@@ -164,7 +168,7 @@ static int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32_t identit
 
 /* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. Returns
  * the deciding template row or -1; the endpoint -> template read (epTemplate) is one probe when a lookup is made. */
-static int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport) {
+static NS_INLINE int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport) {
   size_t base = (size_t)ep * 4 + dir * 2;
   uint32_t l3_mask = p->epMask[base], l4_mask = p->epMask[base + 1];
   if ((l3_mask | l4_mask) == 0) return -1;
@@ -178,7 +182,7 @@ static int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t rem
 }
 
 /* One direction at one endpoint: 1 when it allows; *entry gets the deciding entry or stays -1. */
-static int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport,
+static NS_INLINE int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport,
                             int32_t *entry) {
   if (ep < 0) return 1;
   uint8_t isolated = dir == DIR_INGRESS ? EP_INGRESS_ISOLATED : EP_EGRESS_ISOLATED;
@@ -198,7 +202,7 @@ static inline int own_node(const ns_ebpf *p, int32_t endpoint, int32_t node) {
 }
 
 /* decideOpening: returns the verdict, *decided the entry (ingress first) when accepted by one. */
-static uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint32_t *src, const uint32_t *dst, uint32_t proto,
+static NS_INLINE uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint32_t *src, const uint32_t *dst, uint32_t proto,
                               uint32_t dport, int32_t *decided) {
   int32_t s = ipcache_lookup(p, family, src);
   int32_t d = ipcache_lookup(p, family, dst);
