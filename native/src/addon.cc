@@ -156,7 +156,8 @@ Napi::Value BindIptables(const Napi::CallbackInfo &info) {
   Bound *b = new Bound();
   b->group = GROUP_IPTABLES;
   b->stack = new int32_t[2 * (size_t)(depth > 0 ? depth : 1)];
-  b->ipt = ns_iptables{&v4->family, &v6->family, v4->checks, v6->checks, &sets->sets, b->stack, b->stack + (depth > 0 ? depth : 1), depth};
+  b->ipt = ns_iptables{&v4->family, &v6->family, v4->checks, v6->checks, &sets->sets, b->stack, b->stack + (depth > 0 ? depth : 1), depth,
+                       iptables_v4_narrow(&v4->family)};
   Napi::Array keep = Napi::Array::New(env, 3);
   keep.Set(0u, info[0]);
   keep.Set(1u, info[1]);

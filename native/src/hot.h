@@ -13,12 +13,16 @@ typedef struct {
   int32_t *stack_pc;
   int32_t *stack_end;
   int32_t depth;
+  /* iptables_v4_narrow(v4): the IPv4 walk compares one address word per CIDR, not four. */
+  int32_t v4_narrow;
 } ns_iptables;
 
 /* Per rule of a family (target_len of them): which of its match fields are set, RULE_CHECK_* bits. */
 enum { RULE_CHECK_PROTO = 1, RULE_CHECK_CT = 2, RULE_CHECK_MARK = 4, RULE_CHECK_SRC = 8, RULE_CHECK_DST = 16,
        RULE_CHECK_PORTS = 32, RULE_CHECK_SETS = 64 };
 void iptables_rule_checks(const ns_ipt_family *f, uint8_t *checks);
+/* Whether every rule's source and destination CIDRs have words 1-3 of base and mask zero (the IPv4 table's do). */
+int iptables_v4_narrow(const ns_ipt_family *f);
 
 /* Verdict, cost and decidedBy of rows [0, count), ctState already set (src/match/ebpf.ts classifyRow). */
 void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);

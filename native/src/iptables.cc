@@ -42,9 +42,25 @@ static int set_contains(const ns_ipt_sets *s, uint32_t set, const uint32_t *addr
   return 0;
 }
 
-static inline int cidr_matches(const uint32_t *base, const uint32_t *mask, const uint32_t *addr) {
+/*
+ * NARROW: words 1-3 of base and mask are zero (iptables_v4_narrow), so they match any address and only
+ * word 0 is compared: an IPv4 packet's CIDR tests in the IPv4 table.
+ */
+template <int NARROW> static inline int cidr_matches(const uint32_t *base, const uint32_t *mask, const uint32_t *addr) {
+  if (NARROW) return (addr[0] & mask[0]) == base[0];
   return (addr[0] & mask[0]) == base[0] && (addr[1] & mask[1]) == base[1] && (addr[2] & mask[2]) == base[2] &&
          (addr[3] & mask[3]) == base[3];
+}
+
+int iptables_v4_narrow(const ns_ipt_family *f) {
+  size_t rules = f->target_len;
+  if (f->srcBase_len < rules * 4 || f->srcMask_len < rules * 4 || f->dstBase_len < rules * 4 || f->dstMask_len < rules * 4) return 0;
+  for (size_t r = 0; r < rules; r++) {
+    for (int w = 1; w < 4; w++) {
+      if ((f->srcBase[r * 4 + w] | f->srcMask[r * 4 + w] | f->dstBase[r * 4 + w] | f->dstMask[r * 4 + w]) != 0) return 0;
+    }
+  }
+  return 1;
 }
 
 /*
@@ -73,6 +89,7 @@ typedef struct {
 } packet_view;
 
 /* A rule's match fields in the TypeScript's order (iptables.ts ruleMatches); `checks` says which are set. */
+template <int NARROW>
 static inline int rule_matches(const ns_iptables *m, const ns_ipt_family *f, uint8_t checks, int32_t r,
                                const packet_view *v, uint32_t mark) {
   if (checks == 0) return 1;
@@ -81,8 +98,8 @@ static inline int rule_matches(const ns_iptables *m, const ns_ipt_family *f, uin
   if ((checks & RULE_CHECK_MARK) && (mark & f->markMask[r]) != f->markValue[r]) return 0;
   const uint32_t *src = v->src, *dst = v->dst;
   uint32_t proto = v->proto, dport = v->dport;
-  if ((checks & RULE_CHECK_SRC) && !cidr_matches(f->srcBase + (size_t)r * 4, f->srcMask + (size_t)r * 4, src)) return 0;
-  if ((checks & RULE_CHECK_DST) && !cidr_matches(f->dstBase + (size_t)r * 4, f->dstMask + (size_t)r * 4, dst)) return 0;
+  if ((checks & RULE_CHECK_SRC) && !cidr_matches<NARROW>(f->srcBase + (size_t)r * 4, f->srcMask + (size_t)r * 4, src)) return 0;
+  if ((checks & RULE_CHECK_DST) && !cidr_matches<NARROW>(f->dstBase + (size_t)r * 4, f->dstMask + (size_t)r * 4, dst)) return 0;
   if (checks & RULE_CHECK_PORTS) {
     int32_t p_start = f->portStart[r], p_end = p_start + f->portCount[r];
     int hit = 0;
@@ -100,7 +117,7 @@ static inline int rule_matches(const ns_iptables *m, const ns_ipt_family *f, uin
 }
 
 /* The table walk, the one hot loop (kept whole, as in the TS). */
-static void walk(ns_iptables *m, const ns_ipt_family *f, const uint8_t *checks, ns_batch *b, uint32_t i) {
+template <int NARROW> static void walk(ns_iptables *m, const ns_ipt_family *f, const uint8_t *checks, ns_batch *b, uint32_t i) {
   int32_t entry = f->params[IPT_PARAM_ENTRY];
   int32_t pc = f->chainStart[entry], end = f->chainEnd[entry], sp = 0, accepted = -1, decided = -1;
   uint32_t mark = 0, cost = 0;
@@ -116,7 +133,7 @@ static void walk(ns_iptables *m, const ns_ipt_family *f, const uint8_t *checks, 
       continue;
     }
     cost++;
-    if (!rule_matches(m, f, checks[pc], pc, &v, mark)) { pc++; continue; }
+    if (!rule_matches<NARROW>(m, f, checks[pc], pc, &v, mark)) { pc++; continue; }
     f->packets[pc] += 1;
     f->bytes[pc] += wire;
     uint8_t target = f->target[pc];
@@ -156,6 +173,8 @@ void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i) {
     b->decidedBy[i] = -1;
     return;
   }
-  if (family == 4) walk(m, m->v4, m->v4_checks, b, i);
-  else walk(m, m->v6, m->v6_checks, b, i);
+  /* In a narrow table words 1-3 of every mask are zero, so they match whatever the packet holds there. */
+  if (family == 4 && m->v4_narrow) walk<1>(m, m->v4, m->v4_checks, b, i);
+  else if (family == 4) walk<0>(m, m->v4, m->v4_checks, b, i);
+  else walk<0>(m, m->v6, m->v6_checks, b, i);
 }
