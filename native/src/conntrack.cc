@@ -32,11 +32,11 @@ static thread_local int64_t row_hash_row __attribute__((tls_model("initial-exec"
  * The entry the current row's packet belongs to once tracked and confirmed (NIL: none), and the replay
  * told of every entry removed while it runs (ct_set_owner), so that counts it keeps per entry follow it.
  */
-static thread_local int32_t row_entry __attribute__((tls_model("initial-exec"))) = -1;
+thread_local int32_t ct_current_entry __attribute__((tls_model("initial-exec"))) = -1;
+#define row_entry ct_current_entry
 static thread_local struct ns_replay *owner __attribute__((tls_model("initial-exec")));
 
 void ct_set_owner(struct ns_replay *r) { owner = r; }
-int32_t ct_row_entry(void) { return row_entry; }
 
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 

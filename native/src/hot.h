@@ -44,7 +44,8 @@ void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash);
  * removed); and the replay (replay.h) that ct_track/ct_confirm on this thread tell of each entry they
  * remove (NULL: none), through replay_entry_removed.
  */
-int32_t ct_row_entry(void);
+extern thread_local int32_t ct_current_entry __attribute__((tls_model("initial-exec")));
+static inline int32_t ct_row_entry(void) { return ct_current_entry; }
 struct ns_replay;
 void ct_set_owner(struct ns_replay *r);
 void replay_entry_removed(struct ns_replay *r, int32_t e);

@@ -396,7 +396,7 @@ enum { HINT_AHEAD = 16, HINT_RING = 64 };
  * flow the tracker does not hold, whose row will look its connection up: the row's connection hash is
  * returned (account_row takes it) and its index slot prefetched. Else -1.
  */
-static int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
+static inline int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
   /* ct_prefetch_slot hashes only IP rows that are not later fragments, malformed or ICMP errors: rows
      whose own tuple keys their connection (stage.ts connectionOf). */
   if (ct_hash < 0) return -1;
