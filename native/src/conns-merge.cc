@@ -37,11 +37,17 @@ static uint32_t merge_positions(ns_conns *const *t, uint32_t n, int32_t **positi
   return row < max ? row : max;
 }
 
+/* Row c of `from` to row p of `to`, column by column by type: a memcpy of each column's width, the
+   width read from CONN_COLUMN_BYTES, was a library call per column per row (22 instructions a packet). */
 static void copy_row(ns_conns *to, uint32_t p, const ns_conns *from, uint32_t c) {
-  for (int k = 0; k < CONN_COLUMNS; k++) {
-    size_t w = CONN_COLUMN_BYTES[k];
-    memcpy((uint8_t *)conns_column(to, k) + (size_t)p * w, (const uint8_t *)conns_column(from, k) + (size_t)c * w, w);
-  }
+  static_assert(CONN_COLUMNS == 7, "copy_row copies every column");
+  to->records[p] = from->records[c];
+  to->first_record[p] = from->first_record[c];
+  to->first_file[p] = from->first_file[c];
+  to->service[p] = from->service[c];
+  to->hash[p] = from->hash[c];
+  to->verdict[p] = from->verdict[c];
+  to->ct_state[p] = from->ct_state[c];
 }
 
 int conns_merge_plan(ns_merge *m, ns_conns *const *t, uint32_t n) {
