@@ -27,6 +27,11 @@ const BY_FILE: Record<string, Stage> = {
   // that on real cores overlap the other thread's work.
   'addon-lanes.cc': 'lane scheduling', 'conns-merge.cc': 'lane merge',
 };
+/**
+ * Headers whose lines count to a stage wherever they are inlined: ct-key.h builds and hashes the tracker's
+ * tuple, in the replay's prefetch ring (replay_lane) as much as in conntrack.cc.
+ */
+const BY_HEADER: Record<string, Stage> = { 'ct-key.h': 'conntrack' };
 /** replay.cc's Service DNAT (nat.ts mirrored) and the lanes' shard of each row, apart from its connection table. */
 const DNAT_FUNCTIONS = /^(replay_prepare|apply_nat|find_service_port|to_backend|nat_hash|shard_of|mix_words)\b/;
 
@@ -44,12 +49,13 @@ const LINE = new RegExp(String.raw`^\s*${COUNT}\s+${COUNT}\s+${COUNT}\s+(\S.*)$`
  * The addon's counts per stage from cg_annotate's function summary. cg_annotate splits a function's
  * counts by the source file of each line, so code inlined from a header (hot.h's run_row, rotl32) shows
  * as `hot.h:<caller>`: every row of a function goes to the stage of the .cc file the function is defined
- * in. Only functions with a row in a native/src .cc file count (V8, libc and the cluster's loading do
- * not). Lines that are not function rows are skipped; an unrecognised format yields no stages, which the
- * caller reports as an error rather than as zero.
+ * in, but a row of a header in BY_HEADER to that header's stage. Only functions with a row in a
+ * native/src .cc file count (V8, libc and the cluster's loading do not). Lines that are not function rows
+ * are skipped; an unrecognised format yields no stages, which the caller reports as an error rather than
+ * as zero.
  */
 export function stageCounts(annotated: string): Map<Stage, Counts> {
-  const rows: { fn: string; counts: Counts }[] = [];
+  const rows: { fn: string; file: string | undefined; counts: Counts }[] = [];
   const home = new Map<string, string>();
   for (const line of annotated.split('\n')) {
     const m = LINE.exec(line);
@@ -59,13 +65,13 @@ export function stageCounts(annotated: string): Map<Stage, Counts> {
     const file = /\/native\/(?:build\/\.\.\/)?src\/([\w.-]+)$/.exec(where.slice(0, colon))?.[1];
     const fn = where.slice(colon + 1);
     if (file?.endsWith('.cc') && !home.has(fn)) home.set(fn, file);
-    rows.push({ fn, counts: { ir: count(m[1]!), d1mr: count(m[2]!), dlmr: count(m[3]!) } });
+    rows.push({ fn, file, counts: { ir: count(m[1]!), d1mr: count(m[2]!), dlmr: count(m[3]!) } });
   }
   const stages = new Map<Stage, Counts>();
-  for (const { fn, counts } of rows) {
+  for (const { fn, file: rowFile, counts } of rows) {
     const file = home.get(fn);
     if (file === undefined) continue;
-    const stage = stageOf(file, fn);
+    const stage = (rowFile !== undefined ? BY_HEADER[rowFile] : undefined) ?? stageOf(file, fn);
     const c = stages.get(stage) ?? { ir: 0, d1mr: 0, dlmr: 0 };
     c.ir += counts.ir;
     c.d1mr += counts.d1mr;
