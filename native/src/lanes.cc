@@ -65,17 +65,29 @@ static inline void stream_lines(void *to, const void *from, int lines) {
 #endif
 }
 
-/* The batch's columns for packing, read once for a batch (see unpack_columns below for why). */
+/*
+ * The batch's column pointers (and, unpacking, the Services'), read once for a batch by pack and unpack:
+ * every byte stored into a column or a line may alias anything (a char store, for the compiler), so
+ * through the batch struct each column's address was loaded again after every such store. __restrict
+ * says that the columns and the rows do not overlap.
+ */
 typedef struct {
-  const uint32_t *__restrict src, *__restrict dst, *__restrict innerSrc, *__restrict innerDst;
-  const uint16_t *__restrict srcPort, *__restrict dstPort, *__restrict innerSrcPort, *__restrict innerDstPort;
-  const uint8_t *__restrict family, *__restrict proto, *__restrict flags, *__restrict tcpFlags, *__restrict icmpType,
+  uint32_t *__restrict src, *__restrict dst, *__restrict innerSrc, *__restrict innerDst;
+  uint16_t *__restrict srcPort, *__restrict dstPort, *__restrict innerSrcPort, *__restrict innerDstPort;
+  uint8_t *__restrict family, *__restrict proto, *__restrict flags, *__restrict tcpFlags, *__restrict icmpType,
       *__restrict icmpCode, *__restrict sctpChunk, *__restrict innerProto;
-  const uint32_t *__restrict wireLength, *__restrict tsNsec, *__restrict fragmentId;
-  const double *__restrict tsSec, *__restrict recordIndex;
-} pack_columns;
+  uint32_t *__restrict wireLength, *__restrict tsNsec, *__restrict fragmentId;
+  double *__restrict tsSec, *__restrict recordIndex;
+  int32_t *__restrict services;
+} lane_columns;
 
-static inline void lane_pack(const pack_columns *c, uint32_t i, int32_t service, double base, int times, ns_lane_row *out) {
+static inline lane_columns lane_columns_of(const ns_batch *b, int32_t *services) {
+  return lane_columns{b->src, b->dst, b->innerSrc, b->innerDst, b->srcPort, b->dstPort, b->innerSrcPort, b->innerDstPort,
+                      b->family, b->proto, b->flags, b->tcpFlags, b->icmpType, b->icmpCode, b->sctpChunk, b->innerProto,
+                      b->wireLength, b->tsNsec, b->fragmentId, b->tsSec, b->recordIndex, services};
+}
+
+static inline void lane_pack(const lane_columns *c, uint32_t i, int32_t service, double base, int times, ns_lane_row *out) {
   ns_lane_row r;
   memcpy(r.src, c->src + (size_t)i * 4, 16);
   memcpy(r.dst, c->dst + (size_t)i * 4, 16);
@@ -116,10 +128,7 @@ static inline void lane_pack(const pack_columns *c, uint32_t i, int32_t service,
 void lane_pack_rows(const ns_batch *b, uint32_t rows, const int32_t *services, const uint8_t *lane_of, double base,
                     ns_lane_row *const *out, uint32_t *handed) {
   int times = times_fit(b, rows, base);
-  const pack_columns c = {b->src, b->dst, b->innerSrc, b->innerDst, b->srcPort, b->dstPort, b->innerSrcPort,
-                          b->innerDstPort, b->family, b->proto, b->flags, b->tcpFlags, b->icmpType, b->icmpCode,
-                          b->sctpChunk, b->innerProto, b->wireLength, b->tsNsec, b->fragmentId, b->tsSec,
-                          b->recordIndex};
+  const lane_columns c = lane_columns_of(b, NULL);
   for (uint32_t i = 0; i < rows; i++) {
     uint8_t k = lane_of[i];
     lane_pack(&c, i, services[i], base, times, &out[k][handed[k]++]);
@@ -129,22 +138,7 @@ void lane_pack_rows(const ns_batch *b, uint32_t rows, const int32_t *services, c
 #endif
 }
 
-/*
- * The batch's column pointers, read once for a batch: every byte stored into a column may alias anything
- * (a char store, for the compiler), so through the batch struct each column's address was loaded again
- * after every such store. __restrict says that the columns and the rows do not overlap.
- */
-typedef struct {
-  uint32_t *__restrict src, *__restrict dst, *__restrict innerSrc, *__restrict innerDst;
-  uint16_t *__restrict srcPort, *__restrict dstPort, *__restrict innerSrcPort, *__restrict innerDstPort;
-  uint8_t *__restrict family, *__restrict proto, *__restrict flags, *__restrict tcpFlags, *__restrict icmpType,
-      *__restrict icmpCode, *__restrict sctpChunk, *__restrict innerProto;
-  uint32_t *__restrict wireLength, *__restrict tsNsec, *__restrict fragmentId;
-  double *__restrict tsSec, *__restrict recordIndex;
-  int32_t *__restrict services;
-} unpack_columns;
-
-static inline void lane_unpack(const ns_lane_row *__restrict in, const unpack_columns *c, uint32_t j, double base) {
+static inline void lane_unpack(const ns_lane_row *__restrict in, const lane_columns *c, uint32_t j, double base) {
   memcpy(c->src + (size_t)j * 4, in->src, 16);
   memcpy(c->dst + (size_t)j * 4, in->dst, 16);
   c->srcPort[j] = in->srcPort;
@@ -176,9 +170,6 @@ static inline void lane_unpack(const ns_lane_row *__restrict in, const unpack_co
 }
 
 void lane_unpack_rows(const ns_lane_row *in, uint32_t n, ns_batch *b, int32_t *services, double base) {
-  const unpack_columns c = {b->src, b->dst, b->innerSrc, b->innerDst, b->srcPort, b->dstPort, b->innerSrcPort,
-                            b->innerDstPort, b->family, b->proto, b->flags, b->tcpFlags, b->icmpType, b->icmpCode,
-                            b->sctpChunk, b->innerProto, b->wireLength, b->tsNsec, b->fragmentId, b->tsSec,
-                            b->recordIndex, services};
+  const lane_columns c = lane_columns_of(b, services);
   for (uint32_t j = 0; j < n; j++) lane_unpack(in + j, &c, j, base);
 }
