@@ -30,8 +30,12 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   const addon = opts.addon!;
   const n = opts.threads!;
   const { rowModel, nm, model, connections, run, batch, maxConnections } = fusedSetup(opts);
+  // Every lane's tracker is made like the first (a caller's own, through rowModels, may differ from the
+  // defaults): with default timeouts the other lanes' connections would expire as one thread's do not.
+  const first = rowModel.conntrack;
+  const like = { capacity: first.table.capacity, timeouts: first.timeouts, fragmentSlots: first.fragments.mask + 1, allocate: hugeAllocator(addon) };
   const lanes = Array.from({ length: n }, (_, k) => bindNativeReplay(
-    nm.lane(k), k === 0 ? rowModel.conntrack : newConntrack({ allocate: hugeAllocator(addon) }),
+    nm.lane(k), k === 0 ? first : newConntrack(like),
     run.result.nat, batch, run.services, maxConnections, // a lane keeps its rows' Services in its own batch
   ));
   // Every row's verdict is needed back in the batch only to write the pcaps of allowed or dropped packets.

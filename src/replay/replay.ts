@@ -47,7 +47,9 @@ export interface ReplayOptions {
   /**
    * Models the caller compiled once (benchmarks: a real-tier compile is too costly to repeat per run):
    * called once per model per replay, for a fresh RowModel with its own tracker. Absent: compiled here.
-   * Not passed to --threads workers, which compile their own.
+   * With --threads, lanes (one native model) run the first lane on it and give every other lane a tracker
+   * like its tracker (capacity, timeouts, fragment slots); the staged workers (several models, or no
+   * addon) do not get it: they compile their own, with default trackers.
    */
   readonly rowModels?: (name: ModelName) => RowModel;
 }

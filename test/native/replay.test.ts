@@ -19,7 +19,7 @@ import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { canFuse } from '../../src/replay/fused.js';
 import { buildRowModel, type RowModel } from '../../src/replay/models.js';
-import { newConntrack, type Conntrack } from '../../src/conntrack/index.js';
+import { DEFAULT_TIMEOUTS, newConntrack, type Conntrack, type Timeouts } from '../../src/conntrack/index.js';
 import { Counter } from '../../src/conntrack/state.js';
 import { canFuseLanes } from '../../src/replay/fused-lanes.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
@@ -276,6 +276,27 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(one.filter((h) => h > 0).length).toBeGreaterThan(20);
     expect(hits(replay([path], { ...staged, threads: 2 }))).toEqual(one);
   }, 180_000);
+
+  it('--threads: every lane tracks with the first lane\'s timeouts (a caller\'s own tracker)', () => {
+    // Timeouts so short that every entry has expired by its connection's next packet: each packet starts
+    // over. A lane tracking with the default timeouts instead would hold its connections.
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 80, namespaces: 4, policies: 10, seed: 17 }))).cluster);
+    const path = writeTemp(synthBytes(index, 6000, 'imix', 17), 'lane-timeouts.pcap');
+    const tiny = 1e-9;
+    const timeouts: Timeouts = {
+      tcp: DEFAULT_TIMEOUTS.tcp.map(() => tiny), tcpUnacknowledged: tiny, udpUnreplied: tiny, udpReplied: tiny,
+      udpStreamAfter: tiny, icmp: tiny, icmpv6: tiny, generic: tiny, greUnreplied: tiny, greReplied: tiny,
+      sctpCookieWait: tiny, sctpEstablished: tiny, fragment: tiny,
+    };
+    for (const model of MODELS) {
+      const rowModels = (name: ModelName): RowModel => ({ ...buildRowModel(name, index, DEFAULT_EVAL_OPTIONS), conntrack: newConntrack({ timeouts }) });
+      const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, rowModels };
+      const one = replay([path], base);
+      const defaults = replay([path], { ...base, rowModels: undefined });
+      expect(comparable(defaults), `${model}: the timeouts make a difference`).not.toEqual(comparable(one));
+      for (const threads of [2, 3]) expect(comparable(replay([path], { ...base, threads })), `${model}, ${threads} threads`).toEqual(comparable(one));
+    }
+  });
 
   it('--threads: timestamps past 32 bits of seconds (pcapng) reach the lanes whole', () => {
     // The synth capture's frames as pcapng, the first half 20 s before 2^32 seconds and the rest 30 s after
