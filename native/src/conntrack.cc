@@ -11,9 +11,7 @@
 #include "ct-key.h"
 
 enum { ENTRY_WORDS = 2 * TUPLE_WORDS, NIL = -1 };
-/* An established packet's path (lookup, the TCP update, the recency list) is inlined into ct_track: its
-   calls cost more than their bodies (cachegrind). */
-#define NS_INLINE inline __attribute__((always_inline))
+/* An established packet's path (lookup, the TCP update, the recency list) is inlined into ct_track (NS_INLINE). */
 
 /* Scratch: the packet's tuple (words 0-9) and its reverse (10-19). One per process is enough: the
    addon's calls run to completion on the calling thread; worker threads get their own copy (thread_local;
@@ -33,7 +31,6 @@ static thread_local int64_t row_hash_row __attribute__((tls_model("initial-exec"
  * told of every entry removed while it runs (ct_set_owner), so that counts it keeps per entry follow it.
  */
 thread_local int32_t ct_current_entry __attribute__((tls_model("initial-exec"))) = -1;
-#define row_entry ct_current_entry
 static thread_local struct ns_replay *owner __attribute__((tls_model("initial-exec")));
 
 void ct_set_owner(struct ns_replay *r) { owner = r; }
@@ -113,7 +110,7 @@ static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, uint32_t ori
   place_slot_hashed(ct, e * 2, orig_hash);
   link_tail(ct, e);
   ct->meta[META_COUNT]++;
-  row_entry = e;
+  ct_current_entry = e;
   return e;
 }
 
@@ -137,7 +134,7 @@ static void remove_slot(ns_conntrack *ct, int32_t ref) {
 }
 
 static void remove_entry(ns_conntrack *ct, int32_t e) {
-  if (e == row_entry) row_entry = NIL;
+  if (e == ct_current_entry) ct_current_entry = NIL;
   if (owner) replay_entry_removed(owner, e);
   remove_slot(ct, e * 2);
   remove_slot(ct, e * 2 + 1);
@@ -158,7 +155,7 @@ static NS_INLINE int32_t lookup(ns_conntrack *ct, const uint32_t *k) {
   if (ref < 0) return ref;
   int32_t e = ref >> 1;
   if (ct->expires[e] > now_of(ct)) {
-    row_entry = e;
+    ct_current_entry = e;
     return ref;
   }
   remove_entry(ct, e);
@@ -293,9 +290,10 @@ static constexpr uint32_t tcp_index(uint32_t flags) {
 
 /* tcp_error: after masking ECE, CWR and PSH only these combinations are valid. */
 static constexpr int tcp_flags_valid(uint32_t flags) {
-  return (flags & 0x37) == 0x02 || (flags & 0x37) == 0x22 || (flags & 0x37) == 0x12 || (flags & 0x37) == 0x04 ||
-         (flags & 0x37) == 0x14 || (flags & 0x37) == 0x11 || (flags & 0x37) == 0x31 || (flags & 0x37) == 0x10 ||
-         (flags & 0x37) == 0x30;
+  switch (flags & 0x37) {
+    case 0x02: case 0x22: case 0x12: case 0x04: case 0x14: case 0x11: case 0x31: case 0x10: case 0x30: return 1;
+    default: return 0;
+  }
 }
 
 /*
@@ -318,8 +316,8 @@ static void mark_invalid(ns_conntrack *ct, ns_batch *b, uint32_t i) {
   ct->counters[COUNTER_INVALID] += 1;
 }
 
-/* resolve_normal_ct's ctinfo: reply direction, or a reply seen, is ESTABLISHED. */
-/* Both without a branch: the direction and the reply bit vary packet to packet. */
+/* resolve_normal_ct's ctinfo: reply direction, or a reply seen, is ESTABLISHED. This and seen() are
+   branch-free: the direction and the reply bit vary packet to packet. */
 static inline uint8_t existing_state(const ns_conntrack *ct, int32_t e, int32_t dir) {
   uint32_t replied = (uint32_t)dir | ((ct->status[e] & STATUS_SEEN_REPLY) != 0);
   return (uint8_t)(CT_NEW + replied * (CT_ESTABLISHED - CT_NEW));
@@ -521,7 +519,7 @@ static void track_later_fragment(ns_conntrack *ct, ns_batch *b, uint32_t i) {
 
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i, int64_t hinted_hash, const uint32_t *hinted_key) {
   ct->pending[i] = 0;
-  row_entry = NIL;
+  ct_current_entry = NIL;
   set_now(ct, b, i);
   uint8_t flags = b->flags[i];
   if (b->family[i] == 0) { b->ctState[i] = CT_UNTRACKED; return; }

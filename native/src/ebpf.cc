@@ -11,8 +11,7 @@
 #include "hot.h"
 
 /* A connection opening's path (both ipcache lookups, both directions' policy lookups) is inlined into
-   ebpf_classify_row: the calls cost more than their bodies (cachegrind). */
-#define NS_INLINE inline __attribute__((always_inline))
+   ebpf_classify_row (NS_INLINE). */
 
 /* hash-table.ts: buckets of 16 words, slots of key words + 1 (the value, int32, -1 empty). */
 enum { BUCKET_WORDS = 16, IPC_SLOT_WORDS = IPCACHE_KEY_WORDS + 1, POL_SLOT_WORDS = POLICY_KEY_WORDS + 1,

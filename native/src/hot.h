@@ -3,6 +3,9 @@
 #define NETSIEVE_HOT_H
 #include "layout.h"
 
+/* For the steps of a per-packet path whose calls cost more than their bodies (cachegrind). */
+#define NS_INLINE inline __attribute__((always_inline))
+
 /* The iptables model: both families (with their rules' checks), the shared sets, and a jump stack per call site. */
 typedef struct {
   const ns_ipt_family *v4;

@@ -276,17 +276,17 @@ static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
   return ((m ^ (m >> 13)) >> 1) % n;
 }
 
-/*
- * prepareRows, the part that needs no replay's state: DNAT per IP row (services[i], or -1) and, with
- * `shards` above 1, the shard each row belongs to (lane_of[i]; non-IP rows: shard 0), for rows [lo, hi).
- * It rewrites the batch's addresses, so it runs once per row however many lanes there are.
- */
 /* Row i's lane of `shards`: non-IP rows go to lane 0. */
 static inline uint8_t row_shard(const ns_batch *b, uint32_t i, uint32_t shards) {
   return b->family[i] == 0 ? 0 : (uint8_t)shard_of(b, i, shards);
 }
 
-/* Never inlined (it runs once a batch): bench/cachegrind.ts tells DNAT's instructions apart by this name. */
+/*
+ * prepareRows, the part that needs no replay's state: DNAT per IP row (services[i], or -1) and, with
+ * `shards` above 1, the shard each row belongs to (lane_of[i]; non-IP rows: shard 0), for rows [lo, hi).
+ * It rewrites the batch's addresses, so it runs once per row however many lanes there are. Never inlined
+ * (it runs once a batch): bench/cachegrind.ts tells DNAT's instructions apart by this name.
+ */
 __attribute__((noinline)) void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards,
                                               int32_t *services, uint8_t *lane_of) {
   int with_nat = nat->params[NAT_PARAM_COUNT] > 0;
