@@ -97,8 +97,11 @@ static NS_INLINE void unlink_entry(ns_conntrack *ct, int32_t e) {
 }
 
 static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, uint32_t orig_hash, const uint32_t *reply) {
-  if (ct->meta[META_FREE_TOP] == 0) return NIL;
-  int32_t e = ct->free[--ct->meta[META_FREE_TOP]];
+  /* table.ts insertEntry: a freed entry first, else the next never-used one (META_FRESH). */
+  int32_t e;
+  if (ct->meta[META_FREE_TOP] > 0) e = ct->free[--ct->meta[META_FREE_TOP]];
+  else if ((size_t)ct->meta[META_FRESH] < ct->expires_len) e = ct->meta[META_FRESH]++;
+  else return NIL;
   uint32_t *t = ct->tuples + (size_t)e * ENTRY_WORDS;
   for (int k = 0; k < TUPLE_WORDS; k++) {
     t[k] = orig[k];

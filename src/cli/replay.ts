@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { InputError } from '../errors.js';
+import { DEFAULT_CONNTRACK_CAPACITY, MAX_CONNTRACK_CAPACITY } from '../conntrack/index.js';
 import { compileEbpf } from '../compile/ebpf/compile.js';
 import { renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
 import type { EbpfProgram } from '../compile/ebpf/program.js';
@@ -13,6 +14,7 @@ import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { chooseEngine, parseEngine } from '../native/load.js';
 import { MAX_THREADS, replay, type ReplayResult } from '../replay/replay.js';
+import { trackerWarnings } from '../replay/trackers.js';
 import { buildReplayReport } from '../report/replay-report.js';
 import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
@@ -30,7 +32,8 @@ export function registerReplay(program: Command): void {
     .option('--write-dropped <file>', 'write the packets the dataplane drops to this pcap')
     .option('--limit <n>', 'denied connections to list', '100')
     .option('--engine <engine>', 'native (C addon; the default when it loads) or js (TypeScript)')
-    .option('--threads <n>', 'threads, sharded by connection (results equal one thread\'s)', '1')
+    .option('--threads <n>', 'threads, sharded by connection (results equal one thread\'s while no conntrack table fills)', '1')
+    .option('--conntrack-max <n>', 'entries each model\'s conntrack table holds, as the node\'s nf_conntrack_max', String(DEFAULT_CONNTRACK_CAPACITY))
     .option('--policy-maps', 'eBPF model: also print the policy maps with each entry\'s hit count (like `cilium bpf policy get`)');
   addClusterOptions(cmd);
   addSemanticsOptions(cmd);
@@ -42,6 +45,7 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const output = parseChoice(opts['output']!, '--output', ['table', 'json'] as const);
   const limit = parseLimit(opts['limit']!);
   const threads = parseThreads(opts['threads']!);
+  const conntrackCapacity = parseConntrackMax(opts['conntrackMax']!);
   const { addon } = chooseEngine(parseEngine(opts['engine']));
   const models: ModelName[] = model === 'all' ? ['reference', 'iptables', 'ebpf'] : [model];
   const { cluster } = loadClusterFromOptions(opts);
@@ -50,9 +54,10 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const bar = output !== 'json' && process.stderr.isTTY ? progressBar() : undefined;
   const result = replay(captures, {
     index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
-    addon, threads,
+    addon, threads, conntrackCapacity,
   });
   bar?.done();
+  for (const w of trackerWarnings(result.models)) process.stderr.write(`netsieve: warning: ${w}\n`);
   const report = buildReplayReport(result, index, evalOptions, limit);
   const maps = opts['policyMaps'] ? policyMapsWithHits(result, index, evalOptions) : null;
   if (output === 'json') {
@@ -74,6 +79,13 @@ function parseLimit(text: string): number {
 
 function parseThreads(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_THREADS) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_THREADS}`);
+  return Number(text);
+}
+
+function parseConntrackMax(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_CONNTRACK_CAPACITY) {
+    throw new InputError(`--conntrack-max: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_CONNTRACK_CAPACITY}`);
+  }
   return Number(text);
 }
 

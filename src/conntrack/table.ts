@@ -15,6 +15,8 @@
 import { carveArrays } from './arena.js';
 
 export const TUPLE_WORDS = 10;
+/** The largest table: 16,777,216 entries, whose slots alone (4 per entry) take 512 MiB. */
+export const MAX_CONNTRACK_CAPACITY = 1 << 24;
 /** The tuple word holding family << 8 | protocol. */
 const FAMILY_PROTO_WORD = 8;
 const ENTRY_WORDS = 2 * TUPLE_WORDS;
@@ -32,20 +34,26 @@ export interface ConnTable {
   /** Recency list, least recently refreshed first. */
   readonly prev: Int32Array;
   readonly next: Int32Array;
+  /** Entries freed since they were taken, a stack: taken again before any never-used entry. */
   readonly free: Int32Array;
-  /** head, tail, free-stack top, entry count. */
+  /** TableMeta slots. */
   readonly meta: Int32Array;
 }
 
-const HEAD = 0;
-const TAIL = 1;
-const FREE_TOP = 2;
-const COUNT = 3;
+/**
+ * The slots of `meta` (native/src/layout.h META_*): the recency list's ends, the free stack's top, the
+ * entry count, and how many entries were ever taken. Entries are taken in order 0, 1, 2, ... when no freed
+ * one waits, so FRESH is also the most entries the table has held at once; and an entry's arrays are
+ * touched only once it is taken (prev and next are written when it is linked), so a big table that is
+ * never filled costs only its slot arrays (its memory is the kernel's lazily zeroed pages).
+ */
+export const TableMeta = { HEAD: 0, TAIL: 1, FREE_TOP: 2, COUNT: 3, FRESH: 4 } as const;
+const { HEAD, TAIL, FREE_TOP, COUNT, FRESH } = TableMeta;
 
 /** The table's slot and per-entry arrays (as carveArrays asks for them), for `capacity` entries. */
 export function tableArrays(capacity: number) {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
-    throw new RangeError(`conntrack capacity ${capacity} is not an integer in 1..${1 << 24}`);
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CONNTRACK_CAPACITY) {
+    throw new RangeError(`conntrack capacity ${capacity} is not an integer in 1..${MAX_CONNTRACK_CAPACITY}`);
   }
   // Two tuples per entry at a load factor of at most 1/2: slots >= 4 x capacity, a power of two.
   let slots = 8;
@@ -59,10 +67,7 @@ export function tableArrays(capacity: number) {
 /** An empty table over `arrays` (zeroed, of tableArrays' lengths; newTable makes them). */
 export function initTable(capacity: number, arrays: Pick<ConnTable, 'slotRef' | 'slotHash' | 'tuples' | 'prev' | 'next' | 'free'>): ConnTable {
   const { slotRef, slotHash, tuples, prev, next, free } = arrays;
-  prev.fill(NIL);
-  next.fill(NIL);
-  for (let i = 0; i < capacity; i++) free[i] = capacity - 1 - i;
-  const meta = Int32Array.of(NIL, NIL, capacity, 0);
+  const meta = Int32Array.of(NIL, NIL, 0, 0, 0);
   return { capacity, mask: slotRef.length - 1, slotRef, slotHash, tuples, prev, next, free, meta };
 }
 
@@ -136,8 +141,10 @@ function placeSlot(t: ConnTable, ref: number): void {
  */
 export function insertEntry(t: ConnTable, orig: Uint32Array, origOff: number, reply: Uint32Array, replyOff: number): number {
   const meta = t.meta;
-  if (meta[FREE_TOP] === 0) return NIL;
-  const e = t.free[--meta[FREE_TOP]!]!;
+  let e: number;
+  if (meta[FREE_TOP]! > 0) e = t.free[--meta[FREE_TOP]!]!;
+  else if (meta[FRESH]! < t.capacity) e = meta[FRESH]!++;
+  else return NIL;
   const base = e * ENTRY_WORDS;
   for (let k = 0; k < TUPLE_WORDS; k++) {
     t.tuples[base + k] = orig[origOff + k]!;

@@ -19,6 +19,7 @@ import { settleProbes } from '../native/engine.js';
 import { hugeAllocator } from '../native/load.js';
 import { bindNativeLanes, bindNativeReplay, finishNativeLanes, takeLanesConnections } from '../native/replay.js';
 import { absorbStats, canFuse, fusedSetup, readAll } from './fused.js';
+import { summarizeTrackers } from './trackers.js';
 import { closeWriters, startTimer, type ReplayOptions, type ReplayResult } from './replay.js';
 
 /** Whether `replay` runs on lanes: what ./fused.ts runs, with --threads above 1. */
@@ -34,9 +35,9 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   // defaults): with default timeouts the other lanes' connections would expire as one thread's do not.
   const first = rowModel.conntrack;
   const like = { capacity: first.table.capacity, timeouts: first.timeouts, fragmentSlots: first.fragments.mask + 1, allocate: hugeAllocator(addon) };
-  const lanes = Array.from({ length: n }, (_, k) => bindNativeReplay(
-    nm.lane(k), k === 0 ? first : newConntrack(like),
-    run.result.nat, batch, run.services, maxConnections, // a lane keeps its rows' Services in its own batch
+  const trackers = Array.from({ length: n }, (_, k) => (k === 0 ? first : newConntrack(like)));
+  const lanes = trackers.map((ct, k) => bindNativeReplay(
+    nm.lane(k), ct, run.result.nat, batch, run.services, maxConnections, // a lane keeps its rows' Services in its own batch
   ));
   // Every row's verdict is needed back in the batch only to write the pcaps of allowed or dropped packets.
   const replay = bindNativeLanes(lanes, opts.writeAllowed !== undefined || opts.writeDropped !== undefined);
@@ -49,6 +50,7 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   }
   for (const lane of lanes) settleProbes(lane.model);
   absorbStats(run.result, model, replay);
+  model.tracker = summarizeTrackers(trackers);
   connections.adoptColumns(takeLanesConnections(replay));
   timer.stop(run.result);
   return run.result;

@@ -18,6 +18,7 @@ import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
 import { buildRowModel, nativeHandleOf, type RowModel } from './models.js';
 import { closeWriters, newRun, startTimer, writeOuts, fileSizes, type ReplayOptions, type ReplayResult, type Run } from './replay.js';
 import { mapEntryHitsOf, type ModelCounts } from './stage.js';
+import { emptyTrackerSummary, summarizeTrackers } from './trackers.js';
 
 /** Whether `replay` can run fused (see the file comment); with --threads, see ./fused-lanes.ts. */
 export function canFuse(opts: ReplayOptions): boolean {
@@ -37,9 +38,11 @@ export interface FusedSetup {
 
 export function fusedSetup(opts: ReplayOptions): FusedSetup {
   const capacity = opts.batchSize ?? 4096;
-  const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, hugeAllocator(opts.addon!));
+  const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, {
+    allocate: hugeAllocator(opts.addon!), capacity: opts.conntrackCapacity,
+  });
   const nm = nativeHandleOf(opts.addon!, rowModel)!;
-  const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel) };
+  const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel), tracker: emptyTrackerSummary() };
   const connections = new ConnectionTable(opts.maxConnections);
   const run = newRun(opts, { models: [model], connections, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [] }, capacity);
   return { rowModel, nm, model, connections, run, batch: new FlowBatch(capacity), maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS };
@@ -56,6 +59,7 @@ export function replayFused(paths: readonly string[], opts: ReplayOptions): Repl
   }
   settleProbes(nm);
   absorbStats(run.result, model, replay);
+  model.tracker = summarizeTrackers([rowModel.conntrack]);
   connections.adoptColumns(takeNativeConnections(replay));
   timer.stop(run.result);
   return run.result;

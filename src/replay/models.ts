@@ -13,8 +13,7 @@
  */
 import { compileEbpf } from '../compile/ebpf/compile.js';
 import { compileIptables } from '../compile/iptables/index.js';
-import { confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack } from '../conntrack/index.js';
-import type { BufferAllocator } from '../conntrack/arena.js';
+import { confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack, type ConntrackOptions } from '../conntrack/index.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { evaluate, type EvalOptions } from '../model/evaluate.js';
 import { ipFromWords } from '../model/ip.js';
@@ -51,12 +50,15 @@ export function runRow(model: RowModel, batch: FlowBatch, i: number): number {
   return batch.verdict[i]!;
 }
 
-/** `allocate`: the memory of the model's conntrack arrays (src/native/load.ts hugeAllocator when the addon is loaded). */
-export function buildRowModel(name: ModelName, index: ClusterIndex, options: EvalOptions, allocate?: BufferAllocator): RowModel {
+/**
+ * `tracker`: the model's conntrack (its capacity; `allocate`, the memory of its arrays: src/native/load.ts
+ * hugeAllocator when the addon is loaded).
+ */
+export function buildRowModel(name: ModelName, index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions = {}): RowModel {
   switch (name) {
-    case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)), allocate);
-    case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)), allocate);
-    case 'reference': return referenceModel(index, options, allocate);
+    case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)), tracker);
+    case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)), tracker);
+    case 'reference': return referenceModel(index, options, tracker);
   }
 }
 
@@ -68,16 +70,16 @@ export function nativeHandleOf(addon: NativeAddon, model: RowModel): NativeModel
   return null;
 }
 
-function iptablesModel(m: IptablesMatcher, allocate?: BufferAllocator): RowModel & { matcher: IptablesMatcher } {
-  return { name: 'iptables', matcher: m, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyIptables(m, b, i) };
+function iptablesModel(m: IptablesMatcher, tracker: ConntrackOptions): RowModel & { matcher: IptablesMatcher } {
+  return { name: 'iptables', matcher: m, conntrack: newConntrack(tracker), orphanFragments: 0, classify: (b, i) => classifyIptables(m, b, i) };
 }
 
-function ebpfModel(p: LoadedEbpf, allocate?: BufferAllocator): RowModel & { loaded: LoadedEbpf } {
-  return { name: 'ebpf', loaded: p, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyEbpf(p, b, i) };
+function ebpfModel(p: LoadedEbpf, tracker: ConntrackOptions): RowModel & { loaded: LoadedEbpf } {
+  return { name: 'ebpf', loaded: p, conntrack: newConntrack(tracker), orphanFragments: 0, classify: (b, i) => classifyEbpf(p, b, i) };
 }
 
 /** The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets. */
-function referenceModel(index: ClusterIndex, options: EvalOptions, allocate?: BufferAllocator): RowModel {
+function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions): RowModel {
   const cache = new Map<string, number>();
   const decide = (batch: FlowBatch, i: number): number => {
     const key = flowKey(batch, i);
@@ -95,7 +97,7 @@ function referenceModel(index: ClusterIndex, options: EvalOptions, allocate?: Bu
     return v;
   };
   return {
-    name: 'reference', conntrack: newConntrack({ allocate }), orphanFragments: 0,
+    name: 'reference', conntrack: newConntrack(tracker), orphanFragments: 0,
     classify(batch, i) {
       batch.cost[i] = 0;
       batch.decidedBy[i] = -1;

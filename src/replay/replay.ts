@@ -20,7 +20,7 @@ import type { NativeAddon } from '../native/load.js';
 import { expectedConnections, type ConnectionTable } from './connections.js';
 import type { RowModel } from './models.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
-import { buildStage, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
+import { buildStage, settleTrackers, setStageFile, stageBatch, type Disagreement, type ModelCounts, type StageCounts } from './stage.js';
 import { replaySharded } from './shard.js';
 import { canFuse, replayFused } from './fused.js';
 import { canFuseLanes, replayFusedLanes } from './fused-lanes.js';
@@ -36,6 +36,8 @@ export interface ReplayOptions {
   readonly keepDisagreements?: number;
   readonly batchSize?: number;
   readonly maxConnections?: number;
+  /** Entries each model's conntrack table holds (the node's nf_conntrack_max); absent: src/conntrack/state.ts's default. */
+  readonly conntrackCapacity?: number;
   /** Called after each batch with the bytes read so far of all captures and their total size. */
   readonly progress?: ((bytesRead: number, totalBytes: number, packets: number) => void) | undefined;
   /** The native addon (`--engine native`): decoding and the compiled models run in C. Absent: TypeScript. */
@@ -99,7 +101,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   const capacity = opts.batchSize ?? 4096;
   const stage = buildStage(
     opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections, opts.rowModels,
-    expectedConnections(fileSizes(paths)),
+    expectedConnections(fileSizes(paths)), opts.conntrackCapacity,
   );
   const run = newRun(opts, stage, capacity);
   const timer = startTimer();
@@ -112,6 +114,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   } finally {
     closeWriters(run);
   }
+  settleTrackers(stage);
   timer.stop(run.result);
   return absorbStage(run.result, stage);
 }

@@ -25,6 +25,7 @@ import { closeWriters, forEachBatch, newRun, startTimer, writeOuts, absorbStage,
 import { Ctl, CTL_WORDS, copyRow, sharedSlot, SLOTS, type Slot } from './slots.js';
 import type { Disagreement, ModelCounts, StageCounts } from './stage.js';
 import type { WorkerInit, WorkerSummary } from './worker.js';
+import { addTrackerSummary, emptyTrackerSummary } from './trackers.js';
 
 interface Lane {
   readonly worker: Worker;
@@ -49,7 +50,7 @@ export function replaySharded(paths: readonly string[], opts: ReplayOptions): Re
     for (const lane of lanes) waitFor(lane, Ctl.READY, 1);
     const shell: StageCounts = {
       laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
-      models: opts.models.map((name) => ({ name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: null })),
+      models: opts.models.map((name) => ({ name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: null, tracker: emptyTrackerSummary() })),
       connections: new ConnectionTable(opts.maxConnections),
     };
     const run = newRun(opts, shell, capacity);
@@ -113,6 +114,7 @@ function startWorkers(paths: readonly string[], opts: ReplayOptions, capacity: n
     const init: WorkerInit = {
       cluster: opts.index.cluster, evalOptions: opts.evalOptions, models: [...opts.models], native: Boolean(opts.addon),
       paths: [...paths], capacity, keep: opts.keepDisagreements ?? 10, maxConnections: opts.maxConnections,
+      conntrackCapacity: opts.conntrackCapacity,
       control: ctl.buffer as SharedArrayBuffer, slots: slots.map((s) => s.sab), port: port2,
       wantVerdicts: opts.writeAllowed !== undefined || opts.writeDropped !== undefined,
     };
@@ -260,6 +262,7 @@ export function mergeCounts(into: StageCounts, parts: readonly Omit<WorkerSummar
       into.models[k]!.dropped += m.dropped;
       into.models[k]!.orphanFragments += m.orphanFragments;
       addHits(into.models[k]!, m.mapEntryHits);
+      addTrackerSummary(into.models[k]!.tracker, m.tracker);
     });
   }
   const all: Disagreement[] = parts.flatMap((p) => p.disagreementList);

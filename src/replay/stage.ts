@@ -17,6 +17,7 @@ import { runNative, type NativeModelHandle } from '../native/engine.js';
 import { hugeAllocator, type NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { ConnectionTable, Count, RECORD_DOUBLES } from './connections.js';
+import { emptyTrackerSummary, summarizeTrackers, type TrackerSummary } from './trackers.js';
 
 export interface Disagreement {
   readonly record: number;
@@ -44,6 +45,8 @@ export interface ModelCounts {
    * `cilium bpf policy get` shows hit counts); null for the other models.
    */
   readonly mapEntryHits: Float64Array | null;
+  /** The model's connection trackers at the end of the replay (./trackers.ts). */
+  tracker: TrackerSummary;
 }
 
 /** What a Stage counts (summed over shards). */
@@ -71,14 +74,15 @@ export interface Stage extends StageCounts {
 export function buildStage(
   models: readonly ModelName[], index: ClusterIndex, evalOptions: EvalOptions, addon: NativeAddon | null,
   capacity: number, keep: number, maxConnections?: number, prebuilt?: (name: ModelName) => RowModel, expected = 0,
+  trackerCapacity?: number,
 ): Stage {
   const allocate = addon === null ? undefined : hugeAllocator(addon);
-  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, allocate));
+  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, { allocate, capacity: trackerCapacity }));
   return {
     rowModels, natives: rowModels.map((m) => (addon === null ? null : nativeHandleOf(addon, m))),
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),
     keep, file: '', fileIndex: 0, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
-    models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(m) })),
+    models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(m), tracker: emptyTrackerSummary() })),
     connections: new ConnectionTable(maxConnections, expected),
   };
 }
@@ -88,6 +92,11 @@ export function setStageFile(s: Stage, path: string, fileIndex: number): void {
   s.file = path;
   s.fileIndex = fileIndex;
   s.connections.fileIndex = fileIndex;
+}
+
+/** Each model's tracker summary, once the stage has run its last batch. */
+export function settleTrackers(s: Stage): void {
+  s.rowModels.forEach((m, k) => { s.models[k]!.tracker = summarizeTrackers([m.conntrack]); });
 }
 
 /** Every model over the batch (primary last), verdicts counted and compared; then rows into connections. */

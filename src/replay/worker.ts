@@ -12,7 +12,7 @@ import { nativeAddon } from '../native/load.js';
 import type { ConnectionColumns } from './connections.js';
 import { FlowBatch } from '../wire/flow-batch.js';
 import { copySlot, Ctl, sharedSlot } from './slots.js';
-import { buildStage, setStageFile, stageBatch, type Stage, type StageCounts } from './stage.js';
+import { buildStage, settleTrackers, setStageFile, stageBatch, type Stage, type StageCounts } from './stage.js';
 
 export interface WorkerInit {
   readonly cluster: Cluster;
@@ -24,6 +24,7 @@ export interface WorkerInit {
   readonly capacity: number;
   readonly keep: number;
   readonly maxConnections: number | undefined;
+  readonly conntrackCapacity: number | undefined;
   readonly control: SharedArrayBuffer;
   readonly slots: SharedArrayBuffer[];
   readonly port: MessagePort;
@@ -38,11 +39,14 @@ function main(d: WorkerInit): void {
   try {
     const addon = d.native ? nativeAddon().addon : null;
     if (d.native && addon === null) throw new Error('the native addon does not load in this worker');
-    const stage = buildStage(d.models, indexCluster(d.cluster), d.evalOptions, addon, d.capacity, d.keep, d.maxConnections);
+    const stage = buildStage(
+      d.models, indexCluster(d.cluster), d.evalOptions, addon, d.capacity, d.keep, d.maxConnections, undefined, 0, d.conntrackCapacity,
+    );
     const slots = d.slots.map((sab) => sharedSlot(d.capacity, sab));
     Atomics.store(ctl, Ctl.READY, 1);
     Atomics.notify(ctl, Ctl.READY);
     runSlots(d, ctl, stage, slots);
+    settleTrackers(stage);
     const c = stage.connections.columns();
     const summary: WorkerSummary = {
       laterFragments: stage.laterFragments, icmpErrors: stage.icmpErrors, disagreements: stage.disagreements,

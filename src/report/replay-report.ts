@@ -10,6 +10,7 @@ import { formatIp, ipFromWords, type IpAddr } from '../model/ip.js';
 import { qualifiedName } from '../model/types.js';
 import { Count, RECORD_DOUBLES, type ConnectionTable } from '../replay/connections.js';
 import type { ReplayResult } from '../replay/replay.js';
+import type { TrackerSummary } from '../replay/trackers.js';
 import { CtState } from '../wire/flow-batch.js';
 import { addressAt, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
 import { DecisionsByFlow } from './flow-decisions.js';
@@ -36,6 +37,8 @@ export interface ReplayReport {
   fragmentsWithoutFirst: number;
   icmpErrors: number;
   verdicts: Record<string, { accepted: number; dropped: number }>;
+  /** Per model, its connection trackers (src/replay/trackers.ts): capacity, trackers, peakEntries, evictions. */
+  conntrack: Record<string, TrackerSummary>;
   disagreements: number;
   disagreementSamples: { file: string; record: number; src: string; srcPort: number; dst: string; dstPort: number; protocol: string; verdicts: Record<string, string>; ctStates: Record<string, string> }[];
   writeSkipped: number;
@@ -79,6 +82,7 @@ export function buildReplayReport(result: ReplayResult, index: ClusterIndex, opt
     fragmentsWithoutFirst: result.models[0]?.orphanFragments ?? 0,
     icmpErrors: result.icmpErrors,
     verdicts: Object.fromEntries(result.models.map((m) => [m.name, { accepted: m.accepted, dropped: m.dropped }])),
+    conntrack: Object.fromEntries(result.models.map((m) => [m.name, { ...m.tracker }])),
     disagreements: result.disagreements,
     disagreementSamples: result.disagreementList.map((d) => ({
       file: d.file, record: d.record, src: addr(d.family, d.src, 0), srcPort: d.srcPort, dst: addr(d.family, d.dst, 0),

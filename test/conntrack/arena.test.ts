@@ -25,7 +25,8 @@ describe('carveArrays: the tracker\'s arrays over one supplied buffer', () => {
     const ct = newConntrack({ capacity: 1000, allocate: (n) => { const b = new ArrayBuffer(n); buffers.push(b); return b; } });
     expect(buffers).toHaveLength(1);
     for (const x of [ct.table.tuples, ct.table.slotRef, ct.expires, ct.status]) expect(x.buffer).toBe(buffers[0]);
-    expect(ct.table.free[0]).toBe(999);
-    expect(ct.table.next.every((v) => v === -1)).toBe(true);
+    // Empty, and no entry's memory touched yet: entries are taken (and their arrays written) one by one.
+    expect(Array.from(ct.table.meta)).toEqual([-1, -1, 0, 0, 0]);
+    for (const x of [ct.table.free, ct.table.prev, ct.table.next, ct.table.tuples]) expect(x.every((v) => v === 0)).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import {
 } from '../../src/conntrack/table.js';
 import { FlowBatch, Verdict } from '../../src/wire/flow-batch.js';
 import { newConntrack, track, confirm, conntrackStats } from '../../src/conntrack/index.js';
+import { peakEntries } from '../../src/conntrack/state.js';
 import { fillRow } from './support/rows.js';
 import { allocatingLoop, gcCountDuring, STRAY_COLLECTIONS } from './support/gc-counter.js';
 
@@ -16,6 +17,40 @@ function rng(seed: number): () => number {
 }
 
 describe('the open-addressing table', () => {
+  it('peakEntries, read off the table afterwards, is the most entries it ever held at once', () => {
+    const ct = newConntrack({ capacity: 64 });
+    const t = ct.table;
+    const next = rng(7);
+    const key = new Uint32Array(2 * TUPLE_WORDS);
+    const held: number[] = [];
+    let peak = 0;
+    let checked = 0;
+    expect(peakEntries(ct)).toBe(0);
+    for (let step = 0; step < 20_000; step++) {
+      // Phases that fill up, then drain, then fill again: the peak is reached, left, and passed again.
+      const filling = Math.floor(step / 500) % 3 !== 1;
+      if (held.length > 0 && (held.length === t.capacity || next() % 4 < (filling ? 1 : 3))) {
+        const [e] = held.splice(next() % held.length, 1);
+        removeEntry(t, e!);
+      } else {
+        for (let k = 0; k < 2 * TUPLE_WORDS; k++) key[k] = next();
+        key[8] = 0x0406;
+        key[TUPLE_WORDS + 8] = 0x0406;
+        const e = insertEntry(t, key, 0, key, TUPLE_WORDS);
+        expect(e).toBeGreaterThanOrEqual(0);
+        held.push(e);
+      }
+      peak = Math.max(peak, tableCount(t));
+      if (step % 97 === 0) {
+        expect(peakEntries(ct), `step ${step}`).toBe(peak);
+        checked++;
+      }
+    }
+    expect(peak).toBe(t.capacity);
+    expect(checked).toBeGreaterThan(200);
+    expect(conntrackStats(ct)).toMatchObject({ peakEntries: 64, capacity: 64 });
+  });
+
   it('agrees with a Map under 20,000 random inserts and removals (backward-shift deletion keeps every tuple findable)', () => {
     const t = newTable(16); // 64 slots for up to 32 tuples: long probe runs
     const next = rng(42);

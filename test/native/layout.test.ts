@@ -10,6 +10,7 @@ import { ACCEPT_MARK, Target } from '../../src/compile/iptables/ir.js';
 import { compileIptables } from '../../src/compile/iptables/index.js';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
 import { FRAGMENT_WITHOUT_FIRST, newConntrack } from '../../src/conntrack/index.js';
+import { TableMeta } from '../../src/conntrack/table.js';
 import { Counter, Status } from '../../src/conntrack/state.js';
 import { TUPLE_WORDS } from '../../src/conntrack/table.js';
 import { TCP_IGNORE, TCP_INVALID, TcpIndex } from '../../src/conntrack/tcp.js';
@@ -54,6 +55,7 @@ function expectedConstants(): Record<string, number> {
   add('SET_', SetKind);
   add('STATUS_', Status);
   add('COUNTER_', Counter);
+  add('META_', TableMeta);
   add('TCP_', TcpState);
   add('TCPI_', TcpIndex);
   add('SCTP_', SctpState);

@@ -19,9 +19,10 @@ import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { canFuse } from '../../src/replay/fused.js';
 import { buildRowModel, type RowModel } from '../../src/replay/models.js';
-import { DEFAULT_TIMEOUTS, newConntrack, type Conntrack, type Timeouts } from '../../src/conntrack/index.js';
+import { DEFAULT_CONNTRACK_CAPACITY, DEFAULT_TIMEOUTS, newConntrack, type Conntrack, type Timeouts } from '../../src/conntrack/index.js';
 import { Counter } from '../../src/conntrack/state.js';
 import { canFuseLanes } from '../../src/replay/fused-lanes.js';
+import { trackerWarnings } from '../../src/replay/trackers.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
@@ -52,7 +53,9 @@ function comparable(r: ReplayResult): Record<string, unknown> {
   const table: Record<string, unknown> = { count: t.count, overflow: t.overflow };
   for (const col of COLUMNS) table[col] = Array.from((t[col] as Uint8Array).subarray(0, t.count));
   table.records = records(t);
-  return { ...rest, models: models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null })), table };
+  // A tracker's peak and count are per shard with --threads (expectSameReplay compares them on one thread).
+  const tracked = models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: { capacity: m.tracker.capacity, evictions: m.tracker.evictions } }));
+  return { ...rest, models: tracked, table };
 }
 
 /** Fused, staged native and TypeScript replays of `paths`: the same result; returns the fused one. */
@@ -65,6 +68,9 @@ function expectSameReplay(paths: string[], index: ClusterIndex, model: ModelName
   const f = comparable(fused);
   expect(f, `${paths.join(',')} ${model}: fused vs staged native`).toEqual(comparable(staged));
   expect(f, `${paths.join(',')} ${model}: fused vs TypeScript`).toEqual(comparable(js));
+  // The native tracker fills its table as the TypeScript one does: the same peak read off both.
+  expect(fused.models[0]!.tracker.peakEntries, 'peak entries').toBeGreaterThan(0);
+  for (const other of [staged, js]) expect(other.models[0]!.tracker, `${model}: tracker`).toEqual(fused.models[0]!.tracker);
   return fused;
 }
 
@@ -184,6 +190,45 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     }
   });
 
+  it('a table that fills is reported (peak, evictions), and with --threads the replay warns that verdicts may differ', () => {
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 80, namespaces: 4, policies: 10, seed: 13 }))).cluster);
+    const path = writeTemp(synthBytes(index, 8000, 'imix', 13), 'filling-ct.pcap');
+    const withCapacity = (capacity: number) => (name: ModelName): RowModel => ({ ...buildRowModel(name, index, DEFAULT_EVAL_OPTIONS), conntrack: newConntrack({ capacity }) });
+    for (const model of MODELS) {
+      const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon };
+      const roomy = replay([path], { ...base, rowModels: withCapacity(65_536) }).models[0]!.tracker;
+      expect(roomy, `${model}: nothing fills`).toMatchObject({ capacity: 65_536, trackers: 1, evictions: 0 });
+      expect(roomy.peakEntries).toBeGreaterThan(100);
+      expect(trackerWarnings([{ name: model, tracker: roomy }])).toEqual([]);
+
+      const full = replay([path], { ...base, rowModels: withCapacity(40) }).models[0]!.tracker;
+      expect(full).toMatchObject({ capacity: 40, trackers: 1, peakEntries: 40 });
+      expect(full.evictions).toBeGreaterThan(100);
+      const [filled, ...none] = trackerWarnings([{ name: model, tracker: full }]);
+      expect(none).toEqual([]);
+      expect(filled).toMatch(new RegExp(`^the ${model} model's conntrack table \\(40 entries\\) filled: [\\d,]+ entries were evicted to make room, as a node's early drop would \\(--conntrack-max sets the size\\)$`));
+      expect(filled).not.toMatch(/threads/);
+
+      const lanes = replay([path], { ...base, rowModels: withCapacity(40), threads: 2 }).models[0]!.tracker;
+      expect(lanes).toMatchObject({ capacity: 40, trackers: 2, peakEntries: 80 });
+      expect(trackerWarnings([{ name: model, tracker: lanes }])[0]).toMatch(/with 2 threads each shard has a table of its own, so verdicts may differ/);
+
+      // Each lane below the capacity, the two together above it: one thread's table would have filled.
+      const spread = replay([path], { ...base, rowModels: withCapacity(65_536), threads: 2 }).models[0]!.tracker;
+      expect(spread.peakEntries).toBeGreaterThanOrEqual(roomy.peakEntries);
+      // The staged workers (no addon) sum their trackers the same way (theirs have the default capacity).
+      const workers = replay([path], { ...base, addon: null, threads: 2 }).models[0]!.tracker;
+      expect(workers).toEqual({ capacity: DEFAULT_CONNTRACK_CAPACITY, trackers: 2, peakEntries: spread.peakEntries, evictions: 0 });
+      const between = Math.ceil(spread.peakEntries * 0.6);
+      const close = replay([path], { ...base, rowModels: withCapacity(between), threads: 2 }).models[0]!.tracker;
+      expect(close, `${model}: no lane fills at ${between}`).toMatchObject({ evictions: 0, trackers: 2, peakEntries: spread.peakEntries });
+      expect(trackerWarnings([{ name: model, tracker: close }])).toEqual([
+        `the ${model} model's conntrack table (${between.toLocaleString('en-US')} entries) may have filled on one thread: the 2 shards held up to ` +
+        `${spread.peakEntries.toLocaleString('en-US')} entries together, so verdicts may differ from one thread's (replay with --threads 1 for those)`,
+      ]);
+    }
+  });
+
   it('every shipped capture format and damaged capture (pcapng through the TypeScript block walk)', () => {
     const files = ['formats', 'damaged'].flatMap((sub) => readdirSync(join('captures', sub)).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('captures', sub, f)));
     let replayed = 0, damaged = 0;
@@ -236,8 +281,8 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
             return replay(paths, { ...base, threads });
           };
           const report = (r: ReplayResult): unknown => {
-            const { seconds: _s, cpuSeconds: _c, packetsPerSecond: _p, ...rest } = buildReplayReport(r, idx, DEFAULT_EVAL_OPTIONS, 1000);
-            return rest;
+            const { seconds: _s, cpuSeconds: _c, packetsPerSecond: _p, conntrack, ...rest } = buildReplayReport(r, idx, DEFAULT_EVAL_OPTIONS, 1000);
+            return { ...rest, evictions: Object.values(conntrack).map((t) => t.evictions) }; // peaks are per shard
           };
           const one = run(1);
           for (const threads of [2, 3]) {

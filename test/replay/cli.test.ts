@@ -73,6 +73,7 @@ describe('netsieve replay (CLI)', () => {
       [[text], /notes\.txt: not a pcap/],
       [[SEED_PCAP, '--model', 'nft'], /--model/],
       [[SEED_PCAP, '--limit', 'many'], /--limit/],
+      ...['0', 'lots', '16777217', '-5'].map((n): [string[], RegExp] => [[SEED_PCAP, '--conntrack-max', n], /--conntrack-max: .* is not a whole number from 1 to 16777216/]),
     ];
     for (const [args, message] of cases) {
       const r = runCli(['replay', ...args, '--cluster', SEED_CLUSTER]);
@@ -125,6 +126,32 @@ describe('netsieve synth (CLI) and its replay', () => {
     expect(doc.connections.allowed).toBeGreaterThan(100);
     expect(doc.connections.denied).toBeGreaterThan(100);
     expect(doc.disagreements).toBe(0);
+  });
+
+  it('--conntrack-max sizes every model\'s table; a table that fills is reported, and warned of on stderr', () => {
+    const capture = join(tempDir(), 'many.pcap');
+    expect(runCli(['synth', '--cluster', SEED_CLUSTER, '--packets', '3000', '--seed', '9', '-o', capture]).status).toBe(0);
+    const run = (args: string[]) => {
+      const r = runCli(['replay', capture, '--cluster', SEED_CLUSTER, '--model', 'all', '--output', 'json', ...args]);
+      expect(r.status).toBe(0);
+      return { doc: JSON.parse(r.stdout) as ReplayJson & { conntrack: Record<string, { capacity: number; trackers: number; peakEntries: number; evictions: number }> }, stderr: r.stderr };
+    };
+    const roomy = run([]);
+    expect(roomy.stderr).toBe('');
+    const peak = roomy.doc.conntrack['ebpf']!.peakEntries;
+    expect(peak).toBeGreaterThan(20);
+    for (const m of ['reference', 'iptables', 'ebpf']) expect(roomy.doc.conntrack[m]).toEqual({ capacity: 131_072, trackers: 1, peakEntries: peak, evictions: 0 });
+
+    const small = run(['--conntrack-max', '10']);
+    for (const m of ['reference', 'iptables', 'ebpf']) {
+      expect(small.doc.conntrack[m]).toMatchObject({ capacity: 10, trackers: 1, peakEntries: 10 });
+      expect(small.doc.conntrack[m]!.evictions).toBeGreaterThan(0);
+      expect(small.stderr).toMatch(new RegExp(`netsieve: warning: the ${m} model's conntrack table \\(10 entries\\) filled: [\\d,]+ entries were evicted`));
+    }
+    expect(small.stderr).not.toMatch(/threads/);
+    const sharded = run(['--conntrack-max', '10', '--threads', '2']);
+    expect(sharded.doc.conntrack['ebpf']).toMatchObject({ capacity: 10, trackers: 2, peakEntries: 20 });
+    expect(sharded.stderr).toMatch(/with 2 threads each shard has a table of its own, so verdicts may differ from one thread's/);
   });
 
   it('refuses a bad --size or --packets with exit 2', () => {

@@ -51,7 +51,16 @@ function replay(capture: string, cluster: string[], args: string[]): Run {
     expect(json).toHaveProperty(k);
     delete json[k];
   }
+  // A tracker's peak and count are per shard (src/replay/trackers.ts); capacity and evictions are the run's.
+  const trackers = json['conntrack'] as Record<string, { capacity: number; evictions: number; trackers: number }>;
+  expect(Object.values(trackers).every((t) => t.trackers === threadsOf(args))).toBe(true);
+  json['conntrack'] = Object.fromEntries(Object.entries(trackers).map(([m, t]) => [m, { capacity: t.capacity, evictions: t.evictions }]));
   return { status: r.status, json, stderr: r.stderr };
+}
+
+function threadsOf(args: string[]): number {
+  const at = args.indexOf('--threads');
+  return at < 0 ? 1 : Number(args[at + 1]);
 }
 
 /** The same capture under each argument set: equal reports and exit codes, and no engine fallback notice. */

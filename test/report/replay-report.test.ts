@@ -19,6 +19,7 @@ import { CtState, FlowBatch, Verdict } from '../../src/wire/flow-batch.js';
 import { randomScenario } from '../support/random-cluster.js';
 import { makeRng, type Rng } from '../support/rng.js';
 import { cluster, netpol, ns, pod } from '../support/builders.js';
+import { emptyTrackerSummary } from '../../src/replay/trackers.js';
 
 interface Opening { src: IpAddr; dst: IpAddr; proto: number; srcPort: number; dstPort: number; verdict: number; ctState: number; packets: number; junk?: boolean }
 
@@ -46,7 +47,7 @@ function tableOf(openings: readonly Opening[]): ConnectionTable {
 function resultOf(t: ConnectionTable, index: ClusterIndex): ReplayResult {
   return {
     packets: 0, ipPackets: 0, nonIp: 0, malformed: 0, laterFragments: 0, icmpErrors: 0, writeSkipped: 0, disagreements: 0,
-    disagreementList: [], models: [{ name: 'ebpf', accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: null }],
+    disagreementList: [], models: [{ name: 'ebpf', accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: null, tracker: emptyTrackerSummary() }],
     connections: t, nat: buildServiceNat(index), damage: null, seconds: 0, cpuSeconds: 0,
   };
 }
