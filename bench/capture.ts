@@ -1,7 +1,8 @@
 /**
- * Capture reading: netsieve's reader (records walked and decoded into a FlowBatch, and records walked
- * only) against `pcap-parser` (counting its 'packet' events) on the same file, in the same run, for
- * 64-byte frames and the simple IMIX.
+ * Capture reading: netsieve's readers against `pcap-parser` (counting its 'packet' events) on the same
+ * file, in the same run, for 64-byte frames and the simple IMIX. netsieve's: the TypeScript reader
+ * (records walked and decoded into a FlowBatch, and records walked only), and when the addon loads, the
+ * reader the native engine replays through (the same chunks, each walked and decoded in one call).
  */
 import type { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { openCapture } from '../src/traffic/pcap/reader.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink, type SizeMode } from '../src/traffic/synth/index.js';
 import { FlowBatch } from '../src/wire/flow-batch.js';
+import { nativeAddon } from '../src/native/load.js';
+import { openNativeCapture } from '../src/native/walk.js';
 import { measure, measureDeferred, type Measured } from './lib.js';
 
 const pcapParser = createRequire(import.meta.url)('pcap-parser') as { parse(path: string): EventEmitter };
@@ -22,8 +25,10 @@ export interface CaptureResult {
   readonly packets: number;
   readonly bytes: number;
   readonly cases: Measured[];
-  /** netsieve (decoding) over pcap-parser, packets per second. */
+  /** netsieve's TypeScript reader (decoding) over pcap-parser, packets per second. */
   readonly ratio: number;
+  /** The native engine's reader (decoding) over pcap-parser; null without the addon. */
+  readonly nativeRatio?: number | null;
 }
 
 export async function benchCapture(clusterPath: string, dir: string, packets: number): Promise<CaptureResult[]> {
@@ -40,8 +45,9 @@ export async function benchCapture(clusterPath: string, dir: string, packets: nu
 
 async function benchFile(label: string, path: string, packets: number): Promise<CaptureResult> {
   const batch = new FlowBatch(4096);
-  const read = (decode: boolean) => (): void => {
-    const reader = openCapture(path, { decode });
+  const addon = nativeAddon().addon;
+  const read = (decode: boolean, native = false) => (): void => {
+    const reader = native ? openNativeCapture(addon!, path) : openCapture(path, { decode });
     let n = 0;
     try {
       while (reader.fill(batch) > 0) n += batch.count;
@@ -53,6 +59,7 @@ async function benchFile(label: string, path: string, packets: number): Promise<
   const cases = measure([
     { name: `netsieve reader, decoding (${label})`, packetsPerOp: packets, fn: read(true) },
     { name: `netsieve reader, records only (${label})`, packetsPerOp: packets, fn: read(false) },
+    ...(addon ? [{ name: `netsieve reader, native, decoding (${label})`, packetsPerOp: packets, fn: read(true, true) }] : []),
   ]);
   cases.push(await measureDeferred(`pcap-parser, counting (${label})`, packets, (done) => {
     let n = 0;
@@ -64,5 +71,7 @@ async function benchFile(label: string, path: string, packets: number): Promise<
       done();
     });
   }));
-  return { size: label, packets, bytes: statSync(path).size, cases, ratio: cases[0]!.pps / cases[2]!.pps };
+  const parser = cases[cases.length - 1]!.pps;
+  const native = addon ? cases[2]!.pps / parser : null;
+  return { size: label, packets, bytes: statSync(path).size, cases, ratio: cases[0]!.pps / parser, nativeRatio: native };
 }

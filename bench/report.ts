@@ -16,7 +16,8 @@ function classifyPps(m: ModelRun, engine: 'TypeScript' | 'native'): number | nul
 function captureSection(capture: Results['capture']): string[] {
   if (!Array.isArray(capture)) return ['', `Capture reading failed: ${capture.error}`];
   const rows = capture.flatMap((c: CaptureResult) => c.cases.map((k) => `| ${k.name} | ${c.packets} | ${mpps(k.pps)} | ±${k.rme.toFixed(1)}% |`));
-  const ratios = capture.map((c) => `${c.size}: netsieve (decoding) / pcap-parser = ${c.ratio.toFixed(1)}x`);
+  const ratios = capture.map((c) => `${c.size}: netsieve (decoding) / pcap-parser = ${c.ratio.toFixed(1)}x` +
+    (c.nativeRatio ? ` (native: ${c.nativeRatio.toFixed(1)}x)` : ''));
   return ['', '### Capture reading (same file, same run)', '', '| reader | packets | Mpps | ± |', '|---|---|---|---|', ...rows, '', ratios.join('; ')];
 }
 

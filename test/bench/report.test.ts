@@ -23,7 +23,7 @@ function results(): Results {
     date: '2026-11-26T12:00:00.000Z',
     machine: { cpu: 'AMD EPYC', cores: 2, node: '20.20.2', v8: '11.3', loadStart: 1.5, loadEnd: 2 },
     capture: [{
-      size: '64-byte', packets: 1000, bytes: 80000, ratio: 4.7,
+      size: '64-byte', packets: 1000, bytes: 80000, ratio: 4.7, nativeRatio: 9.4,
       cases: [{ name: 'netsieve reader, decoding (64-byte)', hz: 3290, rme: 2, samples: 5, pps: 3.29e6 }, { name: 'pcap-parser, counting (64-byte)', hz: 700, rme: 2, samples: 5, pps: 0.7e6 }],
     }],
     tiers: [{
@@ -39,7 +39,7 @@ describe('benchmark report', () => {
     const md = renderMarkdown(results());
     expect(md).toContain('| small | iptables | 0.78 | 2.34 | 18.4 rules | 0.46 | 0.90 | 1.50 | 2.70 (1.80x) | 0.50 / 1.60 | 0.43 | 83 (75) | 4116 rules, 86 sets, 4711 members |');
     expect(md).toContain('| small | ebpf | 1.08 | 3.24 | 4.06 reads |');
-    expect(md).toContain('64-byte: netsieve (decoding) / pcap-parser = 4.7x');
+    expect(md).toContain('64-byte: netsieve (decoding) / pcap-parser = 4.7x (native: 9.4x)');
     expect(md).toContain('iptables-restore 0.50 s');
     expect(md).toContain('(4112 IPv4 rules loaded)');
     expect(md).toContain('AMD EPYC, 2 cores, Node 20.20.2');
