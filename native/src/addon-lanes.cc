@@ -1,11 +1,16 @@
 /*
  * `replay --threads N` in one process: N lanes, each a replay handle (addon-replay.cc) with its own
- * conntrack, model counters and connection table, fed by one walk of the capture on the calling thread,
- * and run by N threads: the calling thread and N - 1 helpers. Per batch, the calling thread:
- *   1. walks and decodes the chunk's records into the shared batch, applies DNAT and decides each row's
- *      shard (replay_prepare): each record is read and decoded once;
- *   2. hands each row to its shard's lane as one ns_lane_row (replay.h), streamed into the next free
- *      slot of the lane's ring (lane-queue.h), and returns to read the next batch.
+ * conntrack, model counters and connection table, run by N threads: the calling thread and N - 1
+ * helpers. A classic pcap chunk goes to the lanes in one of two ways:
+ *   - split (walkSplit, the default): the calling thread walks the chunk's record headers, tells a plain
+ *     IPv4 record's lane from its bytes, and copies the records, their offsets and lanes into a window
+ *     that every lane walks, decoding only the rows of its shard (walk.cc walk_sort, walk_lane). No row
+ *     is decoded twice nor handed over, and the calling thread's own part is a few instructions a record.
+ *   - hand-over (for `sync`, and for pcapng, whose rows TypeScript decodes): per batch, the calling
+ *     thread (1) walks and decodes the records into the shared batch, applies DNAT and decides each
+ *     row's shard (replay_prepare), each record read and decoded once; (2) hands each row to its shard's
+ *     lane as one ns_lane_row (replay.h), streamed into the next free slot of the lane's ring
+ *     (lane-queue.h), and returns to read the next batch.
  * Any of the N threads runs a lane's next batch (unpacked into the lane's own batch, then replay_lane),
  * one thread at a time per lane, in order: a helper whenever a batch waits, the calling thread whenever
  * a ring it must fill is full. So exactly N threads share N cores, whichever part is slower at the
@@ -31,15 +36,24 @@ namespace {
 
 enum { MAX_LANES = 64 };
 
-/* One lane: its replay, its ring of batches (rows, count, capture, first record index). */
+struct Lanes;
+
+/*
+ * One lane: its replay, its ring of batches (rows, count, capture, first record index). A batch is either
+ * rows handed over (in `slots`) or, `window` >= 0, one of the lanes' windows of records, which the lane
+ * walks itself (the split walk: runWindow).
+ */
 struct Lane {
   ReplayState *st = nullptr;
+  const Lanes *lanes = nullptr;
+  uint32_t index = 0; /* its shard */
   LaneQueue queue;
   std::atomic<bool> running{false}; /* a thread holds its runner */
   ns_lane_row *slots[LaneQueue::DEPTH] = {};
   uint32_t count[LaneQueue::DEPTH] = {};
   int32_t file[LaneQueue::DEPTH] = {};
   double base[LaneQueue::DEPTH] = {};
+  int32_t window[LaneQueue::DEPTH] = {}; /* per slot, set as it is published: -1 rows, else the window */
   uint32_t slot = 0;   /* the slot being filled */
   uint32_t handed = 0; /* sync: rows of the current batch whose results were gathered */
 };
@@ -56,6 +70,19 @@ struct Lanes {
   double packets = 0;              /* rows handed over: the progress the caller sees before the end */
   double *stats = nullptr;         /* RS_* slots: the lanes' summed by finishLanes; RS_PACKETS as handed */
   Napi::ObjectReference keep;      /* the lanes' replay handles and `stats` */
+  /* The split walk (walk.cc walk_sort, walk_lane), when no row's results are wanted back. */
+  bool split = false;
+  /* Its windows: copies of chunks' whole records, window k of them in windows[k % DEPTH]. */
+  struct Window {
+    uint8_t *bytes = nullptr;   /* the records */
+    uint32_t *offsets = nullptr; /* each one's offset in `bytes` */
+    int8_t *lane_of = nullptr;  /* each one's lane as its bytes tell it, or -1 (walk.cc walk_sort) */
+    size_t room = 0;            /* bytes `bytes` holds; `offsets` and `lane_of` hold room / 16 + 1 records */
+    uint32_t records = 0;
+    ns_walk walk{};             /* over `bytes`: link type, byte order, the first record's index */
+  } windows[LaneQueue::DEPTH];
+  uint64_t published = 0;          /* windows handed to the lanes */
+  uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */
   ~Lanes();
 };
 
@@ -64,13 +91,33 @@ Lanes *lanesOf(Napi::Value v) {
   return b ? reinterpret_cast<Lanes *>(b->stack) : nullptr;
 }
 
-/* The lane's oldest batch, unpacked into its own batch and run through its replay (its runner held). */
+/* Window k's records of this lane's shard, decoded into its own batch, a batch at a time, and run. */
+void runWindow(Lane *lane, int32_t k, int32_t file) {
+  const Lanes *l = lane->lanes;
+  const Lanes::Window &win = l->windows[k];
+  ns_replay *r = &lane->st->r;
+  uint32_t cap = (uint32_t)r->b->family_len, shards = (uint32_t)l->lanes.size();
+  for (uint32_t done = 0; done < win.records;) {
+    ns_walk w = win.walk;
+    w.first_index += done;
+    uint32_t looked = 0;
+    uint32_t rows = walk_lane(&w, win.offsets + done, win.lane_of + done, win.records - done, &looked, r->b, cap, r->services,
+                              r->nat, lane->index, shards);
+    if (rows > 0) replay_lane(r, rows, file);
+    done += looked;
+  }
+}
+
+/* The lane's oldest batch run through its replay (its runner held): unpacked into its own batch, or walked. */
 void runOldest(Lane *lane) {
   ns_replay *r = &lane->st->r;
   uint32_t s = lane->queue.oldest(), n = lane->count[s];
-  const ns_lane_row *in = lane->slots[s];
-  lane_unpack_rows(in, n, r->b, r->services, lane->base[s]);
-  replay_lane(r, n, lane->file[s]);
+  if (lane->window[s] >= 0) {
+    runWindow(lane, lane->window[s], lane->file[s]);
+  } else {
+    lane_unpack_rows(lane->slots[s], n, r->b, r->services, lane->base[s]);
+    replay_lane(r, n, lane->file[s]);
+  }
   lane->queue.release();
 }
 
@@ -140,6 +187,12 @@ Lanes::~Lanes() {
   }
   delete[] row_services;
   delete[] row_lane;
+  delete[] vips;
+  for (Window &w : windows) {
+    free(w.bytes);
+    delete[] w.offsets;
+    delete[] w.lane_of;
+  }
 }
 
 /* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */
@@ -153,6 +206,7 @@ void handOver(Lanes *l, uint32_t rows, int32_t file) {
     out[k] = lane->slots[lane->slot];
     lane->file[lane->slot] = file;
     lane->base[lane->slot] = base;
+    lane->window[lane->slot] = -1;
   }
   uint32_t handed[MAX_LANES] = {0};
   lane_pack_rows(l->batch, rows, l->row_services, l->row_lane, base, out, handed);
@@ -231,6 +285,8 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
   for (ReplayState *st : states) {
     Lane *lane = new (std::nothrow) Lane();
     if (!lane) return false;
+    lane->lanes = l;
+    lane->index = (uint32_t)l->lanes.size();
     l->lanes.push_back(lane);
     lane->st = st;
     for (ns_lane_row *&s : lane->slots) {
@@ -269,6 +325,35 @@ Napi::Value ShardRows(const Napi::CallbackInfo &info) {
 }
 
 /*
+ * quickShards(natHandle, chunk, walkState, shards: 2..64, out: Int8Array): for each whole record of the
+ * chunk from the state's position (at most out's length), its lane as the split walk tells it from the
+ * record's bytes alone (the Service address filter built from `nat`, as bindLanes builds it), or -1 where
+ * the split walk decodes the record in full; returns the records. For tests: where it tells, the lane
+ * must be the one the full decode, DNAT and shardOf give. The state is left as it was.
+ */
+Napi::Value QuickShards(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Bound *nb = handleOf(info[0], GROUP_NAT, "nat");
+  ns_walk w;
+  double *s;
+  if (!nb || !walkArgs(env, info[1], info[2], &w, &s)) return env.Undefined();
+  double shards = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 0;
+  size_t out_len = 0;
+  int8_t *out = viewOf<int8_t>(env, info[4], napi_int8_array, &out_len);
+  if (!out || !(shards >= 2 && shards <= MAX_LANES && shards == (uint32_t)shards)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native quickShards(nat, chunk, state, shards: 2 to 64, out: Int8Array)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint64_t> vips(VIP_WORDS);
+  vip_bits_build(&nb->nat, vips.data());
+  const uint64_t *filter = nb->nat.params[NAT_PARAM_COUNT] > 0 ? vips.data() : nullptr;
+  std::vector<uint32_t> offsets(out_len);
+  uint32_t n = walk_offsets(&w, offsets.data(), (uint32_t)out_len);
+  for (uint32_t k = 0; k < n; k++) out[k] = (int8_t)quick_shard_at(&w, offsets[k], filter, (uint32_t)shards);
+  return Napi::Number::New(env, n);
+}
+
+/*
  * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
  * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
  * belong to it: each lane runs from a batch of its own, on any of the N threads.
@@ -278,8 +363,8 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   size_t slots = 0;
   double *stats = viewOf<double>(env, info[1], napi_float64_array, &slots);
   uint32_t n = info[0].IsArray() ? info[0].As<Napi::Array>().Length() : 0;
-  if (n < 2 || n > MAX_LANES || !stats || slots < RS_COUNT || !info[2].IsBoolean()) {
-    Napi::TypeError::New(env, "native bindLanes: (replayHandles: 2 to 64, stats: Float64Array(RS_COUNT), sync: boolean)").ThrowAsJavaScriptException();
+  if (n < 2 || n > MAX_LANES || !stats || slots < RS_COUNT || !info[2].IsBoolean() || !info[3].IsBoolean()) {
+    Napi::TypeError::New(env, "native bindLanes: (replayHandles: 2 to 64, stats: Float64Array(RS_COUNT), sync: boolean, split: boolean)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Array handles = info[0].As<Napi::Array>();
@@ -297,7 +382,19 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   Lanes *l = new Lanes();
   l->stats = stats;
   l->sync = info[2].As<Napi::Boolean>().Value();
+  /* The split walk leaves each row's results in its lane: not for `sync`, which wants them back in order. */
+  l->split = !l->sync && info[3].As<Napi::Boolean>().Value();
   l->batch = states[0]->r.b;
+  const ns_nat *nat = states[0]->r.nat;
+  if (l->split && nat->params[NAT_PARAM_COUNT] > 0) {
+    l->vips = new (std::nothrow) uint64_t[VIP_WORDS];
+    if (!l->vips) {
+      delete l;
+      Napi::Error::New(env, "native bindLanes: out of memory for the Service address filter").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    vip_bits_build(nat, l->vips);
+  }
   if (!startLanes(l, states)) {
     delete l;
     Napi::Error::New(env, "native bindLanes: out of memory for the lanes, or a thread would not start").ThrowAsJavaScriptException();
@@ -310,13 +407,78 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   return ownedHandle(env, GROUP_LANES, l);
 }
 
-/* walkLanes(lanesHandle, chunk, walkState, fileIndex): walkReplay over the lanes; returns rows. */
+/* Window `win` made able to hold `bytes` bytes of records (and their offsets and lanes); false when out of memory. */
+bool windowRoom(Lanes::Window &win, size_t bytes) {
+  if (bytes <= win.room) return true;
+  free(win.bytes);
+  delete[] win.offsets;
+  delete[] win.lane_of;
+  win.room = (bytes + 63) & ~(size_t)63;
+  size_t most = win.room / PCAP_RECORD_HEADER + 1; /* a record is at least its header */
+  win.bytes = static_cast<uint8_t *>(aligned_alloc(64, win.room));
+  win.offsets = new (std::nothrow) uint32_t[most];
+  win.lane_of = new (std::nothrow) int8_t[most];
+  if (win.bytes && win.offsets && win.lane_of) return true;
+  win.room = 0;
+  return false;
+}
+
+/*
+ * The split walk of the chunk's whole records: sorted here, each one's offset and (where its bytes tell
+ * it) lane, and copied with them into the next window, which every lane then walks for its own rows
+ * (runWindow) on whichever thread. The copy lets this call return at once, while the lanes run, and the
+ * chunk be refilled: the lanes may be up to DEPTH windows behind, as with the hand-over. (Lanes walking
+ * the caller's chunk itself had to finish it before each refill: measured no faster than the hand-over,
+ * though fewer instructions.) A window is a chunk: a megabyte, about sixteen thousand 64-byte records.
+ */
+Napi::Value walkSplit(Napi::Env env, Lanes *l, ns_walk *w, double *s, int32_t file) {
+  /* Every lane done with the window this one replaces: each has room in its ring. */
+  for (Lane *lane : l->lanes) helpUntil(l, lane, [lane] { return lane->queue.hasRoom(); });
+  int32_t k = (int32_t)(l->published % LaneQueue::DEPTH);
+  Lanes::Window &win = l->windows[k];
+  if (!windowRoom(win, w->end - w->pos)) {
+    Napi::Error::New(env, "native walkLanes: out of memory for a window of records").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ns_walk chunk = *w; /* from the chunk's position: offsets relative to it, as in the window's copy */
+  chunk.buf = w->buf + w->pos;
+  chunk.end = w->end - w->pos;
+  chunk.pos = 0;
+  uint32_t n = walk_sort(&chunk, win.offsets, win.lane_of, (uint32_t)(win.room / PCAP_RECORD_HEADER + 1), l->vips,
+                         (uint32_t)l->lanes.size());
+  w->pos += chunk.pos;
+  w->bad_caplen = chunk.bad_caplen;
+  walkResult(s, w, n);
+  if (n > 0) {
+    memcpy(win.bytes, chunk.buf, chunk.pos);
+    win.records = n;
+    win.walk = chunk;
+    win.walk.buf = win.bytes;
+    win.walk.end = chunk.pos;
+    win.walk.pos = 0;
+    for (Lane *lane : l->lanes) {
+      uint32_t slot = lane->queue.next();
+      lane->count[slot] = n;
+      lane->file[slot] = file;
+      lane->window[slot] = k;
+      lane->queue.publish();
+    }
+    l->published++;
+    l->signal.ring();
+    l->packets += n;
+  }
+  l->stats[RS_PACKETS] = l->packets;
+  return Napi::Number::New(env, n);
+}
+
+/* walkLanes(lanesHandle, chunk, walkState, fileIndex): walkReplay over the lanes; returns rows (records). */
 Napi::Value WalkLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Lanes *l = lanesOf(info[0]);
   ns_walk w;
   double *s;
   if (!l || !walkArgs(env, info[1], info[2], &w, &s)) return env.Undefined();
+  if (l->split) return walkSplit(env, l, &w, s, info[3].As<Napi::Number>().Int32Value());
   w.decode = 1;
   uint32_t rows = walk_classic(&w, l->batch, (uint32_t)l->batch->family_len);
   walkResult(s, &w, rows);
@@ -396,6 +558,7 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
 void registerLanes(Napi::Env env, Napi::Object exports) {
   exports.Set("bindLanes", Napi::Function::New(env, BindLanes));
   exports.Set("shardRows", Napi::Function::New(env, ShardRows));
+  exports.Set("quickShards", Napi::Function::New(env, QuickShards));
   exports.Set("walkLanes", Napi::Function::New(env, WalkLanes));
   exports.Set("replayRowsLanes", Napi::Function::New(env, ReplayRowsLanes));
   exports.Set("finishLanes", Napi::Function::New(env, FinishLanes));

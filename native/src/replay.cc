@@ -10,6 +10,7 @@
 #include "replay.h"
 #include "ct-key.h"
 #include "huge.h"
+#include "shard.h"
 
 /* --- Service DNAT (src/replay/nat.ts) -------------------------------------------------------------- */
 
@@ -260,25 +261,21 @@ static int32_t conns_lookup_or_add(ns_conns *t, const ns_batch *b, uint32_t i, i
 
 /* --- The batch (replay.ts prepareRows, stage.ts runModel and groupRow) ---------------------------- */
 
-/* src/replay/shard.ts mixWords: four independent multiplies. */
-static inline uint32_t mix_words(const uint32_t *w) {
-  return mul(w[0] ^ 0x9e3779b9u, 0x85ebca6bu) ^ mul(w[1], 0xc2b2ae35u) ^ mul(w[2], 0x27d4eb2du) ^ mul(w[3], 0x165667b1u);
-}
-
 /* src/replay/shard.ts shardOf: the address pair and protocol (of the quoted flow for ICMP errors), commutatively. */
 static uint32_t shard_of(const ns_batch *b, uint32_t i, uint32_t n) {
   int err = (b->flags[i] & ROW_ICMP_ERROR) != 0;
   const uint32_t *x = (err ? b->innerSrc : b->src) + (size_t)i * 4, *y = (err ? b->innerDst : b->dst) + (size_t)i * 4;
   uint32_t proto = err ? b->innerProto[i] : b->proto[i];
-  uint32_t h = mix_words(x) + mix_words(y);
-  uint32_t m = mul(h ^ proto, 0x27d4eb2du);
-  m = mul(m ^ (m >> 15), 0x85ebca6bu);
-  return ((m ^ (m >> 13)) >> 1) % n;
+  return shard_finish(shard_mix_words(x) + shard_mix_words(y), proto, n);
 }
 
 /* Row i's lane of `shards`: non-IP rows go to lane 0. */
-static inline uint8_t row_shard(const ns_batch *b, uint32_t i, uint32_t shards) {
+uint8_t row_shard(const ns_batch *b, uint32_t i, uint32_t shards) {
   return b->family[i] == 0 ? 0 : (uint8_t)shard_of(b, i, shards);
+}
+
+int32_t row_nat(const ns_nat *nat, ns_batch *b, uint32_t i) {
+  return nat->params[NAT_PARAM_COUNT] > 0 && b->family[i] != 0 ? apply_nat(nat, b, i) : -1;
 }
 
 /*

@@ -92,6 +92,10 @@ void replay_rows(ns_replay *r, uint32_t n, int32_t file_index);
 /* replay_rows in two parts, for lanes (replay threads in one process, addon-lanes.cc): DNAT and, with
    `shards` above 1, each row's shard (lane_of), once per row, for rows [lo, hi) ... */
 void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards, int32_t *services, uint8_t *lane_of);
+/* replay_prepare's two steps for one row: its Service DNAT (the Service, or -1) ... */
+int32_t row_nat(const ns_nat *nat, ns_batch *b, uint32_t i);
+/* ... and then its lane of `shards` (non-IP rows: 0). */
+uint8_t row_shard(const ns_batch *b, uint32_t i, uint32_t shards);
 /* Each of rows [0, n)'s shard of `shards` as replay_prepare gives it (non-IP rows: 0): for tests against shard.ts. */
 void shard_rows(const ns_batch *b, uint32_t n, uint32_t shards, uint8_t *out);
 /* ... then, per lane, its own batch of its rows (services as replay_prepare left them): counters, model, connections. */

@@ -10,11 +10,13 @@
  */
 #include <string.h>
 #include "ct-key.h"
+#include "replay.h"
+#include "shard.h"
 /* decode.cc is compiled here, in the walk's file, not on its own (binding.gyp): its decode_cleared then
    inlines into the walk's loop, where a call per row cost 12 instructions (cachegrind). */
 #include "decode.cc"
 
-enum { RECORD_HEADER = 16 };
+enum { RECORD_HEADER = PCAP_RECORD_HEADER };
 /* Rows cleared at once before they are decoded (decode.cc clear_rows): 64 rows' flow fields, 5 KiB. */
 enum { CLEAR_BLOCK = 64 };
 
@@ -29,14 +31,15 @@ template <int LE> static inline uint32_t load32(const uint8_t *p) {
 #error "walk.cc assumes a little-endian host"
 #endif
 
-/* The record fields of row `row` from the record header at `h` (classic.ts walk, field for field). */
-template <int LE> static inline void record_row(const ns_walk *w, const uint8_t *h, uint32_t caplen, ns_batch *b, uint32_t row) {
+/* The record fields of row `row` from the record header at w->buf + at (classic.ts walk, field for field). */
+template <int LE> static inline void record_row(const ns_walk *w, uint32_t at, uint32_t caplen, double index, ns_batch *b, uint32_t row) {
+  const uint8_t *h = w->buf + at;
   b->tsSec[row] = (double)load32<LE>(h);
   b->tsNsec[row] = load32<LE>(h + 4) * w->subsec_mul; /* wraps mod 2^32 as the TS Uint32Array store does */
   b->wireLength[row] = load32<LE>(h + 12);
   b->capturedLength[row] = caplen;
-  b->dataOffset[row] = w->pos + RECORD_HEADER;
-  b->recordIndex[row] = w->first_index + row;
+  b->dataOffset[row] = at + RECORD_HEADER;
+  b->recordIndex[row] = index;
   b->linkType[row] = (uint16_t)w->link_type;
 }
 
@@ -58,7 +61,7 @@ template <int LE> static uint32_t walk_records(ns_walk *w, ns_batch *b, uint32_t
   while (row < cap) {
     int64_t caplen = next_record<LE>(w);
     if (caplen < 0) break;
-    record_row<LE>(w, w->buf + w->pos, (uint32_t)caplen, b, row);
+    record_row<LE>(w, w->pos, (uint32_t)caplen, w->first_index + row, b, row);
     if (w->decode) {
       if ((row & (CLEAR_BLOCK - 1)) == 0) clear_rows(b, row, row + CLEAR_BLOCK < cap ? row + CLEAR_BLOCK : cap);
       decode_cleared(w->buf, b, row);
@@ -71,6 +74,152 @@ template <int LE> static uint32_t walk_records(ns_walk *w, ns_batch *b, uint32_t
 
 uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
   return w->le ? walk_records<1>(w, b, cap) : walk_records<0>(w, b, cap);
+}
+
+/* --- The split walk of lanes (addon-lanes.cc) ----------------------------------------------------- */
+
+/*
+ * With --threads, the lanes' split walk: the calling thread walks a window's record headers once and
+ * tells a plain IPv4 record's lane from its bytes (walk_sort, quick_shard: a few loads and multiplies);
+ * each lane then decodes only the records of its shard (walk_lane), skipping the others' at a byte
+ * each, and decodes, DNATs and shards in full (replay.cc row_nat, row_shard) the records whose bytes do
+ * not tell, dropping those that are another lane's. Every lane reads the same bytes and writes only its
+ * own batch and tables: no cache line is written by two cores.
+ */
+
+/* The bit of IPv4 address a in the Service address filter (Fibonacci hashing to VIP_BITS_LOG2 bits). */
+static inline uint32_t vip_bit(uint32_t a) { return (a * 0x9e3779b1u) >> (32 - VIP_BITS_LOG2); }
+
+static inline int vip_maybe(const uint64_t *bits, uint32_t a) {
+  uint32_t k = vip_bit(a);
+  return (int)((bits[k >> 6] >> (k & 63)) & 1);
+}
+
+void vip_bits_build(const ns_nat *nat, uint64_t *bits) {
+  memset(bits, 0, VIP_WORDS * sizeof *bits);
+  for (int32_t s = 0; s < nat->params[NAT_PARAM_COUNT]; s++) {
+    if (nat->family[s] != 4) continue;
+    uint32_t k = vip_bit(nat->addr[(size_t)s * 4]);
+    bits[k >> 6] |= (uint64_t)1 << (k & 63);
+  }
+}
+
+/* What quick_shard needs besides the record: the Service address filter (NULL: no Services) and the lanes. */
+typedef struct {
+  const uint64_t *vips;
+  uint32_t shards, pow2_mask; /* pow2_mask: shard_of_spread's */
+  int ethernet;               /* the capture's link type is Ethernet (1) */
+} quick_lanes;
+
+static inline quick_lanes quick_lanes_of(const ns_walk *w, const uint64_t *vips, uint32_t shards) {
+  return quick_lanes{vips, shards, (shards & (shards - 1)) == 0 ? shards - 1 : 0, w->link_type == 1};
+}
+
+/*
+ * The lane of the record whose packet bytes are p[0, cap), when its bytes alone tell it, else -1. They
+ * do for decode_cleared's common case, untagged Ethernet with a whole IPv4 header: the row's family is
+ * then 4 and its addresses and protocol are these, whatever else the packet holds (a fragment, a cut
+ * transport header), unless it is ICMP (an error goes by the flow it quotes) or Service DNAT may rewrite
+ * an end: a set bit of either address in the Service address filter sends the record the full way.
+ */
+static inline int quick_shard(const uint8_t *p, uint32_t cap, const quick_lanes *q) {
+  if (!q->ethernet || cap < 34) return -1;
+  /* Bytes 12-14 in one load: EtherType 0x0800 and IP version 4 (the byte order is the host's, little). */
+  uint32_t head;
+  memcpy(&head, p + 12, 4);
+  if ((head & 0x00f0ffffu) != 0x00400008u) return -1;
+  uint32_t proto = p[23];
+  if (proto == 1) return -1;
+  uint32_t src = u32be(p, 26), dst = u32be(p, 30);
+  if (q->vips && (vip_maybe(q->vips, src) || vip_maybe(q->vips, dst))) return -1;
+  return (int)shard_of_spread(shard_v4_spread(src, dst, proto), q->shards, q->pow2_mask);
+}
+
+/*
+ * The caller's pass over a window (addon-lanes.cc walkSplit): every whole record at w->pos, its offset
+ * and its lane as its bytes tell it (-1: decode it in full), until the chunk holds no whole record more
+ * or `cap` records; w->pos advanced past them, w->bad_caplen set at a damaged header. The walk's state
+ * in locals: every byte stored may alias anything (a char store, for the compiler).
+ */
+template <int LE> static uint32_t sort_records(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const quick_lanes *q) {
+  const uint8_t *const buf = w->buf;
+  const uint32_t end = w->end, limit = w->limit;
+  uint32_t pos = w->pos, n = 0;
+  w->bad_caplen = -1;
+  while (n < cap && end - pos >= RECORD_HEADER) {
+    uint32_t caplen = load32<LE>(buf + pos + 8);
+    if (caplen > limit) {
+      w->bad_caplen = caplen;
+      break;
+    }
+    if (end - pos - RECORD_HEADER < caplen) break;
+    offsets[n] = pos;
+    lane_of[n] = (int8_t)quick_shard(buf + pos + RECORD_HEADER, caplen, q);
+    n++;
+    pos += RECORD_HEADER + caplen;
+  }
+  w->pos = pos;
+  return n;
+}
+
+uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards) {
+  const quick_lanes q = quick_lanes_of(w, vips, shards);
+  return w->le ? sort_records<1>(w, offsets, lane_of, cap, &q) : sort_records<0>(w, offsets, lane_of, cap, &q);
+}
+
+template <int LE> static uint32_t walk_lane_records(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n,
+                                                    uint32_t *looked, ns_batch *b, uint32_t cap, int32_t *services,
+                                                    const ns_nat *nat, uint32_t lane, uint32_t shards) {
+  const uint8_t *const buf = w->buf;
+  const double first = w->first_index;
+  uint32_t row = 0, cleared = 0, t = 0;
+  for (; t < n && row < cap; t++) {
+    int quick = lane_of[t];
+    if (quick >= 0 && (uint32_t)quick != lane) continue;
+    if (row >= cleared) {
+      cleared = row + CLEAR_BLOCK < cap ? row + CLEAR_BLOCK : cap;
+      clear_rows(b, row, cleared);
+    }
+    uint32_t at = offsets[t];
+    record_row<LE>(w, at, load32<LE>(buf + at + 8), first + t, b, row);
+    decode_cleared(buf, b, row);
+    if (quick < 0) {
+      services[row] = row_nat(nat, b, row);
+      if (row_shard(b, row, shards) != lane) {
+        clear_row(b, row); /* the next record of this lane decodes into the row again */
+        continue;
+      }
+    } else {
+      services[row] = -1;
+    }
+    row++;
+  }
+  *looked = t;
+  return row;
+}
+
+uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n, uint32_t *looked, ns_batch *b,
+                   uint32_t cap, int32_t *services, const ns_nat *nat, uint32_t lane, uint32_t shards) {
+  return w->le ? walk_lane_records<1>(w, offsets, lane_of, n, looked, b, cap, services, nat, lane, shards)
+               : walk_lane_records<0>(w, offsets, lane_of, n, looked, b, cap, services, nat, lane, shards);
+}
+
+int quick_shard_at(const ns_walk *w, uint32_t at, const uint64_t *vips, uint32_t shards) {
+  uint32_t caplen = w->le ? load32<1>(w->buf + at + 8) : load32<0>(w->buf + at + 8);
+  const quick_lanes q = quick_lanes_of(w, vips, shards);
+  return quick_shard(w->buf + at + RECORD_HEADER, caplen, &q);
+}
+
+uint32_t walk_offsets(ns_walk *w, uint32_t *offsets, uint32_t cap) {
+  uint32_t n = 0;
+  w->bad_caplen = -1;
+  while (n < cap) {
+    int64_t caplen = w->le ? next_record<1>(w) : next_record<0>(w);
+    if (caplen < 0) break;
+    offsets[n++] = w->pos;
+    w->pos += RECORD_HEADER + (uint32_t)caplen;
+  }
+  return n;
 }
 
 /* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead. */

@@ -31,14 +31,18 @@ export interface NativeAddon {
   walkReplay(replay: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /**
    * N replay handles (one batch; handle k the lane of shard k) as lanes run by N threads
-   * (native/src/addon-lanes.cc); `sync`: every row's verdict back in the batch after each call.
+   * (native/src/addon-lanes.cc); `sync`: every row's verdict back in the batch after each call; `split`
+   * (not with sync): walkLanes has each lane walk the chunk for its own rows, not this thread hand them over.
    */
-  bindLanes(replays: readonly NativeHandle[], stats: Float64Array, sync: boolean): NativeHandle;
+  bindLanes(replays: readonly NativeHandle[], stats: Float64Array, sync: boolean, split: boolean): NativeHandle;
   /** Waits for the lanes to run all they were handed; `stats` then their sums. */
   finishLanes(lanes: NativeHandle): void;
   /** Every lane's connection table merged into lane 0's, in opening order (then taken from lane 0's replay). */
   mergeLanes(lanes: NativeHandle): void;
-  /** walkReplay over lanes: each record walked and decoded once, on this thread, and run by its shard's lane. */
+  /**
+   * walkReplay over lanes: each record walked and decoded once, on this thread, and run by its shard's lane;
+   * split, every whole record of the chunk, each lane walking them for its own (returns records).
+   */
   walkLanes(lanes: NativeHandle, chunk: Uint8Array, state: Float64Array, fileIndex: number): number;
   /** replayRows over lanes. */
   replayRowsLanes(lanes: NativeHandle, count: number, fileIndex: number): void;
@@ -53,6 +57,11 @@ export interface NativeAddon {
   machineCeiling(kind: 'narrow' | 'wide', threads: number, rounds: number): number;
   /** Each of the batch's first `count` rows' lane of `shards` as the lanes shard them (non-IP: 0), into `out`; for tests against shard.ts. */
   shardRows(batch: NativeHandle, count: number, shards: number, out: Uint8Array): void;
+  /**
+   * Each whole record of the chunk from the state's position (at most out.length): its lane as the split
+   * walk tells it from its bytes, or -1 where that walk decodes it in full; returns the records. For tests.
+   */
+  quickShards(nat: NativeHandle, chunk: Uint8Array, state: Float64Array, shards: number, out: Int8Array): number;
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
 }

@@ -49,15 +49,16 @@ export function bindNativeReplay(
 
 /**
  * Replays 0..N-1 of one batch as one replay on N threads of the addon, replay k the lane of shard k
- * (native/src/addon-lanes.cc): each record is walked and decoded once, on this thread, and each lane runs
- * its rows on its own. Its `stats` count the packets handed over until finishNativeLanes, then hold the
- * lanes' sums; its `model` is lane 0's (each lane counts into its own model handle). `sync`: every row's
- * verdict is in the batch after each call (else none is).
+ * (native/src/addon-lanes.cc). Classic pcap records are walked by every lane, each decoding only its own
+ * rows (`split`, the default; not with `sync`); else each record is walked and decoded once, on this
+ * thread, and handed to its lane. Its `stats` count the packets handed over until finishNativeLanes, then
+ * hold the lanes' sums; its `model` is lane 0's (each lane counts into its own model handle). `sync`:
+ * every row's verdict is in the batch after each call (else none is).
  */
-export function bindNativeLanes(lanes: readonly NativeReplay[], sync: boolean): NativeReplay {
+export function bindNativeLanes(lanes: readonly NativeReplay[], sync: boolean, split = true): NativeReplay {
   const a = lanes[0]!.addon;
   const stats = new Float64Array(ReplayStat.COUNT);
-  const handle = a.bindLanes(lanes.map((r) => r.handle), stats, sync);
+  const handle = a.bindLanes(lanes.map((r) => r.handle), stats, sync, split);
   return { addon: a, handle, stats, model: lanes[0]!.model, lanes };
 }
 

@@ -2,8 +2,10 @@
  * `replay --threads N` for one compiled model on the native engine: the fused replay (./fused.ts) on N
  * lanes, threads of the addon in this process (native/src/addon-lanes.cc). The model is compiled once and
  * its tables are shared; each lane has its own conntrack, model counters and connection table and takes
- * the rows of its shard (./shard.ts shardOf, after DNAT; non-IP rows to lane 0). This thread reads, walks
- * and decodes every record once and hands each row to its lane; the lanes run meanwhile.
+ * the rows of its shard (./shard.ts shardOf, after DNAT; non-IP rows to lane 0). This thread reads each
+ * chunk of the capture; for a classic pcap every lane walks the chunk and decodes its own rows (the split
+ * walk), and otherwise (pcapng, or pcaps of allowed or dropped packets to write) this thread decodes each
+ * record once and hands the row to its lane (`laneWalk` picks, for comparisons).
  *
  * It replaced N worker threads that each compiled the model and read, walked and decoded every record to
  * keep 1/N of them: measured side by side (2M packets, 2 threads, wall seconds, medians of 5), the small
@@ -40,7 +42,7 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
     nm.lane(k), ct, run.result.nat, batch, run.services, maxConnections, // a lane keeps its rows' Services in its own batch
   ));
   // Every row's verdict is needed back in the batch only to write the pcaps of allowed or dropped packets.
-  const replay = bindNativeLanes(lanes, opts.writeAllowed !== undefined || opts.writeDropped !== undefined);
+  const replay = bindNativeLanes(lanes, opts.writeAllowed !== undefined || opts.writeDropped !== undefined, opts.laneWalk !== 'handover');
   const timer = startTimer();
   try {
     readAll(paths, run, replay, batch);

@@ -47,6 +47,12 @@ export interface ReplayOptions {
   /** false: keep a single native model on the staged pipeline (./fused.ts explains when it fuses); for comparisons. */
   readonly fuse?: boolean;
   /**
+   * How lanes (./fused-lanes.ts) read classic pcaps: 'split' (the default), each lane walks every record
+   * and decodes its own; 'handover', this thread decodes each record once and hands the row to its lane
+   * (always so for pcapng, and when pcaps of allowed or dropped packets are written). For comparisons.
+   */
+  readonly laneWalk?: 'split' | 'handover';
+  /**
    * Models the caller compiled once (benchmarks: a real-tier compile is too costly to repeat per run):
    * called once per model per replay, for a fresh RowModel with its own tracker. Absent: compiled here.
    * With --threads, lanes (one native model) run the first lane on it and give every other lane a tracker

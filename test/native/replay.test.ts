@@ -26,7 +26,12 @@ import { trackerWarnings } from '../../src/replay/trackers.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
-import { CONNECTION_COLUMNS } from '../../src/native/replay.js';
+import { CONNECTION_COLUMNS, natHandle } from '../../src/native/replay.js';
+import { WalkSlot } from '../../src/native/layout.js';
+import { applyNat, buildServiceNat } from '../../src/replay/nat.js';
+import { shardOf } from '../../src/replay/shard.js';
+import { openCapture } from '../../src/traffic/pcap/reader.js';
+import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { IcmpType, setAddress, TcpFlag, type PacketSpec } from '../../src/wire/craft.js';
 import { SEED_CLUSTER, SEED_PCAP, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
 import { requireAddon } from './support.js';
@@ -190,6 +195,58 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     }
   });
 
+  it('--threads, split walk: a record\'s lane told from its bytes is the lane its full decode, DNAT and shardOf give', () => {
+    // Service traffic both ways (the VIP's records must take the full way), ICMP errors, fragments, the
+    // seed capture (IPv6, ARP), synth traffic of the seed cluster (its one Service) and of a generated one.
+    const generated = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 120, namespaces: 6, policies: 10, seed: 3 }))).cluster);
+    const cases: [string, ClusterIndex][] = [
+      [mixed, seed], [SEED_PCAP, seed], [writeTemp(synthBytes(seed, 20000, 'imix', 3), 'quick-seed.pcap'), seed],
+      [writeTemp(synthBytes(generated, 20000, '64', 3), 'quick-generated.pcap'), generated],
+    ];
+    let told = 0, full = 0, viaVip = 0;
+    for (const [path, index] of cases) {
+      const bytes = new Uint8Array(readFileSync(path));
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const magic = view.getUint32(0, true);
+      const state = new Float64Array(WalkSlot.COUNT);
+      state[WalkSlot.POS] = 24;
+      state[WalkSlot.END] = bytes.length;
+      state[WalkSlot.LE] = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d ? 1 : 0;
+      state[WalkSlot.LINK_TYPE] = view.getUint32(20, state[WalkSlot.LE] === 1);
+      state[WalkSlot.LIMIT] = 262144;
+      const nat = buildServiceNat(index);
+      const vips = new Set(Array.from({ length: nat.count }, (_, s) => (nat.family[s] === 4 ? nat.addr[s * 4]! : -1)));
+      const batch = new FlowBatch(40000);
+      const whole = { decode: true, chunkSize: bytes.length + 1024 }; // every record in one fill
+      const reader = openCapture(path, whole);
+      try { reader.fill(batch); } finally { reader.close(); }
+      for (const shards of [2, 3, 4]) {
+        const quick = new Int8Array(batch.count + 1);
+        expect(addon!.quickShards(natHandle(addon!, nat), bytes, state, shards, quick), path).toBe(batch.count);
+        for (let i = 0; i < batch.count; i++) {
+          if (batch.family[i] !== 0) applyNat(nat, batch, i);
+          const want = batch.family[i] === 0 ? 0 : shardOf(batch, i, shards);
+          if (quick[i] === -1) { full++; continue; }
+          told++;
+          expect(quick[i], `${path} record ${i}, ${shards} lanes`).toBe(want);
+          expect(batch.proto[i], 'ICMP goes the full way').not.toBe(1);
+        }
+        // Restore the addresses DNAT rewrote, for the next lane count.
+        const again = openCapture(path, whole);
+        try { again.fill(batch); } finally { again.close(); }
+        for (let i = 0; i < batch.count; i++) {
+          if (batch.family[i] === 4 && (vips.has(batch.src[i * 4]!) || vips.has(batch.dst[i * 4]!))) {
+            viaVip++;
+            expect(quick[i], `${path} record ${i} touches a Service address`).toBe(-1);
+          }
+        }
+      }
+    }
+    expect(told).toBeGreaterThan(100_000);
+    expect(full).toBeGreaterThan(1000);
+    expect(viaVip).toBeGreaterThan(1000);
+  });
+
   it('a table that fills is reported (peak, evictions), and with --threads the replay warns that verdicts may differ', () => {
     const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 80, namespaces: 4, policies: 10, seed: 13 }))).cluster);
     const path = writeTemp(synthBytes(index, 8000, 'imix', 13), 'filling-ct.pcap');
@@ -276,19 +333,22 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
         const idx = paths[0] === mixed ? seed : index;
         for (const batchSize of [512, 7]) {
           const base: ReplayOptions = { index: idx, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon, batchSize };
-          const run = (threads: number): ReplayResult => {
+          const run = (threads: number, laneWalk?: 'split' | 'handover'): ReplayResult => {
             expect(canFuseLanes({ ...base, threads })).toBe(threads > 1);
-            return replay(paths, { ...base, threads });
+            return replay(paths, { ...base, threads, laneWalk });
           };
           const report = (r: ReplayResult): unknown => {
             const { seconds: _s, cpuSeconds: _c, packetsPerSecond: _p, conntrack, ...rest } = buildReplayReport(r, idx, DEFAULT_EVAL_OPTIONS, 1000);
             return { ...rest, evictions: Object.values(conntrack).map((t) => t.evictions) }; // peaks are per shard
           };
           const one = run(1);
+          // Classic pcaps: each lane walks the records for its own (split), or this thread hands them over.
           for (const threads of [2, 3]) {
-            const many = run(threads);
-            expect(comparable(many), `${paths.join(',')} ${model} ${threads} threads, batch ${batchSize}`).toEqual(comparable(one));
-            expect(report(many)).toEqual(report(one));
+            for (const laneWalk of ['split', 'handover'] as const) {
+              const many = run(threads, laneWalk);
+              expect(comparable(many), `${paths.join(',')} ${model} ${threads} threads ${laneWalk}, batch ${batchSize}`).toEqual(comparable(one));
+              expect(report(many)).toEqual(report(one));
+            }
           }
         }
       }

@@ -39,7 +39,8 @@ d('the native walk allocates nothing per call', () => {
     const nm = nativeEbpf(addon!, loadEbpf(compileEbpf(index, DEFAULT_EVAL_OPTIONS)));
     const nat = buildServiceNat(index);
     const one = (k: number): NativeReplay => bindNativeReplay(lanes === 1 ? nm : nm.lane(k), newConntrack(), nat, batch, new Int32Array(1), 1 << 20);
-    return lanes === 1 ? one(0) : bindNativeLanes(Array.from({ length: lanes }, (_, k) => one(k)), false);
+    // The hand-over, whose calls are one a batch (the split walk's are one a chunk, the rows all in C).
+    return lanes === 1 ? one(0) : bindNativeLanes(Array.from({ length: lanes }, (_, k) => one(k)), false, false);
   }
 
   /** gc count over the calls after a warm-up; `allocate` adds one object per call (the control). */
