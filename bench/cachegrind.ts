@@ -32,8 +32,11 @@ const BY_FILE: Record<string, Stage> = {
  * tuple, in the replay's prefetch ring (replay_lane) as much as in conntrack.cc.
  */
 const BY_HEADER: Record<string, Stage> = { 'ct-key.h': 'conntrack' };
-/** replay.cc's Service DNAT (nat.ts mirrored) and the lanes' shard of each row, apart from its connection table. */
-const DNAT_FUNCTIONS = /^(replay_prepare|apply_nat|find_service_port|to_backend|nat_hash|shard_of|mix_words)\b/;
+/**
+ * replay.cc's Service DNAT (nat.ts mirrored) and the lanes' shard of each row, apart from its connection
+ * table; row_nat and row_shard are the split walk's (walk.cc walk_lane) calls of them.
+ */
+const DNAT_FUNCTIONS = /^(replay_prepare|apply_nat|find_service_port|to_backend|nat_hash|shard_of|row_nat|row_shard)\b/;
 
 /** The stage of a function compiled from native/src/`file`; addon glue for the Node-API files. */
 export function stageOf(file: string, fn: string): Stage {

@@ -46,8 +46,9 @@ describe('cachegrind stage counts (bench:instructions)', () => {
   test('stages by file: the lanes files, the Node-API glue, and the DNAT half of replay.cc', () => {
     expect([stageOf('lanes.cc', 'lane_pack'), stageOf('addon-lanes.cc', 'helperLoop'), stageOf('conns-merge.cc', 'conns_merge_copy'),
       stageOf('addon.cc', 'walkArgs'), stageOf('replay.cc', 'apply_nat(ns_nat const*)'), stageOf('replay.cc', 'shard_of(ns_batch const*)'),
-      stageOf('replay.cc', 'group_rows'), stageOf('iptables.cc', 'walk_chain')])
-      .toEqual(['lane hand-over', 'lane scheduling', 'lane merge', 'addon calls', 'DNAT and shard', 'DNAT and shard',
-        'counters and connections', 'model']);
+      stageOf('replay.cc', 'row_nat(ns_nat const*, ns_batch*, unsigned int)'), stageOf('replay.cc', 'row_shard(ns_batch const*, unsigned int, unsigned int)'),
+      stageOf('replay.cc', 'group_rows'), stageOf('iptables.cc', 'walk_chain'), stageOf('walk.cc', 'walk_lane(ns_walk const*)')])
+      .toEqual(['lane hand-over', 'lane scheduling', 'lane merge', 'addon calls', 'DNAT and shard', 'DNAT and shard', 'DNAT and shard',
+        'DNAT and shard', 'counters and connections', 'model', 'walk and decode']);
   });
 });
