@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const results: Results = {
       date, machine: m, capture, tiers: runs, seconds: seconds(started),
-      threads: 'fused 2 threads: `replay --threads 2` (this thread reads and decodes every record once and hands each row to the lane thread of its shard; the time includes merging the lanes\' tables)',
+      threads: 'fused 2 threads: `replay --threads 2` (the split walk: this thread walks each chunk\'s record headers and copies them into a window, and each lane decodes and runs the rows of its shard; the time includes merging the lanes\' tables)',
     };
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
