@@ -132,11 +132,11 @@ void vip_bits_build(const ns_nat *nat, uint64_t *bits);
 /*
  * Lanes' split walk (walk.cc). walk_sort: the whole records at w->pos, at most cap (w->pos advanced past
  * them, w->bad_caplen set at a damaged header): each one's offset, and its lane of `shards` as its bytes
- * tell it, or -1 (`vips`: the Service address filter, NULL without Services). walk_lane: of those n
+ * tell it, or -1, *untold of them (`vips`: the Service address filter, NULL without Services). walk_lane: of those n
  * records (w: their bytes and the first one's record index), lane `lane` decodes its own into rows
  * [0, returned) of b, at most cap, with their Services; *looked records were looked at (n unless b filled).
  */
-uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards);
+uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards, uint32_t *untold);
 uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n, uint32_t *looked, ns_batch *b,
                    uint32_t cap, int32_t *services, const ns_nat *nat, uint32_t lane, uint32_t shards);
 /* The record at `at`'s lane as its bytes tell it, or -1 (for tests against the full decode). */

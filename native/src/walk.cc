@@ -141,10 +141,11 @@ static inline int quick_shard(const uint8_t *p, uint32_t cap, const quick_lanes 
  * or `cap` records; w->pos advanced past them, w->bad_caplen set at a damaged header. The walk's state
  * in locals: every byte stored may alias anything (a char store, for the compiler).
  */
-template <int LE> static uint32_t sort_records(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const quick_lanes *q) {
+template <int LE> static uint32_t sort_records(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const quick_lanes *q,
+                                               uint32_t *untold) {
   const uint8_t *const buf = w->buf;
   const uint32_t end = w->end, limit = w->limit;
-  uint32_t pos = w->pos, n = 0;
+  uint32_t pos = w->pos, n = 0, full = 0;
   w->bad_caplen = -1;
   while (n < cap && end - pos >= RECORD_HEADER) {
     uint32_t caplen = load32<LE>(buf + pos + 8);
@@ -154,17 +155,20 @@ template <int LE> static uint32_t sort_records(ns_walk *w, uint32_t *offsets, in
     }
     if (end - pos - RECORD_HEADER < caplen) break;
     offsets[n] = pos;
-    lane_of[n] = (int8_t)quick_shard(buf + pos + RECORD_HEADER, caplen, q);
+    int lane = quick_shard(buf + pos + RECORD_HEADER, caplen, q);
+    lane_of[n] = (int8_t)lane;
+    full += lane < 0;
     n++;
     pos += RECORD_HEADER + caplen;
   }
   w->pos = pos;
+  *untold = full;
   return n;
 }
 
-uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards) {
+uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards, uint32_t *untold) {
   const quick_lanes q = quick_lanes_of(w, vips, shards);
-  return w->le ? sort_records<1>(w, offsets, lane_of, cap, &q) : sort_records<0>(w, offsets, lane_of, cap, &q);
+  return w->le ? sort_records<1>(w, offsets, lane_of, cap, &q, untold) : sort_records<0>(w, offsets, lane_of, cap, &q, untold);
 }
 
 template <int LE> static uint32_t walk_lane_records(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n,
