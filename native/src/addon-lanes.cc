@@ -82,7 +82,7 @@ struct Lanes {
     ns_walk walk{};             /* over `bytes`: link type, byte order, the first record's index */
   } windows[LaneQueue::DEPTH];
   uint64_t published = 0;          /* windows handed to the lanes */
-  uint32_t handover_chunks = 0;    /* batches to hand over before the split walk is tried again (walkSplit) */
+  uint32_t handover_batches = 0;   /* batches to hand over before the split walk is tried again (walkSplit) */
   uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */
   ~Lanes();
 };
@@ -349,9 +349,8 @@ Napi::Value QuickShards(const Napi::CallbackInfo &info) {
   vip_bits_build(&nb->nat, vips.data());
   const uint64_t *filter = nb->nat.params[NAT_PARAM_COUNT] > 0 ? vips.data() : nullptr;
   std::vector<uint32_t> offsets(out_len);
-  uint32_t n = walk_offsets(&w, offsets.data(), (uint32_t)out_len);
-  for (uint32_t k = 0; k < n; k++) out[k] = (int8_t)quick_shard_at(&w, offsets[k], filter, (uint32_t)shards);
-  return Napi::Number::New(env, n);
+  uint32_t untold = 0;
+  return Napi::Number::New(env, walk_sort(&w, offsets.data(), out, (uint32_t)out_len, filter, (uint32_t)shards, &untold));
 }
 
 /*
@@ -459,7 +458,7 @@ bool walkSplit(Napi::Env env, Lanes *l, ns_walk *w, double *s, int32_t file, Nap
   uint32_t n = walk_sort(&chunk, win.offsets, win.lane_of, (uint32_t)(win.room / PCAP_RECORD_HEADER + 1), l->vips,
                          (uint32_t)l->lanes.size(), &untold);
   if ((uint64_t)untold * 4 > n) {
-    l->handover_chunks = SPLIT_RETRY;
+    l->handover_batches = SPLIT_RETRY;
     return false;
   }
   w->pos += chunk.pos;
@@ -474,7 +473,6 @@ bool walkSplit(Napi::Env env, Lanes *l, ns_walk *w, double *s, int32_t file, Nap
     win.walk.pos = 0;
     for (Lane *lane : l->lanes) {
       uint32_t slot = lane->queue.next();
-      lane->count[slot] = n;
       lane->file[slot] = file;
       lane->window[slot] = k;
       lane->queue.publish();
@@ -495,11 +493,11 @@ Napi::Value WalkLanes(const Napi::CallbackInfo &info) {
   ns_walk w;
   double *s;
   if (!l || !walkArgs(env, info[1], info[2], &w, &s)) return env.Undefined();
-  if (l->split && l->handover_chunks == 0) {
+  if (l->split && l->handover_batches == 0) {
     Napi::Value rows;
     if (walkSplit(env, l, &w, s, info[3].As<Napi::Number>().Int32Value(), &rows)) return rows;
   } else if (l->split) {
-    l->handover_chunks--;
+    l->handover_batches--;
   }
   w.decode = 1;
   uint32_t rows = walk_classic(&w, l->batch, (uint32_t)l->batch->family_len);

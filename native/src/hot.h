@@ -124,8 +124,6 @@ uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m,
 
 /* A classic pcap record's header: its bytes. */
 enum { PCAP_RECORD_HEADER = 16 };
-/* The offsets of whole records at w->pos (w->pos advanced past them), at most cap: for tests of the split walk. */
-uint32_t walk_offsets(ns_walk *w, uint32_t *offsets, uint32_t cap);
 /* The Service address filter: VIP_WORDS words, the bit of each IPv4 Service address of `nat` set. */
 enum { VIP_BITS_LOG2 = 18, VIP_WORDS = (1 << VIP_BITS_LOG2) / 64 };
 void vip_bits_build(const ns_nat *nat, uint64_t *bits);
@@ -139,8 +137,6 @@ void vip_bits_build(const ns_nat *nat, uint64_t *bits);
 uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards, uint32_t *untold);
 uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n, uint32_t *looked, ns_batch *b,
                    uint32_t cap, int32_t *services, const ns_nat *nat, uint32_t lane, uint32_t shards);
-/* The record at `at`'s lane as its bytes tell it, or -1 (for tests against the full decode). */
-int quick_shard_at(const ns_walk *w, uint32_t at, const uint64_t *vips, uint32_t shards);
 
 static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 #endif

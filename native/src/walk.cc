@@ -208,24 +208,6 @@ uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane
                : walk_lane_records<0>(w, offsets, lane_of, n, looked, b, cap, services, nat, lane, shards);
 }
 
-int quick_shard_at(const ns_walk *w, uint32_t at, const uint64_t *vips, uint32_t shards) {
-  uint32_t caplen = w->le ? load32<1>(w->buf + at + 8) : load32<0>(w->buf + at + 8);
-  const quick_lanes q = quick_lanes_of(w, vips, shards);
-  return quick_shard(w->buf + at + RECORD_HEADER, caplen, &q);
-}
-
-uint32_t walk_offsets(ns_walk *w, uint32_t *offsets, uint32_t cap) {
-  uint32_t n = 0;
-  w->bad_caplen = -1;
-  while (n < cap) {
-    int64_t caplen = w->le ? next_record<1>(w) : next_record<0>(w);
-    if (caplen < 0) break;
-    offsets[n++] = w->pos;
-    w->pos += RECORD_HEADER + (uint32_t)caplen;
-  }
-  return n;
-}
-
 /* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead. */
 static uint32_t run_prefetching(ns_batch *b, uint32_t n, uint32_t d, int model, ns_model *m, ns_conntrack *ct) {
   int64_t ring[64]; /* tuple hash per row, by row mod 64 (d < 64) */
