@@ -8,6 +8,7 @@
  * (beyond the cap new connections are counted, not kept). Nothing is allocated per packet.
  */
 import type { FlowBatch } from '../wire/flow-batch.js';
+import { carveArrays, type BufferAllocator } from '../conntrack/arena.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 1 << 22;
 /**
@@ -25,6 +26,8 @@ const KEY_WORDS = 10;
 export const Count = { PACKETS: 5, BYTES: 6, DROPPED: 7 } as const;
 const COUNTERS = [Count.PACKETS, Count.BYTES, Count.DROPPED] as const;
 const RECENT_MASK = 4095;
+/** An index this large or larger comes from the table's allocator (huge pages); smaller ones are ordinary. */
+const ALLOCATED_INDEX_BYTES = 2 << 20;
 
 /** A table's per-connection columns, as posted between threads (`key` and `counts` view one buffer). */
 export type ConnectionColumns = Pick<ConnectionTable,
@@ -65,8 +68,10 @@ export class ConnectionTable {
    * the columns are then never grown by copying, and their untouched pages cost nothing (an ArrayBuffer's
    * memory is the kernel's lazily zeroed pages). Growing by copying measured a third of the page faults of
    * a TypeScript replay; on this project's VM a 4 KiB page fault costs about 16 us.
+   * `allocate`: the memory of the columns and of an index of 2 MiB or more (src/native/load.ts
+   * hugeAllocator when the addon is loaded: 2 MiB pages, each one fault); absent, ordinary ArrayBuffers.
    */
-  constructor(private readonly max = DEFAULT_MAX_CONNECTIONS, expected = 0) {
+  constructor(private readonly max = DEFAULT_MAX_CONNECTIONS, expected = 0, private readonly allocate?: BufferAllocator) {
     // At most the default cap's worth up front (344 MB of address space): beyond it, the table grows.
     this.growColumns(Math.max(1024, Math.min(max, expected, DEFAULT_MAX_CONNECTIONS)));
     this.resize(2048);
@@ -263,7 +268,8 @@ export class ConnectionTable {
 
   /** Doubles the hash index; amortised, never per packet. Slots are (connection + 1, hash) pairs. */
   private resize(slots: number): void {
-    this.slots = new Int32Array(slots * 2);
+    const bytes = slots * 2 * Int32Array.BYTES_PER_ELEMENT;
+    this.slots = this.allocate && bytes >= ALLOCATED_INDEX_BYTES ? new Int32Array(this.allocate(bytes), 0, slots * 2) : new Int32Array(slots * 2);
     this.mask = slots - 1;
     for (let c = 0; c < this.count; c++) {
       const hash = this.hashes[c]!;
@@ -274,22 +280,21 @@ export class ConnectionTable {
     }
   }
 
+  /** Room for n connections: the columns carved anew from one buffer, the rows so far copied over. */
   private growColumns(n: number): void {
-    const grow = <T extends Uint8Array | Int32Array | Float64Array>(old: T, make: (len: number) => T): T => {
-      const next = make(n);
-      next.set(old as never);
-      return next;
-    };
-    const records = new ArrayBuffer(n * RECORD_BYTES);
-    new Uint8Array(records).set(new Uint8Array(this.key.buffer, this.key.byteOffset, Math.min(this.key.byteLength, records.byteLength)));
-    this.key = new Uint32Array(records);
-    this.counts = new Float64Array(records);
-    this.verdict = grow(this.verdict, (l) => new Uint8Array(l));
-    this.ctState = grow(this.ctState, (l) => new Uint8Array(l));
-    this.firstRecord = grow(this.firstRecord, (l) => new Float64Array(l));
-    this.firstFile = grow(this.firstFile, (l) => new Int32Array(l));
-    this.service = grow(this.service, (l) => new Int32Array(l));
-    this.hashes = grow(this.hashes, (l) => new Int32Array(l));
+    const next = carveArrays({
+      records: [Float64Array, n * RECORD_DOUBLES], firstRecord: [Float64Array, n], service: [Int32Array, n],
+      hashes: [Int32Array, n], firstFile: [Int32Array, n], verdict: [Uint8Array, n], ctState: [Uint8Array, n],
+    }, this.allocate);
+    const key = new Uint32Array(next.records.buffer, next.records.byteOffset, n * RECORD_WORDS);
+    // Copied as 32-bit words: the key's bits are no doubles (a copy through doubles could touch a NaN's).
+    key.set(this.key.subarray(0, Math.min(this.key.length, key.length)));
+    this.key = key;
+    this.counts = next.records;
+    for (const name of ['firstRecord', 'service', 'hashes', 'firstFile', 'verdict', 'ctState'] as const) {
+      next[name].set(this[name].subarray(0, Math.min(this[name].length, n)) as never);
+      (this as Record<typeof name, unknown>)[name] = next[name];
+    }
   }
 }
 

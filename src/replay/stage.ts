@@ -83,7 +83,7 @@ export function buildStage(
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),
     keep, file: '', fileIndex: 0, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
     models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(m), tracker: emptyTrackerSummary() })),
-    connections: new ConnectionTable(maxConnections, expected),
+    connections: new ConnectionTable(maxConnections, expected, allocate),
   };
 }
 

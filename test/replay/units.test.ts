@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { indexCluster } from '../../src/model/cluster-index.js';
 import { ipToWords, mustParseIp } from '../../src/model/ip.js';
 import type { Cluster, Pod } from '../../src/model/types.js';
-import { ConnectionTable } from '../../src/replay/connections.js';
+import { ConnectionTable, Count, RECORD_DOUBLES } from '../../src/replay/connections.js';
 import { applyNat, buildServiceNat } from '../../src/replay/nat.js';
 import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { seedCluster } from './seed-model.js';
@@ -42,6 +42,44 @@ describe('connection table', () => {
     }
     expect(t.count).toBe(6000);
     expect(t.overflow).toBe(1000);
+  });
+});
+
+describe('connection table memory', () => {
+  it('takes its columns and its large index from the allocator, and keeps every row as it grows', () => {
+    const sizes: number[] = [];
+    const allocate = (bytes: number) => {
+      sizes.push(bytes);
+      return new ArrayBuffer(bytes);
+    };
+    // Room for 1,024 rows at first: 70,000 connections double the columns seven times, and the index
+    // (2,048 slots at first, 8 bytes each) to 262,144 slots: 2 MiB, the first size the allocator gives.
+    const t = new ConnectionTable(1 << 22, 0, allocate);
+    const b = new FlowBatch(1);
+    const n = 70_000;
+    for (let k = 0; k < n; k++) {
+      row(b, 0, `10.${k >> 16}.${(k >> 8) & 255}.${k & 255}`, 1000 + (k % 50000), '10.200.0.1', 443, k % 3 === 0 ? 17 : 6);
+      b.verdict[0] = k & 1;
+      b.recordIndex[0] = k * 3;
+      const c = t.lookupOrAdd(b, 0, b.src, b.dst, b.srcPort[0]!, b.dstPort[0]!, b.proto[0]!);
+      expect(c).toBe(k);
+      t.counts[c * RECORD_DOUBLES + Count.PACKETS] = k + 0.5;
+    }
+    expect(t.count).toBe(n);
+    // A row's columns take 86 bytes (a 64-byte record, 8 + 4 + 4 + 4 + 1 + 1), all in one buffer.
+    const columns = Array.from({ length: 8 }, (_, j) => 86 * (1024 << j));
+    expect(sizes).toEqual([...columns, 2 << 20]);
+    for (let k = 0; k < n; k += 997) {
+      row(b, 0, '10.200.0.1', 443, `10.${k >> 16}.${(k >> 8) & 255}.${k & 255}`, 1000 + (k % 50000), k % 3 === 0 ? 17 : 6);
+      expect(t.lookupOrAdd(b, 0, b.src, b.dst, 443, 1000 + (k % 50000), b.proto[0]!)).toBe(k);
+      expect(t.verdict[k]).toBe(k & 1);
+      expect(t.firstRecord[k]).toBe(k * 3);
+      expect(t.counts[k * RECORD_DOUBLES + Count.PACKETS]).toBe(k + 0.5);
+      expect(t.srcPortOf(k)).toBe(1000 + (k % 50000));
+      expect(t.protoOf(k)).toBe(k % 3 === 0 ? 17 : 6);
+    }
+    expect(t.key.buffer).toBe(t.counts.buffer);
+    expect(t.verdict.buffer).toBe(t.counts.buffer);
   });
 });
 
