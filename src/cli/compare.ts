@@ -10,12 +10,14 @@ import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { indexCluster } from '../model/cluster-index.js';
 import { chooseEngine, nativeAddon, parseEngine } from '../native/load.js';
-import { compareModels } from '../compare/compare.js';
+import { compareModels, MODELS } from '../compare/compare.js';
+import { trackerWarnings } from '../replay/trackers.js';
 import { DEFAULT_SWEEP_SIZES, sweep, type SweepPoint } from '../compare/sweep.js';
 import { decodeCaptures, synthTraffic } from '../compare/traffic.js';
 import { buildCompareJson, renderCompareTable } from '../report/compare-report.js';
 import { renderCompareHtml } from '../report/compare-html.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
+import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 
 export function registerCompare(program: Command): void {
@@ -30,6 +32,7 @@ export function registerCompare(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML report (inline SVG charts)')
     .option('--engine <engine>', 'native or js: js measures TypeScript only; default also measures native when the addon loads')
     .option('--output <format>', 'table or json', 'table');
+  addConntrackOption(cmd);
   addClusterOptions(cmd);
   addSemanticsOptions(cmd);
   cmd.action((captures: string[], opts: Record<string, string | boolean>) => runCompare(captures, opts));
@@ -40,6 +43,7 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   const output = parseChoice(s['output']!, '--output', ['table', 'json'] as const);
   const synth = s['synth'] === undefined ? null : whole(s['synth'], '--synth', 1);
   const seed = whole(s['seed']!, '--seed', 0);
+  const conntrackCapacity = parseConntrackMax(s['conntrackMax']!);
   if (synth === null && captures.length === 0) throw new InputError('compare: give a capture, or --synth N for synthetic traffic');
   const index = indexCluster(loadClusterFromOptions(s).cluster);
   const options = semanticsFromOptions(s);
@@ -48,7 +52,9 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   const { addon } = chooseEngine(requested, nativeAddon(), () => {});
   const load = nativeAddon();
   const nativeNote = addon ? null : requested === 'js' ? '--engine js' : load.addon === null ? load.reason : null;
-  const comparison = compareModels(index, options, traffic, { addon, nativeNote });
+  const comparison = compareModels(index, options, traffic, { addon, nativeNote, conntrackCapacity });
+  const trackers = MODELS.map((name) => ({ name, tracker: comparison.models[name].js.tracker }));
+  for (const w of trackerWarnings(trackers)) process.stderr.write(`netsieve: warning: ${w}\n`);
   const sweepPoints = opts['sweep'] ? runSweep(s, options, seed) : null;
   const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
   if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));

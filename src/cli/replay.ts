@@ -5,7 +5,6 @@
  */
 import { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { DEFAULT_CONNTRACK_CAPACITY, MAX_CONNTRACK_CAPACITY } from '../conntrack/index.js';
 import { compileEbpf } from '../compile/ebpf/compile.js';
 import { renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
 import type { EbpfProgram } from '../compile/ebpf/program.js';
@@ -18,6 +17,7 @@ import { trackerWarnings } from '../replay/trackers.js';
 import { buildReplayReport } from '../report/replay-report.js';
 import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
+import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 
 const MODELS = ['reference', 'iptables', 'ebpf', 'all'] as const;
@@ -32,8 +32,8 @@ export function registerReplay(program: Command): void {
     .option('--write-dropped <file>', 'write the packets the dataplane drops to this pcap')
     .option('--limit <n>', 'denied connections to list', '100')
     .option('--engine <engine>', 'native (C addon; the default when it loads) or js (TypeScript)')
-    .option('--threads <n>', 'threads, sharded by connection (results equal one thread\'s while no conntrack table fills)', '1')
-    .option('--conntrack-max <n>', 'entries each model\'s conntrack table holds, as the node\'s nf_conntrack_max', String(DEFAULT_CONNTRACK_CAPACITY))
+    .option('--threads <n>', 'threads, sharded by connection (results equal one thread\'s while no conntrack table fills)', '1');
+  addConntrackOption(cmd)
     .option('--policy-maps', 'eBPF model: also print the policy maps with each entry\'s hit count (like `cilium bpf policy get`)');
   addClusterOptions(cmd);
   addSemanticsOptions(cmd);
@@ -79,13 +79,6 @@ function parseLimit(text: string): number {
 
 function parseThreads(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_THREADS) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_THREADS}`);
-  return Number(text);
-}
-
-function parseConntrackMax(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_CONNTRACK_CAPACITY) {
-    throw new InputError(`--conntrack-max: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_CONNTRACK_CAPACITY}`);
-  }
   return Number(text);
 }
 

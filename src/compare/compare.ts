@@ -33,12 +33,14 @@ export interface CompareOptions {
   readonly addon: NativeAddon | null;
   readonly nativeNote?: string | null;
   readonly minSeconds?: number;
+  /** Entries each model's conntrack table holds (the node's nf_conntrack_max); absent: the default. */
+  readonly conntrackCapacity?: number;
 }
 
 export function compareModels(index: ClusterIndex, options: EvalOptions, traffic: DecodedTraffic, opts: CompareOptions): Comparison {
   const run = (name: CompareModel): ModelComparison => {
     const model = compileModel(name, index, options);
-    const timing = { minSeconds: opts.minSeconds ?? 0.25 };
+    const timing = { minSeconds: opts.minSeconds ?? 0.25, conntrackCapacity: opts.conntrackCapacity };
     const js = timePasses(model, traffic, { engine: 'js', ...timing });
     const native = opts.addon ? timePasses(model, traffic, { engine: 'native', addon: opts.addon, ...timing }) : null;
     return { model, js, native };

@@ -6,7 +6,7 @@
  */
 import { compileEbpf } from '../compile/ebpf/compile.js';
 import { compileIptables, summarize } from '../compile/iptables/index.js';
-import { newConntrack } from '../conntrack/index.js';
+import { newConntrack, type Conntrack } from '../conntrack/index.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import { classifyRow as classifyEbpf, loadEbpf } from '../match/ebpf.js';
@@ -15,6 +15,7 @@ import { nativeEbpf, nativeIptables, runNative, type NativeModelHandle } from '.
 import type { NativeAddon } from '../native/load.js';
 import { runRow, type RowModel } from '../replay/models.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
+import { summarizeTrackers, type TrackerSummary } from '../replay/trackers.js';
 import { liveBytes } from './memory.js';
 import type { DecodedTraffic } from './traffic.js';
 
@@ -80,6 +81,8 @@ export interface PassStats {
   readonly newPackets: number;
   /** Verdict per record of the first pass (Verdict codes; NONE for non-IP records). */
   readonly verdicts: Uint8Array;
+  /** The first pass's conntrack table at its end (every pass starts empty and tracks the same packets). */
+  readonly tracker: TrackerSummary;
 }
 
 export interface PassOptions {
@@ -88,6 +91,8 @@ export interface PassOptions {
   /** Repeat passes until this much time was measured (default 0.25 s), at most maxPasses (default 50). */
   readonly minSeconds?: number;
   readonly maxPasses?: number;
+  /** Entries each pass's conntrack table holds (the node's nf_conntrack_max); absent: the default. */
+  readonly conntrackCapacity?: number;
 }
 
 /** Timed passes of the traffic through one model with one engine. */
@@ -95,25 +100,27 @@ export function timePasses(model: CompiledModel, traffic: DecodedTraffic, opts: 
   const verdicts = new Uint8Array(traffic.packets);
   const acc = { seconds: 0, cost: 0, newPackets: 0, newCost: 0, packets: 0 };
   let passes = 0;
+  let tracker: TrackerSummary | null = null;
   // One untimed pass first when timing matters, so the figures are of optimised code, not of the JIT.
   if ((opts.minSeconds ?? 0.25) > 0) onePass(model, traffic, opts, { seconds: 0, cost: 0, newPackets: 0, newCost: 0, packets: 0 }, null);
   do {
-    onePass(model, traffic, opts, acc, passes === 0 ? verdicts : null);
+    const conntrack = onePass(model, traffic, opts, acc, passes === 0 ? verdicts : null);
+    tracker ??= summarizeTrackers([conntrack]);
     passes++;
   } while (acc.seconds < (opts.minSeconds ?? 0.25) && passes < (opts.maxPasses ?? 50));
   const packets = acc.packets / passes;
   return {
     engine: opts.engine, passes, packets, seconds: acc.seconds, pps: acc.seconds > 0 ? acc.packets / acc.seconds : 0,
     costPerPacket: acc.packets > 0 ? acc.cost / acc.packets : 0, costPerNewPacket: acc.newPackets > 0 ? acc.newCost / acc.newPackets : 0,
-    newPackets: acc.newPackets / passes, verdicts,
+    newPackets: acc.newPackets / passes, verdicts, tracker: tracker!,
   };
 }
 
 interface Acc { seconds: number; cost: number; newPackets: number; newCost: number; packets: number }
 
-/** One pass from an empty connection table; only the model's work on each batch is timed. */
-function onePass(model: CompiledModel, traffic: DecodedTraffic, opts: PassOptions, acc: Acc, verdicts: Uint8Array | null): void {
-  const conntrack = newConntrack();
+/** One pass from an empty connection table; only the model's work on each batch is timed. Returns the table. */
+function onePass(model: CompiledModel, traffic: DecodedTraffic, opts: PassOptions, acc: Acc, verdicts: Uint8Array | null): Conntrack {
+  const conntrack = newConntrack({ capacity: opts.conntrackCapacity });
   const row: RowModel = { name: model.name, conntrack, classify: model.classify, orphanFragments: 0 };
   const native = opts.engine === 'native' ? nativeHandle(model, opts.addon) : null;
   let record = 0;
@@ -125,6 +132,7 @@ function onePass(model: CompiledModel, traffic: DecodedTraffic, opts: PassOption
     account(batch, acc, verdicts, record);
     record += batch.count;
   }
+  return conntrack;
 }
 
 function nativeHandle(model: CompiledModel, addon: NativeAddon | null | undefined): NativeModelHandle {

@@ -5,6 +5,7 @@
 import type { Comparison, ModelComparison } from '../compare/compare.js';
 import type { PassStats } from '../compare/models.js';
 import type { SweepPoint } from '../compare/sweep.js';
+import type { TrackerSummary } from '../replay/trackers.js';
 import { formatNumber } from './svg.js';
 
 export interface EngineJson {
@@ -37,6 +38,8 @@ interface ModelJson {
   readonly memoryBytes: number;
   readonly size: Readonly<Record<string, number>>;
   readonly connectionOpenings: number;
+  /** The model's conntrack table over the traffic (as `replay`'s `conntrack.<model>`). */
+  readonly conntrack: TrackerSummary;
   readonly native: EngineJson | null;
 }
 
@@ -47,7 +50,7 @@ function engineJson(s: PassStats): EngineJson {
 function modelJson(m: ModelComparison): ModelJson {
   return {
     pps: m.js.pps, nsPerPacket: m.js.pps > 0 ? 1e9 / m.js.pps : 0, compileSeconds: m.model.compileSeconds,
-    memoryBytes: m.model.memoryBytes, size: m.model.size, connectionOpenings: m.js.newPackets,
+    memoryBytes: m.model.memoryBytes, size: m.model.size, connectionOpenings: m.js.newPackets, conntrack: m.js.tracker,
     native: m.native ? engineJson(m.native) : null,
   };
 }
@@ -92,7 +95,12 @@ export function compareRows(doc: CompareJson): [string, string, string][] {
     ['compile time', `${(i.compileSeconds * 1000).toFixed(1)} ms`, `${(e.compileSeconds * 1000).toFixed(1)} ms`],
     ['output size', `${i.rules} rules, ${i.size['sets']} sets, ${i.size['members']} members`, `${e.mapEntries} map entries, ${e.size['ipcacheEntries']} ipcache`],
     ['memory (compiled, retained)', mib(i.memoryBytes), mib(e.memoryBytes)],
+    ['conntrack table: peak entries of capacity (evicted)', tracker(i.conntrack), tracker(e.conntrack)],
   ];
+}
+
+function tracker(t: ModelJson['conntrack']): string {
+  return `${t.peakEntries} of ${t.capacity} (${t.evictions})`;
 }
 
 function mib(bytes: number): string {

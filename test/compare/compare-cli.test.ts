@@ -48,6 +48,28 @@ describe('netsieve compare', () => {
     expect(text).not.toMatch(/https?:|\/\/[a-z]|\bsrc=|\bhref=|url\(|@import|<link|<script/i);
   });
 
+  test('each model\'s conntrack table: as replay reports it on the same capture; --conntrack-max sizes it, and a full one is warned of', () => {
+    const doc = JSON.parse(runCli(['compare', ...SEED, '--output', 'json']).stdout);
+    const replayed = JSON.parse(runCli(['replay', ...SEED, '--model', 'all', '--output', 'json']).stdout);
+    for (const m of ['iptables', 'ebpf']) {
+      expect(doc.models[m].conntrack, m).toEqual(replayed.conntrack[m]);
+      expect(doc.models[m].conntrack, m).toEqual({ capacity: 131072, trackers: 1, peakEntries: 2, evictions: 0 });
+    }
+    const small = runCli(['compare', '--synth', '3000', '--cluster', 'captures/seed/cluster.yaml', '--conntrack-max', '10', '--output', 'json']);
+    expect(small.status, small.stderr).toBe(0);
+    const filled = JSON.parse(small.stdout);
+    expect(filled.agreement.disagreements).toBe(0);
+    const ipt = filled.models.iptables.conntrack;
+    expect(ipt).toMatchObject({ capacity: 10, trackers: 1, peakEntries: 10 });
+    expect(ipt.evictions).toBeGreaterThan(1000);
+    expect(filled.models.ebpf.conntrack).toEqual(ipt);
+    const table = `conntrack table (10 entries) filled: ${ipt.evictions.toLocaleString('en-US')} entries were evicted`;
+    expect(small.stderr).toContain(`netsieve: warning: the iptables model's ${table}`);
+    expect(small.stderr).toContain(`netsieve: warning: the ebpf model's ${table}`);
+    const text = runCli(['compare', ...SEED]).stdout;
+    expect(text).toMatch(/conntrack table: peak entries of capacity \(evicted\)\s+2 of 131072 \(0\)\s+2 of 131072 \(0\)/);
+  });
+
   test('the table output names both models and the agreement', () => {
     const r = runCli(['compare', ...SEED]);
     expect(r.status).toBe(0);
@@ -65,5 +87,9 @@ describe('netsieve compare', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('absent.pcap');
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+    for (const bad of ['0', '16777217', 'ten']) {
+      const r = runCli(['compare', ...SEED, '--conntrack-max', bad]);
+      expect([r.status, r.stderr], bad).toEqual([2, `netsieve: --conntrack-max: "${bad}" is not a whole number from 1 to 16777216\n`]);
+    }
   });
 });
