@@ -23,6 +23,7 @@ import { classifyRow as classifyIptables, loadIptables, type IptablesMatcher } f
 import { CtState, RowFlag, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { nativeEbpf, nativeIptables, type NativeModelHandle } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
+import { VerdictCache } from './verdict-cache.js';
 
 export interface RowModel {
   readonly name: ModelName;
@@ -80,19 +81,19 @@ function ebpfModel(p: LoadedEbpf, tracker: ConntrackOptions): RowModel & { loade
 
 /** The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets. */
 function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions): RowModel {
-  const cache = new Map<string, number>();
+  const cache = new VerdictCache();
   const decide = (batch: FlowBatch, i: number): number => {
-    const key = flowKey(batch, i);
-    let v = cache.get(key);
-    if (v === undefined) {
+    const proto = batch.proto[i]!;
+    const ports = hasPorts(proto);
+    let v = cache.find(batch, i, ports);
+    if (v < 0) {
       const family = batch.family[i] as 4 | 6;
-      const proto = batch.proto[i]!;
       const flow = {
         src: ipFromWords(family, batch.src, i * 4), dst: ipFromWords(family, batch.dst, i * 4),
-        protocol: proto, dstPort: hasPorts(proto) ? batch.dstPort[i]! : 0,
+        protocol: proto, dstPort: ports ? batch.dstPort[i]! : 0,
       };
       v = evaluate(index, flow, options).allowed ? Verdict.ACCEPT : Verdict.DROP;
-      cache.set(key, v);
+      cache.store(v);
     }
     return v;
   };
@@ -113,13 +114,4 @@ function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: Conn
 
 export function hasPorts(proto: number): boolean {
   return proto === 6 || proto === 17 || proto === 132;
-}
-
-/** What the evaluator's decision depends on: family, addresses, protocol, destination port. */
-export function flowKey(batch: FlowBatch, i: number): string {
-  const o = i * 4;
-  const s = batch.src;
-  const d = batch.dst;
-  const proto = batch.proto[i]!;
-  return `${batch.family[i]}|${s[o]},${s[o + 1]},${s[o + 2]},${s[o + 3]}|${d[o]},${d[o + 1]},${d[o + 2]},${d[o + 3]}|${proto}|${hasPorts(proto) ? batch.dstPort[i] : 0}`;
 }
