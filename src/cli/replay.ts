@@ -19,6 +19,7 @@ import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
+import { groupDigits } from '../report/digits.js';
 
 const MODELS = ['reference', 'iptables', 'ebpf', 'all'] as const;
 
@@ -95,7 +96,7 @@ function progressBar(): { update: (done: number, total: number, packets: number)
       const frac = total > 0 ? Math.min(1, done / total) : 0;
       const width = 30;
       const fill = Math.round(frac * width);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${packets.toLocaleString('en-US')} packets`);
+      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${groupDigits(packets)} packets`);
     },
     done() {
       if (drawn) process.stderr.write('\r\x1b[2K');

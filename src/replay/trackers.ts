@@ -8,6 +8,7 @@
  * drop) and the shards' choices of victim differ from one table's: the replay then says so.
  */
 import { conntrackStats, type Conntrack } from '../conntrack/index.js';
+import { groupDigits } from '../report/digits.js';
 
 export interface TrackerSummary {
   /** Entries each tracker holds at most (the kernel's nf_conntrack_max). */
@@ -52,12 +53,12 @@ export function addTrackerSummary(into: TrackerSummary, from: TrackerSummary): v
 export function trackerWarnings(models: readonly { name: string; tracker: TrackerSummary }[]): string[] {
   const out: string[] = [];
   for (const { name, tracker: t } of models) {
-    const table = `the ${name} model's conntrack table (${t.capacity.toLocaleString('en-US')} entries)`;
+    const table = `the ${name} model's conntrack table (${groupDigits(t.capacity)} entries)`;
     if (t.evictions > 0) {
-      out.push(`${table} filled: ${t.evictions.toLocaleString('en-US')} entries were evicted to make room, as a node's early drop would (--conntrack-max sets the size)` +
+      out.push(`${table} filled: ${groupDigits(t.evictions)} entries were evicted to make room, as a node's early drop would (--conntrack-max sets the size)` +
         (t.trackers > 1 ? `; with ${t.trackers} threads each shard has a table of its own, so verdicts may differ from one thread's (replay with --threads 1 for those)` : ''));
     } else if (t.trackers > 1 && t.peakEntries > t.capacity) {
-      out.push(`${table} may have filled on one thread: the ${t.trackers} shards held up to ${t.peakEntries.toLocaleString('en-US')} entries together, ` +
+      out.push(`${table} may have filled on one thread: the ${t.trackers} shards held up to ${groupDigits(t.peakEntries)} entries together, ` +
         'so verdicts may differ from one thread\'s (replay with --threads 1 for those)');
     }
   }

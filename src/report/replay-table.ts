@@ -2,8 +2,9 @@
  * The replay report for a terminal: the same content as the JSON document, laid out for reading.
  */
 import type { ReplayReport } from './replay-report.js';
+import { groupDigits } from './digits.js';
 
-const n = (x: number): string => x.toLocaleString('en-US');
+const n = groupDigits;
 
 function endpoint(pod: string | null, ip: string, port: number, proto: string): string {
   const where = proto === 'TCP' || proto === 'UDP' || proto === 'SCTP' ? `${ip.includes(':') ? `[${ip}]` : ip}:${port}` : ip;
