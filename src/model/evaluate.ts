@@ -169,8 +169,8 @@ function decideDirection(
 /** Policies of the pod's namespace that select it and carry `direction` in their effective policyTypes. */
 export function policiesIsolating(index: ClusterIndex, pod: Pod, direction: Direction): NetworkPolicy[] {
   if (pod.hostNetwork) return [];
-  return index.cluster.policies.filter((p) =>
-    p.namespace === pod.namespace && p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));
+  const own = index.policiesByNamespace.get(pod.namespace) ?? [];
+  return own.filter((p) => p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));
 }
 
 /** Absent or empty `from`/`to` admits every peer; otherwise peers are ORed. */
