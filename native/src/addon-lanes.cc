@@ -373,6 +373,10 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
     ReplayState *st = replayOf(handles.Get(k));
     if (!st) return env.Undefined();
     const ns_replay &r = st->r;
+    if (r.model == MODEL_REFERENCE) {
+      Napi::TypeError::New(env, "native bindLanes: the reference model asks JavaScript, which a lane's thread cannot").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     if ((k > 0 && r.b != states[0]->r.b) || st->own_memory) {
       Napi::TypeError::New(env, "native bindLanes: the replays must all be bound with one batch, and be in no other lanes").ThrowAsJavaScriptException();
       return env.Undefined();

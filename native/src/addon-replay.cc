@@ -74,7 +74,7 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
     Napi::Error::New(env, "native replay: out of memory for the conntrack entries' tallies").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  st->r = ns_replay{model, ns_model{&m->ebpf, &m->ipt}, &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->tally};
+  st->r = ns_replay{model, modelOf(m), &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->tally};
   Napi::Array keep = Napi::Array::New(env, 6);
   for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
   st->keep = Napi::Persistent(keep.As<Napi::Object>());
@@ -84,6 +84,7 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
 }  // namespace
 
 bool checkFailed(Napi::Env env, ReplayState *st) {
+  if (!referenceOk(env, st->r.m.ref)) return false;
   if (replay_failed(&st->r) == 0) return true;
   Napi::Error::New(env, "native replay: out of memory growing the connection table").ThrowAsJavaScriptException();
   return false;

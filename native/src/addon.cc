@@ -167,7 +167,51 @@ Napi::Value BindIptables(const Napi::CallbackInfo &info) {
 
 Bound *modelHandle(Napi::Value model, Napi::Value handle) {
   int m = model.As<Napi::Number>().Int32Value();
-  return handleOf(handle, m == MODEL_EBPF ? (int)GROUP_EBPF : (int)GROUP_IPTABLES, "model");
+  int group = m == MODEL_EBPF ? (int)GROUP_EBPF : m == MODEL_REFERENCE ? (int)GROUP_REFERENCE : (int)GROUP_IPTABLES;
+  return handleOf(handle, group, "model");
+}
+
+/* hot.h ns_reference decide: the bound evaluator's verdict for row `row` of the batch being run. */
+static int decideRow(void *ctx, uint32_t row) {
+  Bound *b = static_cast<Bound *>(ctx);
+  Napi::Env env(b->env);
+  Napi::Value v = b->decide.Call({Napi::Number::New(env, row)});
+  if (env.IsExceptionPending() || !v.IsNumber()) return -1;
+  return v.As<Napi::Number>().Int32Value();
+}
+
+bool referenceOk(Napi::Env env, const ns_reference *ref) {
+  if (ref->failed == 0) return true;
+  if (!env.IsExceptionPending()) {
+    Napi::Error::New(env, ref->failed == 2 ? "native reference model: out of memory for its flow cache"
+                                           : "native reference model: the evaluator answered no verdict").ThrowAsJavaScriptException();
+  }
+  return false;
+}
+
+/*
+ * bindReference(decide): the reference model's handle. decide(row) is the evaluator's verdict (0 drop,
+ * 1 accept) for row `row` of the batch being run, called on this thread, once per flow the handle has
+ * not yet kept. Not for lanes, whose threads cannot call JavaScript.
+ */
+Napi::Value BindReference(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(env, "native bindReference(decide: (row) => verdict)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Bound *b = new Bound();
+  b->group = GROUP_REFERENCE;
+  if (!reference_init(&b->ref)) {
+    delete b;
+    Napi::Error::New(env, "native reference model: out of memory for its flow cache").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  b->ref.decide = decideRow;
+  b->ref.ctx = b;
+  b->env = env;
+  b->decide = Napi::Persistent(info[0].As<Napi::Function>());
+  return makeHandle(env, b, Napi::Object::New(env));
 }
 
 /* classify(model, modelHandle, batchHandle, count): rows whose ctState is already set. */
@@ -180,7 +224,9 @@ Napi::Value Classify(const Napi::CallbackInfo &info) {
   uint32_t count = info[3].As<Napi::Number>().Uint32Value();
   if (count > b->batch.family_len) count = (uint32_t)b->batch.family_len;
   if (model == MODEL_EBPF) for (uint32_t i = 0; i < count; i++) ebpf_classify_row(&m->ebpf, &b->batch, i);
-  else for (uint32_t i = 0; i < count; i++) iptables_classify_row(&m->ipt, &b->batch, i);
+  else if (model == MODEL_IPTABLES) for (uint32_t i = 0; i < count; i++) iptables_classify_row(&m->ipt, &b->batch, i);
+  else for (uint32_t i = 0; i < count; i++) reference_classify_row(&m->ref, &b->batch, i);
+  referenceOk(env, &m->ref);
   return env.Undefined();
 }
 
@@ -202,9 +248,10 @@ Napi::Value Run(const Napi::CallbackInfo &info) {
     Napi::RangeError::New(env, "native run: conntrack row scratch smaller than the batch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  ns_model mm{&m->ebpf, &m->ipt};
+  ns_model mm = modelOf(m);
   uint32_t orphans = 0;
   for (uint32_t i = 0; i < count; i++) orphans += run_row(model, &mm, &c->ct, &bb->batch, i);
+  if (!referenceOk(env, &m->ref)) return env.Undefined();
   return Napi::Number::New(env, orphans);
 }
 
@@ -296,11 +343,12 @@ Napi::Value WalkRun(const Napi::CallbackInfo &info) {
     Napi::RangeError::New(env, "native walkRun: conntrack row scratch smaller than the batch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  ns_model mm{&m->ebpf, &m->ipt};
+  ns_model mm = modelOf(m);
   uint32_t orphans = 0;
   uint32_t rows = walk_run(&w, &bb->batch, cap, model, &mm, &c->ct, &orphans);
   walkResult(s, &w, rows);
   s[WALK_ORPHANS] = orphans;
+  if (!referenceOk(env, &m->ref)) return env.Undefined();
   return Napi::Number::New(env, rows);
 }
 
@@ -370,6 +418,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("bind", Napi::Function::New(env, Bind));
   exports.Set("bindIptables", Napi::Function::New(env, BindIptables));
+  exports.Set("bindReference", Napi::Function::New(env, BindReference));
   exports.Set("classify", Napi::Function::New(env, Classify));
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("decode", Napi::Function::New(env, Decode));

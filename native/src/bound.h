@@ -8,7 +8,7 @@
 
 namespace netsieve_addon {
 
-enum { GROUP_IPTABLES = 100, GROUP_REPLAY = 101, GROUP_LANES = 102 };
+enum { GROUP_IPTABLES = 100, GROUP_REPLAY = 101, GROUP_LANES = 102, GROUP_REFERENCE = 103 };
 
 struct Bound {
   int group = 0;
@@ -20,18 +20,30 @@ struct Bound {
   ns_conntrack ct{};
   ns_nat nat{};
   ns_iptables ipt{};
+  /* The reference model's flow cache, and the evaluator it asks (addon.cc bindReference), on `env`'s thread. */
+  ns_reference ref{};
+  Napi::FunctionReference decide;
+  napi_env env = nullptr;
   int32_t *stack = nullptr;
   uint8_t *checks = nullptr; /* an iptables family's: iptables_rule_checks */
   ~Bound() {
     delete[] stack;
     delete[] checks;
+    reference_free(&ref);
   }
 };
 
 /* The handle's Bound if `v` is a handle of `group`; else null with a JS TypeError naming `what`. */
 Bound *handleOf(Napi::Value v, int group, const char *what);
-/* The model handle of model code `model` (MODEL_EBPF or MODEL_IPTABLES). */
+/* The model handle of model code `model` (MODEL_EBPF, MODEL_IPTABLES or MODEL_REFERENCE). */
 Bound *modelHandle(Napi::Value model, Napi::Value handle);
+/* The model's tables as the hot loops take them. */
+inline ns_model modelOf(Bound *m) { return ns_model{&m->ebpf, &m->ipt, &m->ref}; }
+/*
+ * After a run of the reference model: false, with a JS error pending, when its evaluator threw or
+ * answered no verdict (its error is the one pending), or its cache ran out of memory.
+ */
+bool referenceOk(Napi::Env env, const ns_reference *ref);
 /* The walk state and chunk of a walk call, checked (walk.cc never reads outside the chunk). */
 bool walkArgs(Napi::Env env, Napi::Value chunkV, Napi::Value stateV, ns_walk *w, double **state);
 void walkResult(double *s, const ns_walk *w, uint32_t rows);

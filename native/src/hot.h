@@ -53,10 +53,34 @@ struct ns_replay;
 void ct_set_owner(struct ns_replay *r);
 void replay_entry_removed(struct ns_replay *r, int32_t e);
 
-/* One model, whichever it is (MODEL_EBPF uses ebpf, MODEL_IPTABLES ipt). */
+/*
+ * The reference model (src/replay/models.ts referenceModel) in C: conntrack's verdict on known
+ * connections, and on an opening packet the evaluator's verdict for its flow (family, addresses,
+ * protocol, the destination port of TCP, UDP and SCTP), kept here per flow (reference.cc). A flow not
+ * kept yet is asked of `decide` (the evaluator, in JavaScript: the addon calls back on the JS thread, so
+ * never from a lane's thread); a negative answer (it threw) sets `failed`, drops the row and asks no more.
+ */
+typedef struct {
+  uint32_t *keys;     /* TUPLE_WORDS per slot: the flow as a conntrack tuple with the destination port alone */
+  int32_t *hashes;
+  uint8_t *verdicts;  /* per slot: 0 empty, else the verdict + 1 */
+  uint32_t mask, size;
+  int (*decide)(void *ctx, uint32_t row);
+  void *ctx;
+  int failed;         /* 1: decide failed, 2: out of memory */
+} ns_reference;
+
+/* An empty cache (0: out of memory); and its memory freed. */
+int reference_init(ns_reference *r);
+void reference_free(ns_reference *r);
+/* Verdict, cost and decidedBy of row i, ctState already set (models.ts referenceModel classify). */
+void reference_classify_row(ns_reference *r, ns_batch *b, uint32_t i);
+
+/* One model, whichever it is (MODEL_EBPF uses ebpf, MODEL_IPTABLES ipt, MODEL_REFERENCE ref). */
 typedef struct {
   ns_ebpf *ebpf;
   ns_iptables *ipt;
+  ns_reference *ref;
 } ns_model;
 
 /*
@@ -91,8 +115,10 @@ static inline uint32_t run_row(int model, ns_model *m, ns_conntrack *ct, ns_batc
     b->decidedBy[i] = -1;
   } else if (model == MODEL_EBPF) {
     if (!ebpf_decided_by_conntrack(b, i)) ebpf_classify_row(m->ebpf, b, i);
-  } else {
+  } else if (model == MODEL_IPTABLES) {
     iptables_classify_row(m->ipt, b, i);
+  } else {
+    reference_classify_row(m->ref, b, i);
   }
   /* Most rows neither start a connection nor are a first fragment: no call (hot path). */
   if (ct->pending[i] != 0 || (b->flags[i] & ROW_FIRST_FRAGMENT) != 0) ct_confirm(ct, b, i);

@@ -73,7 +73,7 @@ enum { TO_TCP = 0, TO_TCP_UNACKNOWLEDGED = 10, TO_UDP_UNREPLIED = 11, TO_UDP_REP
        TO_SCTP_ESTABLISHED = 18, TO_FRAGMENT = 19, TO_GRE_UNREPLIED = 20, TO_GRE_REPLIED = 21,
        TO_COUNT = 22 };
 
-enum { MODEL_EBPF = 1, MODEL_IPTABLES = 2 };
+enum { MODEL_EBPF = 1, MODEL_IPTABLES = 2, MODEL_REFERENCE = 3 };
 
 /* Slots of the Float64Array a chunk walk reads and writes (src/native/layout.ts WalkSlot). */
 enum { WALK_POS = 0, WALK_END = 1, WALK_LE = 2, WALK_NANO = 3, WALK_LINK_TYPE = 4, WALK_LIMIT = 5, WALK_FIRST = 6,

@@ -151,6 +151,19 @@ export function flattenSets(sets: readonly PackedSet[]): Record<string, ArrayBuf
   return out;
 }
 
+/**
+ * The reference model on the native engine: conntrack's verdict on known connections in C, and on an
+ * opening packet its flow's verdict from a cache in C, which calls `decide(row)` (the evaluator, over the
+ * batch being run) for each flow it has not kept. On this thread only: no lanes.
+ */
+export function nativeReference(addon: NativeAddon, decide: (row: number) => number): NativeModelHandle {
+  const handle = addon.bindReference(decide);
+  return {
+    addon, model: NativeModel.REFERENCE, handle, probes: null, loaded: null,
+    lane: () => { throw new Error('the native reference model calls JavaScript: it runs on no lane'); },
+  };
+}
+
 export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeModelHandle {
   const sets = addon.bind(Group.IPT_SETS, pick(IPT_SETS_FIELDS, flattenSets(m.sets), 'ipsets'));
   return iptablesHandle(addon, m.v4, m.v6, m.stackPc.length, sets);

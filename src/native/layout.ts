@@ -149,7 +149,7 @@ export const WalkSlot = {
 } as const;
 
 /** Model codes for the addon's `runBatch`. */
-export const NativeModel = { EBPF: 1, IPTABLES: 2 } as const;
+export const NativeModel = { EBPF: 1, IPTABLES: 2, REFERENCE: 3 } as const;
 
 export const GROUPS: Readonly<Record<number, readonly FieldSpec[]>> = {
   [Group.BATCH]: BATCH_FIELDS, [Group.EBPF]: EBPF_FIELDS, [Group.IPT_FAMILY]: IPT_FAMILY_FIELDS,

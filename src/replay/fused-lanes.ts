@@ -26,7 +26,8 @@ import { closeWriters, startTimer, type ReplayOptions, type ReplayResult } from 
 
 /** Whether `replay` runs on lanes: what ./fused.ts runs, with --threads above 1. */
 export function canFuseLanes(opts: ReplayOptions): boolean {
-  return (opts.threads ?? 1) > 1 && canFuse({ ...opts, threads: 1 });
+  // The reference model's evaluator is JavaScript, which a lane's thread cannot call: staged workers run it.
+  return (opts.threads ?? 1) > 1 && opts.models[0] !== 'reference' && canFuse({ ...opts, threads: 1 });
 }
 
 export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions): ReplayResult {

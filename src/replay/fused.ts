@@ -1,12 +1,14 @@
 /**
- * The replay of one compiled model on the native engine, fused: the reader's record walk, decoding,
+ * The replay of one model on the native engine, fused: the reader's record walk, decoding,
  * Service DNAT, conntrack, the model and connection grouping run in C in one call per batch
  * (src/native/replay.ts), and TypeScript only refills the reader's chunk, writes the requested pcaps and
  * reports progress. Same result as the staged pipeline (./stage.ts) for that model: the test
  * test/native/replay.test.ts replays seeded captures both ways and compares every counter and connection.
  *
- * Taken when the addon is loaded, one model is replayed and it is iptables or eBPF, on one thread. The
- * reference model (the evaluator, per flow) and the comparison of several models stay staged.
+ * Taken when the addon is loaded and one model is replayed, on one thread. The reference model runs in C
+ * too (native/src/reference.cc), its evaluator asked back in TypeScript once per flow; with --threads it
+ * runs on the staged workers, and beside other models (--model all) on the staged pipeline in TypeScript,
+ * so that the compiled models' conntrack in C is checked against TypeScript's on every replay.
  */
 import { bindNativeReplay, takeNativeConnections, type NativeReplay } from '../native/replay.js';
 import { settleProbes, type NativeModelHandle } from '../native/engine.js';
@@ -22,7 +24,7 @@ import { emptyTrackerSummary, summarizeTrackers } from './trackers.js';
 
 /** Whether `replay` can run fused (see the file comment); with --threads, see ./fused-lanes.ts. */
 export function canFuse(opts: ReplayOptions): boolean {
-  return opts.fuse !== false && !!opts.addon && opts.models.length === 1 && opts.models[0] !== 'reference' && (opts.threads ?? 1) <= 1;
+  return opts.fuse !== false && !!opts.addon && opts.models.length === 1 && (opts.threads ?? 1) <= 1;
 }
 
 /** What a fused replay sets up before reading: the compiled model and its native handle, the result's shell, the batch. */
@@ -41,11 +43,12 @@ export function fusedSetup(opts: ReplayOptions): FusedSetup {
   const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, {
     allocate: hugeAllocator(opts.addon!), capacity: opts.conntrackCapacity,
   });
-  const nm = nativeHandleOf(opts.addon!, rowModel)!;
+  const batch = new FlowBatch(capacity);
+  const nm = nativeHandleOf(opts.addon!, rowModel, batch)!;
   const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel), tracker: emptyTrackerSummary() };
   const connections = new ConnectionTable(opts.maxConnections);
   const run = newRun(opts, { models: [model], connections, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [] }, capacity);
-  return { rowModel, nm, model, connections, run, batch: new FlowBatch(capacity), maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS };
+  return { rowModel, nm, model, connections, run, batch, maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS };
 }
 
 export function replayFused(paths: readonly string[], opts: ReplayOptions): ReplayResult {

@@ -21,7 +21,7 @@ import type { ModelName } from '../match/dataplane.js';
 import { classifyRow as classifyEbpf, loadEbpf, type LoadedEbpf } from '../match/ebpf.js';
 import { classifyRow as classifyIptables, loadIptables, type IptablesMatcher } from '../match/iptables.js';
 import { CtState, RowFlag, Verdict, type FlowBatch } from '../wire/flow-batch.js';
-import { nativeEbpf, nativeIptables, type NativeModelHandle } from '../native/engine.js';
+import { nativeEbpf, nativeIptables, nativeReference, type NativeModelHandle } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
 import { VerdictCache } from './verdict-cache.js';
 
@@ -63,11 +63,20 @@ export function buildRowModel(name: ModelName, index: ClusterIndex, options: Eva
   }
 }
 
-/** The model's native handle (its compiled tables bound to the addon), or null for the reference model. */
-export function nativeHandleOf(addon: NativeAddon, model: RowModel): NativeModelHandle | null {
-  const m = model as RowModel & { matcher?: IptablesMatcher; loaded?: LoadedEbpf };
+/**
+ * The model's native handle (its compiled tables bound to the addon). The reference model has one only
+ * for a replay that runs it alone on this thread (src/replay/fused.ts), over `batch`, whose rows its
+ * evaluator reads when the C side asks; else null: it runs in TypeScript (as it does beside the compiled
+ * models with --model all, so that their conntrack in C is checked against its conntrack in TypeScript).
+ */
+export function nativeHandleOf(addon: NativeAddon, model: RowModel, batch?: FlowBatch): NativeModelHandle | null {
+  const m = model as RowModel & { matcher?: IptablesMatcher; loaded?: LoadedEbpf; verdictOf?: (batch: FlowBatch, i: number) => number };
   if (m.matcher) return nativeIptables(addon, m.matcher);
   if (m.loaded) return nativeEbpf(addon, m.loaded);
+  if (m.verdictOf && batch) {
+    const verdictOf = m.verdictOf;
+    return nativeReference(addon, (row) => verdictOf(batch, row));
+  }
   return null;
 }
 
@@ -79,8 +88,11 @@ function ebpfModel(p: LoadedEbpf, tracker: ConntrackOptions): RowModel & { loade
   return { name: 'ebpf', loaded: p, conntrack: newConntrack(tracker), orphanFragments: 0, classify: (b, i) => classifyEbpf(p, b, i) };
 }
 
-/** The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets. */
-function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions): RowModel {
+/**
+ * The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets.
+ * `verdictOf`: the evaluator's verdict for a row's flow, cached (the native engine's reference model asks it).
+ */
+function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions): RowModel & { verdictOf: (batch: FlowBatch, i: number) => number } {
   const cache = new VerdictCache();
   const decide = (batch: FlowBatch, i: number): number => {
     const proto = batch.proto[i]!;
@@ -98,7 +110,7 @@ function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: Conn
     return v;
   };
   return {
-    name: 'reference', conntrack: newConntrack(tracker), orphanFragments: 0,
+    name: 'reference', conntrack: newConntrack(tracker), orphanFragments: 0, verdictOf: decide,
     classify(batch, i) {
       batch.cost[i] = 0;
       batch.decidedBy[i] = -1;
