@@ -175,6 +175,7 @@ Bound *modelHandle(Napi::Value model, Napi::Value handle) {
 static int decideRow(void *ctx, uint32_t row) {
   Bound *b = static_cast<Bound *>(ctx);
   Napi::Env env(b->env);
+  Napi::HandleScope scope(env); /* a batch may ask thousands of times within one call from JS */
   Napi::Value v = b->decide.Call({Napi::Number::New(env, row)});
   if (env.IsExceptionPending() || !v.IsNumber()) return -1;
   return v.As<Napi::Number>().Int32Value();
