@@ -1,4 +1,7 @@
-/* The native hot loops: flat functions over the bound groups (layout.h). No allocation, no V8 calls. */
+/*
+ * The native hot loops: flat functions over the bound groups (layout.h). No allocation and no V8 call per
+ * packet; the reference model alone grows its flow cache and asks the evaluator, once per new flow.
+ */
 #ifndef NETSIEVE_HOT_H
 #define NETSIEVE_HOT_H
 #include "layout.h"
