@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { stringify } from 'yaml';
+import { yamlLib } from '../manifests/yaml-lib.js';
 import { InputError } from '../errors.js';
 import { generateCluster } from '../clustergen/generate.js';
 
@@ -23,7 +23,7 @@ export function registerClusterGen(program: Command): void {
       const seed = count(opts['seed']!, '--seed', 0);
       const list = generateCluster({ pods, namespaces, policies, seed });
       const out = opts['out']!;
-      const text = /\.ya?ml$/.test(out) ? stringify(list) : JSON.stringify(list);
+      const text = /\.ya?ml$/.test(out) ? yamlLib().stringify(list) : JSON.stringify(list);
       try {
         writeFileSync(out, text);
       } catch (err) {

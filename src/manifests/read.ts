@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 import { InputError } from '../errors.js';
 import type { RawObject } from './context.js';
 
@@ -67,7 +67,7 @@ export function parseDocuments(file: string, text: string): { value: unknown; wh
 function parseYaml(file: string, text: string): unknown[] {
   // YAML 1.2 core schema: only `true`/`false` are booleans, so namespaces `y` and `n` (the upstream
   // e2e suite's x, y, z) stay strings. kubectl's typed decoding also keeps such scalars as strings.
-  const docs = parseAllDocuments(text, { version: '1.2' });
+  const docs = yamlLib().parseAllDocuments(text, { version: '1.2' });
   if (!Array.isArray(docs)) return []; // an empty stream
   return docs.map((doc, i) => {
     const err = doc.errors[0];
