@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 /**
- * The `netsieve` command. Wiring only: each command lives in its own file and registers itself here.
+ * The `netsieve` command. Wiring only: each command lives in its own file and registers itself here
+ * (only the one invoked is loaded: ./commands.ts).
  * Exit codes: 0 success; 2 invalid input or usage; 3 a capture read only up to damage.
  */
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { registerCommands } from './commands.js';
+
+// A reader that stops early (`| head`) closes the pipe: stop quietly, as Unix tools do, not with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 const program = new Command();
 program
@@ -18,7 +25,7 @@ Exit codes:
   3  a capture was read only up to damage (the report says where)`)
   .exitOverride()
   .showHelpAfterError();
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);
