@@ -89,7 +89,7 @@ export class PolicyMapBuilder {
 
   /** Each endpoint's map as a template: a new one for every distinct list of rule pairs. */
   private plan(index: ClusterIndex, emissions: RuleEmissions, pods: readonly Pod[]): MapPlan[] {
-    const byNamespace = policiesByNamespace(index);
+    const byNamespace = index.policiesByNamespace;
     const emissionIds = new Map<Emission, number>();
     const templates = new Map<string, number>();
     const plans: MapPlan[] = [];
@@ -152,17 +152,8 @@ export class PolicyMapBuilder {
   }
 }
 
-function policiesByNamespace(index: ClusterIndex): Map<string, NetworkPolicy[]> {
-  const out = new Map<string, NetworkPolicy[]>();
-  for (const p of index.cluster.policies) {
-    const list = out.get(p.namespace);
-    if (list) list.push(p); else out.set(p.namespace, [p]);
-  }
-  return out;
-}
-
 /** The policies of the pod's namespace that select it and name the direction in policyTypes, in model order. */
-function policiesIsolating(byNamespace: ReadonlyMap<string, NetworkPolicy[]>, pod: Pod, direction: Direction): NetworkPolicy[] {
+function policiesIsolating(byNamespace: ClusterIndex['policiesByNamespace'], pod: Pod, direction: Direction): NetworkPolicy[] {
   if (pod.hostNetwork) return [];
   const local = byNamespace.get(pod.namespace) ?? [];
   return local.filter((p) => p.policyTypes[direction] && selectorMatches(p.podSelector, pod.labels));

@@ -14,15 +14,11 @@ import { hostCidr, podAddress } from './sets.js';
 
 /** Policies isolating each pod, per direction; both families ask, so each pod is answered once. */
 export class IsolationIndex {
-  private readonly byNamespace = new Map<string, NetworkPolicy[]>();
+  private readonly byNamespace: ClusterIndex['policiesByNamespace'];
   private readonly memo = new Map<Pod, { readonly ingress: readonly NetworkPolicy[]; readonly egress: readonly NetworkPolicy[] }>();
 
   constructor(index: ClusterIndex) {
-    for (const policy of index.cluster.policies) {
-      const list = this.byNamespace.get(policy.namespace);
-      if (list) list.push(policy);
-      else this.byNamespace.set(policy.namespace, [policy]);
-    }
+    this.byNamespace = index.policiesByNamespace;
   }
 
   /** "Policies of the pod's namespace that select it and carry `direction` in their effective policyTypes". */
