@@ -90,27 +90,30 @@ function ebpfModel(p: LoadedEbpf, tracker: ConntrackOptions): RowModel & { loade
 
 /**
  * The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets.
- * `verdictOf`: the evaluator's verdict for a row's flow, cached (the native engine's reference model asks it).
+ * `verdictOf`: the evaluator's verdict for a row's flow, uncached: the native engine's reference model
+ * keeps its own cache in C and asks only for flows it has not kept.
  */
 function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions): RowModel & { verdictOf: (batch: FlowBatch, i: number) => number } {
+  const verdictOf = (batch: FlowBatch, i: number): number => {
+    const proto = batch.proto[i]!;
+    const family = batch.family[i] as 4 | 6;
+    const flow = {
+      src: ipFromWords(family, batch.src, i * 4), dst: ipFromWords(family, batch.dst, i * 4),
+      protocol: proto, dstPort: hasPorts(proto) ? batch.dstPort[i]! : 0,
+    };
+    return evaluate(index, flow, options).allowed ? Verdict.ACCEPT : Verdict.DROP;
+  };
   const cache = new VerdictCache();
   const decide = (batch: FlowBatch, i: number): number => {
-    const proto = batch.proto[i]!;
-    const ports = hasPorts(proto);
-    let v = cache.find(batch, i, ports);
+    let v = cache.find(batch, i, hasPorts(batch.proto[i]!));
     if (v < 0) {
-      const family = batch.family[i] as 4 | 6;
-      const flow = {
-        src: ipFromWords(family, batch.src, i * 4), dst: ipFromWords(family, batch.dst, i * 4),
-        protocol: proto, dstPort: ports ? batch.dstPort[i]! : 0,
-      };
-      v = evaluate(index, flow, options).allowed ? Verdict.ACCEPT : Verdict.DROP;
+      v = verdictOf(batch, i);
       cache.store(v);
     }
     return v;
   };
   return {
-    name: 'reference', conntrack: newConntrack(tracker), orphanFragments: 0, verdictOf: decide,
+    name: 'reference', conntrack: newConntrack(tracker), orphanFragments: 0, verdictOf,
     classify(batch, i) {
       batch.cost[i] = 0;
       batch.decidedBy[i] = -1;
