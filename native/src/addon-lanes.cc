@@ -23,11 +23,15 @@
  * written) does a call wait for the lanes and copy their verdicts (and ctState, cost, decidedBy) back.
  * finishLanes waits for the lanes to empty their rings; mergeLanes merges their connection tables into
  * lane 0's (conns-merge.cc). src/replay/fused-lanes.ts drives this.
+ *
+ * The reference model's lanes ask its evaluator, JavaScript, through the calling thread (desk.h): that
+ * thread answers between the rows it runs and while it waits (helpUntil).
  */
 #include <system_error>
 #include <thread>
 #include <vector>
 #include "bound.h"
+#include "desk.h"
 #include "lane-queue.h"
 
 namespace netsieve_addon {
@@ -61,7 +65,8 @@ struct Lane {
 struct Lanes {
   std::vector<Lane *> lanes;
   std::vector<std::thread> helpers;
-  Signal signal;
+  std::shared_ptr<Desk> desk = std::make_shared<Desk>(); /* the reference model's questions (desk.h) */
+  Signal &signal = desk->signal;
   std::atomic<bool> closing{false};
   ns_batch *batch = nullptr;       /* the shared batch (its Bound's), where the rows are decoded */
   int32_t *row_services = nullptr; /* per row of the shared batch: replay_prepare's Service and lane */
@@ -169,17 +174,24 @@ void helperLoop(Lanes *l, size_t home) {
   }
 }
 
-/* The calling thread, until `done`: runs batches itself while it cannot go on. */
+/*
+ * The calling thread, until `done`: answers the reference model's questions and runs batches itself while
+ * it cannot go on. A question waiting is answered first, even when `done` already holds: its lane waits.
+ */
 template <typename Done> void helpUntil(Lanes *l, Lane *prefer, Done done) {
+  Desk *desk = l->desk.get();
+  deskServe(desk);
   while (!done()) {
+    if (deskServe(desk)) continue;
     if (prefer && tryRun(l, prefer)) continue;
     if (runAny(l, 0)) continue;
-    l->signal.waitUntil([&] { return done() || anyRunnable(l); });
+    l->signal.waitUntil([&] { return done() || anyRunnable(l) || deskWaiting(desk); });
   }
 }
 
 Lanes::~Lanes() {
   closing.store(true);
+  desk->closing.store(true);
   signal.ring();
   for (std::thread &t : helpers) t.join();
   for (Lane *lane : lanes) {
@@ -353,10 +365,23 @@ Napi::Value QuickShards(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, walk_sort(&w, offsets.data(), out, (uint32_t)out_len, filter, (uint32_t)shards, &untold));
 }
 
+/* A reference model's handle: its ns_reference's context (addon.cc bindReference). */
+Bound *referenceOf(const ReplayState *st) { return static_cast<Bound *>(st->r.m.ref->ctx); }
+
+/* Whether lane `st`'s reference model can run on a lane: bound with a question batch, and no other lane's. */
+bool laneReference(const std::vector<ReplayState *> &earlier, const ReplayState *st) {
+  if (!referenceOf(st)->question) return false;
+  for (const ReplayState *e : earlier) {
+    if (e->r.m.ref == st->r.m.ref) return false;
+  }
+  return true;
+}
+
 /*
  * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
  * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
- * belong to it: each lane runs from a batch of its own, on any of the N threads.
+ * belong to it: each lane runs from a batch of its own, on any of the N threads. A reference model's
+ * lanes each need a handle of their own, bound with a question batch (addon.cc bindReference).
  */
 Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -373,8 +398,8 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
     ReplayState *st = replayOf(handles.Get(k));
     if (!st) return env.Undefined();
     const ns_replay &r = st->r;
-    if (r.model == MODEL_REFERENCE) {
-      Napi::TypeError::New(env, "native bindLanes: the reference model asks JavaScript, which a lane's thread cannot").ThrowAsJavaScriptException();
+    if (r.model == MODEL_REFERENCE && !laneReference(states, st)) {
+      Napi::TypeError::New(env, "native bindLanes: a lane's reference model needs a question batch, and a handle of its own").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if ((k > 0 && r.b != states[0]->r.b) || st->own_memory) {
@@ -384,6 +409,10 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
     states.push_back(st);
   }
   Lanes *l = new Lanes();
+  l->desk->js_thread = std::this_thread::get_id();
+  for (ReplayState *st : states) {
+    if (st->r.model == MODEL_REFERENCE) deskWire(l->desk, referenceOf(st));
+  }
   l->stats = stats;
   l->sync = info[2].As<Napi::Boolean>().Value();
   /* The split walk leaves each row's results in its lane: not for `sync`, which wants them back in order. */

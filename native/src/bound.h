@@ -2,6 +2,7 @@
 #ifndef NETSIEVE_BOUND_H
 #define NETSIEVE_BOUND_H
 #include <napi.h>
+#include <memory>
 #include <stdlib.h>
 #include "replay.h"
 #include "huge.h"
@@ -9,6 +10,8 @@
 namespace netsieve_addon {
 
 enum { GROUP_IPTABLES = 100, GROUP_REPLAY = 101, GROUP_LANES = 102, GROUP_REFERENCE = 103 };
+
+struct Desk; /* desk.h */
 
 struct Bound {
   int group = 0;
@@ -24,6 +27,9 @@ struct Bound {
   ns_reference ref{};
   Napi::FunctionReference decide;
   napi_env env = nullptr;
+  /* For lanes: the one-row batch whose row 0 `decide` reads (each question copied there), and the desk. */
+  ns_batch *question = nullptr;
+  std::shared_ptr<Desk> desk;
   int32_t *stack = nullptr;
   uint8_t *checks = nullptr; /* an iptables family's: iptables_rule_checks */
   ~Bound() {

@@ -60,17 +60,23 @@ void replay_entry_removed(struct ns_replay *r, int32_t e);
  * The reference model (src/replay/models.ts referenceModel) in C: conntrack's verdict on known
  * connections, and on an opening packet the evaluator's verdict for its flow (family, addresses,
  * protocol, the destination port of TCP, UDP and SCTP), kept here per flow (reference.cc). A flow not
- * kept yet is asked of `decide` (the evaluator, in JavaScript: the addon calls back on the JS thread, so
- * never from a lane's thread); a negative answer (it threw) sets `failed`, drops the row and asks no more.
+ * kept yet is asked of `decide` (the evaluator, in JavaScript, which only the thread that called into the
+ * addon can run: a lane on another thread puts its question to that thread, addon-lanes.cc Desk); a
+ * negative answer (it threw) sets `failed`, drops the row and asks no more.
  */
 typedef struct {
   uint32_t *keys;     /* TUPLE_WORDS per slot: the flow as a conntrack tuple with the destination port alone */
   int32_t *hashes;
   uint8_t *verdicts;  /* per slot: 0 empty, else the verdict + 1 */
   uint32_t mask, size;
-  int (*decide)(void *ctx, uint32_t row);
+  int (*decide)(void *ctx, const ns_batch *b, uint32_t row);
   void *ctx;
   int failed;         /* 1: decide failed, 2: out of memory */
+  /* On lanes: nonzero while another lane's question waits (read atomically), and what answers it. The JS
+     thread, running a lane, answers between its rows; `serve` returns at once on any other thread. */
+  const int *waiting;
+  void (*serve)(void *desk);
+  void *desk;
 } ns_reference;
 
 /* An empty cache (0: out of memory); and its memory freed. */

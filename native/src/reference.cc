@@ -86,6 +86,7 @@ static int make_room(ns_reference *r) {
 }
 
 void reference_classify_row(ns_reference *r, ns_batch *b, uint32_t i) {
+  if (r->waiting && __atomic_load_n(r->waiting, __ATOMIC_ACQUIRE)) r->serve(r->desk);
   b->cost[i] = 0;
   b->decidedBy[i] = -1;
   uint8_t family = b->family[i], ct = b->ctState[i];
@@ -110,7 +111,7 @@ void reference_classify_row(ns_reference *r, ns_batch *b, uint32_t i) {
       return;
     }
   }
-  int v = r->failed ? -1 : r->decide(r->ctx, i);
+  int v = r->failed ? -1 : r->decide(r->ctx, b, i);
   if (v != VERDICT_DROP && v != VERDICT_ACCEPT) {
     if (!r->failed) r->failed = 1;
     b->verdict[i] = VERDICT_DROP;

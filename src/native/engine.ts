@@ -18,7 +18,7 @@ import type { PackedFamily } from '../match/iptables-pack.js';
 import type { PackedSet } from '../match/iptables-sets.js';
 import type { Conntrack } from '../conntrack/state.js';
 import { ensureRows } from '../conntrack/state.js';
-import type { FlowBatch } from '../wire/flow-batch.js';
+import { FlowBatch } from '../wire/flow-batch.js';
 import {
   BATCH_FIELDS, CONNTRACK_FIELDS, CtParam, EBPF_FIELDS, EbpfParam, Group, IPT_FAMILY_FIELDS, IPT_SETS_FIELDS,
   IptParam, NativeModel, Timeout, type FieldSpec,
@@ -153,15 +153,19 @@ export function flattenSets(sets: readonly PackedSet[]): Record<string, ArrayBuf
 
 /**
  * The reference model on the native engine: conntrack's verdict on known connections in C, and on an
- * opening packet its flow's verdict from a cache in C, which calls `decide(row)` (the evaluator, over the
- * batch being run) for each flow it has not kept. On this thread only: no lanes.
+ * opening packet its flow's verdict from a cache in C, which asks `verdictOf` (the evaluator) for each
+ * flow it has not kept, over `batch`, the batch being run. A lane's handle has its own cache, and its
+ * rows are in the lane's own batch in C: each flow is copied to a one-row question batch, and asked on
+ * this thread whichever thread runs the lane (native/src/desk.h).
  */
-export function nativeReference(addon: NativeAddon, decide: (row: number) => number): NativeModelHandle {
-  const handle = addon.bindReference(decide);
-  return {
-    addon, model: NativeModel.REFERENCE, handle, probes: null, loaded: null,
-    lane: () => { throw new Error('the native reference model calls JavaScript: it runs on no lane'); },
+export function nativeReference(addon: NativeAddon, verdictOf: (batch: FlowBatch, row: number) => number, batch: FlowBatch): NativeModelHandle {
+  const handle = addon.bindReference((row) => verdictOf(batch, row));
+  const lane = (): NativeModelHandle => {
+    const question = new FlowBatch(1);
+    return { ...self, handle: addon.bindReference((row) => verdictOf(question, row), batchHandle(addon, question)) };
   };
+  const self: NativeModelHandle = { addon, model: NativeModel.REFERENCE, handle, probes: null, loaded: null, lane };
+  return self;
 }
 
 export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeModelHandle {

@@ -16,8 +16,12 @@ export interface NativeAddon {
   layout(): { groups: Record<string, [string, number][]>; constants: Record<string, number> };
   bind(group: number, arrays: readonly ArrayBufferView[]): NativeHandle;
   bindIptables(v4: NativeHandle, v6: NativeHandle, sets: NativeHandle): NativeHandle;
-  /** The reference model: a flow cache in C that asks `decide(row)` (0 drop, 1 accept) of each flow it has not kept. */
-  bindReference(decide: (row: number) => number): NativeHandle;
+  /**
+   * The reference model: a flow cache in C that asks `decide(row)` (0 drop, 1 accept) of each flow it has
+   * not kept, row `row` of the batch being run; with a question batch (a lane's model), each flow is copied
+   * to its row 0 and `decide(0)` asked.
+   */
+  bindReference(decide: (row: number) => number, question?: NativeHandle): NativeHandle;
   classify(model: number, model_: NativeHandle, batch: NativeHandle, count: number): void;
   run(model: number, model_: NativeHandle, conntrack: NativeHandle, batch: NativeHandle, count: number): number;
   decode(chunk: Uint8Array, batch: NativeHandle, count: number): void;

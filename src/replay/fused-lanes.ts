@@ -1,5 +1,5 @@
 /**
- * `replay --threads N` for one compiled model on the native engine: the fused replay (./fused.ts) on N
+ * `replay --threads N` for one model on the native engine: the fused replay (./fused.ts) on N
  * lanes, threads of the addon in this process (native/src/addon-lanes.cc). The model is compiled once and
  * its tables are shared; each lane has its own conntrack, model counters and connection table and takes
  * the rows of its shard (./shard.ts shardOf, after DNAT; non-IP rows to lane 0). This thread reads each
@@ -10,6 +10,10 @@
  * It replaced N worker threads that each compiled the model and read, walked and decoded every record to
  * keep 1/N of them: measured side by side (2M packets, 2 threads, wall seconds, medians of 5), the small
  * tier 0.450 s (workers) against 0.389 s, the real tier 0.373 s against 0.249 s.
+ *
+ * The reference model runs on lanes too: each lane keeps its own flow cache, and asks the evaluator, which
+ * is JavaScript, through this thread (native/src/desk.h): this thread answers while it waits for the lanes
+ * and between the rows it runs itself.
  *
  * The eBPF lanes count their per-entry hits into the model's own array, atomically; at the end the
  * lanes' connection tables are merged in opening order into lane 0's (native/src/conns-merge.cc). Equal
@@ -26,8 +30,7 @@ import { closeWriters, startTimer, type ReplayOptions, type ReplayResult } from 
 
 /** Whether `replay` runs on lanes: what ./fused.ts runs, with --threads above 1. */
 export function canFuseLanes(opts: ReplayOptions): boolean {
-  // The reference model's evaluator is JavaScript, which a lane's thread cannot call: staged workers run it.
-  return (opts.threads ?? 1) > 1 && opts.models[0] !== 'reference' && canFuse({ ...opts, threads: 1 });
+  return (opts.threads ?? 1) > 1 && canFuse({ ...opts, threads: 1 });
 }
 
 export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions): ReplayResult {

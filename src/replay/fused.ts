@@ -5,10 +5,10 @@
  * reports progress. Same result as the staged pipeline (./stage.ts) for that model: the test
  * test/native/replay.test.ts replays seeded captures both ways and compares every counter and connection.
  *
- * Taken when the addon is loaded and one model is replayed, on one thread. The reference model runs in C
- * too (native/src/reference.cc), its evaluator asked back in TypeScript once per flow; with --threads it
- * runs on the staged workers, and beside other models (--model all) on the staged pipeline in TypeScript,
- * so that the compiled models' conntrack in C is checked against TypeScript's on every replay.
+ * Taken when the addon is loaded and one model is replayed, on one thread (with --threads, on lanes:
+ * ./fused-lanes.ts). The reference model runs in C too (native/src/reference.cc), its evaluator asked back
+ * in TypeScript once per flow; beside other models (--model all) it runs on the staged pipeline in
+ * TypeScript, so that the compiled models' conntrack in C is checked against TypeScript's on every replay.
  */
 import { bindNativeReplay, takeNativeConnections, type NativeReplay } from '../native/replay.js';
 import { settleProbes, type NativeModelHandle } from '../native/engine.js';

@@ -65,18 +65,16 @@ export function buildRowModel(name: ModelName, index: ClusterIndex, options: Eva
 
 /**
  * The model's native handle (its compiled tables bound to the addon). The reference model has one only
- * for a replay that runs it alone on this thread (src/replay/fused.ts), over `batch`, whose rows its
- * evaluator reads when the C side asks; else null: it runs in TypeScript (as it does beside the compiled
- * models with --model all, so that their conntrack in C is checked against its conntrack in TypeScript).
+ * for a replay that runs it alone (src/replay/fused.ts, on lanes ./fused-lanes.ts), over `batch`, whose
+ * rows its evaluator reads when the C side asks; else null: it runs in TypeScript (as it does beside the
+ * compiled models with --model all, so that their conntrack in C is checked against its conntrack in
+ * TypeScript).
  */
 export function nativeHandleOf(addon: NativeAddon, model: RowModel, batch?: FlowBatch): NativeModelHandle | null {
   const m = model as RowModel & { matcher?: IptablesMatcher; loaded?: LoadedEbpf; verdictOf?: (batch: FlowBatch, i: number) => number };
   if (m.matcher) return nativeIptables(addon, m.matcher);
   if (m.loaded) return nativeEbpf(addon, m.loaded);
-  if (m.verdictOf && batch) {
-    const verdictOf = m.verdictOf;
-    return nativeReference(addon, (row) => verdictOf(batch, row));
-  }
+  if (m.verdictOf && batch) return nativeReference(addon, m.verdictOf, batch);
   return null;
 }
 

@@ -45,11 +45,11 @@ d('the native reference model', () => {
   /** A reference handle whose evaluator records what it was asked, over batch `b`; and a runner of flows. */
   function asking(b: FlowBatch, protoOf: (k: number) => number) {
     const asked: string[] = [];
-    const nm = nativeReference(addon!, (row) => {
-      const text = flowText(b, row);
+    const nm = nativeReference(addon!, (batch, row) => {
+      const text = flowText(batch, row);
       asked.push(text);
       return verdictOf(text);
-    });
+    }, b);
     /** Flows [from, to) in batches, each row's verdict checked; returns how many the evaluator was asked. */
     const run = (from: number, to: number): number => {
       const before = asked.length;
@@ -91,7 +91,7 @@ d('the native reference model', () => {
     const nm = nativeReference(addon!, () => {
       asked++;
       return Verdict.ACCEPT;
-    });
+    }, b);
     for (let i = 0; i < 4; i++) flowRow(b, i, i);
     b.ctState[0] = CtState.ESTABLISHED;
     b.ctState[1] = CtState.RELATED;
@@ -104,11 +104,11 @@ d('the native reference model', () => {
 
     const throwing = nativeReference(addon!, () => {
       throw new Error('evaluator broke');
-    });
+    }, b);
     flowRow(b, 0, 5);
     b.count = 1;
     expect(() => classifyNative(throwing, b)).toThrow('evaluator broke');
-    const wrong = nativeReference(addon!, () => 7);
+    const wrong = nativeReference(addon!, () => 7, b);
     expect(() => classifyNative(wrong, b)).toThrow('native reference model: the evaluator answered no verdict');
   });
 });

@@ -18,7 +18,7 @@ import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.j
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { canFuse } from '../../src/replay/fused.js';
-import { buildRowModel, type RowModel } from '../../src/replay/models.js';
+import { buildRowModel, nativeHandleOf, type RowModel } from '../../src/replay/models.js';
 import { DEFAULT_CONNTRACK_CAPACITY, DEFAULT_TIMEOUTS, newConntrack, type Conntrack, type Timeouts } from '../../src/conntrack/index.js';
 import { Counter } from '../../src/conntrack/state.js';
 import { canFuseLanes } from '../../src/replay/fused-lanes.js';
@@ -26,7 +26,8 @@ import { trackerWarnings } from '../../src/replay/trackers.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
-import { CONNECTION_COLUMNS, natHandle } from '../../src/native/replay.js';
+import { bindNativeLanes, bindNativeReplay, CONNECTION_COLUMNS, natHandle } from '../../src/native/replay.js';
+import type { NativeModelHandle } from '../../src/native/engine.js';
 import { WalkSlot } from '../../src/native/layout.js';
 import { applyNat, buildServiceNat } from '../../src/replay/nat.js';
 import { shardOf } from '../../src/replay/shard.js';
@@ -40,10 +41,11 @@ import { ngHeader, ngPacket } from '../traffic/pcap/build.js';
 
 const addon = requireAddon();
 const d = addon === null ? describe.skip : describe;
-/** The models lanes run (--threads). */
-const MODELS: ModelName[] = ['ebpf', 'iptables'];
-/** The models the fused replay runs on one thread: the reference model too (its evaluator called back from C). */
-const FUSED: ModelName[] = [...MODELS, 'reference'];
+/**
+ * The models the fused replay runs, on one thread and on lanes (--threads): the reference model too, its
+ * evaluator called back from C (from a lane on another thread, through the JS thread: native/src/desk.h).
+ */
+const MODELS: ModelName[] = ['ebpf', 'iptables', 'reference'];
 
 const COLUMNS = ['verdict', 'ctState', 'firstRecord', 'firstFile', 'service', 'hashes'] as const;
 
@@ -164,7 +166,7 @@ beforeAll(() => {
 
 d('the fused native replay equals the staged pipeline and the TypeScript engine', () => {
   it('Service traffic, ICMP errors and fragments, and the seed capture, every model', () => {
-    for (const model of FUSED) {
+    for (const model of MODELS) {
       const r = expectSameReplay([mixed, SEED_PCAP], seed, model);
       expect(r.icmpErrors).toBe(2);
       expect(r.laterFragments).toBe(12);
@@ -182,7 +184,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     for (let s = 1; s <= 6; s++) {
       const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 120, namespaces: 6, policies: 14, seed: s }))).cluster);
       const path = writeTemp(synthBytes(index, 6000, s % 2 ? '64' : 'imix', s), `synth-${s}.pcap`);
-      for (const model of FUSED) {
+      for (const model of MODELS) {
         const r = expectSameReplay([path], index, model, { batchSize: [4096, 1, 7, 256, 33, 1000][s - 1] });
         connections += r.connections.count;
         expect(r.models[0]!.accepted + r.models[0]!.dropped).toBe(r.ipPackets);
@@ -194,7 +196,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
   it('a connection cap that overflows: the same connections kept, the same overflow counted', () => {
     const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 80, namespaces: 4, policies: 10, seed: 11 }))).cluster);
     const path = writeTemp(synthBytes(index, 5000, '64', 11), 'cap.pcap');
-    for (const model of FUSED) {
+    for (const model of MODELS) {
       const r = expectSameReplay([path], index, model, { maxConnections: 50 });
       expect(r.connections.count).toBe(50);
       expect(r.connections.overflow).toBeGreaterThan(100);
@@ -207,7 +209,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     // must have reached their connection first, and the new flow must start unlinked.
     const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 80, namespaces: 4, policies: 10, seed: 13 }))).cluster);
     const path = writeTemp(synthBytes(index, 8000, 'imix', 13), 'small-ct.pcap');
-    for (const model of FUSED) {
+    for (const model of MODELS) {
       const trackers: Conntrack[] = [];
       const rowModels = (name: ModelName): RowModel => {
         const built = buildRowModel(name, index, DEFAULT_EVAL_OPTIONS);
@@ -323,7 +325,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
         ok = false; // refused outright (not a capture, header cut): nothing to compare
       }
       if (!ok) continue;
-      for (const model of FUSED) {
+      for (const model of MODELS) {
         const r = expectSameReplay([path], seed, model, { batchSize: 5 });
         if (r.damage) damaged++;
       }
@@ -336,7 +338,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
   it('writes the same allowed and dropped pcaps as the staged pipeline, byte for byte', () => {
     const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 60, namespaces: 3, policies: 8, seed: 21 }))).cluster);
     const path = writeTemp(synthBytes(index, 3000, 'imix', 21), 'write.pcap');
-    for (const model of FUSED) {
+    for (const model of MODELS) {
       const out = (kind: string, how: string) => join(dir, `${model}-${kind}-${how}.pcap`);
       const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon };
       replay([path], { ...base, writeAllowed: out('allowed', 'fused'), writeDropped: out('dropped', 'fused') });
@@ -412,6 +414,47 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(hits(replay([path], { ...staged, threads: 2 }))).toEqual(one);
   }, 180_000);
 
+  it('--threads, reference model: a flow is asked once whichever lane meets it, and a failing evaluator is an error', () => {
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 150, namespaces: 8, policies: 16, seed: 41 }))).cluster);
+    const path = writeTemp(synthBytes(index, 20000, 'imix', 41), 'lanes-reference.pcap');
+    type Asked = RowModel & { verdictOf: (b: FlowBatch, i: number) => number };
+    /** A replay whose evaluator counts its calls, and from call `failAt` on throws or answers 7. */
+    const run = (threads: number, failAt = Infinity, how: 'throw' | 'wrong' = 'throw') => {
+      let calls = 0;
+      const rowModels = (name: ModelName): RowModel => {
+        const m = buildRowModel(name, index, DEFAULT_EVAL_OPTIONS) as Asked;
+        return { ...m, verdictOf: (b: FlowBatch, i: number) => {
+          if (++calls < failAt) return m.verdictOf(b, i);
+          if (how === 'throw') throw new Error('evaluator broke');
+          return 7;
+        } } as Asked;
+      };
+      const result = replay([path], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['reference'], addon, rowModels, threads });
+      return { result, calls };
+    };
+    const one = run(1);
+    expect(one.calls).toBeGreaterThan(500);
+    for (const threads of [2, 3]) {
+      const many = run(threads);
+      // Lanes keep caches of their own, but a flow (addresses, protocol, port) is one shard's: asked once.
+      expect(many.calls, `${threads} threads`).toBe(one.calls);
+      expect(comparable(many.result)).toEqual(comparable(one.result));
+      // Halfway through, lanes on other threads asking too: the error comes back, and no thread hangs.
+      expect(() => run(threads, one.calls >> 1)).toThrow('evaluator broke');
+      expect(() => run(threads, one.calls >> 1, 'wrong')).toThrow('native reference model: the evaluator answered no verdict');
+    }
+    // A lane's reference model needs a handle of its own, bound with a question batch.
+    const batch = new FlowBatch(64);
+    const nm = nativeHandleOf(addon!, buildRowModel('reference', index, DEFAULT_EVAL_OPTIONS), batch)!;
+    const nat = buildServiceNat(index);
+    const lane = (m: NativeModelHandle) => bindNativeReplay(m, newConntrack({ capacity: 1024 }), nat, batch, new Int32Array(64), 1000);
+    const refused = /a lane's reference model needs a question batch, and a handle of its own/;
+    expect(() => bindNativeLanes([lane(nm), lane(nm.lane(1))], false)).toThrow(refused);
+    const shared = nm.lane(0);
+    expect(() => bindNativeLanes([lane(shared), lane(shared)], false)).toThrow(refused);
+    expect(() => bindNativeLanes([lane(nm.lane(0)), lane(nm.lane(1))], false)).not.toThrow();
+  });
+
   it('--threads: every lane tracks with the first lane\'s timeouts (a caller\'s own tracker)', () => {
     // Timeouts so short that every entry has expired by its connection's next packet: each packet starts
     // over. A lane tracking with the default timeouts instead would hold its connections.
@@ -480,7 +523,7 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(t.find(t.familyOf(0), t.key, t.srcAt(0), t.key, t.dstAt(0), t.srcPortOf(0) ^ 1, t.dstPortOf(0), t.protoOf(0))).toBe(-1);
   });
 
-  it('stays staged where it must: several models, no addon, the reference model on --threads (lanes)', () => {
+  it('stays staged where it must: several models, no addon', () => {
     const base: ReplayOptions = { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon };
     expect(canFuse(base)).toBe(true);
     expect(canFuse({ ...base, models: ['reference'] })).toBe(true);
@@ -491,7 +534,8 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(canFuseLanes({ ...base, threads: 2 })).toBe(true);
     expect(canFuseLanes({ ...base, threads: 2, writeDropped: '/tmp/x.pcap' })).toBe(true);
     expect(canFuseLanes(base)).toBe(false);
-    expect(canFuseLanes({ ...base, threads: 2, models: ['reference'] })).toBe(false);
+    expect(canFuseLanes({ ...base, threads: 2, models: ['reference'] })).toBe(true);
+    expect(canFuseLanes({ ...base, threads: 2, models: ['reference'], addon: null })).toBe(false);
     expect(canFuseLanes({ ...base, threads: 2, models: ['ebpf', 'iptables'] })).toBe(false);
   });
 });
