@@ -9,6 +9,7 @@ import { compileEbpf } from '../compile/ebpf/compile.js';
 import { renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
 import type { EbpfProgram } from '../compile/ebpf/program.js';
 import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
+import { DecisionMemo } from '../model/decision-memo.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { chooseEngine, parseEngine } from '../native/load.js';
@@ -53,13 +54,14 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const index = indexCluster(cluster);
   const evalOptions = semanticsFromOptions(opts);
   const bar = output !== 'json' && process.stderr.isTTY ? progressBar() : undefined;
+  const decisions = new DecisionMemo(index, evalOptions);
   const result = replay(captures, {
     index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
-    addon, threads, conntrackCapacity,
+    addon, threads, conntrackCapacity, decisions,
   });
   bar?.done();
   for (const w of trackerWarnings(result.models)) process.stderr.write(`netsieve: warning: ${w}\n`);
-  const report = buildReplayReport(result, index, evalOptions, limit);
+  const report = buildReplayReport(result, index, evalOptions, limit, decisions);
   const maps = opts['policyMaps'] ? policyMapsWithHits(result, index, evalOptions) : null;
   if (output === 'json') {
     process.stdout.write(JSON.stringify(maps ? { ...report, ebpfPolicyMaps: toJson(maps.program, maps.hits) } : report) + '\n');

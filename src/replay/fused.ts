@@ -42,7 +42,7 @@ export function fusedSetup(opts: ReplayOptions): FusedSetup {
   const capacity = opts.batchSize ?? 4096;
   const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, {
     allocate: hugeAllocator(opts.addon!), capacity: opts.conntrackCapacity,
-  });
+  }, opts.decisions);
   const batch = new FlowBatch(capacity);
   const nm = nativeHandleOf(opts.addon!, rowModel, batch)!;
   const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel), tracker: emptyTrackerSummary() };

@@ -15,7 +15,8 @@ import { compileEbpf } from '../compile/ebpf/compile.js';
 import { compileIptables } from '../compile/iptables/index.js';
 import { confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack, type ConntrackOptions } from '../conntrack/index.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
-import { evaluate, type EvalOptions } from '../model/evaluate.js';
+import { DecisionMemo } from '../model/decision-memo.js';
+import type { EvalOptions } from '../model/evaluate.js';
 import { ipFromWords } from '../model/ip.js';
 import type { ModelName } from '../match/dataplane.js';
 import { classifyRow as classifyEbpf, loadEbpf, type LoadedEbpf } from '../match/ebpf.js';
@@ -55,11 +56,13 @@ export function runRow(model: RowModel, batch: FlowBatch, i: number): number {
  * `tracker`: the model's conntrack (its capacity; `allocate`, the memory of its arrays: src/native/load.ts
  * hugeAllocator when the addon is loaded).
  */
-export function buildRowModel(name: ModelName, index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions = {}): RowModel {
+export function buildRowModel(
+  name: ModelName, index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions = {}, decisions?: DecisionMemo,
+): RowModel {
   switch (name) {
     case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)), tracker);
     case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)), tracker);
-    case 'reference': return referenceModel(index, options, tracker);
+    case 'reference': return referenceModel(decisions ?? new DecisionMemo(index, options, 0), tracker);
   }
 }
 
@@ -88,10 +91,11 @@ function ebpfModel(p: LoadedEbpf, tracker: ConntrackOptions): RowModel & { loade
 
 /**
  * The oracle per row: conntrack's verdict on known connections, the evaluator on opening packets.
- * `verdictOf`: the evaluator's verdict for a row's flow, uncached: the native engine's reference model
- * keeps its own cache in C and asks only for flows it has not kept.
+ * `verdictOf`: the evaluator's verdict for a row's flow, through `decisions` (the replay's memo, kept for
+ * its report; one that keeps nothing when the replay has none): the verdicts' own caches are the
+ * VerdictCache below and, on the native engine, the one in C, which asks only for flows it has not kept.
  */
-function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions): RowModel & { verdictOf: (batch: FlowBatch, i: number) => number } {
+function referenceModel(decisions: DecisionMemo, tracker: ConntrackOptions): RowModel & { verdictOf: (batch: FlowBatch, i: number) => number } {
   const verdictOf = (batch: FlowBatch, i: number): number => {
     const proto = batch.proto[i]!;
     const family = batch.family[i] as 4 | 6;
@@ -99,7 +103,7 @@ function referenceModel(index: ClusterIndex, options: EvalOptions, tracker: Conn
       src: ipFromWords(family, batch.src, i * 4), dst: ipFromWords(family, batch.dst, i * 4),
       protocol: proto, dstPort: hasPorts(proto) ? batch.dstPort[i]! : 0,
     };
-    return evaluate(index, flow, options).allowed ? Verdict.ACCEPT : Verdict.DROP;
+    return decisions.decide(flow).allowed ? Verdict.ACCEPT : Verdict.DROP;
   };
   const cache = new VerdictCache();
   const decide = (batch: FlowBatch, i: number): number => {

@@ -11,6 +11,7 @@
 import { statSync } from 'node:fs';
 import type { ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
+import type { DecisionMemo } from '../model/decision-memo.js';
 import type { ModelName } from '../match/dataplane.js';
 import { openCapture, type Damage } from '../traffic/pcap/reader.js';
 import { openPcapWriter, type PcapWriter } from '../traffic/pcap/writer.js';
@@ -60,6 +61,11 @@ export interface ReplayOptions {
    * addon) do not get it: they compile their own, with default trackers.
    */
   readonly rowModels?: (name: ModelName) => RowModel;
+  /**
+   * Where the reference model keeps the Decisions it makes (of `index` and `evalOptions`), for the report
+   * (src/report/replay-report.ts) to find made. Not filled on the staged workers (--threads without the addon).
+   */
+  readonly decisions?: DecisionMemo;
 }
 
 export type { Disagreement, ModelCounts } from './stage.js';
@@ -107,7 +113,7 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   const capacity = opts.batchSize ?? 4096;
   const stage = buildStage(
     opts.models, opts.index, opts.evalOptions, opts.addon ?? null, capacity, opts.keepDisagreements ?? 10, opts.maxConnections, opts.rowModels,
-    expectedConnections(fileSizes(paths)), opts.conntrackCapacity,
+    expectedConnections(fileSizes(paths)), opts.conntrackCapacity, opts.decisions,
   );
   const run = newRun(opts, stage, capacity);
   const timer = startTimer();

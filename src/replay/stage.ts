@@ -13,6 +13,7 @@ import type { ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { nativeHandleOf, buildRowModel, runRow, type RowModel } from './models.js';
+import type { DecisionMemo } from '../model/decision-memo.js';
 import { runNative, type NativeModelHandle } from '../native/engine.js';
 import { hugeAllocator, type NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
@@ -74,10 +75,10 @@ export interface Stage extends StageCounts {
 export function buildStage(
   models: readonly ModelName[], index: ClusterIndex, evalOptions: EvalOptions, addon: NativeAddon | null,
   capacity: number, keep: number, maxConnections?: number, prebuilt?: (name: ModelName) => RowModel, expected = 0,
-  trackerCapacity?: number,
+  trackerCapacity?: number, decisions?: DecisionMemo,
 ): Stage {
   const allocate = addon === null ? undefined : hugeAllocator(addon);
-  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, { allocate, capacity: trackerCapacity }));
+  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, { allocate, capacity: trackerCapacity }, decisions));
   return {
     rowModels, natives: rowModels.map((m) => (addon === null ? null : nativeHandleOf(addon, m))),
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),

@@ -14,6 +14,7 @@ import type { TrackerSummary } from '../replay/trackers.js';
 import { CtState } from '../wire/flow-batch.js';
 import { addressAt, flowAddresses, FlowSum, takeCensus, type Census } from './connection-census.js';
 import { DecisionsByFlow } from './flow-decisions.js';
+import { DecisionMemo } from '../model/decision-memo.js';
 import type { TupleInterner } from './tuple-interner.js';
 
 export interface DeniedConnection {
@@ -62,10 +63,17 @@ export function protocolName(proto: number): string {
   }
 }
 
-export function buildReplayReport(result: ReplayResult, index: ClusterIndex, options: EvalOptions, limit: number): ReplayReport {
+/**
+ * `memo`: the Decisions the replay's reference model made (ReplayOptions.decisions), of this index and
+ * these options; absent, the report makes its own.
+ */
+export function buildReplayReport(
+  result: ReplayResult, index: ClusterIndex, options: EvalOptions, limit: number, memo = new DecisionMemo(index, options),
+): ReplayReport {
+  if (memo.index !== index || memo.options !== options) throw new Error('buildReplayReport: the memo is of another cluster or other options');
   const t = result.connections;
   const census = takeCensus(t, limit);
-  const decisions = new DecisionsByFlow(census.flows, index, options);
+  const decisions = new DecisionsByFlow(census.flows, memo);
   const deniedList = Array.from(census.listedDenied, (c, k) => describeDenied(result, decisions.of(census.listedDeniedFlow[k]!), c));
   const seconds = result.seconds;
   return {
