@@ -61,7 +61,7 @@ void replay_entry_removed(struct ns_replay *r, int32_t e);
  * connections, and on an opening packet the evaluator's verdict for its flow (family, addresses,
  * protocol, the destination port of TCP, UDP and SCTP), kept here per flow (reference.cc). A flow not
  * kept yet is asked of `decide` (the evaluator, in JavaScript, which only the thread that called into the
- * addon can run: a lane on another thread puts its question to that thread, addon-lanes.cc Desk); a
+ * addon can run: a lane on another thread puts its question to that thread, desk.h); a
  * negative answer (it threw) sets `failed`, drops the row and asks no more.
  */
 typedef struct {

@@ -54,7 +54,8 @@ export function runRow(model: RowModel, batch: FlowBatch, i: number): number {
 
 /**
  * `tracker`: the model's conntrack (its capacity; `allocate`, the memory of its arrays: src/native/load.ts
- * hugeAllocator when the addon is loaded).
+ * hugeAllocator when the addon is loaded). `decisions`: where the reference model keeps its Decisions
+ * (ReplayOptions.decisions), of this index and these options; absent, it keeps none.
  */
 export function buildRowModel(
   name: ModelName, index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions = {}, decisions?: DecisionMemo,
@@ -62,8 +63,14 @@ export function buildRowModel(
   switch (name) {
     case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)), tracker);
     case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)), tracker);
-    case 'reference': return referenceModel(decisions ?? new DecisionMemo(index, options, 0), tracker);
+    case 'reference': return referenceModel(memoOf(index, options, decisions), tracker);
   }
+}
+
+function memoOf(index: ClusterIndex, options: EvalOptions, decisions: DecisionMemo | undefined): DecisionMemo {
+  if (decisions === undefined) return new DecisionMemo(index, options, 0);
+  if (decisions.index !== index || decisions.options !== options) throw new Error('the reference model\'s memo is of another cluster or other options');
+  return decisions;
 }
 
 /**

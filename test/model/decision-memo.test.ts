@@ -70,6 +70,8 @@ describe('DecisionMemo', () => {
       }
     }
     const other = new DecisionMemo(index, { ...DEFAULT_EVAL_OPTIONS });
+    expect(() => replay([path], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['reference'], decisions: other }))
+      .toThrow('the reference model\'s memo is of another cluster or other options');
     expect(() => buildReplayReport(replay([path], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'] }), index, DEFAULT_EVAL_OPTIONS, 10, other))
       .toThrow('the memo is of another cluster or other options');
   });
