@@ -29,6 +29,14 @@ export function newFragmentTable(slots: number): FragmentTable {
 }
 
 /** The slot holding the datagram keyed by `key` (TUPLE_WORDS words at 0), or -1 if absent or expired. */
+/** Every slot empty again, as newFragmentTable leaves them. */
+export function clearFragments(f: FragmentTable): void {
+  f.keys.fill(0);
+  f.verdict.fill(0);
+  f.ctState.fill(0);
+  f.expires.fill(0);
+}
+
 export function findFragment(f: FragmentTable, key: Uint32Array, now: number): number {
   const slot = hashTuple(key, 0) & f.mask;
   if (f.expires[slot]! === 0 || f.expires[slot]! <= now) return -1;

@@ -4,11 +4,11 @@
  * life cycle (find with lazy expiry, refresh, delete, make room) shared by the protocol handlers.
  */
 import {
-  type ConnTable, findTuple, hashTuple, initTable, newerEntry, oldestEntry, removeEntry, tableArrays, tableCount, TableMeta,
+  type ConnTable, EMPTY_META, findTuple, hashTuple, initTable, newerEntry, oldestEntry, removeEntry, tableArrays, tableCount, TableMeta,
   touchEntry, TUPLE_WORDS,
 } from './table.js';
 import { carveArrays, type BufferAllocator } from './arena.js';
-import { type FragmentTable, newFragmentTable } from './fragments.js';
+import { clearFragments, type FragmentTable, newFragmentTable } from './fragments.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './timeouts.js';
 
 /** Entry status bits, after the kernel's IPS_* bits that matter here. */
@@ -82,6 +82,26 @@ export function newConntrack(options: ConntrackOptions = {}): Conntrack {
     key: new Uint32Array(2 * TUPLE_WORDS), now: new Float64Array(1), pending: new Uint8Array(0),
     fragmentVerdict: new Uint8Array(0),
   };
+}
+
+/**
+ * The tracker emptied, as newConntrack made it, in the memory it has: a fresh table's pages are the
+ * kernel's to fault in as they are first touched, which on the VMs this runs on costs more than the
+ * packets of a short pass (src/compare/models.ts passes). Only the entries ever taken (TableMeta.FRESH)
+ * were written, so only those are cleared, and every slot.
+ */
+export function clearConntrack(ct: Conntrack): void {
+  const t = ct.table;
+  const taken = t.meta[TableMeta.FRESH]!;
+  t.slotRef.fill(0);
+  t.slotHash.fill(0);
+  t.tuples.fill(0, 0, taken * 2 * TUPLE_WORDS);
+  for (const a of [t.prev, t.next, t.free, ct.expires, ct.streamAt, ct.state, ct.status, ct.lastIndex, ct.lastDir]) a.fill(0, 0, taken);
+  t.meta.set(EMPTY_META);
+  ct.counters.fill(0);
+  clearFragments(ct.fragments);
+  ct.key.fill(0);
+  ct.now[0] = 0;
 }
 
 /** Per-row scratch grows to the batch's capacity once (not per packet). */

@@ -49,6 +49,8 @@ export interface ConnTable {
  */
 export const TableMeta = { HEAD: 0, TAIL: 1, FREE_TOP: 2, COUNT: 3, FRESH: 4 } as const;
 const { HEAD, TAIL, FREE_TOP, COUNT, FRESH } = TableMeta;
+/** `meta` of an empty table: no list, no freed entry, none held, none ever taken. */
+export const EMPTY_META: readonly number[] = [NIL, NIL, 0, 0, 0];
 
 /** The table's slot and per-entry arrays (as carveArrays asks for them), for `capacity` entries. */
 export function tableArrays(capacity: number) {
@@ -67,7 +69,7 @@ export function tableArrays(capacity: number) {
 /** An empty table over `arrays` (zeroed, of tableArrays' lengths; newTable makes them). */
 export function initTable(capacity: number, arrays: Pick<ConnTable, 'slotRef' | 'slotHash' | 'tuples' | 'prev' | 'next' | 'free'>): ConnTable {
   const { slotRef, slotHash, tuples, prev, next, free } = arrays;
-  const meta = Int32Array.of(NIL, NIL, 0, 0, 0);
+  const meta = Int32Array.from(EMPTY_META);
   return { capacity, mask: slotRef.length - 1, slotRef, slotHash, tuples, prev, next, free, meta };
 }
 
