@@ -55,7 +55,9 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   const comparison = compareModels(index, options, traffic, { addon, nativeNote, conntrackCapacity });
   const trackers = MODELS.map((name) => ({ name, tracker: comparison.models[name].js.tracker }));
   for (const w of trackerWarnings(trackers)) process.stderr.write(`netsieve: warning: ${w}\n`);
-  const sweepPoints = opts['sweep'] ? runSweep(s, options, seed) : null;
+  // Progress only to a person at a terminal: quiet into a pipe or a file, and with JSON output.
+  const progress = output !== 'json' && process.stderr.isTTY;
+  const sweepPoints = opts['sweep'] ? runSweep(s, options, seed, progress) : null;
   const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
   if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));
   process.stdout.write(output === 'json' ? `${JSON.stringify(doc)}\n` : renderCompareTable(doc));
@@ -65,12 +67,12 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   } else if (doc.agreement.disagreements > 0) process.exitCode = 1;
 }
 
-function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number): SweepPoint[] {
+function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number, progress: boolean): SweepPoint[] {
   const sizes = s['sweepSizes']!.split(',').map((t) => whole(t.trim(), '--sweep-sizes', 0));
   const pods = whole(s['sweepPods']!, '--sweep-pods', 1);
   return sweep(options, {
     sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, seed,
-    onPoint: (p) => process.stderr.write(`netsieve: sweep: ${p.policies} policies done\n`),
+    onPoint: progress ? (p) => process.stderr.write(`netsieve: sweep: ${p.policies} policies done\n`) : undefined,
   });
 }
 

@@ -33,6 +33,14 @@ describe('netsieve compare', () => {
     expect(doc.damage).toBeNull();
   });
 
+  test('--sweep: a point per size, and no progress lines on stderr when the output is not a terminal', () => {
+    const r = runCli(['compare', '--synth', '500', '--cluster', 'captures/seed/cluster.yaml', '--sweep', '--sweep-sizes', '4,8', '--sweep-pods', '40', '--output', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout);
+    expect(doc.sweep.map((p: { policies: number; disagreements: number }) => [p.policies, p.disagreements])).toEqual([[4, 0], [8, 0]]);
+  });
+
   test('--synth N: N synthetic packets, no disagreement, and a self-contained HTML report with inline SVG', () => {
     const html = join(dir, 'report.html');
     const r = runCli(['compare', '--synth', '3000', '--cluster', 'captures/seed/cluster.yaml', '--output', 'json', '--html', html]);
