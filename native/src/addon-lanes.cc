@@ -11,13 +11,7 @@
  *     row's shard (replay_prepare), each record read and decoded once; (2) hands each row to its shard's
  *     lane as one ns_lane_row (replay.h), streamed into the next free slot of the lane's ring
  *     (lane-queue.h), and returns to read the next batch.
- * Any of the N threads runs a lane's next batch (unpacked into the lane's own batch, then replay_lane),
- * one thread at a time per lane, in order: a helper whenever a batch waits, the calling thread whenever
- * a ring it must fill is full. So exactly N threads share N cores, whichever part is slower at the
- * moment, reading or lanes. (Workers of their own for the lanes, with the calling thread as a producer
- * only, left the cores idle a third of the time: three threads on two cores, a lane starved while the
- * reader and the other lane shared one core.) A lane's rows are its alone, so no cache line is written
- * by two cores at once (lanes.cc says what sharing the decoded batch cost).
+ * Any of the N threads runs a lane's next batch (lane-pool.h).
  *
  * Only when the caller wants every row's verdict (`sync`: pcaps of allowed or dropped packets are
  * written) does a call wait for the lanes and copy their verdicts (and ctState, cost, decidedBy) back.
@@ -30,226 +24,15 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-#include "bound.h"
-#include "desk.h"
-#include "lane-queue.h"
+#include "lane-pool.h"
 
 namespace netsieve_addon {
 
 namespace {
 
-enum { MAX_LANES = 64 };
-
-struct Lanes;
-
-/*
- * One lane: its replay, its ring of batches (rows, count, capture, first record index). A batch is either
- * rows handed over (in `slots`) or, `window` >= 0, one of the lanes' windows of records, which the lane
- * walks itself (the split walk: runWindow).
- */
-struct Lane {
-  ReplayState *st = nullptr;
-  const Lanes *lanes = nullptr;
-  uint32_t index = 0; /* its shard */
-  LaneQueue queue;
-  std::atomic<bool> running{false}; /* a thread holds its runner */
-  ns_lane_row *slots[LaneQueue::DEPTH] = {};
-  uint32_t count[LaneQueue::DEPTH] = {};
-  int32_t file[LaneQueue::DEPTH] = {};
-  double base[LaneQueue::DEPTH] = {};
-  int32_t window[LaneQueue::DEPTH] = {}; /* per slot, set as it is published: -1 rows, else the window */
-  uint32_t slot = 0;   /* the slot being filled */
-  uint32_t handed = 0; /* sync: rows of the current batch whose results were gathered */
-};
-
-struct Lanes {
-  std::vector<Lane *> lanes;
-  std::vector<std::thread> helpers;
-  std::shared_ptr<Desk> desk = std::make_shared<Desk>(); /* the reference model's questions (desk.h) */
-  Signal &signal = desk->signal;
-  std::atomic<bool> closing{false};
-  ns_batch *batch = nullptr;       /* the shared batch (its Bound's), where the rows are decoded */
-  int32_t *row_services = nullptr; /* per row of the shared batch: replay_prepare's Service and lane */
-  uint8_t *row_lane = nullptr;
-  bool sync = false;
-  double packets = 0;              /* rows handed over: the progress the caller sees before the end */
-  double *stats = nullptr;         /* RS_* slots: the lanes' summed by finishLanes; RS_PACKETS as handed */
-  Napi::ObjectReference keep;      /* the lanes' replay handles and `stats` */
-  /* The split walk (walk.cc walk_sort, walk_lane), when no row's results are wanted back. */
-  bool split = false;
-  /* Its windows: copies of chunks' whole records, window k of them in windows[k % DEPTH]. */
-  struct Window {
-    uint8_t *bytes = nullptr;   /* the records */
-    uint32_t *offsets = nullptr; /* each one's offset in `bytes` */
-    int8_t *lane_of = nullptr;  /* each one's lane as its bytes tell it, or -1 (walk.cc walk_sort) */
-    size_t room = 0;            /* bytes `bytes` holds; `offsets` and `lane_of` hold room / 16 + 1 records */
-    uint32_t records = 0;
-    ns_walk walk{};             /* over `bytes`: link type, byte order, the first record's index */
-  } windows[LaneQueue::DEPTH];
-  uint64_t published = 0;          /* windows handed to the lanes */
-  uint32_t handover_batches = 0;   /* batches to hand over before the split walk is tried again (walkSplit) */
-  uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */
-  ~Lanes();
-};
-
 Lanes *lanesOf(Napi::Value v) {
   Bound *b = handleOf(v, GROUP_LANES, "lanes");
   return b ? reinterpret_cast<Lanes *>(b->stack) : nullptr;
-}
-
-/* Window k's records of this lane's shard, decoded into its own batch, a batch at a time, and run. */
-void runWindow(Lane *lane, int32_t k, int32_t file) {
-  const Lanes *l = lane->lanes;
-  const Lanes::Window &win = l->windows[k];
-  ns_replay *r = &lane->st->r;
-  uint32_t cap = (uint32_t)r->b->family_len, shards = (uint32_t)l->lanes.size();
-  for (uint32_t done = 0; done < win.records;) {
-    ns_walk w = win.walk;
-    w.first_index += done;
-    uint32_t looked = 0;
-    uint32_t rows = walk_lane(&w, win.offsets + done, win.lane_of + done, win.records - done, &looked, r->b, cap, r->services,
-                              r->nat, lane->index, shards);
-    if (rows > 0) replay_lane(r, rows, file);
-    done += looked;
-  }
-}
-
-/* The lane's oldest batch run through its replay (its runner held): unpacked into its own batch, or walked. */
-void runOldest(Lane *lane) {
-  ns_replay *r = &lane->st->r;
-  uint32_t s = lane->queue.oldest(), n = lane->count[s];
-  if (lane->window[s] >= 0) {
-    runWindow(lane, lane->window[s], lane->file[s]);
-  } else {
-    lane_unpack_rows(lane->slots[s], n, r->b, r->services, lane->base[s]);
-    replay_lane(r, n, lane->file[s]);
-  }
-  lane->queue.release();
-}
-
-/* A lane with a batch waiting that no thread is running. */
-bool runnable(const Lane *lane) { return lane->queue.pending() && !lane->running.load(std::memory_order_acquire); }
-
-bool anyRunnable(const Lanes *l) {
-  for (const Lane *lane : l->lanes) {
-    if (runnable(lane)) return true;
-  }
-  return false;
-}
-
-bool anyPending(const Lanes *l) {
-  for (const Lane *lane : l->lanes) {
-    if (lane->queue.pending()) return true;
-  }
-  return false;
-}
-
-/* Runs the lane's oldest batch if it has one and no other thread is running it; whether it did. */
-bool tryRun(Lanes *l, Lane *lane) {
-  if (!runnable(lane) || !lane->queue.runner.try_lock()) return false;
-  lane->running.store(true, std::memory_order_release);
-  bool ran = lane->queue.pending();
-  if (ran) runOldest(lane);
-  lane->running.store(false, std::memory_order_release);
-  lane->queue.runner.unlock();
-  l->signal.ring();
-  return ran;
-}
-
-/* Runs one batch of some lane, lane `first` tried first; whether it did. */
-bool runAny(Lanes *l, size_t first) {
-  size_t n = l->lanes.size();
-  for (size_t i = 0; i < n; i++) {
-    if (tryRun(l, l->lanes[(first + i) % n])) return true;
-  }
-  return false;
-}
-
-/* A helper thread: runs batches, its own lane's first, until the lanes close with nothing left. */
-void helperLoop(Lanes *l, size_t home) {
-  for (;;) {
-    if (runAny(l, home)) continue;
-    if (l->closing.load() && !anyPending(l)) return;
-    l->signal.waitUntil([l] { return anyRunnable(l) || l->closing.load(); });
-  }
-}
-
-/*
- * The calling thread, until `done`: answers the reference model's questions and runs batches itself while
- * it cannot go on. A question waiting is answered first, even when `done` already holds: its lane waits.
- */
-template <typename Done> void helpUntil(Lanes *l, Lane *prefer, Done done) {
-  Desk *desk = l->desk.get();
-  deskServe(desk);
-  while (!done()) {
-    if (deskServe(desk)) continue;
-    if (prefer && tryRun(l, prefer)) continue;
-    if (runAny(l, 0)) continue;
-    l->signal.waitUntil([&] { return done() || anyRunnable(l) || deskWaiting(desk); });
-  }
-}
-
-Lanes::~Lanes() {
-  closing.store(true);
-  desk->closing.store(true);
-  signal.ring();
-  for (std::thread &t : helpers) t.join();
-  for (Lane *lane : lanes) {
-    for (ns_lane_row *s : lane->slots) free(s);
-    delete lane;
-  }
-  delete[] row_services;
-  delete[] row_lane;
-  delete[] vips;
-  for (Window &w : windows) {
-    free(w.bytes);
-    delete[] w.offsets;
-    delete[] w.lane_of;
-  }
-}
-
-/* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */
-void handOver(Lanes *l, uint32_t rows, int32_t file) {
-  double base = l->batch->recordIndex[0];
-  ns_lane_row *out[MAX_LANES];
-  for (size_t k = 0; k < l->lanes.size(); k++) {
-    Lane *lane = l->lanes[k];
-    helpUntil(l, lane, [lane] { return lane->queue.hasRoom(); });
-    lane->slot = lane->queue.next();
-    out[k] = lane->slots[lane->slot];
-    lane->file[lane->slot] = file;
-    lane->base[lane->slot] = base;
-    lane->window[lane->slot] = -1;
-  }
-  uint32_t handed[MAX_LANES] = {0};
-  lane_pack_rows(l->batch, rows, l->row_services, l->row_lane, base, out, handed);
-  for (size_t k = 0; k < l->lanes.size(); k++) {
-    Lane *lane = l->lanes[k];
-    lane->count[lane->slot] = handed[k];
-    lane->queue.publish();
-  }
-  l->signal.ring();
-}
-
-/* Until every lane has run every batch handed to it (the calling thread runs some itself). */
-void drain(Lanes *l) {
-  helpUntil(l, nullptr, [l] { return !anyPending(l); });
-}
-
-/* `sync`: each row takes its results from its lane's batch, once every lane has run the batch. */
-void gatherResults(Lanes *l, uint32_t rows) {
-  drain(l);
-  for (Lane *lane : l->lanes) lane->handed = 0;
-  ns_batch *b = l->batch;
-  for (uint32_t i = 0; i < rows; i++) {
-    Lane *lane = l->lanes[l->row_lane[i]];
-    const ns_batch *v = lane->st->r.b;
-    uint32_t j = lane->handed++;
-    b->ctState[i] = v->ctState[j];
-    b->verdict[i] = v->verdict[j];
-    b->cost[i] = v->cost[j];
-    b->decidedBy[i] = v->decidedBy[j];
-  }
 }
 
 /* Rows [0, rows) of the shared batch, decoded: DNAT and lanes, then handed over. */
@@ -263,57 +46,6 @@ Napi::Value runBatch(Napi::Env env, Lanes *l, uint32_t rows, int32_t file) {
   }
   l->stats[RS_PACKETS] = l->packets;
   return Napi::Number::New(env, rows);
-}
-
-/*
- * A lane's own batch: every column of the shared batch's size (its rows are at most the batch's),
- * 64-byte aligned, and its Services. Returns false when out of memory.
- */
-bool ownBatch(ReplayState *st, const ns_batch *shared) {
-  size_t cap = shared->family_len, bytes = 0;
-  auto room = [](size_t n) { return (n + 63) & ~(size_t)63; };
-#define NS_BYTES(name, type) bytes += room(shared->name##_len * sizeof(ns_##type));
-  NS_BATCH_FIELDS(NS_BYTES)
-#undef NS_BYTES
-  bytes += room(cap * sizeof(int32_t));
-  uint8_t *p = static_cast<uint8_t *>(aligned_alloc(64, room(bytes)));
-  if (!p) return false;
-  memset(p, 0, room(bytes));
-  st->own_memory = p;
-  st->own = *shared;
-#define NS_CARVE(name, type) st->own.name = reinterpret_cast<ns_##type *>(p); p += room(shared->name##_len * sizeof(ns_##type));
-  NS_BATCH_FIELDS(NS_CARVE)
-#undef NS_CARVE
-  st->r.services = reinterpret_cast<int32_t *>(p);
-  st->r.b = &st->own;
-  return true;
-}
-
-/* Each lane's batch and ring, and the N - 1 helper threads; false when out of memory or threads. */
-bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
-  size_t cap = l->batch->family_len > 0 ? l->batch->family_len : 1;
-  l->row_services = new (std::nothrow) int32_t[cap];
-  l->row_lane = new (std::nothrow) uint8_t[cap];
-  if (!l->row_services || !l->row_lane) return false;
-  for (ReplayState *st : states) {
-    Lane *lane = new (std::nothrow) Lane();
-    if (!lane) return false;
-    lane->lanes = l;
-    lane->index = (uint32_t)l->lanes.size();
-    l->lanes.push_back(lane);
-    lane->st = st;
-    for (ns_lane_row *&s : lane->slots) {
-      s = static_cast<ns_lane_row *>(aligned_alloc(64, cap * sizeof(ns_lane_row)));
-      if (!s) return false;
-    }
-    if (!ownBatch(st, l->batch)) return false;
-  }
-  try {
-    for (size_t h = 1; h < l->lanes.size(); h++) l->helpers.emplace_back(helperLoop, l, h);
-  } catch (const std::system_error &) {
-    return false; /* a thread the system would not start: the ones started are joined by ~Lanes */
-  }
-  return true;
 }
 
 /*
@@ -365,7 +97,7 @@ Napi::Value QuickShards(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, walk_sort(&w, offsets.data(), out, (uint32_t)out_len, filter, (uint32_t)shards, &untold));
 }
 
-/* A reference model's handle: its ns_reference's context (addon.cc bindReference). */
+/* A reference model's handle: its ns_reference's context (addon-reference.cc bindReference). */
 Bound *referenceOf(const ReplayState *st) { return static_cast<Bound *>(st->r.m.ref->ctx); }
 
 /* Whether lane `st`'s reference model can run on a lane: bound with a question batch, and no other lane's. */
@@ -381,7 +113,7 @@ bool laneReference(const std::vector<ReplayState *> &earlier, const ReplayState 
  * bindLanes(replayHandles[], stats: Float64Array(RS_COUNT), sync: boolean): the lanes handle over N (2
  * to 64) replay handles bound with one batch, handle k the lane of shard k. The replay handles then
  * belong to it: each lane runs from a batch of its own, on any of the N threads. A reference model's
- * lanes each need a handle of their own, bound with a question batch (addon.cc bindReference).
+ * lanes each need a handle of their own, bound with a question batch (addon-reference.cc bindReference).
  */
 Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();

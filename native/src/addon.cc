@@ -6,7 +6,6 @@
 #include <napi.h>
 #include <new>
 #include "bound.h"
-#include "desk.h"
 
 namespace netsieve_addon {
 
@@ -170,82 +169,6 @@ Bound *modelHandle(Napi::Value model, Napi::Value handle) {
   int m = model.As<Napi::Number>().Int32Value();
   int group = m == MODEL_EBPF ? (int)GROUP_EBPF : m == MODEL_REFERENCE ? (int)GROUP_REFERENCE : (int)GROUP_IPTABLES;
   return handleOf(handle, group, "model");
-}
-
-/* The columns the evaluator reads of a flow (models.ts referenceModel verdictOf), row `i` of `from` to row 0 of `to`. */
-static void copyFlow(ns_batch *to, const ns_batch *from, uint32_t i) {
-  to->family[0] = from->family[i];
-  to->proto[0] = from->proto[i];
-  to->srcPort[0] = from->srcPort[i];
-  to->dstPort[0] = from->dstPort[i];
-  memcpy(to->src, from->src + (size_t)i * 4, 16);
-  memcpy(to->dst, from->dst + (size_t)i * 4, 16);
-}
-
-/*
- * The bound evaluator's verdict for row `row` of `from`, on the JS thread: decide(row) reads the batch
- * being run, or with a question batch (lanes, whose batches are their own), decide(0) reads the row copied.
- */
-int callDecide(Bound *b, const ns_batch *from, uint32_t row) {
-  if (b->question) {
-    copyFlow(b->question, from, row);
-    row = 0;
-  }
-  Napi::Env env(b->env);
-  Napi::HandleScope scope(env); /* a batch may ask thousands of times within one call from JS */
-  Napi::Value v = b->decide.Call({Napi::Number::New(env, row)});
-  if (env.IsExceptionPending() || !v.IsNumber()) return -1;
-  return v.As<Napi::Number>().Int32Value();
-}
-
-static int decideRow(void *ctx, const ns_batch *from, uint32_t row) { return callDecide(static_cast<Bound *>(ctx), from, row); }
-
-bool referenceOk(Napi::Env env, const ns_reference *ref) {
-  if (ref->failed == 0) return true;
-  if (!env.IsExceptionPending()) {
-    Napi::Error::New(env, ref->failed == 2 ? "native reference model: out of memory for its flow cache"
-                                           : "native reference model: the evaluator answered no verdict").ThrowAsJavaScriptException();
-  }
-  return false;
-}
-
-/*
- * bindReference(decide[, questionBatch]): the reference model's handle. decide(row) is the evaluator's
- * verdict (0 drop, 1 accept) for row `row` of the batch being run, called on this thread, once per flow
- * the handle has not yet kept. With a question batch (a lane's model: its rows are in the lane's own
- * batch, and its questions may come from other threads, desk.h), each flow is copied to the question
- * batch's row 0 and decide(0) is called.
- */
-Napi::Value BindReference(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) {
-    Napi::TypeError::New(env, "native bindReference(decide: (row) => verdict[, questionBatch])").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Bound *q = nullptr;
-  if (info.Length() > 1 && !info[1].IsUndefined()) {
-    q = handleOf(info[1], GROUP_BATCH, "questionBatch");
-    if (!q) return env.Undefined();
-    if (q->batch.family_len < 1) {
-      Napi::RangeError::New(env, "native bindReference: the question batch holds no row").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
-  Bound *b = new Bound();
-  b->group = GROUP_REFERENCE;
-  if (!reference_init(&b->ref)) {
-    delete b;
-    Napi::Error::New(env, "native reference model: out of memory for its flow cache").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  b->ref.decide = decideRow;
-  b->ref.ctx = b;
-  b->env = env;
-  b->decide = Napi::Persistent(info[0].As<Napi::Function>());
-  b->question = q ? &q->batch : nullptr;
-  Napi::Object keep = Napi::Object::New(env);
-  if (q) keep.Set("question", info[1]);
-  return makeHandle(env, b, keep);
 }
 
 /* classify(model, modelHandle, batchHandle, count): rows whose ctState is already set. */
@@ -452,12 +375,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("bind", Napi::Function::New(env, Bind));
   exports.Set("bindIptables", Napi::Function::New(env, BindIptables));
-  exports.Set("bindReference", Napi::Function::New(env, BindReference));
   exports.Set("classify", Napi::Function::New(env, Classify));
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("decode", Napi::Function::New(env, Decode));
   exports.Set("walk", Napi::Function::New(env, Walk));
   exports.Set("walkRun", Napi::Function::New(env, WalkRun));
+  registerReference(env, exports);
   registerReplay(env, exports);
   registerLanes(env, exports);
   registerCalibrate(env, exports);

@@ -23,7 +23,7 @@ struct Bound {
   ns_conntrack ct{};
   ns_nat nat{};
   ns_iptables ipt{};
-  /* The reference model's flow cache, and the evaluator it asks (addon.cc bindReference), on `env`'s thread. */
+  /* The reference model's flow cache, and the evaluator it asks (addon-reference.cc bindReference), on `env`'s thread. */
   ns_reference ref{};
   Napi::FunctionReference decide;
   napi_env env = nullptr;
@@ -99,6 +99,10 @@ template <typename T> Napi::Value ownedHandle(Napi::Env env, int group, T *state
 ReplayState *replayOf(Napi::Value v);
 /* False, with a JS error thrown, when the replay's connection table ran out of memory. */
 bool checkFailed(Napi::Env env, ReplayState *st);
+/* A handle owning `b` (freed by V8's finalizer), `keep` holding what it binds (addon.cc). */
+Napi::Value makeHandle(Napi::Env env, Bound *b, Napi::Object keep);
+/* bindReference (addon-reference.cc). */
+void registerReference(Napi::Env env, Napi::Object exports);
 /* bindReplay, replayRows, walkReplay, takeConnections, hugeBuffer (addon-replay.cc). */
 void registerReplay(Napi::Env env, Napi::Object exports);
 /* bindLanes, walkLanes, replayRowsLanes (addon-lanes.cc). */

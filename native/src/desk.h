@@ -1,5 +1,5 @@
 /*
- * The reference model on lanes (addon-lanes.cc). Its evaluator is JavaScript, which only the thread that
+ * The reference model on lanes (lane-pool.h). Its evaluator is JavaScript, which only the thread that
  * called into the addon (the JS thread) may run. A lane on any other thread that meets a flow its cache
  * has not kept puts the question on the desk and waits; the JS thread answers it between the rows it runs
  * itself (reference.cc polls ns_reference.waiting) and whenever it waits for the lanes (helpUntil). One
@@ -19,7 +19,7 @@
 namespace netsieve_addon {
 
 struct Desk {
-  Signal signal;                    /* the lanes' (addon-lanes.cc), rung when a question is put or answered */
+  Signal signal;                    /* the lanes' (lane-pool.h), rung when a question is put or answered */
   std::mutex one;                   /* held by the asking lane from its question to its answer */
   int waiting = 0;                  /* a question put and not answered yet (__atomic: reference.cc reads it) */
   std::atomic<bool> answered{false};
@@ -37,7 +37,7 @@ inline bool deskWaiting(Desk *d) { return __atomic_load_n(&d->waiting, __ATOMIC_
 bool deskServe(Desk *d);
 /* The lane's reference model `ref` (its ns_reference) made to ask through desk `d`. */
 void deskWire(const std::shared_ptr<Desk> &d, Bound *ref);
-/* The evaluator's verdict for row `row` of `from`, asked on the JS thread (addon.cc). */
+/* The evaluator's verdict for row `row` of `from`, asked on the JS thread (addon-reference.cc). */
 int callDecide(Bound *ref, const ns_batch *from, uint32_t row);
 
 }  // namespace netsieve_addon

@@ -1,5 +1,5 @@
 /*
- * The batches waiting for one lane (addon-lanes.cc): a ring of DEPTH slots, filled in order by the
+ * The batches waiting for one lane (lane-pool.h): a ring of DEPTH slots, filled in order by the
  * decoding thread and run in order, one at a time, by whichever thread holds the lane's `runner` lock.
  * The counters are atomics; the sleeping and waking is the lanes' shared Signal, below.
  */
