@@ -107,6 +107,10 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new RangeError(`replay: threads must be a whole number from 1 to ${MAX_THREADS}, not ${threads}`);
   }
+  // A caller's own models bring their own trackers and evaluator: these two options would not reach them.
+  if (opts.rowModels && (opts.conntrackCapacity !== undefined || opts.decisions !== undefined)) {
+    throw new Error('replay: rowModels build their own trackers and reference model; conntrackCapacity and decisions go to buildRowModel instead');
+  }
   if (canFuseLanes(opts)) return replayFusedLanes(paths, opts);
   if ((opts.threads ?? 1) > 1) return replaySharded(paths, opts);
   if (canFuse(opts)) return replayFused(paths, opts);

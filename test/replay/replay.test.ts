@@ -6,6 +6,10 @@ import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { Icmp6Type, IcmpType, newPacketSpec, setAddress, writeFragmentFrames, type PacketSpec } from '../../src/wire/craft.js';
 import { openPcapWriter } from '../../src/traffic/pcap/writer.js';
 import { SEED_PCAP, runReplay, seedIndexFromYaml, tcpConversation, tempDir, writeCapture } from './helpers.js';
+import type { ModelName } from '../../src/match/dataplane.js';
+import { DecisionMemo } from '../../src/model/decision-memo.js';
+import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
+import { buildRowModel } from '../../src/replay/models.js';
 
 const FRONTEND = '10.244.0.3';
 const BACKEND = '10.244.0.2';
@@ -31,6 +35,14 @@ describe('replay of the seed capture against the seed cluster', () => {
     for (const threads of [0, 65, 1.5, Number.NaN]) {
       expect(() => runReplay([SEED_PCAP], index, ['ebpf'], { threads }), `threads ${threads}`).toThrow(/^replay: threads must be a whole number from 1 to 64, not /);
     }
+  });
+
+  it('a caller\'s own row models with options they would never see is an error, not a silent default', () => {
+    const rowModels = (name: ModelName) => buildRowModel(name, index, DEFAULT_EVAL_OPTIONS);
+    const refused = /^replay: rowModels build their own trackers and reference model; conntrackCapacity and decisions go to buildRowModel instead$/;
+    expect(() => runReplay([SEED_PCAP], index, ['ebpf'], { rowModels, conntrackCapacity: 10 })).toThrow(refused);
+    expect(() => runReplay([SEED_PCAP], index, ['reference'], { rowModels, decisions: new DecisionMemo(index, DEFAULT_EVAL_OPTIONS) })).toThrow(refused);
+    expect(runReplay([SEED_PCAP], index, ['ebpf'], { rowModels }).packets).toBe(28);
   });
 
   for (const model of ['reference', 'iptables', 'ebpf'] as const) {
