@@ -2,11 +2,12 @@
  * `netsieve compare` as users run it (the built CLI): the JSON fields the CLI contract names, agreement
  * on the seed capture and on synthetic traffic, the self-contained HTML report, and bad input.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { BIN, ROOT, runCli } from '../support/cli.js';
 
 const SEED = ['captures/seed/seed.pcap', '--cluster', 'captures/seed/cluster.yaml'];
 const dir = mkdtempSync(join(tmpdir(), 'netsieve-compare-test-'));
@@ -33,12 +34,21 @@ describe('netsieve compare', () => {
     expect(doc.damage).toBeNull();
   });
 
+  const SWEEP = ['compare', '--synth', '500', '--cluster', 'captures/seed/cluster.yaml', '--sweep', '--sweep-sizes', '4,8', '--sweep-pods', '40'];
+
   test('--sweep: a point per size, and no progress lines on stderr when the output is not a terminal', () => {
-    const r = runCli(['compare', '--synth', '500', '--cluster', 'captures/seed/cluster.yaml', '--sweep', '--sweep-sizes', '4,8', '--sweep-pods', '40', '--output', 'json']);
+    const r = runCli([...SWEEP, '--output', 'json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout);
     expect(doc.sweep.map((p: { policies: number; disagreements: number }) => [p.policies, p.disagreements])).toEqual([[4, 0], [8, 0]]);
+  });
+
+  test.skipIf(spawnSync('script', ['--version']).status !== 0)('--sweep on a terminal: a progress line per size, none with --output json', () => {
+    // `script` gives the command a pseudo-terminal; stdout goes to /dev/null, so what comes back is stderr.
+    const onTty = (extra: string[]) => spawnSync('script', ['-qec', `node ${BIN} ${[...SWEEP, ...extra].join(' ')} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+    expect(onTty([])).toMatch(/sweep: 4 policies done\r?\n.*sweep: 8 policies done/s);
+    expect(onTty(['--output', 'json'])).not.toMatch(/policies done/);
   });
 
   test('--synth N: N synthetic packets, no disagreement, and a self-contained HTML report with inline SVG', () => {
