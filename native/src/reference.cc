@@ -40,7 +40,7 @@ void reference_free(ns_reference *r) {
   r->verdicts = NULL;
 }
 
-/* models.ts hasPorts: the protocols whose destination port NetworkPolicy matches. */
+/* evaluate.ts hasPolicyPort: the protocols whose destination port NetworkPolicy matches. */
 static inline int policy_ports(uint32_t proto) { return proto == 6 || proto == 17 || proto == 132; }
 
 /* What the evaluator reads of row i (models.ts referenceModel: family, addresses, protocol, port). */

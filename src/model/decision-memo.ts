@@ -8,7 +8,7 @@
  * answer is the same. At most `most` flows are kept (the report keeps its own for the rest).
  */
 import type { ClusterIndex } from './cluster-index.js';
-import { evaluate, type Decision, type EvalOptions, type Flow } from './evaluate.js';
+import { evaluate, hasPolicyPort, type Decision, type EvalOptions, type Flow } from './evaluate.js';
 
 /** Flows a memo keeps by default: a real-tier replay has a few thousand, each Decision a few hundred bytes. */
 export const MEMO_FLOWS = 1 << 16;
@@ -35,11 +35,8 @@ export class DecisionMemo {
   }
 }
 
-/**
- * What the evaluator reads of a flow: both addresses, the protocol, and the destination port of TCP, UDP
- * and SCTP only (portMatches compares a rule's protocol first, and rules name no other protocol's port).
- */
+/** What the evaluator reads of a flow: both addresses, the protocol, and the port where it has one. */
 function flowKey(f: Flow): string {
-  const port = f.protocol === 6 || f.protocol === 17 || f.protocol === 132 ? f.dstPort : 0;
+  const port = hasPolicyPort(f.protocol) ? f.dstPort : 0;
   return `${f.src.family} ${f.src.value} ${f.dst.value} ${f.protocol} ${port}`;
 }

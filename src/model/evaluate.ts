@@ -202,6 +202,15 @@ function ruleAdmitsPort(rule: PolicyRule, flow: Flow, dstPod: Pod | null): boole
 }
 
 /**
+ * The protocols whose destination port a flow carries to the evaluator: TCP, UDP and SCTP, the protocols
+ * a NetworkPolicyPort names (`portMatches` compares the protocol first). For any other, the port is no
+ * part of the flow (Flow.dstPort: "ignored (0) for other protocols").
+ */
+export function hasPolicyPort(protocol: number): boolean {
+  return protocol === 6 || protocol === 17 || protocol === 132;
+}
+
+/**
  * A named port resolves against the DESTINATION pod's container ports, for ingress and egress alike,
  * and must agree in protocol; it never matches a destination that is no pod.
  */

@@ -16,7 +16,7 @@ import { compileIptables } from '../compile/iptables/index.js';
 import { confirm, FRAGMENT_WITHOUT_FIRST, laterFragmentVerdict, newConntrack, track, type Conntrack, type ConntrackOptions } from '../conntrack/index.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { DecisionMemo } from '../model/decision-memo.js';
-import type { EvalOptions } from '../model/evaluate.js';
+import { hasPolicyPort, type EvalOptions } from '../model/evaluate.js';
 import { ipFromWords } from '../model/ip.js';
 import type { ModelName } from '../match/dataplane.js';
 import { classifyRow as classifyEbpf, loadEbpf, type LoadedEbpf } from '../match/ebpf.js';
@@ -108,13 +108,13 @@ function referenceModel(decisions: DecisionMemo, tracker: ConntrackOptions): Row
     const family = batch.family[i] as 4 | 6;
     const flow = {
       src: ipFromWords(family, batch.src, i * 4), dst: ipFromWords(family, batch.dst, i * 4),
-      protocol: proto, dstPort: hasPorts(proto) ? batch.dstPort[i]! : 0,
+      protocol: proto, dstPort: hasPolicyPort(proto) ? batch.dstPort[i]! : 0,
     };
     return decisions.decide(flow).allowed ? Verdict.ACCEPT : Verdict.DROP;
   };
   const cache = new VerdictCache();
   const decide = (batch: FlowBatch, i: number): number => {
-    let v = cache.find(batch, i, hasPorts(batch.proto[i]!));
+    let v = cache.find(batch, i, hasPolicyPort(batch.proto[i]!));
     if (v < 0) {
       v = verdictOf(batch, i);
       cache.store(v);
@@ -136,6 +136,3 @@ function referenceModel(decisions: DecisionMemo, tracker: ConntrackOptions): Row
   };
 }
 
-export function hasPorts(proto: number): boolean {
-  return proto === 6 || proto === 17 || proto === 132;
-}

@@ -10,6 +10,7 @@
  * itself (ipBlock peers, node traffic, loopback, ends that are no pod), so two addresses of one pod may
  * be decided differently. The key is exactly what `evaluate` reads, so one Decision per flow is exact.
  */
+import { hasPolicyPort } from '../model/evaluate.js';
 import { ipFromWords, type IpAddr } from '../model/ip.js';
 import { Count, RECORD_DOUBLES, type ConnectionTable } from '../replay/connections.js';
 import { CtState, Verdict } from '../wire/flow-batch.js';
@@ -61,8 +62,7 @@ function flowOf(flows: TupleInterner, t: ConnectionTable, c: number): number {
   const v6 = t.familyOf(c) === 6;
   const proto = t.protoOf(c);
   p[0] = ((v6 ? 6 : 4) << 8) | proto;
-  // The evaluator reads a destination port for TCP, UDP and SCTP only ("ignored (0) for other protocols").
-  p[1] = proto === 6 || proto === 17 || proto === 132 ? t.dstPortOf(c) : 0;
+  p[1] = hasPolicyPort(proto) ? t.dstPortOf(c) : 0;
   const k = t.key;
   const s = t.srcAt(c);
   const d = t.dstAt(c);
