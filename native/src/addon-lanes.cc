@@ -172,20 +172,48 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   return ownedHandle(env, GROUP_LANES, l);
 }
 
-/* Window `win` made able to hold `bytes` bytes of records (and their offsets and lanes); false when out of memory. */
-bool windowRoom(Lanes::Window &win, size_t bytes) {
+/* Bytes a window of `room` bytes of records takes with their offsets and lanes (laid out by windowAt). */
+static size_t windowBytes(size_t room) {
+  size_t most = room / PCAP_RECORD_HEADER + 1; /* a record is at least its header */
+  return ((room + most * sizeof(uint32_t) + 63) & ~(size_t)63) + ((most + 63) & ~(size_t)63);
+}
+
+/* Window `win` over `p`: `room` bytes of records, then their offsets, then their lanes. */
+static void windowAt(Lanes::Window &win, uint8_t *p, size_t room) {
+  win.bytes = p;
+  win.offsets = reinterpret_cast<uint32_t *>(p + room);
+  win.lane_of = reinterpret_cast<int8_t *>(p + ((room + (room / PCAP_RECORD_HEADER + 1) * sizeof(uint32_t) + 63) & ~(size_t)63));
+  win.room = room;
+}
+
+/*
+ * Window `win` made able to hold `bytes` bytes of records (and their offsets and lanes); false when out
+ * of memory. The first call lays out every window in one mapping in huge pages (huge.h), each rounded up
+ * to 64 KiB of records, so that the chunks that follow (the same size) fit: in 4 KiB pages the four
+ * windows of 512 KiB chunks took about 500 page faults in every two-thread replay. A window that must
+ * grow later (a pipe's first chunk can be its 64 KiB buffer) gets a mapping of its own.
+ */
+bool windowRoom(Lanes *l, Lanes::Window &win, size_t bytes) {
   if (bytes <= win.room) return true;
-  free(win.bytes);
-  delete[] win.offsets;
-  delete[] win.lane_of;
-  win.room = (bytes + 63) & ~(size_t)63;
-  size_t most = win.room / PCAP_RECORD_HEADER + 1; /* a record is at least its header */
-  win.bytes = static_cast<uint8_t *>(aligned_alloc(64, win.room));
-  win.offsets = new (std::nothrow) uint32_t[most];
-  win.lane_of = new (std::nothrow) int8_t[most];
-  if (win.bytes && win.offsets && win.lane_of) return true;
-  win.room = 0;
-  return false;
+  if (!l->window_arena) {
+    size_t room = (bytes + 0xffff) & ~(size_t)0xffff, each = windowBytes(room);
+    l->window_arena = static_cast<uint8_t *>(huge_map(each * LaneQueue::DEPTH));
+    if (!l->window_arena) return false;
+    l->window_arena_bytes = each * LaneQueue::DEPTH;
+    for (uint32_t k = 0; k < LaneQueue::DEPTH; k++) windowAt(l->windows[k], l->window_arena + k * each, room);
+    if (bytes <= win.room) return true;
+  }
+  huge_free(win.own, win.own_bytes);
+  size_t room = (bytes + 0xffff) & ~(size_t)0xffff;
+  win.own_bytes = windowBytes(room);
+  win.own = static_cast<uint8_t *>(huge_map(win.own_bytes));
+  if (!win.own) {
+    win.own_bytes = 0;
+    win.room = 0;
+    return false;
+  }
+  windowAt(win, win.own, room);
+  return true;
 }
 
 /*
@@ -210,7 +238,7 @@ bool walkSplit(Napi::Env env, Lanes *l, ns_walk *w, double *s, int32_t file, Nap
   for (Lane *lane : l->lanes) helpUntil(l, lane, [lane] { return lane->queue.hasRoom(); });
   int32_t k = (int32_t)(l->published % LaneQueue::DEPTH);
   Lanes::Window &win = l->windows[k];
-  if (!windowRoom(win, w->end - w->pos)) {
+  if (!windowRoom(l, win, w->end - w->pos)) {
     Napi::Error::New(env, "native walkLanes: out of memory for a window of records").ThrowAsJavaScriptException();
     *rows = env.Undefined();
     return true;
@@ -311,7 +339,8 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
     tables.push_back(&lane->st->conns);
   }
   ns_merge m;
-  bool planned = conns_merge_plan(&m, tables.data(), (uint32_t)tables.size());
+  /* The lanes have run every window (drain): the windows' memory, already faulted in, holds the plan. */
+  bool planned = conns_merge_plan(&m, tables.data(), (uint32_t)tables.size(), l->window_arena, l->window_arena_bytes);
   if (planned) {
     uint32_t parts = (uint32_t)tables.size();
     conns_merge_settle(&m);

@@ -73,12 +73,13 @@ struct ReplayState {
   size_t tally_bytes = 0;
   /* As a lane (addon-lanes.cc): its own batch of its shard's rows and their Services, in `own_memory`. */
   ns_batch own{};
-  uint8_t *own_memory = nullptr;
+  uint8_t *own_memory = nullptr; /* huge.h memory of own_bytes */
+  size_t own_bytes = 0;
   Napi::ObjectReference keep;
   ~ReplayState() {
     conns_free(&conns);
     huge_free(tally, tally_bytes);
-    free(own_memory);
+    huge_free(own_memory, own_bytes);
   }
 };
 /*

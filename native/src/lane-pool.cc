@@ -95,17 +95,14 @@ Lanes::~Lanes() {
   signal.ring();
   for (std::thread &t : helpers) t.join();
   for (Lane *lane : lanes) {
-    for (ns_lane_row *s : lane->slots) free(s);
+    huge_free(lane->slots[0], lane->slots_bytes);
     delete lane;
   }
   delete[] row_services;
   delete[] row_lane;
   delete[] vips;
-  for (Window &w : windows) {
-    free(w.bytes);
-    delete[] w.offsets;
-    delete[] w.lane_of;
-  }
+  for (Window &w : windows) huge_free(w.own, w.own_bytes);
+  huge_free(window_arena, window_arena_bytes);
 }
 
 /* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */
@@ -165,10 +162,10 @@ bool ownBatch(ReplayState *st, const ns_batch *shared) {
   NS_BATCH_FIELDS(NS_BYTES)
 #undef NS_BYTES
   bytes += room(cap * sizeof(int32_t));
-  uint8_t *p = static_cast<uint8_t *>(aligned_alloc(64, room(bytes)));
+  uint8_t *p = static_cast<uint8_t *>(huge_map(bytes)); /* zeroed, page-aligned */
   if (!p) return false;
-  memset(p, 0, room(bytes));
   st->own_memory = p;
+  st->own_bytes = bytes;
   st->own = *shared;
 #define NS_CARVE(name, type) st->own.name = reinterpret_cast<ns_##type *>(p); p += room(shared->name##_len * sizeof(ns_##type));
   NS_BATCH_FIELDS(NS_CARVE)
@@ -193,10 +190,12 @@ bool startLanes(Lanes *l, const std::vector<ReplayState *> &states) {
     lane->index = (uint32_t)l->lanes.size();
     l->lanes.push_back(lane);
     lane->st = st;
-    for (ns_lane_row *&s : lane->slots) {
-      s = static_cast<ns_lane_row *>(aligned_alloc(64, cap * sizeof(ns_lane_row)));
-      if (!s) return false;
-    }
+    /* The ring's slots and the lane's batch in huge pages (huge.h): in 4 KiB pages they were about 130
+       page faults a lane for the batch alone, which every lane clears, and 256 a slot when handed over. */
+    lane->slots_bytes = LaneQueue::DEPTH * cap * sizeof(ns_lane_row);
+    ns_lane_row *slots = static_cast<ns_lane_row *>(huge_map(lane->slots_bytes));
+    if (!slots) return false;
+    for (uint32_t s = 0; s < LaneQueue::DEPTH; s++) lane->slots[s] = slots + s * cap;
     if (!ownBatch(st, l->batch)) return false;
   }
   try {

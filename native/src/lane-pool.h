@@ -39,7 +39,8 @@ struct Lane {
   uint32_t index = 0; /* its shard */
   LaneQueue queue;
   std::atomic<bool> running{false}; /* a thread holds its runner */
-  ns_lane_row *slots[LaneQueue::DEPTH] = {};
+  ns_lane_row *slots[LaneQueue::DEPTH] = {}; /* one mapping from slots[0], of slots_bytes (startLanes) */
+  size_t slots_bytes = 0;
   uint32_t count[LaneQueue::DEPTH] = {};
   int32_t file[LaneQueue::DEPTH] = {};
   double base[LaneQueue::DEPTH] = {};
@@ -69,9 +70,13 @@ struct Lanes {
     uint32_t *offsets = nullptr; /* each one's offset in `bytes` */
     int8_t *lane_of = nullptr;  /* each one's lane as its bytes tell it, or -1 (walk.cc walk_sort) */
     size_t room = 0;            /* bytes `bytes` holds; `offsets` and `lane_of` hold room / 16 + 1 records */
+    uint8_t *own = nullptr;     /* a mapping of its own, of own_bytes, once it outgrew window_arena */
+    size_t own_bytes = 0;
     uint32_t records = 0;
     ns_walk walk{};             /* over `bytes`: link type, byte order, the first record's index */
   } windows[LaneQueue::DEPTH];
+  uint8_t *window_arena = nullptr;  /* every window's first memory, one mapping (addon-lanes.cc windowRoom) */
+  size_t window_arena_bytes = 0;
   uint64_t published = 0;          /* windows handed to the lanes */
   uint32_t handover_batches = 0;   /* batches to hand over before the split walk is tried again (walkSplit) */
   uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */

@@ -139,15 +139,17 @@ void lane_unpack_rows(const ns_lane_row *in, uint32_t n, ns_batch *b, int32_t *s
  * Tables 1..n-1 merged into table 0 (its memory; conns-merge.cc), in opening order, at most table 0's
  * `max` rows; the others are left as they were. Table 0's index is stale afterwards: only its columns
  * are read then. In steps: plan (0 when out of memory; free it anyway), settle, copy (every part of
- * `parts`, at once if wanted), finish, free.
+ * `parts`, at once if wanted), finish, free. `scratch` (scratch_bytes of it, 4-byte aligned, or NULL):
+ * memory the plan may use until freed.
  */
 typedef struct {
   ns_conns *const *tables;
   uint32_t n, kept;
   int32_t **positions; /* per table, per connection: its merged row, or -1 past the cap */
+  size_t positions_bytes; /* all of them, one mapping from positions[0] (huge.h); 0 in the caller's scratch */
   double overflow;     /* the tables' own overflow and the packets of their rows past the cap */
 } ns_merge;
-int conns_merge_plan(ns_merge *m, ns_conns *const *tables, uint32_t n);
+int conns_merge_plan(ns_merge *m, ns_conns *const *tables, uint32_t n, void *scratch, size_t scratch_bytes);
 void conns_merge_settle(ns_merge *m);
 void conns_merge_copy(ns_merge *m, uint32_t part, uint32_t parts);
 void conns_merge_finish(ns_merge *m);

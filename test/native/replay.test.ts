@@ -8,6 +8,7 @@
  * format (pcapng goes through the TypeScript block walk), damaged captures, tiny batches and a
  * connection cap small enough to overflow; and the pcaps it writes equal the staged ones byte for byte.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -413,6 +414,29 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(one.filter((h) => h > 0).length).toBeGreaterThan(20);
     expect(hits(replay([path], { ...staged, threads: 2 }))).toEqual(one);
   }, 180_000);
+
+  it('--threads, split walk from a pipe: chunks that outgrow the first window get a window of their own', () => {
+    // A pipe's first read brings at most its 64 KiB buffer, so the windows are laid out for 64 KiB of
+    // records; each later chunk is that read plus the record the last one cut, past 64 KiB, so windows
+    // get mappings of their own (addon-lanes.cc windowRoom), again and again over 1.4 MB.
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 150, namespaces: 8, policies: 16, seed: 37 }))).cluster);
+    const path = writeTemp(synthBytes(index, 20000, 'imix', 37), 'pipe-source.pcap');
+    expect(readFileSync(path).length).toBeGreaterThan(1_000_000);
+    const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon };
+    const one = replay([path], base);
+    for (const threads of [2, 3]) {
+      const fifo = join(dir, `pipe-${threads}`);
+      execFileSync('mkfifo', [fifo]);
+      const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', path, fifo], { stdio: 'ignore' });
+      try {
+        const piped = replay([fifo], { ...base, threads, laneWalk: 'split' });
+        expect(piped.packets).toBe(one.packets);
+        expect(comparable(piped), `${threads} threads from a pipe`).toEqual(comparable(one));
+      } finally {
+        writer.kill();
+      }
+    }
+  });
 
   it('--threads, reference model: a flow is asked once whichever lane meets it, and a failing evaluator is an error', () => {
     const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 150, namespaces: 8, policies: 16, seed: 41 }))).cluster);
