@@ -4,16 +4,16 @@
  *
  * With `out`, writes into that directory: `ebpf.json` (the whole document, shape `EbpfJson` in
  * src/compile/ebpf/dump.ts), `identities.txt`, `ipcache.txt` and `policy.txt` (the tables), and prints
- * a one-line summary on stderr; without it, prints the JSON or the tables on stdout.
+ * a one-line summary on stderr; without it, prints the JSON or the tables on stdout. In the JSON, each
+ * policy map entry is one line.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { compileEbpf } from '../compile/ebpf/compile.js';
-import type { EbpfProgram } from '../compile/ebpf/program.js';
-import { renderAllTables, renderIdentities, renderIpcache, renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
+import type { ChunkSink } from '../compile/text.js';
+import { renderIdentities, renderIpcache, streamAllTables, streamJson, streamPolicyTable } from '../compile/ebpf/dump.js';
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions } from '../model/evaluate.js';
 import { InputError } from '../errors.js';
+import { writeStreamedFiles } from './streamed-files.js';
 
 export interface EbpfCompileOptions {
   readonly out?: string;
@@ -23,38 +23,32 @@ export interface EbpfCompileOptions {
   readonly hits?: ArrayLike<number>;
 }
 
+/**
+ * Everything is streamed, one policy map entry at a time (src/compile/ebpf/dump.ts): the real tier's
+ * 5M entries, as objects and then one JSON string, ran V8 out of heap after a minute. On stdout the
+ * chunks go to process.stdout.write, synchronous for files and pipes on POSIX, so nothing queues.
+ */
 export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): void {
   const program = compileEbpf(index, opts.options ?? DEFAULT_EVAL_OPTIONS);
   for (const w of program.warnings) process.stderr.write(`netsieve: warning: ${w}\n`);
   if (opts.out === undefined) {
-    process.stdout.write(dumpable(program, () => opts.output === 'json' ? `${JSON.stringify(toJson(program, opts.hits), null, 2)}\n` : renderAllTables(program, opts.hits)));
+    const stdout: ChunkSink = (chunk) => { process.stdout.write(chunk); };
+    if (opts.output === 'json') {
+      streamJson(program, opts.hits, stdout);
+      stdout('\n');
+    } else streamAllTables(program, opts.hits, stdout);
     return;
   }
-  const files = dumpable(program, () => ({
-    'ebpf.json': `${JSON.stringify(toJson(program, opts.hits), null, 2)}\n`, 'identities.txt': renderIdentities(program),
-    'ipcache.txt': renderIpcache(program), 'policy.txt': renderPolicyTable(program, opts.hits),
-  }));
   try {
-    mkdirSync(opts.out, { recursive: true });
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(opts.out, name), text);
+    writeStreamedFiles(opts.out, [
+      ['ebpf.json', (sink) => { streamJson(program, opts.hits, sink); sink('\n'); }],
+      ['identities.txt', (sink) => sink(renderIdentities(program))],
+      ['ipcache.txt', (sink) => sink(renderIpcache(program))],
+      ['policy.txt', (sink) => streamPolicyTable(program, opts.hits, sink)],
+    ]);
   } catch (err) {
     throw new InputError(`-o ${opts.out}: cannot write the eBPF maps: ${(err as Error).message}`);
   }
   process.stderr.write(`netsieve: wrote ebpf.json, identities.txt, ipcache.txt, policy.txt to ${opts.out}: ` +
     `${program.identities.length} identities, ${program.ipcache.length} ipcache entries, ${program.policyMap.count} policy entries\n`);
-}
-
-/**
- * The dumps list every policy map entry as an object, then as text: past V8's longest array (about
- * 2^27 elements) or string (2^29 - 24 characters) that cannot be done, as at the stress tier (141M
- * entries, tens of GB of JSON). Said as such, instead of an internal error or a false "cannot write".
- */
-function dumpable<T>(program: EbpfProgram, render: () => T): T {
-  try {
-    return render();
-  } catch (e) {
-    if (!(e instanceof RangeError && /Invalid (array|string) length/.test(e.message))) throw e;
-    throw new InputError(`the eBPF program has ${program.policyMap.count} policy map entries, more than can be dumped as JSON or ` +
-      'text tables in Node.js (its longest array or string); `replay` and `compare` work at this size');
-  }
 }

@@ -7,8 +7,6 @@
  * `-o` prints the three files on stdout (as one JSON document with `--output json`).
  * ebpf: delegates to `runEbpfCompile` (src/cli/compile-ebpf.ts).
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   compileIptables, renderIpsets, renderRules, streamIpsets, streamRules, summarize, type ChunkSink, type IptablesSummary,
@@ -19,6 +17,7 @@ import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { runEbpfCompile } from './compile-ebpf.js';
+import { writeStreamedFiles } from './streamed-files.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 
 export function registerCompile(program: Command): void {
@@ -95,34 +94,17 @@ function streamFile(program: IptablesProgram, name: IptablesFile, sink: ChunkSin
 }
 
 /**
- * Writes the three files into `dir`, each streamed in chunks of lines (src/compile/iptables/text.ts),
+ * Writes the three files into `dir`, each streamed in chunks of lines (src/compile/text.ts),
  * never held whole: the stress tier's ipset text alone is 3.7 GB, past V8's longest string. Returns the
  * bytes written.
  */
 export function writeIptablesFiles(dir: string, program: IptablesProgram): number {
-  let bytes = 0;
   try {
-    mkdirSync(dir, { recursive: true });
-    for (const name of IPTABLES_FILES) {
-      const fd = openSync(join(dir, name), 'w');
-      try {
-        streamFile(program, name, (chunk) => { bytes += writeAll(fd, chunk); });
-      } finally {
-        closeSync(fd);
-      }
-    }
+    return writeStreamedFiles(dir, IPTABLES_FILES.map((name) => [name, (sink: ChunkSink) => streamFile(program, name, sink)] as const));
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`-o ${dir}: cannot write the iptables files: ${(err as Error).message}`);
   }
-  return bytes;
-}
-
-/** writeSync may write less than asked (a full disk, a signal); the rest follows or the error surfaces. */
-function writeAll(fd: number, chunk: string): number {
-  const bytes = Buffer.from(chunk, 'utf8');
-  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
-  return bytes.length;
 }
 
 function summaryLine(s: IptablesSummary, compileSeconds: number, dir: string): string {

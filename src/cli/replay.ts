@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { compileEbpf } from '../compile/ebpf/compile.js';
-import { renderPolicyTable, toJson } from '../compile/ebpf/dump.js';
+import { streamJson, streamPolicyTable } from '../compile/ebpf/dump.js';
 import type { EbpfProgram } from '../compile/ebpf/program.js';
 import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import { DecisionMemo } from '../model/decision-memo.js';
@@ -63,11 +63,22 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   for (const w of trackerWarnings(result.models)) process.stderr.write(`netsieve: warning: ${w}\n`);
   const report = buildReplayReport(result, index, evalOptions, limit, decisions);
   const maps = opts['policyMaps'] ? policyMapsWithHits(result, index, evalOptions) : null;
+  // The policy maps are streamed (src/compile/ebpf/dump.ts): millions of entries at the real tier.
+  const stdout = (chunk: string): void => { process.stdout.write(chunk); };
   if (output === 'json') {
-    process.stdout.write(JSON.stringify(maps ? { ...report, ebpfPolicyMaps: toJson(maps.program, maps.hits) } : report) + '\n');
+    const json = JSON.stringify(report);
+    if (!maps) stdout(`${json}\n`);
+    else {
+      stdout(`${json.slice(0, -1)},"ebpfPolicyMaps":`); // the report's own fields, then the maps as its last
+      streamJson(maps.program, maps.hits, stdout, false);
+      stdout('}\n');
+    }
   } else {
-    process.stdout.write(renderReplayTable(report, captures));
-    if (maps) process.stdout.write(`\neBPF policy maps after the replay:\n${renderPolicyTable(maps.program, maps.hits)}`);
+    stdout(renderReplayTable(report, captures));
+    if (maps) {
+      stdout('\neBPF policy maps after the replay:\n');
+      streamPolicyTable(maps.program, maps.hits, stdout);
+    }
   }
   if (report.damage) {
     process.stderr.write(`netsieve: ${report.damage.file}: read only up to byte offset ${report.damage.offset}: ${report.damage.reason}\n`);

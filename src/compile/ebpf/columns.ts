@@ -115,6 +115,14 @@ export function policyEntries(c: PolicyColumns): PolicyEntry[] {
 }
 
 /**
+ * Map `m`'s entries as objects, one at a time, none kept: what the dumps write at any size (the real
+ * tier's 5M entries as objects, then as one JSON string, ran V8 out of heap).
+ */
+export function forEachEntryOfMap(c: PolicyColumns, m: number, visit: (e: PolicyEntry) => void): void {
+  for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) visit(entryObject(c, i, m));
+}
+
+/**
  * Columns holding the given entries (hand-made maps, e.g. the precedence tests' deny entries): each run
  * of entries of one endpoint and direction is one map with its own template.
  */

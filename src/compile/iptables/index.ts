@@ -1,4 +1,4 @@
 export { compileIptables, TOP_CHAIN } from './compile.js';
 export * from './ir.js';
 export { renderIpsets, renderRules, renderRule, streamIpsets, streamRules, summarize, type IptablesSummary } from './render.js';
-export type { ChunkSink } from './text.js';
+export type { ChunkSink } from '../text.js';

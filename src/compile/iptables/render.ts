@@ -6,7 +6,7 @@
  */
 import { familyBits, formatCidr, formatIp, type Cidr, type Family } from '../../model/ip.js';
 import { CtBit, Target, type FamilyProgram, type IpSet, type IptablesProgram, type PortRange, type Rule, type SetEntry } from './ir.js';
-import { LineText, type ChunkSink } from './text.js';
+import { LineText, type ChunkSink } from '../text.js';
 
 const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 1: 'icmp', 58: 'ipv6-icmp' };
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileIptables, renderIpsets, renderRules, streamIpsets, streamRules } from '../../../src/compile/iptables/index.js';
-import { LineText } from '../../../src/compile/iptables/text.js';
+import { LineText } from '../../../src/compile/text.js';
 import { indexCluster } from '../../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../../src/model/evaluate.js';
 import { cluster, netpol, pod } from '../../support/builders.js';

@@ -1,5 +1,6 @@
 /**
- * Large newline-terminated text (the restore files of the real tier run to 58 MB in a million lines),
+ * Large newline-terminated text (the iptables restore files of the real tier run to 58 MB in a million
+ * lines; its eBPF dumps, 5M policy map entries, to 1.2 GB of JSON and 1.3 GB of tables),
  * built in chunks of lines joined as they fill. One array of every line would keep a million young
  * strings alive until the end, so that each scavenge copied them all (more than half the rendering
  * time of the real tier went to the garbage collector); a chunk's lines die young. Pushing the pieces
