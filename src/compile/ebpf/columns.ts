@@ -92,9 +92,14 @@ export function mapOfEntry(c: PolicyColumns, i: number): number {
   return lo;
 }
 
-/** Entry `i` of map `m` as an object; the key order is the JSON dump's. */
+/** The template row holding entry `i` of map `m`. */
+export function rowOfEntry(c: PolicyColumns, i: number, m: number): number {
+  return c.templateStart[c.mapTemplate[m]!]! + (i - c.mapStart[m]!);
+}
+
+/** Entry `i` of map `m` as an object; the key order is the JSON dump's (dump.ts entryJson writes it too). */
 function entryObject(c: PolicyColumns, i: number, m: number): PolicyEntry {
-  const r = c.templateStart[c.mapTemplate[m]!]! + (i - c.mapStart[m]!);
+  const r = rowOfEntry(c, i, m);
   const origins: EntryOrigin[] = [];
   for (let k = c.originStart[r]!; k < c.originStart[r + 1]!; k++) origins.push(c.originTable[c.originPool[k]!]!);
   return {
@@ -112,14 +117,6 @@ export function policyEntries(c: PolicyColumns): PolicyEntry[] {
   const out = new Array<PolicyEntry>(c.count);
   for (let m = 0; m < c.mapCount; m++) for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) out[i] = entryObject(c, i, m);
   return out;
-}
-
-/**
- * Map `m`'s entries as objects, one at a time, none kept: what the dumps write at any size (the real
- * tier's 5M entries as objects, then as one JSON string, ran V8 out of heap).
- */
-export function forEachEntryOfMap(c: PolicyColumns, m: number, visit: (e: PolicyEntry) => void): void {
-  for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) visit(entryObject(c, i, m));
 }
 
 /**

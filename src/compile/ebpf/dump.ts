@@ -10,8 +10,9 @@
  * are for small programs (tests, the golden files).
  */
 import type { ChunkSink } from '../text.js';
-import { forEachEntryOfMap } from './columns.js';
-import type { EbpfProgram, PolicyEntry } from './program.js';
+import { rowOfEntry } from './columns.js';
+import { DIR_INGRESS } from './layout.js';
+import type { EbpfProgram, PolicyColumns, PolicyEntry } from './program.js';
 
 export interface EbpfJson {
   readonly model: 'ebpf';
@@ -49,13 +50,32 @@ export function streamJson(program: EbpfProgram, hits: ArrayLike<number> | undef
   const c = program.policyMap;
   const [first, between, close] = pretty ? ['[\n    ', ',\n    ', '\n  ]'] : ['[', ',', ']'];
   const pieces = new Pieces(sink);
+  const origins: (string | undefined)[] = [];
   let written = 0;
   for (let m = 0; m < c.mapCount; m++) {
-    forEachEntryOfMap(c, m, (e) => pieces.add(written++ === 0 ? first : between, JSON.stringify(withPackets(e, hits))));
+    for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) pieces.add(written++ === 0 ? first : between, entryJson(c, i, m, hits, origins));
   }
   pieces.end();
   sink(written === 0 ? '[]' : close);
   sink(text.slice(at + marker.length));
+}
+
+/**
+ * JSON.stringify(withPackets(entry i of map m)), written from the columns: no entry object, and each
+ * origin's JSON made once (`origins`, by origin table index). Building the objects and stringifying
+ * them took most of a real-tier dump's time. The key order is columns.ts entryObject's.
+ */
+function entryJson(c: PolicyColumns, i: number, m: number, hits: ArrayLike<number> | undefined, origins: (string | undefined)[]): string {
+  const r = rowOfEntry(c, i, m);
+  let from = '';
+  for (let k = c.originStart[r]!; k < c.originStart[r + 1]!; k++) {
+    const o = c.originPool[k]!;
+    from += (k > c.originStart[r]! ? ',' : '') + (origins[o] ??= JSON.stringify(c.originTable[o]));
+  }
+  const packets = hits ? hits[i] ?? 0 : 0;
+  return `{"index":${i},"endpoint":${c.mapEndpoint[m]},"direction":"${c.mapDirection[m] === DIR_INGRESS ? 'ingress' : 'egress'}",` +
+    `"deny":${c.deny[r] === 1},"identity":${c.identity[r]},"protocol":${c.protocol[r]},"port":${c.port[r]},` +
+    `"prefixLength":${c.prefixLength[r]},"origins":[${from}],"packets":${Number.isFinite(packets) ? packets : 'null'}}`;
 }
 
 /** Strings handed to a sink joined a few thousand at a time (see ../text.ts for why not one by one, nor all at once). */
@@ -83,13 +103,24 @@ function toJsonHead(program: EbpfProgram): Omit<EbpfJson, 'entries' | 'warnings'
 }
 
 function table(rows: readonly (readonly string[])[]): string {
-  // A loop, not Math.max(...column): an endpoint's table can have more rows than a call has arguments.
-  const widths = rows[0]!.map((_, c) => {
-    let most = 0;
-    for (const r of rows) most = Math.max(most, (r[c] ?? '').length);
-    return most;
-  });
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('   ').trimEnd()).join('\n');
+  return flatTable(rows.flat(), rows[0]!.length);
+}
+
+/**
+ * Rows of `columns` cells, one after another in `cells`, every column but the last padded to its widest
+ * cell, three spaces between, no trailing blanks. Loops, not Math.max(...column): the stress tier's
+ * tables have more rows than a call has arguments.
+ */
+function flatTable(cells: readonly string[], columns: number): string {
+  const widths = new Array<number>(columns).fill(0);
+  for (let k = 0; k < cells.length; k++) widths[k % columns] = Math.max(widths[k % columns]!, cells[k]!.length);
+  const lines: string[] = [];
+  for (let at = 0; at < cells.length; at += columns) {
+    let line = '';
+    for (let c = 0; c < columns - 1; c++) line += cells[at + c]!.padEnd(widths[c]!) + '   ';
+    lines.push((line + cells[at + columns - 1]!).trimEnd());
+  }
+  return lines.join('\n');
 }
 
 export function renderIdentities(program: EbpfProgram): string {
@@ -108,41 +139,102 @@ export function renderIpcache(program: EbpfProgram): string {
   return `${table(rows)}\n`;
 }
 
-function portProto(e: PolicyEntry): string {
-  const proto = e.protocol === 6 ? 'TCP' : e.protocol === 17 ? 'UDP' : e.protocol === 132 ? 'SCTP' : 'ANY';
-  if (e.prefixLength === 0) return 'ANY';
-  if (e.prefixLength <= 8) return `ANY/${proto}`;
-  if (e.prefixLength === 24) return `${e.port}/${proto}`;
-  return `${e.port}-${e.port + (1 << (24 - e.prefixLength)) - 1}/${proto}`;
+function portProto(protocol: number, port: number, prefixLength: number): string {
+  const proto = protocol === 6 ? 'TCP' : protocol === 17 ? 'UDP' : protocol === 132 ? 'SCTP' : 'ANY';
+  if (prefixLength === 0) return 'ANY';
+  if (prefixLength <= 8) return `ANY/${proto}`;
+  if (prefixLength === 24) return `${port}/${proto}`;
+  return `${port}-${port + (1 << (24 - prefixLength)) - 1}/${proto}`;
 }
 
-function origin(e: PolicyEntry): string {
-  const o = e.origins[0]!;
-  const more = e.origins.length > 1 ? ` (+${e.origins.length - 1})` : '';
-  return (o.rule < 0 ? o.policy : `${o.policy} ${o.direction}[${o.rule}]`) + more;
+/** The FROM cell: the row's first origin (its text made once, `named`, by origin table index) and how many more. */
+function origin(c: PolicyColumns, r: number, named: (string | undefined)[]): string {
+  const first = c.originPool[c.originStart[r]!]!, more = c.originStart[r + 1]! - c.originStart[r]! - 1;
+  const o = c.originTable[first]!;
+  const text = named[first] ??= o.rule < 0 ? o.policy : `${o.policy} ${o.direction}[${o.rule}]`;
+  return more > 0 ? `${text} (+${more})` : text;
 }
 
-/** `cilium bpf policy get --all` style: one table per endpoint, ingress then egress, in map order. */
+const POLICY_HEADER = ['POLICY', 'DIRECTION', 'IDENTITY', 'LABELS (source:key[=value])', 'PORT/PROTO', 'PACKETS', 'PREFIX', 'FROM'];
+const ANY_IDENTITY = ['reserved:unknown (any)'];
+const UNKNOWN_IDENTITY = ['?'];
+
+/**
+ * `cilium bpf policy get --all` style: one table per endpoint, ingress then egress, in map order, each
+ * handed to the sink as it is made.
+ */
 export function streamPolicyTable(program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink): void {
-  const labelsOf = new Map(program.identities.map((i) => [i.id, i.labels] as const));
-  const c = program.policyMap;
-  const mapsOf = new Map<number, number[]>();
-  for (let m = 0; m < c.mapCount; m++) (mapsOf.get(c.mapEndpoint[m]!) ?? mapsOf.set(c.mapEndpoint[m]!, []).get(c.mapEndpoint[m]!)!).push(m);
+  const t = new PolicyTableWriter(program, hits);
   program.endpoints.forEach((ep, k) => {
     const head = `endpoint ${ep.index} ${ep.pod} (identities ${ep.identities.join(',')}; ingress ${ep.ingressIsolated ? 'enforced' : 'default allow'}, ` +
       `egress ${ep.egressIsolated ? 'enforced' : 'default allow'}; ${ep.entries} entries)`;
-    const rows: string[][] = [['POLICY', 'DIRECTION', 'IDENTITY', 'LABELS (source:key[=value])', 'PORT/PROTO', 'PACKETS', 'PREFIX', 'FROM']];
-    for (const m of mapsOf.get(ep.index) ?? []) {
-      forEachEntryOfMap(c, m, (e) => {
-        const labels = e.identity === 0 ? ['reserved:unknown (any)'] : labelsOf.get(e.identity) ?? ['?'];
-        labels.forEach((l, i) => rows.push(i === 0
-          ? [e.deny ? 'Deny' : 'Allow', e.direction === 'ingress' ? 'Ingress' : 'Egress', String(e.identity), l, portProto(e),
-            String(hits ? hits[e.index] ?? 0 : 0), String(e.prefixLength), origin(e)]
-          : ['', '', '', l, '', '', '', '']));
-      });
-    }
-    sink(`${k > 0 ? '\n' : ''}${head}\n${rows.length > 1 ? table(rows) : '(no entries: policy enforcement "default", all allowed)'}\n`);
+    sink(`${k > 0 ? '\n' : ''}${head}\n${t.body(ep.index)}\n`);
   });
+}
+
+/**
+ * One endpoint's table at a time, as `table()` lays it out, from the columns (no entry object, no row
+ * array: at the real tier an endpoint's table runs to a hundred thousand lines, 15M in all). Two passes
+ * over the endpoint's entries: the columns' widths, then the lines. A label after an identity's first
+ * is a line of its own, blank but for the label: the widths' spaces, then the label.
+ */
+class PolicyTableWriter {
+  private readonly labelsOf: Map<number, readonly string[]>;
+  private readonly mapsOf = new Map<number, number[]>();
+  private readonly named: (string | undefined)[] = [];
+  private readonly c: PolicyColumns;
+  private readonly cells = new Array<string>(POLICY_HEADER.length);
+
+  constructor(program: EbpfProgram, private readonly hits: ArrayLike<number> | undefined) {
+    this.labelsOf = new Map(program.identities.map((i) => [i.id, i.labels] as const));
+    const c = this.c = program.policyMap;
+    for (let m = 0; m < c.mapCount; m++) (this.mapsOf.get(c.mapEndpoint[m]!) ?? this.mapsOf.set(c.mapEndpoint[m]!, []).get(c.mapEndpoint[m]!)!).push(m);
+  }
+
+  body(endpoint: number): string {
+    const maps = this.mapsOf.get(endpoint) ?? [];
+    if (maps.length === 0) return '(no entries: policy enforcement "default", all allowed)';
+    const widths = POLICY_HEADER.map((h) => h.length);
+    this.eachRow(maps, (cells, labels) => {
+      for (let k = 0; k < cells.length - 1; k++) widths[k] = Math.max(widths[k]!, cells[k]!.length);
+      for (const l of labels) widths[3] = Math.max(widths[3]!, l.length);
+    });
+    const lines = [padded(POLICY_HEADER, widths)];
+    const blank = ' '.repeat(widths[0]! + widths[1]! + widths[2]! + 9);
+    this.eachRow(maps, (cells, labels) => {
+      lines.push(padded(cells, widths));
+      for (let l = 1; l < labels.length; l++) lines.push(blank + labels[l]!);
+    });
+    return lines.join('\n');
+  }
+
+  /** Each entry of `maps`: its cells (one array, reused) and its identity's labels (cells[3] is the first). */
+  private eachRow(maps: readonly number[], visit: (cells: string[], labels: readonly string[]) => void): void {
+    const c = this.c, cells = this.cells, hits = this.hits;
+    for (const m of maps) {
+      const direction = c.mapDirection[m] === DIR_INGRESS ? 'Ingress' : 'Egress';
+      for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) {
+        const r = rowOfEntry(c, i, m), identity = c.identity[r]!;
+        const labels = identity === 0 ? ANY_IDENTITY : this.labelsOf.get(identity) ?? UNKNOWN_IDENTITY;
+        cells[0] = c.deny[r] === 1 ? 'Deny' : 'Allow';
+        cells[1] = direction;
+        cells[2] = String(identity);
+        cells[3] = labels[0]!;
+        cells[4] = portProto(c.protocol[r]!, c.port[r]!, c.prefixLength[r]!);
+        cells[5] = String(hits ? hits[i] ?? 0 : 0);
+        cells[6] = String(c.prefixLength[r]);
+        cells[7] = origin(c, r, this.named);
+        visit(cells, labels);
+      }
+    }
+  }
+}
+
+/** A row: every cell but the last padded to its column's width, three spaces between (the last is never blank). */
+function padded(cells: readonly string[], widths: readonly number[]): string {
+  let line = '';
+  for (let k = 0; k < cells.length - 1; k++) line += `${cells[k]!.padEnd(widths[k]!)}   `;
+  return line + cells[cells.length - 1]!;
 }
 
 export function renderPolicyTable(program: EbpfProgram, hits?: ArrayLike<number>): string {
