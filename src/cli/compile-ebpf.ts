@@ -13,6 +13,7 @@ import { renderIdentities, renderIpcache, streamAllTables, streamJson, streamPol
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions } from '../model/evaluate.js';
 import { InputError } from '../errors.js';
+import { progressBar } from './progress.js';
 import { writeStreamedFiles } from './streamed-files.js';
 
 export interface EbpfCompileOptions {
@@ -39,12 +40,22 @@ export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): v
     } else streamAllTables(program, opts.hits, stdout);
     return;
   }
+  // Long at scale (the real tier's 5M entries: about 50 s): a bar per large file on a terminal.
+  const total = program.policyMap.count;
+  const shown = (file: string, write: (progress?: (entries: number) => void) => void): void => {
+    const bar = opts.output !== 'json' && process.stderr.isTTY ? progressBar(`entries written to ${file}`) : undefined;
+    try {
+      write(bar && ((entries) => bar.update(entries, total, entries)));
+    } finally {
+      bar?.done();
+    }
+  };
   try {
     writeStreamedFiles(opts.out, [
-      ['ebpf.json', (sink) => { streamJson(program, opts.hits, sink); sink('\n'); }],
+      ['ebpf.json', (sink) => shown('ebpf.json', (progress) => { streamJson(program, opts.hits, sink, true, progress); sink('\n'); })],
       ['identities.txt', (sink) => sink(renderIdentities(program))],
       ['ipcache.txt', (sink) => sink(renderIpcache(program))],
-      ['policy.txt', (sink) => streamPolicyTable(program, opts.hits, sink)],
+      ['policy.txt', (sink) => shown('policy.txt', (progress) => streamPolicyTable(program, opts.hits, sink, progress))],
     ]);
   } catch (err) {
     throw new InputError(`-o ${opts.out}: cannot write the eBPF maps: ${(err as Error).message}`);

@@ -20,7 +20,7 @@ import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
-import { groupDigits } from '../report/digits.js';
+import { progressBar } from './progress.js';
 
 const MODELS = ['reference', 'iptables', 'ebpf', 'all'] as const;
 
@@ -53,7 +53,7 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const { cluster } = loadClusterFromOptions(opts);
   const index = indexCluster(cluster);
   const evalOptions = semanticsFromOptions(opts);
-  const bar = output !== 'json' && process.stderr.isTTY ? progressBar() : undefined;
+  const bar = output !== 'json' && process.stderr.isTTY ? progressBar('packets') : undefined;
   const decisions = new DecisionMemo(index, evalOptions);
   const result = replay(captures, {
     index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
@@ -94,27 +94,6 @@ function parseLimit(text: string): number {
 function parseThreads(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_THREADS) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_THREADS}`);
   return Number(text);
-}
-
-/** A one-line bar on stderr, redrawn at most five times a second (checked once per batch, not per packet). */
-function progressBar(): { update: (done: number, total: number, packets: number) => void; done: () => void } {
-  let last = 0;
-  let drawn = false;
-  return {
-    update(done, total, packets) {
-      const now = Date.now();
-      if (now - last < 200) return;
-      last = now;
-      drawn = true;
-      const frac = total > 0 ? Math.min(1, done / total) : 0;
-      const width = 30;
-      const fill = Math.round(frac * width);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${groupDigits(packets)} packets`);
-    },
-    done() {
-      if (drawn) process.stderr.write('\r\x1b[2K');
-    },
-  };
 }
 
 /**

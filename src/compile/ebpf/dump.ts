@@ -39,9 +39,11 @@ function withPackets(e: PolicyEntry, hits?: ArrayLike<number>): PolicyEntry & { 
 /**
  * The document `toJson` gives, streamed: pretty (two-space indents, one entry per line) or compact (as
  * JSON.stringify without indents). Written around a marker in place of the entries, so that every
- * other field is JSON.stringify's own.
+ * other field is JSON.stringify's own. `progress` hears the entries written, every 2,048.
  */
-export function streamJson(program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink, pretty = true): void {
+export function streamJson(
+  program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink, pretty = true, progress?: (entries: number) => void,
+): void {
   const marker = JSON.stringify('\u0000entries\u0000');
   const doc: Record<keyof EbpfJson, unknown> = { ...toJsonHead(program), entries: JSON.parse(marker), warnings: program.warnings };
   const text = pretty ? JSON.stringify(doc, null, 2) : JSON.stringify(doc);
@@ -53,7 +55,10 @@ export function streamJson(program: EbpfProgram, hits: ArrayLike<number> | undef
   const origins: (string | undefined)[] = [];
   let written = 0;
   for (let m = 0; m < c.mapCount; m++) {
-    for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) pieces.add(written++ === 0 ? first : between, entryJson(c, i, m, hits, origins));
+    for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) {
+      pieces.add(written++ === 0 ? first : between, entryJson(c, i, m, hits, origins));
+      if ((written & 2047) === 0) progress?.(written);
+    }
   }
   pieces.end();
   sink(written === 0 ? '[]' : close);
@@ -161,14 +166,18 @@ const UNKNOWN_IDENTITY = ['?'];
 
 /**
  * `cilium bpf policy get --all` style: one table per endpoint, ingress then egress, in map order, each
- * handed to the sink as it is made.
+ * handed to the sink as it is made. `progress` hears the entries written, after each endpoint.
  */
-export function streamPolicyTable(program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink): void {
+export function streamPolicyTable(
+  program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink, progress?: (entries: number) => void,
+): void {
   const t = new PolicyTableWriter(program, hits);
+  let written = 0;
   program.endpoints.forEach((ep, k) => {
     const head = `endpoint ${ep.index} ${ep.pod} (identities ${ep.identities.join(',')}; ingress ${ep.ingressIsolated ? 'enforced' : 'default allow'}, ` +
       `egress ${ep.egressIsolated ? 'enforced' : 'default allow'}; ${ep.entries} entries)`;
     sink(`${k > 0 ? '\n' : ''}${head}\n${t.body(ep.index)}\n`);
+    progress?.(written += ep.entries);
   });
 }
 

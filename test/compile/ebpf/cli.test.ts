@@ -1,16 +1,20 @@
 /**
  * `compile --model ebpf` output: runEbpfCompile's JSON document (the shape README documents), its
- * tables, the files it writes with -o, and a clear InputError when it cannot write them.
+ * tables, the files it writes with -o, and a clear InputError when it cannot write them; and the
+ * built CLI's progress bars while it writes them.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, test, vi } from 'vitest';
 import { runEbpfCompile } from '../../../src/cli/compile-ebpf.js';
+import { generateCluster } from '../../../src/clustergen/generate.js';
 import { compileEbpf } from '../../../src/compile/ebpf/compile.js';
 import { toJson } from '../../../src/compile/ebpf/dump.js';
 import { InputError } from '../../../src/errors.js';
 import { indexCluster } from '../../../src/model/cluster-index.js';
+import { BIN, ROOT } from '../../support/cli.js';
 import { EBPF_SCENARIOS } from './scenarios.js';
 
 const index = indexCluster(EBPF_SCENARIOS['seed']!());
@@ -69,6 +73,30 @@ describe('runEbpfCompile', () => {
       writeFileSync(join(dir, 'file'), '');
       expect(() => runEbpfCompile(index, { output: 'json', out: join(dir, 'file') })).toThrow(InputError);
       expect(() => runEbpfCompile(index, { output: 'json', out: join(dir, 'file') })).toThrow(/^-o .*file: cannot write the eBPF maps/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('netsieve compile --model ebpf -o DIR on a terminal', () => {
+  // `script` gives the command a pseudo-terminal; stdout goes to /dev/null, so what comes back is stderr.
+  test.skipIf(spawnSync('script', ['--version']).status !== 0)('a progress bar per large file, none with --output json or off a terminal', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsieve-ebpf-progress-'));
+    try {
+      const clusterFile = join(dir, 'cluster.json');
+      // 2,310 policy map entries: the JSON's bar is drawn at 2,048.
+      writeFileSync(clusterFile, JSON.stringify(generateCluster({ pods: 1000, namespaces: 20, policies: 100, seed: 5 })));
+      const args = (extra: string) => `node ${BIN} compile --model ebpf --cluster ${clusterFile} -o ${join(dir, 'maps')} ${extra}`;
+      const onTty = (extra: string) => spawnSync('script', ['-qec', `${args(extra)} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+      const shown = onTty('');
+      expect(shown).toMatch(/\] +\d+% +2,048 entries written to ebpf\.json/);
+      expect(shown).toMatch(/\] +\d+% +[\d,]+ entries written to policy\.txt/);
+      expect(shown).toMatch(/wrote ebpf\.json, identities\.txt, ipcache\.txt, policy\.txt/);
+      expect(onTty('--output json')).not.toMatch(/entries written/);
+      const piped = spawnSync('sh', ['-c', args('')], { cwd: ROOT, encoding: 'utf8' });
+      expect(piped.status, piped.stderr).toBe(0);
+      expect(piped.stderr).not.toMatch(/entries written|\r/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

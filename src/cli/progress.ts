@@ -1,0 +1,32 @@
+/**
+ * A one-line progress bar on stderr, for long work on a terminal (callers show it only when stderr is a
+ * TTY and the output is not JSON). Redrawn at most five times a second, so callers may report often.
+ */
+import { groupDigits } from '../report/digits.js';
+
+export interface ProgressBar {
+  /** `done` of `total`, and a count of `unit` to show beside the bar. */
+  update(done: number, total: number, count: number): void;
+  /** Clears the line, if anything was drawn. */
+  done(): void;
+}
+
+export function progressBar(unit: string): ProgressBar {
+  let last = 0;
+  let drawn = false;
+  return {
+    update(done, total, count) {
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      drawn = true;
+      const frac = total > 0 ? Math.min(1, done / total) : 0;
+      const width = 30;
+      const fill = Math.round(frac * width);
+      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${groupDigits(count)} ${unit}`);
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
