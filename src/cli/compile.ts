@@ -17,6 +17,7 @@ import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { runEbpfCompile } from './compile-ebpf.js';
+import { progressBar } from './progress.js';
 import { writeStreamedFiles } from './streamed-files.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 
@@ -79,7 +80,7 @@ function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: stri
     }
     return;
   }
-  writeIptablesFiles(out, program);
+  writeIptablesFiles(out, program, output !== 'json' && process.stderr.isTTY);
   // Here the rendering is streamed into the files, so its time includes writing them.
   const compileSeconds = seconds();
   if (output === 'json') process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds, out }, null, 2)}\n`);
@@ -88,19 +89,37 @@ function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: stri
 
 const IPTABLES_FILES: readonly IptablesFile[] = ['ipsets.restore', 'rules.v4', 'rules.v6'];
 
-function streamFile(program: IptablesProgram, name: IptablesFile, sink: ChunkSink): void {
-  if (name === 'ipsets.restore') streamIpsets(program, sink);
-  else streamRules(program, name === 'rules.v4' ? 4 : 6, sink);
+/** One file streamed; `progress` hears the set members or rules written so far, of `total`. */
+function streamFile(program: IptablesProgram, name: IptablesFile, sink: ChunkSink, progress?: (done: number) => void): void {
+  if (name === 'ipsets.restore') streamIpsets(program, sink, progress);
+  else streamRules(program, name === 'rules.v4' ? 4 : 6, sink, progress);
+}
+
+/** What streamFile's progress counts in `name`, and how many there are. */
+function progressUnit(summary: IptablesSummary, name: IptablesFile): [string, number] {
+  if (name === 'ipsets.restore') return ['set members', summary.members];
+  return ['rules', name === 'rules.v4' ? summary.rules.v4 : summary.rules.v6];
 }
 
 /**
  * Writes the three files into `dir`, each streamed in chunks of lines (src/compile/text.ts),
- * never held whole: the stress tier's ipset text alone is 3.7 GB, past V8's longest string. Returns the
- * bytes written.
+ * never held whole: the stress tier's ipset text alone is 3.7 GB, past V8's longest string (about a
+ * minute to write: with `showProgress`, a bar per file on stderr). Returns the bytes written.
  */
-export function writeIptablesFiles(dir: string, program: IptablesProgram): number {
+export function writeIptablesFiles(dir: string, program: IptablesProgram, showProgress = false): number {
+  const summary = showProgress ? summarize(program) : null;
+  const stream = (name: IptablesFile, sink: ChunkSink): void => {
+    if (!summary) return streamFile(program, name, sink);
+    const [unit, total] = progressUnit(summary, name);
+    const bar = progressBar(`${unit} written to ${name}`);
+    try {
+      streamFile(program, name, sink, (done) => bar.update(done, total, done));
+    } finally {
+      bar.done();
+    }
+  };
   try {
-    return writeStreamedFiles(dir, IPTABLES_FILES.map((name) => [name, (sink: ChunkSink) => streamFile(program, name, sink)] as const));
+    return writeStreamedFiles(dir, IPTABLES_FILES.map((name) => [name, (sink: ChunkSink) => stream(name, sink)] as const));
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`-o ${dir}: cannot write the iptables files: ${(err as Error).message}`);

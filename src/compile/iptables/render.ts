@@ -18,9 +18,10 @@ export function renderIpsets(program: IptablesProgram): string {
 }
 
 /** renderIpsets' text in chunks of whole lines, for output too long for one string (the stress tier). */
-export function streamIpsets(program: IptablesProgram, sink: ChunkSink): void {
+/** `progress` hears the set members written so far, after each set. */
+export function streamIpsets(program: IptablesProgram, sink: ChunkSink, progress?: (members: number) => void): void {
   const lines = new LineText(sink);
-  writeIpsets(program, lines, false);
+  writeIpsets(program, lines, false, progress);
   lines.end();
 }
 
@@ -30,16 +31,18 @@ export function streamIpsets(program: IptablesProgram, sink: ChunkSink): void {
  * faster way to one string; streamed, where the sink takes chunks of short lines, line by line
  * measured faster (the stress tier's retained per-list texts also grow the heap).
  */
-function writeIpsets(program: IptablesProgram, lines: LineText, asBlocks: boolean): void {
+function writeIpsets(program: IptablesProgram, lines: LineText, asBlocks: boolean, progress?: (members: number) => void): void {
   const address = memoText(formatAddress);
   const cidr = memoText(formatCidr);
   const memberTexts = new Map<readonly SetEntry[], readonly string[]>();
+  let members = 0;
   for (const set of program.sets) {
     const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(set.entries.length + 1)));
     lines.push(`create ${set.name} ${set.type} family ${set.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`);
     const add = `add ${set.name} `;
     if (!asBlocks) {
       for (const entry of set.entries) lines.push(add + renderEntry(set, entry, address, cidr));
+      progress?.(members += set.entries.length);
       continue;
     }
     if (set.entries.length === 0) continue;
@@ -67,18 +70,22 @@ export function renderRules(program: IptablesProgram, family: Family): string {
 }
 
 /** renderRules' text in chunks of whole lines. */
-export function streamRules(program: IptablesProgram, family: Family, sink: ChunkSink): void {
+/** `progress` hears the rules written so far, every 4,096. */
+export function streamRules(program: IptablesProgram, family: Family, sink: ChunkSink, progress?: (rules: number) => void): void {
   const lines = new LineText(sink);
-  writeRules(program, family, lines);
+  writeRules(program, family, lines, progress);
   lines.end();
 }
 
-function writeRules(program: IptablesProgram, family: Family, lines: LineText): void {
+function writeRules(program: IptablesProgram, family: Family, lines: LineText, progress?: (rules: number) => void): void {
   const fp = family === 4 ? program.v4 : program.v6;
   lines.push('*filter');
   for (const chain of fp.chains) lines.push(`:${chain.name} ${chain.builtin ? 'ACCEPT' : '-'} [0:0]`);
   const cidr = memoText(formatCidr);
-  for (let i = 0; i < fp.rules.length; i++) lines.push(ruleLine(program, fp, fp.rules[i]!, cidr));
+  for (let i = 0; i < fp.rules.length; i++) {
+    lines.push(ruleLine(program, fp, fp.rules[i]!, cidr));
+    if (((i + 1) & 4095) === 0) progress?.(i + 1);
+  }
   lines.push('COMMIT');
 }
 

@@ -79,9 +79,9 @@ describe('runEbpfCompile', () => {
   });
 });
 
-describe('netsieve compile --model ebpf -o DIR on a terminal', () => {
+describe('netsieve compile -o DIR on a terminal', () => {
   // `script` gives the command a pseudo-terminal; stdout goes to /dev/null, so what comes back is stderr.
-  test.skipIf(spawnSync('script', ['--version']).status !== 0)('a progress bar per large file, none with --output json or off a terminal', () => {
+  test.skipIf(spawnSync('script', ['--version']).status !== 0)('eBPF and iptables: a progress bar per large file, none with --output json or off a terminal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netsieve-ebpf-progress-'));
     try {
       const clusterFile = join(dir, 'cluster.json');
@@ -97,6 +97,14 @@ describe('netsieve compile --model ebpf -o DIR on a terminal', () => {
       const piped = spawnSync('sh', ['-c', args('')], { cwd: ROOT, encoding: 'utf8' });
       expect(piped.status, piped.stderr).toBe(0);
       expect(piped.stderr).not.toMatch(/entries written|\r/);
+      // The iptables files likewise (7,407 IPv4 rules: the bar is drawn at 4,096), on a terminal only.
+      const iptables = (extra: string) => args(extra).replace('--model ebpf', '--model iptables');
+      const shownIptables = spawnSync('script', ['-qec', `${iptables('')} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+      expect(shownIptables).toMatch(/\] +\d+% +[\d,]+ set members written to ipsets\.restore/);
+      expect(shownIptables).toMatch(/\] +\d+% +4,096 rules written to rules\.v4/);
+      const pipedIptables = spawnSync('sh', ['-c', iptables('')], { cwd: ROOT, encoding: 'utf8' });
+      expect(pipedIptables.status, pipedIptables.stderr).toBe(0);
+      expect(pipedIptables.stderr).not.toMatch(/written to|\r/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
