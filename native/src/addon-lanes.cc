@@ -172,17 +172,20 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   return ownedHandle(env, GROUP_LANES, l);
 }
 
+/* A window of `room` bytes of records holds at most this many (a record is at least its header). */
+static size_t windowRecords(size_t room) { return room / PCAP_RECORD_HEADER + 1; }
+
+/* Where a window's lanes start: after its records, then their offsets, on a cache line. */
+static size_t windowLanesAt(size_t room) { return (room + windowRecords(room) * sizeof(uint32_t) + 63) & ~(size_t)63; }
+
 /* Bytes a window of `room` bytes of records takes with their offsets and lanes (laid out by windowAt). */
-static size_t windowBytes(size_t room) {
-  size_t most = room / PCAP_RECORD_HEADER + 1; /* a record is at least its header */
-  return ((room + most * sizeof(uint32_t) + 63) & ~(size_t)63) + ((most + 63) & ~(size_t)63);
-}
+static size_t windowBytes(size_t room) { return windowLanesAt(room) + ((windowRecords(room) + 63) & ~(size_t)63); }
 
 /* Window `win` over `p`: `room` bytes of records, then their offsets, then their lanes. */
 static void windowAt(Lanes::Window &win, uint8_t *p, size_t room) {
   win.bytes = p;
   win.offsets = reinterpret_cast<uint32_t *>(p + room);
-  win.lane_of = reinterpret_cast<int8_t *>(p + ((room + (room / PCAP_RECORD_HEADER + 1) * sizeof(uint32_t) + 63) & ~(size_t)63));
+  win.lane_of = reinterpret_cast<int8_t *>(p + windowLanesAt(room));
   win.room = room;
 }
 
@@ -248,7 +251,7 @@ bool walkSplit(Napi::Env env, Lanes *l, ns_walk *w, double *s, int32_t file, Nap
   chunk.end = w->end - w->pos;
   chunk.pos = 0;
   uint32_t untold = 0;
-  uint32_t n = walk_sort(&chunk, win.offsets, win.lane_of, (uint32_t)(win.room / PCAP_RECORD_HEADER + 1), l->vips,
+  uint32_t n = walk_sort(&chunk, win.offsets, win.lane_of, (uint32_t)windowRecords(win.room), l->vips,
                          (uint32_t)l->lanes.size(), &untold);
   if ((uint64_t)untold * 4 > n) {
     l->handover_batches = SPLIT_RETRY;

@@ -13,7 +13,7 @@ import { renderIdentities, renderIpcache, streamAllTables, streamJson, streamPol
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions } from '../model/evaluate.js';
 import { InputError } from '../errors.js';
-import { progressBar } from './progress.js';
+import { withProgressBar } from './progress.js';
 import { writeStreamedFiles } from './streamed-files.js';
 
 export interface EbpfCompileOptions {
@@ -41,15 +41,9 @@ export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): v
     return;
   }
   // Long at scale (the real tier's 5M entries: about 50 s): a bar per large file on a terminal.
-  const total = program.policyMap.count;
-  const shown = (file: string, write: (progress?: (entries: number) => void) => void): void => {
-    const bar = opts.output !== 'json' && process.stderr.isTTY ? progressBar(`entries written to ${file}`) : undefined;
-    try {
-      write(bar && ((entries) => bar.update(entries, total, entries)));
-    } finally {
-      bar?.done();
-    }
-  };
+  const show = opts.output !== 'json' && process.stderr.isTTY;
+  const shown = (file: string, write: (progress?: (entries: number) => void) => void): void =>
+    withProgressBar(show, `entries written to ${file}`, program.policyMap.count, write);
   try {
     writeStreamedFiles(opts.out, [
       ['ebpf.json', (sink) => shown('ebpf.json', (progress) => { streamJson(program, opts.hits, sink, true, progress); sink('\n'); })],

@@ -17,7 +17,7 @@ import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { runEbpfCompile } from './compile-ebpf.js';
-import { progressBar } from './progress.js';
+import { withProgressBar } from './progress.js';
 import { writeStreamedFiles } from './streamed-files.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 
@@ -111,12 +111,7 @@ export function writeIptablesFiles(dir: string, program: IptablesProgram, showPr
   const stream = (name: IptablesFile, sink: ChunkSink): void => {
     if (!summary) return streamFile(program, name, sink);
     const [unit, total] = progressUnit(summary, name);
-    const bar = progressBar(`${unit} written to ${name}`);
-    try {
-      streamFile(program, name, sink, (done) => bar.update(done, total, done));
-    } finally {
-      bar.done();
-    }
+    withProgressBar(true, `${unit} written to ${name}`, total, (progress) => streamFile(program, name, sink, progress));
   };
   try {
     return writeStreamedFiles(dir, IPTABLES_FILES.map((name) => [name, (sink: ChunkSink) => stream(name, sink)] as const));

@@ -30,3 +30,17 @@ export function progressBar(unit: string): ProgressBar {
     },
   };
 }
+
+/**
+ * Runs `work` with a progress callback that draws a bar of `total` (counting `unit`) and clears it
+ * after, or with none when `show` is false.
+ */
+export function withProgressBar<T>(show: boolean, unit: string, total: number, work: (progress?: (done: number) => void) => T): T {
+  if (!show) return work();
+  const bar = progressBar(unit);
+  try {
+    return work((done) => bar.update(done, total, done));
+  } finally {
+    bar.done();
+  }
+}

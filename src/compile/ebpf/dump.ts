@@ -5,9 +5,9 @@
  * port/proto, packets, prefix length, and the rule the entry came from).
  *
  * The policy map can hold millions of entries (5M at the real tier, 141M at the stress tier): the
- * `stream*` forms hand the text to a sink in chunks, building one entry's object at a time, so that
- * neither every entry as an object nor the whole text is ever held; the `render*` forms and `toJson`
- * are for small programs (tests, the golden files).
+ * `stream*` forms hand the text to a sink in chunks, written from the policy map's columns, so that
+ * neither an object per entry nor the whole text is ever held; the `render*` forms and `toJson` are
+ * for small programs (tests, the golden files).
  */
 import type { ChunkSink } from '../text.js';
 import { rowOfEntry } from './columns.js';
@@ -120,11 +120,7 @@ function flatTable(cells: readonly string[], columns: number): string {
   const widths = new Array<number>(columns).fill(0);
   for (let k = 0; k < cells.length; k++) widths[k % columns] = Math.max(widths[k % columns]!, cells[k]!.length);
   const lines: string[] = [];
-  for (let at = 0; at < cells.length; at += columns) {
-    let line = '';
-    for (let c = 0; c < columns - 1; c++) line += cells[at + c]!.padEnd(widths[c]!) + '   ';
-    lines.push((line + cells[at + columns - 1]!).trimEnd());
-  }
+  for (let at = 0; at < cells.length; at += columns) lines.push(padded(cells.slice(at, at + columns), widths).trimEnd());
   return lines.join('\n');
 }
 
@@ -208,7 +204,7 @@ class PolicyTableWriter {
       for (let k = 0; k < cells.length - 1; k++) widths[k] = Math.max(widths[k]!, cells[k]!.length);
       for (const l of labels) widths[3] = Math.max(widths[3]!, l.length);
     });
-    const lines = [padded(POLICY_HEADER, widths)];
+    const lines = [padded(POLICY_HEADER, widths)]; // the last cell, FROM, is never blank: no trailing spaces
     const blank = ' '.repeat(widths[0]! + widths[1]! + widths[2]! + 9);
     this.eachRow(maps, (cells, labels) => {
       lines.push(padded(cells, widths));
@@ -239,7 +235,7 @@ class PolicyTableWriter {
   }
 }
 
-/** A row: every cell but the last padded to its column's width, three spaces between (the last is never blank). */
+/** A row: every cell but the last padded to its column's width, three spaces between. */
 function padded(cells: readonly string[], widths: readonly number[]): string {
   let line = '';
   for (let k = 0; k < cells.length - 1; k++) line += `${cells[k]!.padEnd(widths[k]!)}   `;

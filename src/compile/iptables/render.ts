@@ -17,8 +17,10 @@ export function renderIpsets(program: IptablesProgram): string {
   return lines.text();
 }
 
-/** renderIpsets' text in chunks of whole lines, for output too long for one string (the stress tier). */
-/** `progress` hears the set members written so far, after each set. */
+/**
+ * renderIpsets' text in chunks of whole lines, for output too long for one string (the stress tier).
+ * `progress` hears the set members written so far, after each set.
+ */
 export function streamIpsets(program: IptablesProgram, sink: ChunkSink, progress?: (members: number) => void): void {
   const lines = new LineText(sink);
   writeIpsets(program, lines, false, progress);
@@ -69,8 +71,7 @@ export function renderRules(program: IptablesProgram, family: Family): string {
   return lines.text();
 }
 
-/** renderRules' text in chunks of whole lines. */
-/** `progress` hears the rules written so far, every 4,096. */
+/** renderRules' text in chunks of whole lines; `progress` hears the rules written so far, every 4,096. */
 export function streamRules(program: IptablesProgram, family: Family, sink: ChunkSink, progress?: (rules: number) => void): void {
   const lines = new LineText(sink);
   writeRules(program, family, lines, progress);
