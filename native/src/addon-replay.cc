@@ -199,6 +199,37 @@ Napi::Value HugeBuffer(const Napi::CallbackInfo &info) {
   return Napi::Value(env, buffer);
 }
 
+/*
+ * tablePlace(words: Uint32Array, keyWords, seed, hashMask: Uint32Array(keyWords), keys: Uint32Array,
+ * values: Int32Array, count): OpenHashTable.insertBatch in C (ebpf.cc hash_table_place); the keys that
+ * took an empty slot, or -1 when the table is full.
+ */
+Napi::Value TablePlace(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint32_t key_words = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  double count = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : -1;
+  uint32_t *words = arrayOf<uint32_t>(info[0], napi_uint32_array, BUCKET_WORDS);
+  uint32_t *mask = arrayOf<uint32_t>(info[3], napi_uint32_array, key_words);
+  bool sized = key_words >= 1 && key_words < BUCKET_WORDS && count >= 0 && count <= UINT32_MAX;
+  uint32_t *keys = sized ? arrayOf<uint32_t>(info[4], napi_uint32_array, (size_t)count * key_words) : nullptr;
+  int32_t *values = sized ? arrayOf<int32_t>(info[5], napi_int32_array, (size_t)count) : nullptr;
+  size_t words_len = words ? info[0].As<Napi::TypedArray>().ElementLength() : 0;
+  bool buckets = words_len % BUCKET_WORDS == 0 && ((words_len / BUCKET_WORDS) & (words_len / BUCKET_WORDS - 1)) == 0;
+  if (!words || !mask || !keys || !values || !info[2].IsNumber() || !buckets) {
+    Napi::TypeError::New(env, "native tablePlace: words, keyWords, seed, hashMask, keys, values or count wrong").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (uint32_t i = 0; i < (uint32_t)count; i++) {
+    if (values[i] < 0) {
+      Napi::RangeError::New(env, "hash table values must be >= 0").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  int64_t added = hash_table_place(words, words_len, key_words, info[2].As<Napi::Number>().Uint32Value(), mask, keys, values,
+                                   (uint32_t)count);
+  return Napi::Number::New(env, (double)added);
+}
+
 }  // namespace
 
 void registerReplay(Napi::Env env, Napi::Object exports) {
@@ -207,6 +238,7 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
   exports.Set("takeConnections", Napi::Function::New(env, TakeConnections));
   exports.Set("hugeBuffer", Napi::Function::New(env, HugeBuffer));
+  exports.Set("tablePlace", Napi::Function::New(env, TablePlace));
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);
   for (uint32_t k = 0; k < CONN_COLUMNS; k++) bytes.Set(k, Napi::Number::New(env, CONN_COLUMN_BYTES[k]));
   exports.Set("connectionColumnBytes", bytes);

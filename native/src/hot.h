@@ -34,6 +34,9 @@ int iptables_v4_narrow(const ns_ipt_family *f);
 void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);
 /* The same for the iptables model (src/match/iptables.ts classifyRow). */
 void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i);
+/* OpenHashTable.insertBatch (src/match/hash-table.ts) over its words: the keys that took an empty slot, or -1 when full. */
+int64_t hash_table_place(uint32_t *words, size_t words_len, uint32_t key_words, uint32_t seed, const uint32_t *hash_mask,
+                         const uint32_t *keys, const int32_t *values, uint32_t count);
 
 /* src/wire/decode.ts decodePacket: the row's flow fields from its record's bytes in the chunk `b`. */
 void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);

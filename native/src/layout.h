@@ -99,6 +99,9 @@ enum { POLICY_KEY_WORDS = 3, IPCACHE_KEY_WORDS = 5, DIR_INGRESS = 0, DIR_EGRESS 
        PLEN_PROTO = 8, PLEN_FULL = 24, IDENTITY_ANY = 0, IDENTITY_HOST = 1, EP_INGRESS_ISOLATED = 1,
        EP_EGRESS_ISOLATED = 2 };
 
+/* src/match/hash-table.ts: a bucket is one 64-byte cache line of 32-bit words */
+enum { BUCKET_WORDS = 16 };
+
 /* src/compile/iptables/ir.ts; set kinds and slot states of src/match/iptables-sets.ts */
 enum { TARGET_NONE = 0, TARGET_ACCEPT = 1, TARGET_DROP = 2, TARGET_RETURN = 3, TARGET_JUMP = 4, TARGET_GOTO = 5,
        TARGET_MARK = 6 };

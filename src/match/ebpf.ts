@@ -19,7 +19,7 @@ import {
 import type { EbpfProgram, PolicyColumns } from '../compile/ebpf/program.js';
 import { ipToWords, parseCidr } from '../model/ip.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
-import { BUCKET_WORDS, OpenHashTable, slotsPerBucket } from './hash-table.js';
+import { BUCKET_WORDS, OpenHashTable, slotsPerBucket, type TableSupport } from './hash-table.js';
 import { LpmTable } from './lpm.js';
 
 /** Key word 1's prefix-length bits (low 5 bits, as in policyKeyWord1). */
@@ -77,7 +77,12 @@ export interface LoadedEbpf {
   probeLog: number[] | null;
 }
 
-export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
+/**
+ * `tables`: what the big tables, the policy map's buckets and the hit counters (64 and 40 MiB at the
+ * real tier), take from the native engine when it is loaded: huge pages, and the policy rows placed in C.
+ */
+export function loadEbpf(program: EbpfProgram, tables: TableSupport & { seed?: number } = {}): LoadedEbpf {
+  const { seed, allocate } = tables;
   const words = program.ipcache.map((e) => {
     const w = new Uint32Array(4);
     ipToWords({ family: e.family, value: parseCidr(e.cidr)!.cidr.base }, w, 0);
@@ -85,13 +90,13 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
   });
   const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
   return {
-    program, ipcache, ...loadPolicyMap(program.policyMap, program.endpoints.length, seed),
+    program, ipcache, ...loadPolicyMap(program.policyMap, program.endpoints.length, seed, tables),
     ipcIdentity: Int32Array.from(program.ipcache, (e) => e.identity),
     ipcEndpoint: Int32Array.from(program.ipcache, (e) => e.endpoint),
     ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
     epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
     epNode: Int32Array.from(program.endpoints, (e) => e.node),
-    hits: new Float64Array(program.policyMap.count),
+    hits: allocate === undefined ? new Float64Array(program.policyMap.count) : new Float64Array(allocate(program.policyMap.count * 8), 0, program.policyMap.count),
     trace: new Int32Array(10),
     allowLoopback: program.options.allowLoopback,
     allowNodeTraffic: program.options.allowNodeTraffic,
@@ -99,6 +104,9 @@ export function loadEbpf(program: EbpfProgram, seed?: number): LoadedEbpf {
     probeLog: null,
   };
 }
+
+/** Policy rows hashed, then placed, at a time (OpenHashTable.insertBatch): 48 KiB of keys, in cache. */
+const POLICY_BLOCK = 4096;
 
 /** Matcher key word 1: the template, then the prefix length in the low bits (PLEN_BITS). */
 function templateKeyWord1(template: number, plen: number): number {
@@ -109,22 +117,32 @@ function templateKeyWord1(template: number, plen: number): number {
  * Every template row into the hash map once (141M entries of the stress tier are 49M rows), with each
  * template's prefix-length masks; then per endpoint map its template, entry offset and masks.
  */
-function loadPolicyMap(m: PolicyColumns, endpoints: number, seed?: number): Pick<LoadedEbpf, 'policy' | 'epMask' | 'epTemplate' | 'rowPlen' | 'rowDeny'> {
-  const policy = new OpenHashTable(POLICY_KEY_WORDS, m.identity.length, seed, POLICY_HASH_MASK);
+function loadPolicyMap(
+  m: PolicyColumns, endpoints: number, seed: number | undefined, tables: TableSupport,
+): Pick<LoadedEbpf, 'policy' | 'epMask' | 'epTemplate' | 'rowPlen' | 'rowDeny'> {
+  const policy = new OpenHashTable(POLICY_KEY_WORDS, m.identity.length, seed, POLICY_HASH_MASK, undefined, tables.allocate);
   const templates = m.templateStart.length - 1;
   if (templates >= 2 ** (32 - TEMPLATE_SHIFT)) throw new Error(`${templates} templates do not fit key word 1 (at most 2^27)`);
   const templateMask = new Uint32Array(templates * 2);
-  const key = new Uint32Array(POLICY_KEY_WORDS);
+  // Rows go in in row order, a block at a time (OpenHashTable.insertBatch).
+  const keys = new Uint32Array(POLICY_BLOCK * POLICY_KEY_WORDS);
+  const rows = new Int32Array(POLICY_BLOCK);
+  let n = 0;
   for (let t = 0; t < templates; t++) {
     for (let r = m.templateStart[t]!; r < m.templateStart[t + 1]!; r++) {
-      const plen = m.prefixLength[r]!;
-      key[0] = m.identity[r]!;
-      key[1] = templateKeyWord1(t, plen);
-      key[2] = policyKeyWord2(m.protocol[r]!, m.port[r]!, plen);
-      policy.insert(key, 0, r);
-      templateMask[t * 2 + (key[0] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
+      const plen = m.prefixLength[r]!, at = n * POLICY_KEY_WORDS;
+      keys[at] = m.identity[r]!;
+      keys[at + 1] = templateKeyWord1(t, plen);
+      keys[at + 2] = policyKeyWord2(m.protocol[r]!, m.port[r]!, plen);
+      rows[n++] = r;
+      templateMask[t * 2 + (keys[at] === ReservedIdentity.ANY ? 1 : 0)]! |= 1 << plen;
+      if (n === POLICY_BLOCK) {
+        policy.insertBatch(keys, rows, n, tables.place);
+        n = 0;
+      }
     }
   }
+  policy.insertBatch(keys, rows, n, tables.place);
   const { epTemplate, epMask } = endpointMaps(m, endpoints, templateMask);
   return { policy, epMask, epTemplate, rowPlen: m.prefixLength, rowDeny: m.deny };
 }

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
+import type { TableSupport } from '../match/hash-table.js';
 
 /** What the compiled addon exports (native/src/addon.cc). Handles are opaque. */
 export interface NativeAddon {
@@ -56,6 +57,8 @@ export interface NativeAddon {
   takeConnections(replay: NativeHandle): ArrayBuffer[];
   /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
   hugeBuffer(bytes: number): ArrayBuffer;
+  /** OpenHashTable.insertBatch over the table's words (native/src/ebpf.cc hash_table_place): keys that took an empty slot, or -1 when full. */
+  tablePlace(words: Uint32Array, keyWords: number, seed: number, hashMask: Uint32Array, keys: Uint32Array, values: Int32Array, count: number): number;
   /**
    * Wall seconds of `threads` threads each running a calibration loop `rounds` times (native/src/calibrate.cc):
    * 'narrow' one dependent chain, 'wide' eight independent ones. For the bench: what a second thread adds here.
@@ -148,4 +151,12 @@ export function parseEngine(text: string | undefined): Engine | undefined {
 /** The conntrack arrays' memory in huge pages from the addon (src/conntrack/arena.ts says why). */
 export function hugeAllocator(addon: NativeAddon): (bytes: number) => ArrayBuffer {
   return (bytes) => addon.hugeBuffer(bytes);
+}
+
+/** What the compiled models' big hash tables take from the addon: huge pages, and their rows placed in C. */
+export function nativeTables(addon: NativeAddon): TableSupport {
+  return {
+    allocate: hugeAllocator(addon),
+    place: (t, keys, values, count) => addon.tablePlace(t.words, t.keyWords, t.seed, t.hashMask, keys, values, count),
+  };
 }

@@ -14,7 +14,7 @@ import { bindNativeReplay, takeNativeConnections, type NativeReplay } from '../n
 import { settleProbes, type NativeModelHandle } from '../native/engine.js';
 import { ReplayStat } from '../native/layout.js';
 import { openNativeCapture } from '../native/walk.js';
-import { hugeAllocator } from '../native/load.js';
+import { hugeAllocator, nativeTables } from '../native/load.js';
 import { FlowBatch } from '../wire/flow-batch.js';
 import { ConnectionTable, DEFAULT_MAX_CONNECTIONS } from './connections.js';
 import { buildRowModel, nativeHandleOf, type RowModel } from './models.js';
@@ -42,7 +42,7 @@ export function fusedSetup(opts: ReplayOptions): FusedSetup {
   const capacity = opts.batchSize ?? 4096;
   const rowModel = opts.rowModels?.(opts.models[0]!) ?? buildRowModel(opts.models[0]!, opts.index, opts.evalOptions, {
     allocate: hugeAllocator(opts.addon!), capacity: opts.conntrackCapacity,
-  }, opts.decisions);
+  }, opts.decisions, nativeTables(opts.addon!));
   const batch = new FlowBatch(capacity);
   const nm = nativeHandleOf(opts.addon!, rowModel, batch)!;
   const model: ModelCounts = { name: rowModel.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(rowModel), tracker: emptyTrackerSummary() };

@@ -20,6 +20,7 @@ import { hasPolicyPort, type EvalOptions } from '../model/evaluate.js';
 import { ipFromWords } from '../model/ip.js';
 import type { ModelName } from '../match/dataplane.js';
 import { classifyRow as classifyEbpf, loadEbpf, type LoadedEbpf } from '../match/ebpf.js';
+import type { TableSupport } from '../match/hash-table.js';
 import { classifyRow as classifyIptables, loadIptables, type IptablesMatcher } from '../match/iptables.js';
 import { CtState, RowFlag, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { nativeEbpf, nativeIptables, nativeReference, type NativeModelHandle } from '../native/engine.js';
@@ -55,14 +56,16 @@ export function runRow(model: RowModel, batch: FlowBatch, i: number): number {
 /**
  * `tracker`: the model's conntrack (its capacity; `allocate`, the memory of its arrays: src/native/load.ts
  * hugeAllocator when the addon is loaded). `decisions`: where the reference model keeps its Decisions
- * (ReplayOptions.decisions), of this index and these options; absent, it keeps none.
+ * (ReplayOptions.decisions), of this index and these options; absent, it keeps none. `tables`: what the
+ * eBPF model's hash tables take from the addon (src/native/load.ts nativeTables), when it is loaded.
  */
 export function buildRowModel(
   name: ModelName, index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions = {}, decisions?: DecisionMemo,
+  tables: TableSupport = {},
 ): RowModel {
   switch (name) {
     case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)), tracker);
-    case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options)), tracker);
+    case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options), tables), tracker);
     case 'reference': return referenceModel(memoOf(index, options, decisions), tracker);
   }
 }

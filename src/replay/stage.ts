@@ -15,7 +15,7 @@ import type { ModelName } from '../match/dataplane.js';
 import { nativeHandleOf, buildRowModel, runRow, type RowModel } from './models.js';
 import type { DecisionMemo } from '../model/decision-memo.js';
 import { runNative, type NativeModelHandle } from '../native/engine.js';
-import { hugeAllocator, type NativeAddon } from '../native/load.js';
+import { hugeAllocator, nativeTables, type NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { ConnectionTable, Count, RECORD_DOUBLES } from './connections.js';
 import { emptyTrackerSummary, summarizeTrackers, type TrackerSummary } from './trackers.js';
@@ -78,7 +78,8 @@ export function buildStage(
   trackerCapacity?: number, decisions?: DecisionMemo,
 ): Stage {
   const allocate = addon === null ? undefined : hugeAllocator(addon);
-  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, { allocate, capacity: trackerCapacity }, decisions));
+  const tables = addon === null ? {} : nativeTables(addon);
+  const rowModels = models.map((m) => prebuilt?.(m) ?? buildRowModel(m, index, evalOptions, { allocate, capacity: trackerCapacity }, decisions, tables));
   return {
     rowModels, natives: rowModels.map((m) => (addon === null ? null : nativeHandleOf(addon, m))),
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),

@@ -16,6 +16,7 @@ import { TUPLE_WORDS } from '../../src/conntrack/table.js';
 import { TCP_IGNORE, TCP_INVALID, TcpIndex } from '../../src/conntrack/tcp.js';
 import { DEFAULT_TIMEOUTS, SctpState, TcpState } from '../../src/conntrack/timeouts.js';
 import { loadEbpf } from '../../src/match/ebpf.js';
+import { BUCKET_WORDS } from '../../src/match/hash-table.js';
 import { loadIptables } from '../../src/match/iptables.js';
 import { SetKind } from '../../src/match/iptables-sets.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
@@ -65,7 +66,7 @@ function expectedConstants(): Record<string, number> {
     DIR_INGRESS: ebpfLayout.DIR_INGRESS, DIR_EGRESS: ebpfLayout.DIR_EGRESS, PLEN_ANY: ebpfLayout.PLEN_ANY,
     PLEN_PROTO: ebpfLayout.PLEN_PROTO, PLEN_FULL: ebpfLayout.PLEN_FULL, IDENTITY_ANY: ebpfLayout.ReservedIdentity.ANY,
     IDENTITY_HOST: ebpfLayout.ReservedIdentity.HOST, EP_INGRESS_ISOLATED: ebpfLayout.EP_INGRESS_ISOLATED,
-    EP_EGRESS_ISOLATED: ebpfLayout.EP_EGRESS_ISOLATED,
+    EP_EGRESS_ISOLATED: ebpfLayout.EP_EGRESS_ISOLATED, BUCKET_WORDS,
   });
   return out;
 }
