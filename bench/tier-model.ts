@@ -23,7 +23,7 @@ import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
 import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf } from '../src/match/ebpf.js';
 import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables } from '../src/match/iptables.js';
 import { classifyNative, nativeEbpf, nativeIptables, type NativeModelHandle } from '../src/native/engine.js';
-import { hugeAllocator, nativeAddon, type NativeAddon } from '../src/native/load.js';
+import { hugeAllocator, nativeAddon, nativeTables, type NativeAddon } from '../src/native/load.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../src/replay/replay.js';
 import type { RowModel } from '../src/replay/models.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
@@ -69,10 +69,11 @@ function compileBpf(index: ClusterIndex): Compiled {
   const t = process.hrtime.bigint();
   const program = compileEbpf(index, options);
   const compileSeconds = seconds(t);
-  const p = process.hrtime.bigint();
-  const loaded = loadEbpf(program);
-  const packSeconds = seconds(p);
   const addon = nativeAddon().addon;
+  // Loaded as a replay on the native engine loads it (src/replay/fused.ts), the rows placed in C.
+  const p = process.hrtime.bigint();
+  const loaded = loadEbpf(program, addon ? nativeTables(addon) : {});
+  const packSeconds = seconds(p);
   return {
     compileSeconds, packSeconds,
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
