@@ -39,7 +39,7 @@ export interface CompareOptions {
 
 export function compareModels(index: ClusterIndex, options: EvalOptions, traffic: DecodedTraffic, opts: CompareOptions): Comparison {
   const run = (name: CompareModel): ModelComparison => {
-    const model = compileModel(name, index, options);
+    const model = compileModel(name, index, options, opts.addon);
     const timing = { minSeconds: opts.minSeconds ?? 0.25, conntrackCapacity: opts.conntrackCapacity };
     const js = timePasses(model, traffic, { engine: 'js', ...timing });
     const native = opts.addon ? timePasses(model, traffic, { engine: 'native', addon: opts.addon, ...timing }) : null;

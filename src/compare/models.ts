@@ -15,7 +15,7 @@ import type { EvalOptions } from '../model/evaluate.js';
 import { classifyRow as classifyEbpf, loadEbpf } from '../match/ebpf.js';
 import { classifyRow as classifyIptables, loadIptables } from '../match/iptables.js';
 import { nativeEbpf, nativeIptables, runNative, type NativeModelHandle } from '../native/engine.js';
-import type { NativeAddon } from '../native/load.js';
+import { nativeTables, type NativeAddon } from '../native/load.js';
 import { runRow, type RowModel } from '../replay/models.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { summarizeTrackers, type TrackerSummary } from '../replay/trackers.js';
@@ -39,10 +39,15 @@ export interface CompiledModel {
   readonly bindNative: (addon: NativeAddon) => NativeModelHandle;
 }
 
-export function compileModel(name: CompareModel, index: ClusterIndex, options: EvalOptions): CompiledModel {
+/**
+ * `addon`: when loaded, the eBPF policy table's rows are placed in C (nativeTables' `place`; the table
+ * is the same word for word), as a replay on the native engine packs them. Its memory stays ordinary
+ * ArrayBuffers, which memoryBytes counts.
+ */
+export function compileModel(name: CompareModel, index: ClusterIndex, options: EvalOptions, addon: NativeAddon | null = null): CompiledModel {
   const before = liveBytes();
   const started = process.hrtime.bigint();
-  const model = name === 'iptables' ? buildIptables(index, options) : buildEbpf(index, options);
+  const model = name === 'iptables' ? buildIptables(index, options) : buildEbpf(index, options, addon);
   const compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const memoryBytes = Math.max(0, liveBytes() - before);
   return { name, compileSeconds, memoryBytes, native: null, ...model };
@@ -61,9 +66,9 @@ function buildIptables(index: ClusterIndex, options: EvalOptions): Built {
   };
 }
 
-function buildEbpf(index: ClusterIndex, options: EvalOptions): Built {
+function buildEbpf(index: ClusterIndex, options: EvalOptions, addon: NativeAddon | null): Built {
   const program = compileEbpf(index, options);
-  const p = loadEbpf(program);
+  const p = loadEbpf(program, addon ? { place: nativeTables(addon).place } : {});
   return {
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classify: (b, i) => classifyEbpf(p, b, i),
