@@ -84,6 +84,21 @@ export type Engine = 'native' | 'js';
 
 const ADDON = join('native', 'build', 'Release', 'netsieve.node');
 
+/**
+ * Every function NativeAddon declares, newest last. An addon built from older sources lacks some of
+ * them, and calling one would be a TypeError deep inside a replay: such a build is refused at load.
+ */
+export const ADDON_FUNCTIONS = [
+  'layout', 'bind', 'bindIptables', 'bindReference', 'classify', 'run', 'decode', 'walk', 'walkRun', 'bindReplay',
+  'replayRows', 'walkReplay', 'bindLanes', 'finishLanes', 'mergeLanes', 'walkLanes', 'replayRowsLanes', 'takeConnections',
+  'hugeBuffer', 'tablePlace', 'machineCeiling', 'shardRows', 'quickShards',
+] as const satisfies readonly (keyof NativeAddon)[];
+
+/** The functions of ADDON_FUNCTIONS that `addon` lacks. */
+export function missingFunctions(addon: object): string[] {
+  return ADDON_FUNCTIONS.filter((name) => typeof (addon as Record<string, unknown>)[name] !== 'function');
+}
+
 /** The package root: the nearest directory above this module holding native/binding.gyp (src/ or dist/src/). */
 function packageRoot(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -103,7 +118,8 @@ export function loadNative(env: Readonly<Record<string, string | undefined>> = p
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     if (typeof addon.run !== 'function' || typeof addon.layout !== 'function') return { addon: null, reason: `${path} is not netsieve's addon` };
-    if (typeof addon.walkRun !== 'function') return { addon: null, reason: `${path} was built from older sources (no walkRun); run node native/install.mjs` };
+    const missing = missingFunctions(addon);
+    if (missing.length > 0) return { addon: null, reason: `${path} was built from older sources (no ${missing.join(', ')}); run node native/install.mjs` };
     return { addon, path };
   } catch (e) {
     return { addon: null, reason: `${path} failed to load: ${(e as Error).message.split('\n')[0]}` };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { chooseEngine, loadNative, parseEngine, resetNativeNotice } from '../../src/native/load.js';
+import { ADDON_FUNCTIONS, chooseEngine, loadNative, missingFunctions, parseEngine, resetNativeNotice } from '../../src/native/load.js';
 
 afterEach(() => resetNativeNotice());
 
@@ -36,6 +36,19 @@ describe('the native loader and the TypeScript fallback', () => {
     const r = loadNative({}, root);
     expect(r.addon).toBeNull();
     expect('reason' in r && r.reason).toMatch(/failed to load/);
+  });
+
+  it('an addon built from older sources is refused by name; the list is every function the addon exports', () => {
+    const stale = Object.fromEntries(ADDON_FUNCTIONS.filter((f) => f !== 'tablePlace' && f !== 'quickShards').map((f) => [f, () => 0]));
+    expect(missingFunctions(stale)).toEqual(['tablePlace', 'quickShards']);
+    expect(missingFunctions({ ...stale, tablePlace: 1, quickShards: () => 0 })).toEqual(['tablePlace']);
+    const real = loadNative({});
+    if (real.addon === null) {
+      expect(process.env['NETSIEVE_NATIVE']).toBe('off');
+      return;
+    }
+    const exported = Object.entries(real.addon).filter(([, v]) => typeof v === 'function').map(([k]) => k).sort();
+    expect(exported).toEqual([...ADDON_FUNCTIONS].sort());
   });
 
   it('the default engine falls back to js with one notice per process, of one line', () => {
