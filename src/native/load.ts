@@ -169,10 +169,16 @@ export function hugeAllocator(addon: NativeAddon): (bytes: number) => ArrayBuffe
   return (bytes) => addon.hugeBuffer(bytes);
 }
 
+/**
+ * A table smaller than this takes ordinary memory from nativeTables: a huge page is zeroed whole when
+ * first touched, 2 MiB for the small tier's 64 KiB policy table.
+ */
+const HUGE_TABLE_BYTES = 1 << 20;
+
 /** What the compiled models' big hash tables take from the addon: huge pages, and their rows placed in C. */
 export function nativeTables(addon: NativeAddon): TableSupport {
   return {
-    allocate: hugeAllocator(addon),
+    allocate: (bytes) => (bytes >= HUGE_TABLE_BYTES ? addon.hugeBuffer(bytes) : new ArrayBuffer(bytes)),
     place: (t, keys, values, count) => addon.tablePlace(t.words, t.keyWords, t.seed, t.hashMask, keys, values, count),
   };
 }

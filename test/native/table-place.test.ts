@@ -99,6 +99,15 @@ d('hash table rows placed in C', () => {
     expect(() => small().insertBatch(keys, negative, 2, nativeTables(addon!).place)).toThrow('hash table values must be >= 0');
   });
 
+  it('only a big table is put in huge pages: a small one would cost a whole 2 MiB page zeroed', () => {
+    const asked: number[] = [];
+    const tables = nativeTables({ ...addon!, hugeBuffer: (bytes: number) => { asked.push(bytes); return addon!.hugeBuffer(bytes); } });
+    expect(tables.allocate!(64 << 10).byteLength).toBe(64 << 10);
+    expect(asked).toEqual([]);
+    expect(tables.allocate!(64 << 20).byteLength).toBe(64 << 20);
+    expect(asked).toEqual([64 << 20]);
+  });
+
   it('loadEbpf builds the same policy table with the native engine\'s tables as without, on random clusters', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const program = compileEbpf(indexCluster(randomScenario(seed).cluster), DEFAULT_EVAL_OPTIONS);
