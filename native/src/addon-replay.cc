@@ -210,7 +210,7 @@ Napi::Value TablePlace(const Napi::CallbackInfo &info) {
   double count = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : -1;
   uint32_t *words = arrayOf<uint32_t>(info[0], napi_uint32_array, BUCKET_WORDS);
   uint32_t *mask = arrayOf<uint32_t>(info[3], napi_uint32_array, key_words);
-  bool sized = key_words >= 1 && key_words < BUCKET_WORDS && count >= 0 && count <= UINT32_MAX;
+  bool sized = key_words >= 1 && key_words < BUCKET_WORDS && count >= 0 && count <= UINT32_MAX && count == (uint32_t)count;
   uint32_t *keys = sized ? arrayOf<uint32_t>(info[4], napi_uint32_array, (size_t)count * key_words) : nullptr;
   int32_t *values = sized ? arrayOf<int32_t>(info[5], napi_int32_array, (size_t)count) : nullptr;
   size_t words_len = words ? info[0].As<Napi::TypedArray>().ElementLength() : 0;

@@ -105,7 +105,7 @@ export function loadEbpf(program: EbpfProgram, tables: TableSupport & { seed?: n
   };
 }
 
-/** Policy rows hashed, then placed, at a time (OpenHashTable.insertBatch): 48 KiB of keys, in cache. */
+/** Policy rows handed to OpenHashTable.insertBatch at a time: 48 KiB of keys, still in cache when placed. */
 const POLICY_BLOCK = 4096;
 
 /** Matcher key word 1: the template, then the prefix length in the low bits (PLEN_BITS). */

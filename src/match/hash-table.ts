@@ -89,8 +89,8 @@ export class OpenHashTable {
   /**
    * Room for `expected` keys at a load of at most `maxLoad` (then the bucket count rounds up to a power
    * of two). Few slots per bucket want a lower load: at one half, a third of 2-slot buckets are full.
-   * `allocate`, when given, supplies the buckets' zeroed memory (src/native/load.ts hugeAllocator: the
-   * real tier's policy table is 64 MiB, and every bucket is written below: 16,384 faults of 4 KiB).
+   * `allocate`, when given, supplies the buckets' zeroed memory (src/native/load.ts nativeTables: huge
+   * pages; the real tier's policy table is 64 MiB, and every bucket is written below: 16,384 faults of 4 KiB).
    */
   constructor(
     readonly keyWords: number, expected: number, readonly seed: number = DEFAULT_HASH_SEED, hashMask?: readonly number[],
