@@ -60,9 +60,9 @@ static inline int same_tuple(const uint32_t *a, const uint32_t *b) {
 static NS_INLINE int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_t hash) {
   uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   for (uint32_t s = hash & mask;; s = (s + 1) & mask) {
-    int32_t r = ct->slotRef[s];
+    int32_t r = ct->slots[2 * s];
     if (r == 0) return NIL;
-    if ((uint32_t)ct->slotHash[s] != hash) continue;
+    if ((uint32_t)ct->slots[2 * s + 1] != hash) continue;
     if (same_tuple(tuple_at(ct, r - 1), k)) return r - 1;
   }
 }
@@ -70,9 +70,9 @@ static NS_INLINE int32_t find_tuple(ns_conntrack *ct, const uint32_t *k, uint32_
 static void place_slot_hashed(ns_conntrack *ct, int32_t ref, uint32_t hash) {
   uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   uint32_t s = hash & mask;
-  while (ct->slotRef[s] != 0) s = (s + 1) & mask;
-  ct->slotRef[s] = ref + 1;
-  ct->slotHash[s] = (int32_t)hash;
+  while (ct->slots[2 * s] != 0) s = (s + 1) & mask;
+  ct->slots[2 * s] = ref + 1;
+  ct->slots[2 * s + 1] = (int32_t)hash;
 }
 
 static NS_INLINE void link_tail(ns_conntrack *ct, int32_t e) {
@@ -124,16 +124,16 @@ static int32_t insert_entry(ns_conntrack *ct, const uint32_t *orig, uint32_t ori
 static void remove_slot(ns_conntrack *ct, int32_t ref) {
   uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
   uint32_t hole = hash_tuple(tuple_at(ct, ref)) & mask;
-  while (ct->slotRef[hole] != ref + 1) hole = (hole + 1) & mask;
-  for (uint32_t s = (hole + 1) & mask; ct->slotRef[s] != 0; s = (s + 1) & mask) {
-    uint32_t home = (uint32_t)ct->slotHash[s] & mask;
+  while (ct->slots[2 * hole] != ref + 1) hole = (hole + 1) & mask;
+  for (uint32_t s = (hole + 1) & mask; ct->slots[2 * s] != 0; s = (s + 1) & mask) {
+    uint32_t home = (uint32_t)ct->slots[2 * s + 1] & mask;
     int stays = hole <= s ? home > hole && home <= s : home > hole || home <= s;
     if (stays) continue;
-    ct->slotRef[hole] = ct->slotRef[s];
-    ct->slotHash[hole] = ct->slotHash[s];
+    ct->slots[2 * hole] = ct->slots[2 * s];
+    ct->slots[2 * hole + 1] = ct->slots[2 * s + 1];
     hole = s;
   }
-  ct->slotRef[hole] = 0;
+  ct->slots[2 * hole] = 0;
 }
 
 static void remove_entry(ns_conntrack *ct, int32_t e) {
@@ -217,7 +217,7 @@ static void packet_key(const ns_batch *b, uint32_t i) { packet_key_into(key, b, 
    cached, and prefetches the entry it names. A hint: no state changes. */
 void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
   if (hash < 0) return;
-  int32_t r = ct->slotRef[(uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK]];
+  int32_t r = ct->slots[2 * ((uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK])];
   if (r == 0) return;
   int32_t e = (r - 1) >> 1;
   __builtin_prefetch(ct->tuples + (size_t)e * ENTRY_WORDS + (size_t)((r - 1) & 1) * TUPLE_WORDS);

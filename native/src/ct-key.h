@@ -59,8 +59,7 @@ static inline int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b
   if (b->family[i] == 0 || (b->flags[i] & (ROW_LATER_FRAGMENT | ROW_MALFORMED | ROW_ICMP_ERROR)) != 0) return -1;
   packet_key_into(key, b, i);
   uint32_t h = hash_tuple(key), s = h & (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
-  __builtin_prefetch(ct->slotRef + s);
-  __builtin_prefetch(ct->slotHash + s);
+  __builtin_prefetch(ct->slots + 2 * (size_t)s); /* the slot's two halves, one line */
   return h;
 }
 

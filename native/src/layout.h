@@ -51,7 +51,7 @@ enum { IPT_PARAM_ENTRY = 0, IPT_PARAM_DEPTH = 1, IPT_PARAM_COUNT = 2 };
   X(state, U8) X(prefixes, I32) X(prefixMasks, U32)
 
 #define NS_CONNTRACK_FIELDS(X) \
-  X(slotRef, I32) X(slotHash, I32) X(tuples, U32) X(prev, I32) X(next, I32) X(free, I32) X(meta, I32) \
+  X(slots, I32) X(tuples, U32) X(prev, I32) X(next, I32) X(free, I32) X(meta, I32) \
   X(state, U8) X(status, U8) X(lastIndex, U8) X(lastDir, U8) X(expires, F64) X(streamAt, F64) \
   X(counters, F64) X(fragKeys, U32) X(fragVerdict, U8) X(fragCtState, U8) X(fragExpires, F64) X(now, F64) \
   X(pending, U8) X(fragmentVerdict, U8) X(timeouts, F64) X(params, I32)

@@ -398,7 +398,7 @@ static inline int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
      whose own tuple keys their connection (stage.ts connectionOf). */
   if (ct_hash < 0) return -1;
   const ns_conntrack *ct = r->ct;
-  if (ct->slotRef[(uint32_t)ct_hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK]] != 0) return -1;
+  if (ct->slots[2 * ((uint32_t)ct_hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK])] != 0) return -1;
   int32_t h = row_hash(r->b, j);
   __builtin_prefetch(&r->conns->slots[((uint32_t)h & r->conns->mask) * 2]);
   return (int64_t)(uint32_t)h;

@@ -93,8 +93,7 @@ export function newConntrack(options: ConntrackOptions = {}): Conntrack {
 export function clearConntrack(ct: Conntrack): void {
   const t = ct.table;
   const taken = t.meta[TableMeta.FRESH]!;
-  t.slotRef.fill(0);
-  t.slotHash.fill(0);
+  t.slots.fill(0);
   t.tuples.fill(0, 0, taken * 2 * TUPLE_WORDS);
   for (const a of [t.prev, t.next, t.free, ct.expires, ct.streamAt, ct.state, ct.status, ct.lastIndex, ct.lastDir]) a.fill(0, 0, taken);
   t.meta.set(EMPTY_META);

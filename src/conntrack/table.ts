@@ -26,9 +26,12 @@ const NIL = -1;
 export interface ConnTable {
   readonly capacity: number;
   readonly mask: number;
-  /** Per slot: 0 empty, else 1 + (entry * 2 + direction). */
-  readonly slotRef: Int32Array;
-  readonly slotHash: Int32Array;
+  /**
+   * Per slot s, a pair: [2s] 0 empty, else 1 + (entry * 2 + direction); [2s + 1] that tuple's hash. One
+   * cache line holds both halves of a slot (two arrays cost a packet's lookup two lines, and the native
+   * replay's prefetching ran out of line-fill buffers: perf samples stalled on its prefetches).
+   */
+  readonly slots: Int32Array;
   /** Per entry: original tuple then reply tuple. */
   readonly tuples: Uint32Array;
   /** Recency list, least recently refreshed first. */
@@ -61,16 +64,16 @@ export function tableArrays(capacity: number) {
   let slots = 8;
   while (slots < 4 * capacity) slots *= 2;
   return {
-    slotRef: [Int32Array, slots], slotHash: [Int32Array, slots], tuples: [Uint32Array, capacity * ENTRY_WORDS],
+    slots: [Int32Array, 2 * slots], tuples: [Uint32Array, capacity * ENTRY_WORDS],
     prev: [Int32Array, capacity], next: [Int32Array, capacity], free: [Int32Array, capacity],
   } as const;
 }
 
 /** An empty table over `arrays` (zeroed, of tableArrays' lengths; newTable makes them). */
-export function initTable(capacity: number, arrays: Pick<ConnTable, 'slotRef' | 'slotHash' | 'tuples' | 'prev' | 'next' | 'free'>): ConnTable {
-  const { slotRef, slotHash, tuples, prev, next, free } = arrays;
+export function initTable(capacity: number, arrays: Pick<ConnTable, 'slots' | 'tuples' | 'prev' | 'next' | 'free'>): ConnTable {
+  const { slots, tuples, prev, next, free } = arrays;
   const meta = Int32Array.from(EMPTY_META);
-  return { capacity, mask: slotRef.length - 1, slotRef, slotHash, tuples, prev, next, free, meta };
+  return { capacity, mask: slots.length / 2 - 1, slots, tuples, prev, next, free, meta };
 }
 
 export function newTable(capacity: number): ConnTable {
@@ -120,10 +123,11 @@ function sameTuple(t: ConnTable, ref: number, key: Uint32Array, off: number): bo
 /** Finds the tuple: returns entry * 2 + direction (0 original, 1 reply), or -1. */
 export function findTuple(t: ConnTable, key: Uint32Array, off: number, hash: number): number {
   const mask = t.mask;
+  const slots = t.slots;
   for (let s = hash & mask; ; s = (s + 1) & mask) {
-    const r = t.slotRef[s]!;
+    const r = slots[2 * s]!;
     if (r === EMPTY) return NIL;
-    if (t.slotHash[s] === hash && sameTuple(t, r - 1, key, off)) return r - 1;
+    if (slots[2 * s + 1] === hash && sameTuple(t, r - 1, key, off)) return r - 1;
   }
 }
 
@@ -131,10 +135,11 @@ function placeSlot(t: ConnTable, ref: number): void {
   const base = (ref >> 1) * ENTRY_WORDS + (ref & 1) * TUPLE_WORDS;
   const hash = hashTuple(t.tuples, base);
   const mask = t.mask;
+  const slots = t.slots;
   let s = hash & mask;
-  while (t.slotRef[s] !== EMPTY) s = (s + 1) & mask;
-  t.slotRef[s] = ref + 1;
-  t.slotHash[s] = hash;
+  while (slots[2 * s] !== EMPTY) s = (s + 1) & mask;
+  slots[2 * s] = ref + 1;
+  slots[2 * s + 1] = hash;
 }
 
 /**
@@ -165,18 +170,19 @@ export function insertEntry(t: ConnTable, orig: Uint32Array, origOff: number, re
 function removeSlot(t: ConnTable, ref: number): void {
   const base = (ref >> 1) * ENTRY_WORDS + (ref & 1) * TUPLE_WORDS;
   const mask = t.mask;
+  const slots = t.slots;
   let hole = hashTuple(t.tuples, base) & mask;
-  while (t.slotRef[hole] !== ref + 1) hole = (hole + 1) & mask;
-  for (let s = (hole + 1) & mask; t.slotRef[s] !== EMPTY; s = (s + 1) & mask) {
-    const home = t.slotHash[s]! & mask;
+  while (slots[2 * hole] !== ref + 1) hole = (hole + 1) & mask;
+  for (let s = (hole + 1) & mask; slots[2 * s] !== EMPTY; s = (s + 1) & mask) {
+    const home = slots[2 * s + 1]! & mask;
     // The member at s may fill the hole unless its home lies cyclically in (hole, s].
     const stays = hole <= s ? home > hole && home <= s : home > hole || home <= s;
     if (stays) continue;
-    t.slotRef[hole] = t.slotRef[s]!;
-    t.slotHash[hole] = t.slotHash[s]!;
+    slots[2 * hole] = slots[2 * s]!;
+    slots[2 * hole + 1] = slots[2 * s + 1]!;
     hole = s;
   }
-  t.slotRef[hole] = EMPTY;
+  slots[2 * hole] = EMPTY;
 }
 
 export function removeEntry(t: ConnTable, e: number): void {

@@ -241,7 +241,7 @@ export function conntrackHandle(addon: NativeAddon, ct: Conntrack, rows: number)
   params[CtParam.TABLE_MASK] = t.mask;
   params[CtParam.FRAG_MASK] = ct.fragments.mask;
   const source: Record<string, unknown> = {
-    slotRef: t.slotRef, slotHash: t.slotHash, tuples: t.tuples, prev: t.prev, next: t.next, free: t.free, meta: t.meta,
+    slots: t.slots, tuples: t.tuples, prev: t.prev, next: t.next, free: t.free, meta: t.meta,
     state: ct.state, status: ct.status, lastIndex: ct.lastIndex, lastDir: ct.lastDir, expires: ct.expires,
     streamAt: ct.streamAt, counters: ct.counters, fragKeys: ct.fragments.keys, fragVerdict: ct.fragments.verdict,
     fragCtState: ct.fragments.ctState, fragExpires: ct.fragments.expires, now: ct.now, pending: ct.pending,

@@ -98,7 +98,7 @@ export const IPT_SETS_FIELDS: readonly FieldSpec[] = [
  * array. `timeouts` (F64) is TIMEOUT_SLOTS below; `params` (I32): table slot mask, fragment slot mask.
  */
 export const CONNTRACK_FIELDS: readonly FieldSpec[] = [
-  f('slotRef', Elem.I32), f('slotHash', Elem.I32), f('tuples', Elem.U32), f('prev', Elem.I32), f('next', Elem.I32),
+  f('slots', Elem.I32), f('tuples', Elem.U32), f('prev', Elem.I32), f('next', Elem.I32),
   f('free', Elem.I32), f('meta', Elem.I32), f('state', Elem.U8), f('status', Elem.U8), f('lastIndex', Elem.U8),
   f('lastDir', Elem.U8), f('expires', Elem.F64), f('streamAt', Elem.F64), f('counters', Elem.F64),
   f('fragKeys', Elem.U32), f('fragVerdict', Elem.U8), f('fragCtState', Elem.U8), f('fragExpires', Elem.F64),

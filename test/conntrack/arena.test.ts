@@ -24,7 +24,7 @@ describe('carveArrays: the tracker\'s arrays over one supplied buffer', () => {
     const buffers: ArrayBuffer[] = [];
     const ct = newConntrack({ capacity: 1000, allocate: (n) => { const b = new ArrayBuffer(n); buffers.push(b); return b; } });
     expect(buffers).toHaveLength(1);
-    for (const x of [ct.table.tuples, ct.table.slotRef, ct.expires, ct.status]) expect(x.buffer).toBe(buffers[0]);
+    for (const x of [ct.table.tuples, ct.table.slots, ct.expires, ct.status]) expect(x.buffer).toBe(buffers[0]);
     // Empty, and no entry's memory touched yet: entries are taken (and their arrays written) one by one.
     expect(Array.from(ct.table.meta)).toEqual([-1, -1, 0, 0, 0]);
     for (const x of [ct.table.free, ct.table.prev, ct.table.next, ct.table.tuples]) expect(x.every((v) => v === 0)).toBe(true);

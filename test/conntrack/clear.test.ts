@@ -21,7 +21,7 @@ const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ 
 function arrays(ct: Conntrack): Record<string, number[]> {
   const t = ct.table;
   const named = {
-    slotRef: t.slotRef, slotHash: t.slotHash, tuples: t.tuples, prev: t.prev, next: t.next, free: t.free, meta: t.meta,
+    slots: t.slots, tuples: t.tuples, prev: t.prev, next: t.next, free: t.free, meta: t.meta,
     state: ct.state, status: ct.status, lastIndex: ct.lastIndex, lastDir: ct.lastDir, expires: ct.expires, streamAt: ct.streamAt,
     counters: ct.counters, fragKeys: ct.fragments.keys, fragVerdict: ct.fragments.verdict, fragCtState: ct.fragments.ctState,
     fragExpires: ct.fragments.expires, key: ct.key, now: ct.now,

@@ -68,7 +68,7 @@ function sameArrays(pairs: [string, ArrayLike<number>, ArrayLike<number>][], wha
 
 function sameConntrack(a: Conntrack, b: Conntrack, what: string): string | null {
   return sameArrays([
-    ['counters', a.counters, b.counters], ['slotRef', a.table.slotRef, b.table.slotRef], ['tuples', a.table.tuples, b.table.tuples],
+    ['counters', a.counters, b.counters], ['slots', a.table.slots, b.table.slots], ['tuples', a.table.tuples, b.table.tuples],
     ['meta', a.table.meta, b.table.meta], ['prev', a.table.prev, b.table.prev], ['next', a.table.next, b.table.next],
     ['state', a.state, b.state], ['status', a.status, b.status], ['expires', a.expires, b.expires],
     ['lastIndex', a.lastIndex, b.lastIndex], ['fragments', a.fragments.keys, b.fragments.keys],

@@ -63,7 +63,7 @@ function differ(pairs: [string, ArrayLike<number>, ArrayLike<number>][], what: s
 }
 
 function trackerArrays(a: Conntrack, b: Conntrack): [string, ArrayLike<number>, ArrayLike<number>][] {
-  return [['counters', a.counters, b.counters], ['slotRef', a.table.slotRef, b.table.slotRef], ['tuples', a.table.tuples, b.table.tuples],
+  return [['counters', a.counters, b.counters], ['slots', a.table.slots, b.table.slots], ['tuples', a.table.tuples, b.table.tuples],
     ['meta', a.table.meta, b.table.meta], ['state', a.state, b.state], ['status', a.status, b.status], ['expires', a.expires, b.expires],
     ['fragments', a.fragments.keys, b.fragments.keys], ['fragment verdicts', a.fragments.verdict, b.fragments.verdict]];
 }
