@@ -38,9 +38,7 @@ void ct_set_owner(struct ns_replay *r) { owner = r; }
 static inline double now_of(const ns_conntrack *ct) { return ct->now[0]; }
 
 
-static inline uint32_t *tuple_at(ns_conntrack *ct, int32_t ref) {
-  return ct->tuples + (size_t)(ref >> 1) * ENTRY_WORDS + (size_t)(ref & 1) * TUPLE_WORDS;
-}
+static inline uint32_t *tuple_at(ns_conntrack *ct, int32_t ref) { return (uint32_t *)ct_tuple_of(ct, ref); }
 
 /* Two tuples equal: 40 bytes as two 16-byte and one 8-byte compare (memcmp's inline form compares
    8 bytes at a time, with a branch each). */
@@ -220,7 +218,7 @@ void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
   int32_t r = ct->slots[2 * ((uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK])];
   if (r == 0) return;
   int32_t e = (r - 1) >> 1;
-  __builtin_prefetch(ct->tuples + (size_t)e * ENTRY_WORDS + (size_t)((r - 1) & 1) * TUPLE_WORDS);
+  __builtin_prefetch(ct_tuple_of(ct, r - 1));
   /* The entry's fields are in separate arrays (the TS tracker's layout), a cache line each. */
   __builtin_prefetch(ct->expires + e);
   __builtin_prefetch(ct->state + e);

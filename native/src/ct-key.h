@@ -12,6 +12,11 @@
 /* Tuple words: source address (0-3), destination (4-7), family << 8 | protocol, the two 16-bit "ports". */
 enum { PROTO_WORD = 8, PORT_WORD = 9 };
 
+/* The tuple a slot reference names: entry ref >> 1, its original (ref & 1 == 0) or reply tuple. */
+static inline const uint32_t *ct_tuple_of(const ns_conntrack *ct, int32_t ref) {
+  return ct->tuples + (size_t)(ref >> 1) * 2 * TUPLE_WORDS + (size_t)(ref & 1) * TUPLE_WORDS;
+}
+
 static inline int is_icmp(uint32_t proto) { return proto == 1 || proto == 58; }
 static inline int has_ports(uint32_t proto) { return proto == 6 || proto == 17 || proto == 132 || proto == 136; }
 

@@ -403,7 +403,7 @@ static inline int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
   const ns_conntrack *ct = r->ct;
   int32_t ref = ct->slots[2 * ((uint32_t)ct_hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK])];
   if (ref != 0) {
-    __builtin_prefetch(ct->tuples + (size_t)((ref - 1) >> 1) * 2 * TUPLE_WORDS + (size_t)((ref - 1) & 1) * TUPLE_WORDS);
+    __builtin_prefetch(ct_tuple_of(ct, ref - 1));
     return -1;
   }
   int32_t h = row_hash(r->b, j);
