@@ -242,7 +242,7 @@ void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
 
 /*
  * OpenHashTable.insertBatch (hash-table.ts): keys[0, count * key_words) with values[0, count) placed in
- * that order, each as `place` does it (the first slot of its run that is empty or holds the same key),
+ * that order, each as `insert` does it (the first slot of its run that is empty or holds the same key),
  * so the table is the one TypeScript builds, word for word. The TypeScript loop waits for every bucket
  * it reads (about 190 ns a key in the real tier's 64 MiB policy table, 1.73M rows); here each key's home
  * bucket is hashed and prefetched PLACE_AHEAD keys before it is placed. Returns the keys that took an
@@ -250,23 +250,25 @@ void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
  */
 enum { PLACE_AHEAD = 16 };
 
+/* A key's home bucket, its line prefetched for the write to come. */
+static inline uint32_t home_prefetched(uint32_t *words, const uint32_t *key, uint32_t key_words, const uint32_t *hash_mask,
+                                       uint32_t seed, uint32_t mask) {
+  uint32_t b = hash_words(key, hash_mask, (int)key_words, seed) & mask;
+  __builtin_prefetch(words + (size_t)b * BUCKET_WORDS, 1);
+  return b;
+}
+
 int64_t hash_table_place(uint32_t *words, size_t words_len, uint32_t key_words, uint32_t seed, const uint32_t *hash_mask,
                          const uint32_t *keys, const int32_t *values, uint32_t count) {
   const uint32_t slot_words = key_words + 1, slots = BUCKET_WORDS / slot_words, mask = bucket_mask(words_len);
   uint32_t home[PLACE_AHEAD];
   int64_t added = 0;
-  for (uint32_t j = 0; j < PLACE_AHEAD && j < count; j++) {
-    home[j] = hash_words(keys + (size_t)j * key_words, hash_mask, (int)key_words, seed) & mask;
-    __builtin_prefetch(words + (size_t)home[j] * BUCKET_WORDS, 1);
-  }
+  for (uint32_t j = 0; j < PLACE_AHEAD && j < count; j++)
+    home[j] = home_prefetched(words, keys + (size_t)j * key_words, key_words, hash_mask, seed, mask);
   for (uint32_t i = 0; i < count; i++) {
     uint32_t b = home[i % PLACE_AHEAD];
     uint32_t ahead = i + PLACE_AHEAD;
-    if (ahead < count) {
-      uint32_t h = hash_words(keys + (size_t)ahead * key_words, hash_mask, (int)key_words, seed) & mask;
-      home[i % PLACE_AHEAD] = h;
-      __builtin_prefetch(words + (size_t)h * BUCKET_WORDS, 1);
-    }
+    if (ahead < count) home[i % PLACE_AHEAD] = home_prefetched(words, keys + (size_t)ahead * key_words, key_words, hash_mask, seed, mask);
     const uint32_t *key = keys + (size_t)i * key_words;
     int placed = 0;
     for (uint32_t n = 0; n <= mask && !placed; n++, b = (b + 1) & mask) {

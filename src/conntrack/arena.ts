@@ -24,7 +24,7 @@ export function carveArrays<T extends Record<string, ArraySpec>>(
     bytes += Math.ceil((Kind.BYTES_PER_ELEMENT * length) / 64) * 64;
   }
   const buffer = allocate(bytes);
-  if (buffer.byteLength < bytes) throw new RangeError(`conntrack: the allocator gave ${buffer.byteLength} bytes for ${bytes}`);
+  if (buffer.byteLength < bytes) throw new RangeError(`the allocator gave ${buffer.byteLength} bytes for ${bytes}`);
   const out: Record<string, unknown> = {};
   for (const name of names) {
     const [Kind, length] = specs[name]!;

@@ -17,6 +17,7 @@ import {
   policyKeyWord1, policyKeyWord2,
 } from '../compile/ebpf/layout.js';
 import type { EbpfProgram, PolicyColumns } from '../compile/ebpf/program.js';
+import { carveArrays } from '../conntrack/arena.js';
 import { ipToWords, parseCidr } from '../model/ip.js';
 import { CtState, Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { BUCKET_WORDS, OpenHashTable, slotsPerBucket, type TableSupport } from './hash-table.js';
@@ -78,11 +79,12 @@ export interface LoadedEbpf {
 }
 
 /**
- * `tables`: what the big tables, the policy map's buckets and the hit counters (64 and 40 MiB at the
- * real tier), take from the native engine when it is loaded: huge pages, and the policy rows placed in C.
+ * `options`: the hash seed, and what the big tables, the policy map's buckets and the hit counters (64
+ * and 40 MiB at the real tier), take from the native engine when it is loaded (TableSupport): huge
+ * pages, and the policy rows placed in C.
  */
-export function loadEbpf(program: EbpfProgram, tables: TableSupport & { seed?: number } = {}): LoadedEbpf {
-  const { seed, allocate } = tables;
+export function loadEbpf(program: EbpfProgram, options: TableSupport & { seed?: number } = {}): LoadedEbpf {
+  const { seed } = options;
   const words = program.ipcache.map((e) => {
     const w = new Uint32Array(4);
     ipToWords({ family: e.family, value: parseCidr(e.cidr)!.cidr.base }, w, 0);
@@ -90,13 +92,13 @@ export function loadEbpf(program: EbpfProgram, tables: TableSupport & { seed?: n
   });
   const ipcache = new LpmTable(words, program.ipcache.map((_, i) => i), seed);
   return {
-    program, ipcache, ...loadPolicyMap(program.policyMap, program.endpoints.length, seed, tables),
+    program, ipcache, ...loadPolicyMap(program.policyMap, program.endpoints.length, seed, options),
     ipcIdentity: Int32Array.from(program.ipcache, (e) => e.identity),
     ipcEndpoint: Int32Array.from(program.ipcache, (e) => e.endpoint),
     ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
     epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
     epNode: Int32Array.from(program.endpoints, (e) => e.node),
-    hits: allocate === undefined ? new Float64Array(program.policyMap.count) : new Float64Array(allocate(program.policyMap.count * 8), 0, program.policyMap.count),
+    hits: carveArrays({ hits: [Float64Array, program.policyMap.count] }, options.allocate).hits,
     trace: new Int32Array(10),
     allowLoopback: program.options.allowLoopback,
     allowNodeTraffic: program.options.allowNodeTraffic,

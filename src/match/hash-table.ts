@@ -17,7 +17,7 @@
  * src/match/ebpf.ts lookupLongest). Lookups allocate nothing.
  */
 
-import type { BufferAllocator } from '../conntrack/arena.js';
+import { carveArrays, type BufferAllocator } from '../conntrack/arena.js';
 
 /** The seed tests and the CLI use; any 32-bit value works, a fixed one keeps probe counts reproducible. */
 export const DEFAULT_HASH_SEED = 0x6e657473; // "nets"
@@ -102,8 +102,7 @@ export class OpenHashTable {
     this.buckets = nextPowerOfTwo(Math.max(4, Math.ceil(expected / (this.slotsPerBucket * maxLoad))));
     this.capacity = this.buckets * this.slotsPerBucket;
     this.bucketMask = this.buckets - 1;
-    const bytes = this.buckets * BUCKET_WORDS * 4;
-    this.words = allocate === undefined ? new Uint32Array(bytes / 4) : new Uint32Array(allocate(bytes), 0, bytes / 4);
+    this.words = carveArrays({ words: [Uint32Array, this.buckets * BUCKET_WORDS] }, allocate).words;
     this.values = new Int32Array(this.words.buffer);
     for (let b = 0; b < this.buckets; b++) {
       for (let s = 0; s < this.slotsPerBucket; s++) this.values[b * BUCKET_WORDS + s * this.slotWords + keyWords] = -1;
