@@ -199,6 +199,25 @@ Napi::Value HugeBuffer(const Napi::CallbackInfo &info) {
   return Napi::Value(env, buffer);
 }
 
+/* sparseBuffer(bytes): a zeroed ArrayBuffer in 4 KiB pages (huge.h sparse_map), unmapped when V8 collects it. */
+Napi::Value SparseBuffer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(bytes >= 0 && bytes <= 64.0 * (1ull << 30))) {
+    Napi::RangeError::New(env, "native sparseBuffer: bytes must be 0 to 64 GiB").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t mapped = small_round(bytes > 0 ? (size_t)bytes : 1);
+  void *p = sparse_map((size_t)bytes);
+  napi_value buffer;
+  if (!p || !externalMapping(env, p, (size_t)bytes, mapped, &buffer)) {
+    if (p) munmap(p, mapped);
+    Napi::Error::New(env, "native sparseBuffer: out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Value(env, buffer);
+}
+
 /*
  * tablePlace(words: Uint32Array, keyWords, seed, hashMask: Uint32Array(keyWords), keys: Uint32Array,
  * values: Int32Array, count): OpenHashTable.insertBatch in C (ebpf.cc hash_table_place); the keys that
@@ -238,6 +257,7 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
   exports.Set("takeConnections", Napi::Function::New(env, TakeConnections));
   exports.Set("hugeBuffer", Napi::Function::New(env, HugeBuffer));
+  exports.Set("sparseBuffer", Napi::Function::New(env, SparseBuffer));
   exports.Set("tablePlace", Napi::Function::New(env, TablePlace));
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);
   for (uint32_t k = 0; k < CONN_COLUMNS; k++) bytes.Set(k, Napi::Number::New(env, CONN_COLUMN_BYTES[k]));

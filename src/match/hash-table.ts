@@ -61,11 +61,13 @@ export function hashWords(words: Uint32Array, offset: number, count: number, see
 
 /**
  * What a big table may take from the native engine (src/native/load.ts nativeTables): `allocate`, its
- * zeroed memory (huge pages); `place`, insertBatch in C (the keys that took an empty slot, or -1 when
- * the table is full). Each absent: TypeScript's own.
+ * zeroed memory (huge pages); `allocateSparse`, zeroed memory for counters written at a few scattered
+ * entries (4 KiB pages, never huge); `place`, insertBatch in C (the keys that took an empty slot, or -1
+ * when the table is full). Each absent: TypeScript's own.
  */
 export interface TableSupport {
   readonly allocate?: BufferAllocator;
+  readonly allocateSparse?: BufferAllocator;
   readonly place?: (table: OpenHashTable, keys: Uint32Array, values: Int32Array, count: number) => number;
 }
 

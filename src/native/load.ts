@@ -57,6 +57,8 @@ export interface NativeAddon {
   takeConnections(replay: NativeHandle): ArrayBuffer[];
   /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
   hugeBuffer(bytes: number): ArrayBuffer;
+  /** A zeroed ArrayBuffer in 4 KiB pages, never huge ones (native/src/huge.h sparse_map), for an array written sparsely. */
+  sparseBuffer(bytes: number): ArrayBuffer;
   /** OpenHashTable.insertBatch over the table's words (native/src/ebpf.cc hash_table_place): keys that took an empty slot, or -1 when full. */
   tablePlace(words: Uint32Array, keyWords: number, seed: number, hashMask: Uint32Array, keys: Uint32Array, values: Int32Array, count: number): number;
   /**
@@ -91,7 +93,7 @@ const ADDON = join('native', 'build', 'Release', 'netsieve.node');
 export const ADDON_FUNCTIONS = [
   'layout', 'bind', 'bindIptables', 'bindReference', 'classify', 'run', 'decode', 'walk', 'walkRun', 'bindReplay',
   'replayRows', 'walkReplay', 'bindLanes', 'finishLanes', 'mergeLanes', 'walkLanes', 'replayRowsLanes', 'takeConnections',
-  'hugeBuffer', 'tablePlace', 'machineCeiling', 'shardRows', 'quickShards',
+  'hugeBuffer', 'sparseBuffer', 'tablePlace', 'machineCeiling', 'shardRows', 'quickShards',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 /** The functions of ADDON_FUNCTIONS that `addon` lacks. */
@@ -175,10 +177,15 @@ export function hugeAllocator(addon: NativeAddon): (bytes: number) => ArrayBuffe
  */
 const HUGE_TABLE_BYTES = 1 << 20;
 
-/** What the compiled models' big hash tables take from the addon: huge pages, and their rows placed in C. */
+/**
+ * What the compiled models' big tables take from the addon: huge pages for a hash table, whose every
+ * page a replay reads; 4 KiB pages, never huge, for counters it writes a few scattered entries of (the
+ * eBPF hit counters); and the hash tables' rows placed in C.
+ */
 export function nativeTables(addon: NativeAddon): TableSupport {
   return {
     allocate: (bytes) => (bytes >= HUGE_TABLE_BYTES ? addon.hugeBuffer(bytes) : new ArrayBuffer(bytes)),
+    allocateSparse: (bytes) => addon.sparseBuffer(bytes),
     place: (t, keys, values, count) => addon.tablePlace(t.words, t.keyWords, t.seed, t.hashMask, keys, values, count),
   };
 }

@@ -535,6 +535,33 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(() => addon!.hugeBuffer(-1)).toThrow(/0 to 64 GiB/);
   });
 
+  it('sparseBuffer gives zeroed memory of the size asked for, and refuses nonsense', () => {
+    const b = new Uint8Array(addon!.sparseBuffer(3_000_001));
+    expect(b.length).toBe(3_000_001);
+    expect(b.every((x) => x === 0)).toBe(true);
+    b[3_000_000] = 7;
+    expect(b[3_000_000]).toBe(7);
+    expect(() => addon!.sparseBuffer(-1)).toThrow(/0 to 64 GiB/);
+  });
+
+  it('sparseBuffer memory is never in huge pages; hugeBuffer memory is, where the kernel gives them', () => {
+    const anonHugeKiB = (): number => Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))![1]);
+    const touched = (buffer: ArrayBuffer): Uint8Array => {
+      const bytes = new Uint8Array(buffer);
+      for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 1;
+      return bytes;
+    };
+    const before = anonHugeKiB();
+    const huge = touched(addon!.hugeBuffer(16 << 20));
+    const afterHuge = anonHugeKiB();
+    const sparse = touched(addon!.sparseBuffer(16 << 20));
+    const afterSparse = anonHugeKiB();
+    expect(afterSparse - afterHuge).toBeLessThanOrEqual(0);
+    // The control: on a kernel that gives huge pages (THP "madvise" or "always"), hugeBuffer's 16 MiB are in them.
+    if (!readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]')) expect(afterHuge - before).toBeGreaterThanOrEqual(14 << 10);
+    expect(huge.length + sparse.length).toBe(32 << 20);
+  });
+
   it('a table taken from C answers lookups afterwards (its index is built when first needed)', () => {
     const r = replay([SEED_PCAP], { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon });
     const t = r.connections;

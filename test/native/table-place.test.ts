@@ -108,6 +108,18 @@ d('hash table rows placed in C', () => {
     expect(asked).toEqual([64 << 20]);
   });
 
+  it('the eBPF hit counters take 4 KiB pages (sparseBuffer): a replay writes a few scattered entries of them', () => {
+    const sparse: number[] = [];
+    const tables = nativeTables({ ...addon!, sparseBuffer: (bytes: number) => { sparse.push(bytes); return addon!.sparseBuffer(bytes); } });
+    const programs = [1, 2, 3, 4, 5, 6].map((seed) => compileEbpf(indexCluster(randomScenario(seed).cluster), DEFAULT_EVAL_OPTIONS));
+    const program = programs.find((p) => p.policyMap.count > 0)!;
+    expect(program).toBeDefined();
+    const loaded = loadEbpf(program, tables);
+    expect(sparse).toHaveLength(1);
+    expect(loaded.hits.buffer.byteLength).toBe(sparse[0]);
+    expect(loaded.hits.length).toBe(program.policyMap.count);
+  });
+
   it('loadEbpf builds the same policy table with the native engine\'s tables as without, on random clusters', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const program = compileEbpf(indexCluster(randomScenario(seed).cluster), DEFAULT_EVAL_OPTIONS);
