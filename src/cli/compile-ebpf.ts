@@ -27,7 +27,8 @@ export interface EbpfCompileOptions {
 /**
  * Everything is streamed, one policy map entry at a time (src/compile/ebpf/dump.ts): the real tier's
  * 5M entries, as objects and then one JSON string, ran V8 out of heap after a minute. On stdout the
- * chunks go to process.stdout.write, synchronous for files and pipes on POSIX, so nothing queues.
+ * chunks go to process.stdout.write, synchronous for files and terminals, and for pipes since the
+ * command sets them blocking (./netsieve.ts), so nothing queues behind a slow reader.
  */
 export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): void {
   const program = compileEbpf(index, opts.options ?? DEFAULT_EVAL_OPTIONS);

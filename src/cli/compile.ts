@@ -73,7 +73,7 @@ function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: stri
     return;
   }
   if (out === undefined) {
-    // Streamed too: stdout is synchronous for files and pipes on POSIX, so chunks are not queued in memory.
+    // Streamed too: stdout is synchronous (a pipe set blocking by ./netsieve.ts), so chunks are not queued in memory.
     for (const name of IPTABLES_FILES) {
       process.stdout.write(`# ---- ${name}\n`);
       streamFile(program, name, (chunk) => process.stdout.write(chunk));

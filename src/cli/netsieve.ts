@@ -8,6 +8,15 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { registerCommands } from './commands.js';
 
+/*
+ * Writes to a piped stdout block until the reader takes them. Node leaves a pipe non-blocking: a write
+ * it cannot finish at once is queued in memory and returns, so behind a slower reader a streamed output
+ * piled up whole (`compile --model ebpf --output json | ...` at the real tier, 1.2 GB, died after 3 MB
+ * with ENOBUFS and a stack trace: Node hands no more than 2 GiB to one writev). `setBlocking` is the
+ * pipe handle's own (libuv uv_stream_set_blocking); files and terminals are written synchronously already.
+ */
+(process.stdout as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle?.setBlocking?.(true);
+
 // A reader that stops early (`| head`) closes the pipe: stop quietly, as Unix tools do, not with a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
