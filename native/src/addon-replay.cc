@@ -3,6 +3,7 @@
  * Service NAT tables, the batch, a counters array and the connection table (C memory, freed with the
  * handle); then one call per batch, and at the end the table's own memory handed to V8 (takeConnections).
  */
+#include <string>
 #include <new>
 #include <string.h>
 #include <sys/mman.h>
@@ -179,44 +180,35 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
 }
 
 /*
- * hugeBuffer(bytes): a zeroed ArrayBuffer in huge pages (huge.h), unmapped when V8 collects it: memory
- * for a big table that is filled once allocated (the conntrack arrays), at one page fault per 2 MiB.
+ * A zeroed ArrayBuffer of info[0] bytes over a fresh mapping (`map` gives it, `mapped` says its length),
+ * unmapped when V8 collects it; `name` for errors.
  */
-Napi::Value HugeBuffer(const Napi::CallbackInfo &info) {
+static Napi::Value mappedBuffer(const Napi::CallbackInfo &info, const char *name, void *(*map)(size_t), size_t (*mapped)(size_t)) {
   Napi::Env env = info.Env();
   double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (!(bytes >= 0 && bytes <= 64.0 * (1ull << 30))) {
-    Napi::RangeError::New(env, "native hugeBuffer: bytes must be 0 to 64 GiB").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, std::string("native ") + name + ": bytes must be 0 to 64 GiB").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  void *p = huge_map((size_t)bytes);
+  size_t length = (size_t)bytes, whole = mapped(length > 0 ? length : 1);
+  void *p = map(length);
   napi_value buffer;
-  if (!p || !externalMapping(env, p, (size_t)bytes, huge_round(bytes > 0 ? (size_t)bytes : 1), &buffer)) {
-    if (p) huge_free(p, (size_t)bytes);
-    Napi::Error::New(env, "native hugeBuffer: out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
+  if (!p || !externalMapping(env, p, length, whole, &buffer)) {
+    if (p) munmap(p, whole);
+    Napi::Error::New(env, std::string("native ") + name + ": out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   return Napi::Value(env, buffer);
 }
 
-/* sparseBuffer(bytes): a zeroed ArrayBuffer in 4 KiB pages (huge.h sparse_map), unmapped when V8 collects it. */
-Napi::Value SparseBuffer(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  if (!(bytes >= 0 && bytes <= 64.0 * (1ull << 30))) {
-    Napi::RangeError::New(env, "native sparseBuffer: bytes must be 0 to 64 GiB").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  size_t mapped = small_round(bytes > 0 ? (size_t)bytes : 1);
-  void *p = sparse_map((size_t)bytes);
-  napi_value buffer;
-  if (!p || !externalMapping(env, p, (size_t)bytes, mapped, &buffer)) {
-    if (p) munmap(p, mapped);
-    Napi::Error::New(env, "native sparseBuffer: out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  return Napi::Value(env, buffer);
-}
+/*
+ * hugeBuffer(bytes): a zeroed ArrayBuffer in huge pages (huge.h huge_map): memory for a big table that
+ * is filled once allocated (the conntrack arrays), at one page fault per 2 MiB.
+ */
+Napi::Value HugeBuffer(const Napi::CallbackInfo &info) { return mappedBuffer(info, "hugeBuffer", huge_map, huge_round); }
+
+/* sparseBuffer(bytes): a zeroed ArrayBuffer in 4 KiB pages, never huge (huge.h sparse_map): for an array written sparsely. */
+Napi::Value SparseBuffer(const Napi::CallbackInfo &info) { return mappedBuffer(info, "sparseBuffer", sparse_map, small_round); }
 
 /*
  * tablePlace(words: Uint32Array, keyWords, seed, hashMask: Uint32Array(keyWords), keys: Uint32Array,

@@ -526,22 +526,13 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(addon!.connectionColumnBytes).toEqual(CONNECTION_COLUMNS.map(([, bytes]) => bytes));
   });
 
-  it('hugeBuffer gives zeroed memory of the size asked for, and refuses nonsense', () => {
-    const b = new Uint8Array(addon!.hugeBuffer(3_000_001));
+  it.each(['hugeBuffer', 'sparseBuffer'] as const)('%s gives zeroed memory of the size asked for, and refuses nonsense', (name) => {
+    const b = new Uint8Array(addon![name](3_000_001));
     expect(b.length).toBe(3_000_001);
     expect(b.every((x) => x === 0)).toBe(true);
     b[3_000_000] = 7;
     expect(b[3_000_000]).toBe(7);
-    expect(() => addon!.hugeBuffer(-1)).toThrow(/0 to 64 GiB/);
-  });
-
-  it('sparseBuffer gives zeroed memory of the size asked for, and refuses nonsense', () => {
-    const b = new Uint8Array(addon!.sparseBuffer(3_000_001));
-    expect(b.length).toBe(3_000_001);
-    expect(b.every((x) => x === 0)).toBe(true);
-    b[3_000_000] = 7;
-    expect(b[3_000_000]).toBe(7);
-    expect(() => addon!.sparseBuffer(-1)).toThrow(/0 to 64 GiB/);
+    expect(() => addon![name](-1)).toThrow(new RegExp(`native ${name}: bytes must be 0 to 64 GiB`));
   });
 
   it('sparseBuffer memory is never in huge pages; hugeBuffer memory is, where the kernel gives them', () => {
