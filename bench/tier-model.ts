@@ -20,8 +20,9 @@ import { decodeCaptures, type DecodedTraffic } from '../src/compare/traffic.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { indexCluster, type ClusterIndex } from '../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
-import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf } from '../src/match/ebpf.js';
-import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables } from '../src/match/iptables.js';
+import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf, type LoadedEbpf } from '../src/match/ebpf.js';
+import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables, type IptablesMatcher } from '../src/match/iptables.js';
+import type { PackedFamily } from '../src/match/iptables-pack.js';
 import { classifyNative, nativeEbpf, nativeIptables, type NativeModelHandle } from '../src/native/engine.js';
 import { hugeAllocator, nativeAddon, nativeTables, type NativeAddon } from '../src/native/load.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../src/replay/replay.js';
@@ -42,7 +43,11 @@ interface Compiled {
   readonly classifyTs: (b: FlowBatch) => void;
   readonly classifyRow: (b: FlowBatch, i: number) => void;
   readonly bindNative: () => NativeModelHandle | null;
-  /** A fresh RowModel (own tracker, its arrays from `allocate`) over the tables compiled above, for replay()'s `rowModels`. */
+  /**
+   * A fresh RowModel over the tables compiled above, for replay()'s `rowModels`: its own tracker (its
+   * arrays from `allocate`) and its own zeroed hit (eBPF) or rule (iptables) counters, as a CLI replay
+   * has them.
+   */
   readonly rowModel: (allocate?: BufferAllocator) => RowModel;
 }
 
@@ -61,7 +66,10 @@ function compileIpt(index: ClusterIndex, outDir: string): Compiled {
   return {
     compileSeconds, packSeconds, size: { rules: s.rules.v4 + s.rules.v6, chains: s.chains.v4 + s.chains.v6, sets: s.sets, members: s.members, textBytes },
     classifyTs: (b) => classifyIptables(m, b), classifyRow: (b, i) => classifyIptablesRow(m, b, i), bindNative: () => (addon ? nativeIptables(addon, m) : null),
-    rowModel: (allocate) => ({ name: 'iptables', matcher: m, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyIptablesRow(m, b, i) }) as RowModel,
+    rowModel: (allocate) => {
+      const fresh = withFreshCounters(m);
+      return { name: 'iptables', matcher: fresh, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyIptablesRow(fresh, b, i) } as RowModel;
+    },
   };
 }
 
@@ -78,8 +86,20 @@ function compileBpf(index: ClusterIndex): Compiled {
     compileSeconds, packSeconds,
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classifyTs: (b) => classifyEbpf(loaded, b), classifyRow: (b, i) => classifyEbpfRow(loaded, b, i), bindNative: () => (addon ? nativeEbpf(addon, loaded) : null),
-    rowModel: (allocate) => ({ name: 'ebpf', loaded, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(loaded, b, i) }) as RowModel,
+    rowModel: (allocate) => {
+      const fresh: LoadedEbpf = { ...loaded, hits: new Float64Array(addon ? addon.sparseBuffer(loaded.hits.byteLength) : new ArrayBuffer(loaded.hits.byteLength)) };
+      return { name: 'ebpf', loaded: fresh, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(fresh, b, i) } as RowModel;
+    },
   };
+}
+
+/**
+ * The matcher with zeroed rule counters of its own (a replay's row model): each replay counts from zero
+ * into fresh memory, as `netsieve replay` does, not into pages the classification runs already touched.
+ */
+function withFreshCounters(m: IptablesMatcher): IptablesMatcher {
+  const fresh = (f: PackedFamily): PackedFamily => ({ ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) });
+  return { ...m, v4: fresh(m.v4), v6: fresh(m.v6) };
 }
 
 /** Every row a connection opening: what is timed is the policy decision alone. */
@@ -121,7 +141,7 @@ export interface EndToEnd {
 
 /**
  * End-to-end: `replay()` itself (read, decode, DNAT, conntrack, the model, connection grouping, from an
- * empty connection table each run) on the model compiled above (`rowModels`: compiling again per run
+ * empty connection table, tracker and counters each run) on the model compiled above (`rowModels`: compiling again per run
  * would time the compiler, and at the real tier the garbage collector), best of three: TypeScript, the
  * native engine staged (the model in C per batch, the rest in TypeScript), fused (all of it in C), and
  * fused on two threads (two lanes sharing the compiled model: src/replay/fused-lanes.ts).
