@@ -87,7 +87,9 @@ function compileBpf(index: ClusterIndex): Compiled {
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classifyTs: (b) => classifyEbpf(loaded, b), classifyRow: (b, i) => classifyEbpfRow(loaded, b, i), bindNative: () => (addon ? nativeEbpf(addon, loaded) : null),
     rowModel: (allocate) => {
-      const fresh: LoadedEbpf = { ...loaded, hits: new Float64Array(addon ? addon.sparseBuffer(loaded.hits.byteLength) : new ArrayBuffer(loaded.hits.byteLength)) };
+      // As loadEbpf takes them: from the addon on the native engine (allocate given), else ordinary memory.
+      const bytes = loaded.hits.byteLength;
+      const fresh: LoadedEbpf = { ...loaded, hits: new Float64Array(addon && allocate ? addon.sparseBuffer(bytes) : new ArrayBuffer(bytes)) };
       return { name: 'ebpf', loaded: fresh, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(fresh, b, i) } as RowModel;
     },
   };
@@ -141,8 +143,9 @@ export interface EndToEnd {
 
 /**
  * End-to-end: `replay()` itself (read, decode, DNAT, conntrack, the model, connection grouping, from an
- * empty connection table, tracker and counters each run) on the model compiled above (`rowModels`: compiling again per run
- * would time the compiler, and at the real tier the garbage collector), best of three: TypeScript, the
+ * empty connection table, tracker and counters each run) on the model compiled above (`rowModels`:
+ * compiling again per run would time the compiler, and at the real tier the garbage collector), best of
+ * three: TypeScript, the
  * native engine staged (the model in C per batch, the rest in TypeScript), fused (all of it in C), and
  * fused on two threads (two lanes sharing the compiled model: src/replay/fused-lanes.ts).
  */
