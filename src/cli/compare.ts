@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { indexCluster } from '../model/cluster-index.js';
-import { chooseEngine, nativeAddon, parseEngine } from '../native/load.js';
+import { chooseEngine, nativeAddon, parseEngine, type NativeAddon } from '../native/load.js';
 import { compareModels, MODELS } from '../compare/compare.js';
 import { trackerWarnings } from '../replay/trackers.js';
 import { DEFAULT_SWEEP_SIZES, sweep, type SweepPoint } from '../compare/sweep.js';
@@ -57,7 +57,7 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   for (const w of trackerWarnings(trackers)) process.stderr.write(`netsieve: warning: ${w}\n`);
   // Progress only to a person at a terminal: quiet into a pipe or a file, and with JSON output.
   const progress = output !== 'json' && process.stderr.isTTY;
-  const sweepPoints = opts['sweep'] ? runSweep(s, options, seed, progress) : null;
+  const sweepPoints = opts['sweep'] ? runSweep(s, options, seed, progress, addon) : null;
   const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
   if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));
   process.stdout.write(output === 'json' ? `${JSON.stringify(doc)}\n` : renderCompareTable(doc));
@@ -67,11 +67,11 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   } else if (doc.agreement.disagreements > 0) process.exitCode = 1;
 }
 
-function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number, progress: boolean): SweepPoint[] {
+function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number, progress: boolean, addon: NativeAddon | null): SweepPoint[] {
   const sizes = s['sweepSizes']!.split(',').map((t) => whole(t.trim(), '--sweep-sizes', 0));
   const pods = whole(s['sweepPods']!, '--sweep-pods', 1);
   return sweep(options, {
-    sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, seed,
+    sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, seed, addon,
     onPoint: progress ? (p) => process.stderr.write(`netsieve: sweep: ${p.policies} policies done\n`) : undefined,
   });
 }

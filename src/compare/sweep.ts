@@ -7,6 +7,7 @@ import { generateCluster } from '../clustergen/generate.js';
 import { loadClusterFromText } from '../manifests/load.js';
 import { indexCluster } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
+import type { NativeAddon } from '../native/load.js';
 import { compileModel, countDisagreements, timeClassify, timePasses, type CompareModel } from './models.js';
 import { synthTraffic } from './traffic.js';
 
@@ -19,6 +20,8 @@ export interface SweepOptions {
   readonly packets: number;
   readonly seed: number;
   readonly minSeconds?: number;
+  /** When loaded, each size's replay loop is timed on the native engine too (`native` of each model). */
+  readonly addon?: NativeAddon | null;
   /** Called after each size (progress on stderr). */
   readonly onPoint?: (point: SweepPoint) => void;
 }
@@ -34,6 +37,11 @@ export interface SweepModelPoint {
   readonly costPerPacket: number;
   readonly compileSeconds: number;
   readonly size: number;
+  /**
+   * The same replay loop on the native engine, and the records on which its verdict differs from the
+   * TypeScript engine's (must be none); null without the addon.
+   */
+  readonly native: { readonly nsPerPacket: number; readonly pps: number; readonly engineDisagreements: number } | null;
 }
 
 export interface SweepPoint {
@@ -49,12 +57,15 @@ export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
     const index = indexCluster(loadClusterFromText(JSON.stringify(list), {}, `sweep-${policies}.json`).cluster);
     const traffic = synthTraffic(index, opts.packets, opts.seed, { kind: 'fixed', bytes: 64 }, options);
     const point = (name: CompareModel): { p: SweepModelPoint; verdicts: Uint8Array } => {
-      const model = compileModel(name, index, options);
-      const s = timePasses(model, traffic, { engine: 'js', minSeconds: opts.minSeconds ?? 0.2 });
+      const minSeconds = opts.minSeconds ?? 0.2;
+      const model = compileModel(name, index, options, opts.addon ?? null);
+      const s = timePasses(model, traffic, { engine: 'js', minSeconds });
+      const n = opts.addon ? timePasses(model, traffic, { engine: 'native', addon: opts.addon, minSeconds }) : null;
       const size = name === 'iptables' ? model.size['rules']! : model.size['mapEntries']!;
-      const classifyNsPerPacket = timeClassify(model, traffic, opts.minSeconds ?? 0.2);
+      const classifyNsPerPacket = timeClassify(model, traffic, minSeconds);
+      const native = n && { nsPerPacket: nsPer(n.pps), pps: n.pps, engineDisagreements: countDisagreements(s.verdicts, n.verdicts) };
       return {
-        p: { nsPerPacket: s.pps > 0 ? 1e9 / s.pps : 0, classifyNsPerPacket, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size },
+        p: { nsPerPacket: nsPer(s.pps), classifyNsPerPacket, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size, native },
         verdicts: s.verdicts,
       };
     };
@@ -66,3 +77,5 @@ export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
     return result;
   });
 }
+
+const nsPer = (pps: number): number => (pps > 0 ? 1e9 / pps : 0);

@@ -4,6 +4,7 @@
  */
 import { compareRows, type CompareJson } from './compare-report.js';
 import { barChartSvg, escapeXml, inlineSvg, lineChartSvg } from './svg.js';
+import type { SweepModelPoint } from '../compare/sweep.js';
 
 const STYLE = 'body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}' +
   'table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}' +
@@ -53,10 +54,13 @@ export function sweepCharts(doc: Pick<CompareJson, 'sweep'>): string {
     series: line((m, k) => points[k]!.models[m].costPerNewPacket), logX: true, logY: true,
   });
   const ns = (v: number): string => v.toFixed(0);
+  const nativeNs = (m: SweepModelPoint): string => (m.native ? ns(m.native.nsPerPacket) : '-');
   const rows = points.map((p) => `<tr><td>${p.policies}</td><td>${ns(p.models.iptables.classifyNsPerPacket)}</td><td>${ns(p.models.ebpf.classifyNsPerPacket)}</td>` +
     `<td>${ns(p.models.iptables.nsPerPacket)}</td><td>${ns(p.models.ebpf.nsPerPacket)}</td>` +
+    `<td>${nativeNs(p.models.iptables)}</td><td>${nativeNs(p.models.ebpf)}</td>` +
     `<td>${p.models.iptables.costPerNewPacket.toFixed(1)}</td><td>${p.models.ebpf.costPerNewPacket.toFixed(1)}</td><td>${p.disagreements}</td></tr>`).join('');
   return `<h2>Sweep: policy count</h2>${inlineSvg(time)}${inlineSvg(cost)}` +
-    '<table><tr><th>policies</th><th>iptables ns/opening</th><th>eBPF ns/opening</th><th>iptables ns/pkt, replay loop</th><th>eBPF ns/pkt, replay loop</th><th>rules per opening</th><th>probes per opening</th><th>disagreements</th></tr>' +
+    '<table><tr><th>policies</th><th>iptables ns/opening</th><th>eBPF ns/opening</th><th>iptables ns/pkt, replay loop</th><th>eBPF ns/pkt, replay loop</th>' +
+    '<th>iptables ns/pkt, native</th><th>eBPF ns/pkt, native</th><th>rules per opening</th><th>probes per opening</th><th>disagreements</th></tr>' +
     `${rows}</table>`;
 }

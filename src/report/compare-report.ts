@@ -115,9 +115,12 @@ export function renderCompareTable(doc: CompareJson): string {
   lines.unshift(`${a.packets} packets (${a.ipPackets} IP): ${a.disagreements} on which the models disagree`);
   if (doc.nativeNote) lines.push(`native engine not measured: ${doc.nativeNote}`);
   for (const p of doc.sweep ?? []) {
-    lines.push(`sweep ${String(p.policies).padStart(6)} policies: iptables ${p.models.iptables.classifyNsPerPacket.toFixed(0)} ns/opening ` +
-      `(${p.models.iptables.costPerNewPacket.toFixed(1)} rules), eBPF ${p.models.ebpf.classifyNsPerPacket.toFixed(0)} ns/opening ` +
-      `(${p.models.ebpf.costPerNewPacket.toFixed(1)} probes), ${p.disagreements} disagreements`);
+    const { iptables, ebpf } = p.models;
+    const native = iptables.native && ebpf.native
+      ? `; replay loop native: iptables ${iptables.native.nsPerPacket.toFixed(0)} ns/pkt, eBPF ${ebpf.native.nsPerPacket.toFixed(0)} ns/pkt` : '';
+    lines.push(`sweep ${String(p.policies).padStart(6)} policies: iptables ${iptables.classifyNsPerPacket.toFixed(0)} ns/opening ` +
+      `(${iptables.costPerNewPacket.toFixed(1)} rules), eBPF ${ebpf.classifyNsPerPacket.toFixed(0)} ns/opening ` +
+      `(${ebpf.costPerNewPacket.toFixed(1)} probes), ${p.disagreements} disagreements${native}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -65,5 +65,22 @@ describe('compare core', () => {
     expect(points[1]!.models.iptables.size).toBeGreaterThan(points[0]!.models.iptables.size);
     expect(points[1]!.models.ebpf.size).toBeGreaterThan(points[0]!.models.ebpf.size);
     for (const p of points) expect([p.models.iptables.costPerNewPacket, p.models.ebpf.classifyNsPerPacket].every((v) => v > 0)).toBe(true);
+    expect(points.every((p) => p.models.iptables.native === null && p.models.ebpf.native === null)).toBe(true);
+  });
+
+  test('with the addon, the sweep times each size on the native engine too, with the same verdicts', (ctx) => {
+    const { addon } = nativeAddon();
+    if (addon === null) {
+      ctx.skip();
+      return;
+    }
+    const points = sweep(DEFAULT_EVAL_OPTIONS, { sizes: [4, 40], pods: 80, namespaces: 4, packets: 2000, seed: 1, minSeconds: 0, addon });
+    for (const p of points) {
+      for (const m of [p.models.iptables, p.models.ebpf]) {
+        expect(m.native!.engineDisagreements).toBe(0);
+        expect(m.native!.pps).toBeGreaterThan(0);
+        expect(m.native!.nsPerPacket).toBeCloseTo(1e9 / m.native!.pps, 6);
+      }
+    }
   });
 });

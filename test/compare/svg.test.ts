@@ -30,9 +30,13 @@ describe('svg charts', () => {
   });
 
   test('the sweep section holds the crossover chart and the cost chart', () => {
-    const m = { nsPerPacket: 100, classifyNsPerPacket: 50, pps: 1e7, costPerNewPacket: 5, costPerPacket: 2, compileSeconds: 0.1, size: 10 };
+    const m = { nsPerPacket: 100, classifyNsPerPacket: 50, pps: 1e7, costPerNewPacket: 5, costPerPacket: 2, compileSeconds: 0.1, size: 10, native: null };
     const html = sweepCharts({ sweep: [10, 100].map((policies) => ({ policies, packets: 1, disagreements: 0, models: { iptables: m, ebpf: m } })) });
     expect(html.match(/<svg/g)).toHaveLength(2);
     expect(html).toContain('Policy decision time per packet against policy count');
+    // Without the native engine its columns say so; with it, they give its time per packet.
+    expect(html).toContain('<td>100</td><td>100</td><td>-</td><td>-</td>');
+    const native = { ...m, native: { nsPerPacket: 37, pps: 2.7e7, engineDisagreements: 0 } };
+    expect(sweepCharts({ sweep: [{ policies: 10, packets: 1, disagreements: 0, models: { iptables: native, ebpf: m } }] })).toContain('<td>100</td><td>100</td><td>37</td><td>-</td>');
   });
 });
