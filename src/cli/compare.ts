@@ -1,8 +1,9 @@
 /**
  * `netsieve compare <capture...> --cluster <path...> [--synth N] [--sweep] [--html F] [--output json]`:
  * the iptables and eBPF models on the same traffic, side by side (see src/compare/).
- * Exit codes: 0; 1 when the models disagree on any packet (a bug: they implement one semantics);
- * 2 bad input; 3 a capture read only up to damage.
+ * Exit codes: 0; 1 when the models disagree on any packet (a bug: they implement one semantics), or an
+ * engine does (native against TypeScript), on the traffic or at any --sweep size; 2 bad input; 3 a
+ * capture read only up to damage.
  */
 import { cpus } from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { compareModels, MODELS } from '../compare/compare.js';
 import { trackerWarnings } from '../replay/trackers.js';
 import { DEFAULT_SWEEP_SIZES, sweep, type SweepPoint } from '../compare/sweep.js';
 import { decodeCaptures, synthTraffic } from '../compare/traffic.js';
-import { buildCompareJson, renderCompareTable } from '../report/compare-report.js';
+import { buildCompareJson, compareFailure, renderCompareTable } from '../report/compare-report.js';
 import { renderCompareHtml } from '../report/compare-html.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
@@ -61,10 +62,12 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
   if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));
   process.stdout.write(output === 'json' ? `${JSON.stringify(doc)}\n` : renderCompareTable(doc));
+  const failure = compareFailure(doc);
+  if (failure !== null) process.stderr.write(`netsieve: compare: ${failure}\n`);
   if (traffic.damage) {
     process.stderr.write(`netsieve: ${traffic.damage.file}: read only up to byte offset ${traffic.damage.offset}: ${traffic.damage.reason}\n`);
     process.exitCode = 3;
-  } else if (doc.agreement.disagreements > 0) process.exitCode = 1;
+  } else if (failure !== null) process.exitCode = 1;
 }
 
 function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number, progress: boolean, addon: NativeAddon | null): SweepPoint[] {

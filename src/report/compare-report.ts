@@ -107,6 +107,21 @@ function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
+/**
+ * What makes `compare` exit 1, as one message, or null: records on which the two models disagree, or on
+ * which an engine (native against TypeScript) disagrees, on the compared traffic or at any sweep size.
+ * Both must be none; either is a bug in a model or an engine, which a CI job driving compare should see.
+ */
+export function compareFailure(doc: CompareJson): string | null {
+  const sweep = doc.sweep ?? [];
+  const models = doc.agreement.disagreements + sweep.reduce((n, p) => n + p.disagreements, 0);
+  const top = doc.agreement.engineDisagreements;
+  const engines = (top ? top.iptables + top.ebpf : 0) +
+    sweep.reduce((n, p) => n + (p.models.iptables.native?.engineDisagreements ?? 0) + (p.models.ebpf.native?.engineDisagreements ?? 0), 0);
+  if (models === 0 && engines === 0) return null;
+  return `${models} records on which the models disagree and ${engines} on which the native and TypeScript engines disagree (both must be none)`;
+}
+
 export function renderCompareTable(doc: CompareJson): string {
   const rows: [string, string, string][] = [['', 'iptables', 'eBPF'], ...compareRows(doc)];
   const w = [0, 1, 2].map((k) => Math.max(...rows.map((row) => row[k]!.length)));

@@ -11,6 +11,7 @@ import { loadCluster } from '../../src/manifests/load.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { nativeAddon } from '../../src/native/load.js';
+import { buildCompareJson, compareFailure } from '../../src/report/compare-report.js';
 import { Verdict } from '../../src/wire/flow-batch.js';
 
 const index = indexCluster(loadCluster(['captures/seed/cluster.yaml']).cluster);
@@ -82,5 +83,23 @@ describe('compare core', () => {
         expect(m.native!.nsPerPacket).toBeCloseTo(1e9 / m.native!.pps, 6);
       }
     }
+  });
+
+  test('compare fails (exit 1) on any disagreement of the models or of the engines, at the top or in the sweep', () => {
+    const traffic = synthTraffic(index, 2000, 3, { kind: 'fixed', bytes: 64 }, DEFAULT_EVAL_OPTIONS);
+    const c = compareModels(index, DEFAULT_EVAL_OPTIONS, traffic, { addon: null, minSeconds: 0 });
+    const points = sweep(DEFAULT_EVAL_OPTIONS, { sizes: [4], pods: 40, namespaces: 2, packets: 500, seed: 1, minSeconds: 0 });
+    const machine = { node: '', v8: '', cpu: '', cores: 2 };
+    const doc = buildCompareJson(c, { captures: [], synth: 2000, damage: null, sweep: points, machine });
+    expect(compareFailure(doc)).toBeNull();
+    const models = { ...doc, agreement: { ...doc.agreement, disagreements: 3 } };
+    expect(compareFailure(models)).toMatch(/^3 records on which the models disagree and 0 /);
+    const engines = { ...doc, agreement: { ...doc.agreement, engineDisagreements: { iptables: 1, ebpf: 0 } } };
+    expect(compareFailure(engines)).toMatch(/^0 records .* and 1 on which the native and TypeScript engines disagree/);
+    const p = points[0]!;
+    const native = { nsPerPacket: 1, pps: 1e9, engineDisagreements: 2 };
+    const inSweep = { ...doc, sweep: [{ ...p, models: { ...p.models, ebpf: { ...p.models.ebpf, native } } }] };
+    expect(compareFailure(inSweep)).toMatch(/and 2 on which the native and TypeScript engines disagree/);
+    expect(compareFailure({ ...doc, sweep: [{ ...p, disagreements: 5 }] })).toMatch(/^5 records on which the models disagree/);
   });
 });
