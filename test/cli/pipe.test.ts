@@ -28,7 +28,13 @@ async function piped(args: string[], reader: { wait: number } | 'close'): Promis
   let blocking = false;
   const chunks: Buffer[] = [];
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  child.stdout.once('readable', () => { blocking = !nonBlocking(child.pid!); });
+  child.stdout.once('readable', () => {
+    try {
+      blocking = !nonBlocking(child.pid!);
+    } catch {
+      // The command has exited already (its fdinfo is gone): `blocking` stays false, and says so.
+    }
+  });
   if (reader === 'close') child.stdout.once('data', () => child.stdout.destroy());
   else {
     child.stdout.pause();
