@@ -36,9 +36,12 @@ export interface NativeModelHandle {
    * The handle lane `index` of a replay on lanes uses (src/replay/fused-lanes.ts), each lane on any
    * thread: the same compiled tables (only read). eBPF: every lane counts into the model's own per-entry
    * hits, atomically, and its probes apart; iptables: lane 0 is this handle, the others count rule
-   * packets and bytes (and walk their jump stack) apart, since those counters would race.
+   * packets and bytes (and walk their jump stack) apart, since those counters would race (every
+   * established packet matches the same ACCEPT rule), and foldCounters adds them in at the end.
    */
   lane(index: number): NativeModelHandle;
+  /** An iptables lane after the first: adds the rule counters it kept apart into the model's own. */
+  readonly foldCounters?: () => void;
 }
 
 /** Picks the fields of `source` named by `fields`, in order (throws naming a missing one). */
@@ -178,11 +181,24 @@ function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, 
   // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
   const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
   const own = (f: PackedFamily): PackedFamily => ({ ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) });
+  const lane = (): NativeModelHandle => {
+    const [own4, own6] = [own(v4), own(v6)];
+    return { ...iptablesHandle(addon, own4, own6, depth, sets), foldCounters: () => { addCounters(v4, own4); addCounters(v6, own6); } };
+  };
   const self: NativeModelHandle = {
     addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null,
-    lane: (index) => (index === 0 ? self : iptablesHandle(addon, own(v4), own(v6), depth, sets)),
+    lane: (index) => (index === 0 ? self : lane()),
   };
   return self;
+}
+
+/** Adds a lane's rule counters into the family's own. */
+function addCounters(into: PackedFamily, from: PackedFamily): void {
+  for (let r = 0; r < from.packets.length; r++) {
+    if (from.packets[r] === 0) continue;
+    into.packets[r]! += from.packets[r]!;
+    into.bytes[r]! += from.bytes[r]!;
+  }
 }
 
 /** Moves the probes the addon counted into the JS tables' counters (probesSoFar stays exact). */

@@ -15,7 +15,8 @@
  * is JavaScript, through this thread (native/src/desk.h): this thread answers while it waits for the lanes
  * and between the rows it runs itself.
  *
- * The eBPF lanes count their per-entry hits into the model's own array, atomically; at the end the
+ * The eBPF lanes count their per-entry hits into the model's own array, atomically; the iptables lanes
+ * after the first count rule packets and bytes apart, added into the model's own at the end; then the
  * lanes' connection tables are merged in opening order into lane 0's (native/src/conns-merge.cc). Equal
  * to one thread under the condition of ./shard.ts (no conntrack table filling up):
  * test/native/replay.test.ts.
@@ -54,7 +55,10 @@ export function replayFusedLanes(paths: readonly string[], opts: ReplayOptions):
   } finally {
     closeWriters(run);
   }
-  for (const lane of lanes) settleProbes(lane.model);
+  for (const lane of lanes) {
+    settleProbes(lane.model);
+    lane.model.foldCounters?.();
+  }
   absorbStats(run.result, model, replay);
   model.tracker = summarizeTrackers(trackers);
   connections.adoptColumns(takeLanesConnections(replay));

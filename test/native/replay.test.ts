@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCluster } from '../../src/clustergen/generate.js';
 import { loadCluster, loadClusterFromText } from '../../src/manifests/load.js';
 import type { ModelName } from '../../src/match/dataplane.js';
+import type { IptablesMatcher } from '../../src/match/iptables.js';
 import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
@@ -520,6 +521,25 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
       expect(one.packets).toBe(6000);
       for (const threads of [2, 3]) expect(comparable(replay([path], { ...base, threads })), `${model} ${threads} threads`).toEqual(comparable(one));
     }
+  });
+
+  it('on lanes the iptables rule counters add up to one thread\'s (the lanes after the first count apart)', () => {
+    const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 120, namespaces: 6, policies: 12, seed: 5 }))).cluster);
+    const path = writeTemp(synthBytes(index, 6000, 'imix', 5), 'rule-counters.pcap');
+    const counters = (threads: number): number[][] => {
+      let matcher: IptablesMatcher | undefined;
+      const rowModels = (name: ModelName): RowModel => {
+        const m = buildRowModel(name, index, DEFAULT_EVAL_OPTIONS);
+        matcher = (m as RowModel & { matcher: IptablesMatcher }).matcher;
+        return m;
+      };
+      replay([path], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['iptables'], addon, rowModels, threads });
+      const { v4, v6 } = matcher!;
+      return [v4.packets, v4.bytes, v6.packets, v6.bytes].map((a) => Array.from(a));
+    };
+    const one = counters(1);
+    expect(one[0]!.reduce((a, b) => a + b, 0)).toBeGreaterThan(6000);
+    for (const threads of [2, 3]) expect(counters(threads), `${threads} threads`).toEqual(one);
   });
 
   it('the connection columns have the same bytes per row in C and TypeScript (the table is handed over as it is)', () => {
