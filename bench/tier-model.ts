@@ -20,9 +20,9 @@ import { decodeCaptures, type DecodedTraffic } from '../src/compare/traffic.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { indexCluster, type ClusterIndex } from '../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
-import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf, type LoadedEbpf } from '../src/match/ebpf.js';
+import { classifyBatch as classifyEbpf, classifyRow as classifyEbpfRow, loadEbpf, newHitCounters, type LoadedEbpf } from '../src/match/ebpf.js';
 import { classifyBatch as classifyIptables, classifyRow as classifyIptablesRow, loadIptables, type IptablesMatcher } from '../src/match/iptables.js';
-import type { PackedFamily } from '../src/match/iptables-pack.js';
+import { withOwnCounters } from '../src/match/iptables-pack.js';
 import { classifyNative, nativeEbpf, nativeIptables, type NativeModelHandle } from '../src/native/engine.js';
 import { hugeAllocator, nativeAddon, nativeTables, type NativeAddon } from '../src/native/load.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../src/replay/replay.js';
@@ -88,8 +88,7 @@ function compileBpf(index: ClusterIndex): Compiled {
     classifyTs: (b) => classifyEbpf(loaded, b), classifyRow: (b, i) => classifyEbpfRow(loaded, b, i), bindNative: () => (addon ? nativeEbpf(addon, loaded) : null),
     rowModel: (allocate) => {
       // As loadEbpf takes them: from the addon on the native engine (allocate given), else ordinary memory.
-      const bytes = loaded.hits.byteLength;
-      const fresh: LoadedEbpf = { ...loaded, hits: new Float64Array(addon && allocate ? addon.sparseBuffer(bytes) : new ArrayBuffer(bytes)) };
+      const fresh: LoadedEbpf = { ...loaded, hits: newHitCounters(loaded.hits.length, addon && allocate ? nativeTables(addon) : {}) };
       return { name: 'ebpf', loaded: fresh, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyEbpfRow(fresh, b, i) } as RowModel;
     },
   };
@@ -100,8 +99,7 @@ function compileBpf(index: ClusterIndex): Compiled {
  * into fresh memory, as `netsieve replay` does, not into pages the classification runs already touched.
  */
 function withFreshCounters(m: IptablesMatcher): IptablesMatcher {
-  const fresh = (f: PackedFamily): PackedFamily => ({ ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) });
-  return { ...m, v4: fresh(m.v4), v6: fresh(m.v6) };
+  return { ...m, v4: withOwnCounters(m.v4), v6: withOwnCounters(m.v6) };
 }
 
 /** Every row a connection opening: what is timed is the policy decision alone. */

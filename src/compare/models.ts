@@ -76,6 +76,11 @@ function buildEbpf(index: ClusterIndex, options: EvalOptions, addon: NativeAddon
   };
 }
 
+/** Nanoseconds a packet at `pps` packets a second (0 when nothing was timed). */
+export function nsPerPacket(pps: number): number {
+  return pps > 0 ? 1e9 / pps : 0;
+}
+
 export interface PassStats {
   readonly engine: EngineName;
   readonly passes: number;

@@ -8,7 +8,7 @@ import { loadClusterFromText } from '../manifests/load.js';
 import { indexCluster } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { NativeAddon } from '../native/load.js';
-import { compileModel, countDisagreements, timeClassify, timePasses, type CompareModel } from './models.js';
+import { compileModel, countDisagreements, nsPerPacket, timeClassify, timePasses, type CompareModel } from './models.js';
 import { synthTraffic } from './traffic.js';
 
 export const DEFAULT_SWEEP_SIZES: readonly number[] = [10, 30, 100, 300, 1000, 3000];
@@ -63,9 +63,9 @@ export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
       const n = opts.addon ? timePasses(model, traffic, { engine: 'native', addon: opts.addon, minSeconds }) : null;
       const size = name === 'iptables' ? model.size['rules']! : model.size['mapEntries']!;
       const classifyNsPerPacket = timeClassify(model, traffic, minSeconds);
-      const native = n && { nsPerPacket: nsPer(n.pps), pps: n.pps, engineDisagreements: countDisagreements(s.verdicts, n.verdicts) };
+      const native = n && { nsPerPacket: nsPerPacket(n.pps), pps: n.pps, engineDisagreements: countDisagreements(s.verdicts, n.verdicts) };
       return {
-        p: { nsPerPacket: nsPer(s.pps), classifyNsPerPacket, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size, native },
+        p: { nsPerPacket: nsPerPacket(s.pps), classifyNsPerPacket, pps: s.pps, costPerNewPacket: s.costPerNewPacket, costPerPacket: s.costPerPacket, compileSeconds: model.compileSeconds, size, native },
         verdicts: s.verdicts,
       };
     };
@@ -77,5 +77,3 @@ export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
     return result;
   });
 }
-
-const nsPer = (pps: number): number => (pps > 0 ? 1e9 / pps : 0);

@@ -98,14 +98,21 @@ export function loadEbpf(program: EbpfProgram, options: TableSupport & { seed?: 
     ipcNode: Int32Array.from(program.ipcache, (e) => e.node),
     epFlags: Uint8Array.from(program.endpoints, (e) => (e.ingressIsolated ? EP_INGRESS_ISOLATED : 0) | (e.egressIsolated ? EP_EGRESS_ISOLATED : 0)),
     epNode: Int32Array.from(program.endpoints, (e) => e.node),
-    // One entry in thousands is ever hit (430 of 5M at the real tier): in huge pages each hit cost a 2 MiB page.
-    hits: carveArrays({ hits: [Float64Array, program.policyMap.count] }, options.allocateSparse).hits,
+    hits: newHitCounters(program.policyMap.count, options),
     trace: new Int32Array(10),
     allowLoopback: program.options.allowLoopback,
     allowNodeTraffic: program.options.allowNodeTraffic,
     keyScratch: new Uint32Array(POLICY_KEY_WORDS),
     probeLog: null,
   };
+}
+
+/**
+ * Zeroed hit counters for `entries` policy-map entries, from `allocateSparse` when given: one entry in
+ * thousands is ever hit (430 of 5M at the real tier), and in huge pages each hit cost a 2 MiB page.
+ */
+export function newHitCounters(entries: number, tables: TableSupport = {}): Float64Array {
+  return carveArrays({ hits: [Float64Array, entries] }, tables.allocateSparse).hits;
 }
 
 /** Policy rows handed to OpenHashTable.insertBatch at a time: 48 KiB of keys, still in cache when placed. */

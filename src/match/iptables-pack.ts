@@ -40,6 +40,11 @@ export interface PackedFamily {
   readonly bytes: Float64Array;
 }
 
+/** The family with zeroed packet and byte counters of its own (the rest shared, read only). */
+export function withOwnCounters(f: PackedFamily): PackedFamily {
+  return { ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) };
+}
+
 export function packFamily(fp: FamilyProgram): PackedFamily {
   const n = fp.rules.length;
   const ports = fp.rules.reduce((k, r) => k + r.dports.length, 0);

@@ -14,7 +14,7 @@
  */
 import type { LoadedEbpf } from '../match/ebpf.js';
 import type { IptablesMatcher } from '../match/iptables.js';
-import type { PackedFamily } from '../match/iptables-pack.js';
+import { withOwnCounters, type PackedFamily } from '../match/iptables-pack.js';
 import type { PackedSet } from '../match/iptables-sets.js';
 import type { Conntrack } from '../conntrack/state.js';
 import { ensureRows } from '../conntrack/state.js';
@@ -180,9 +180,8 @@ export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeMo
 function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, depth: number, sets: NativeHandle): NativeModelHandle {
   // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
   const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
-  const own = (f: PackedFamily): PackedFamily => ({ ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) });
   const lane = (): NativeModelHandle => {
-    const [own4, own6] = [own(v4), own(v6)];
+    const [own4, own6] = [withOwnCounters(v4), withOwnCounters(v6)];
     return { ...iptablesHandle(addon, own4, own6, depth, sets), foldCounters: () => { addCounters(v4, own4); addCounters(v6, own6); } };
   };
   const self: NativeModelHandle = {

@@ -3,7 +3,7 @@
  * models.ebpf, with added fields), and its text table. Built from a Comparison; never matches anything.
  */
 import type { Comparison, ModelComparison } from '../compare/compare.js';
-import type { PassStats } from '../compare/models.js';
+import { nsPerPacket, type PassStats } from '../compare/models.js';
 import type { SweepPoint } from '../compare/sweep.js';
 import type { TrackerSummary } from '../replay/trackers.js';
 import { formatNumber } from './svg.js';
@@ -44,12 +44,12 @@ interface ModelJson {
 }
 
 function engineJson(s: PassStats): EngineJson {
-  return { pps: s.pps, nsPerPacket: s.pps > 0 ? 1e9 / s.pps : 0, passes: s.passes, seconds: s.seconds };
+  return { pps: s.pps, nsPerPacket: nsPerPacket(s.pps), passes: s.passes, seconds: s.seconds };
 }
 
 function modelJson(m: ModelComparison): ModelJson {
   return {
-    pps: m.js.pps, nsPerPacket: m.js.pps > 0 ? 1e9 / m.js.pps : 0, compileSeconds: m.model.compileSeconds,
+    pps: m.js.pps, nsPerPacket: nsPerPacket(m.js.pps), compileSeconds: m.model.compileSeconds,
     memoryBytes: m.model.memoryBytes, size: m.model.size, connectionOpenings: m.js.newPackets, conntrack: m.js.tracker,
     native: m.native ? engineJson(m.native) : null,
   };
