@@ -43,8 +43,9 @@ template <typename T> T *arrayOf(Napi::Value v, napi_typedarray_type type, size_
 
 /*
  * bindReplay(model, modelHandle, ctHandle, natHandle, batchHandle, stats: Float64Array(RS_COUNT),
- * services: Int32Array(batch capacity), maxConnections): the replay handle (run alone, or as a lane of
- * bindLanes, addon-lanes.cc).
+ * services: Int32Array(batch capacity), maxConnections, prefault: PREFAULT_* bits or 0): the replay handle
+ * (run alone, or as a lane of bindLanes, addon-lanes.cc); with PREFAULT_ON it starts its prefault helper
+ * (prefault.h), which takeConnections stops.
  */
 Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -57,8 +58,8 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
   double *stats = arrayOf<double>(info[5], napi_float64_array, RS_COUNT);
   int32_t *services = arrayOf<int32_t>(info[6], napi_int32_array, cap);
   double max = info[7].As<Napi::Number>().DoubleValue();
-  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
-    Napi::TypeError::New(env, "native bindReplay: stats, services or maxConnections wrong, or conntrack scratch smaller than the batch").ThrowAsJavaScriptException();
+  if (!stats || !services || !(max >= 1 && max <= 1u << 30) || !info[8].IsNumber() || cap > c->ct.pending_len || cap > c->ct.fragmentVerdict_len) {
+    Napi::TypeError::New(env, "native bindReplay: stats, services, maxConnections or prefault wrong, or conntrack scratch smaller than the batch").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   ReplayState *st = new ReplayState();
@@ -75,7 +76,11 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
     Napi::Error::New(env, "native replay: out of memory for the conntrack entries' tallies").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  st->r = ns_replay{model, modelOf(m), &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->tally};
+  st->r = ns_replay{model, modelOf(m), &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->tally, nullptr};
+  stats[RS_PREFAULTED] = 0;
+  /* Without a thread (refused) the replay runs as it would without the helper. */
+  int prefault = info[8].As<Napi::Number>().Int32Value();
+  if (prefault & PREFAULT_ON) st->r.prefault = prefault_start(&c->ct, &st->conns, st->tally, st->tally_bytes, prefault);
   Napi::Array keep = Napi::Array::New(env, 6);
   for (uint32_t k = 0; k < 6; k++) keep.Set(k, info[k + 1]);
   st->keep = Napi::Persistent(keep.As<Napi::Object>());
@@ -161,6 +166,7 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   ReplayState *st = replayOf(info[0]);
   if (!st) return env.Undefined();
+  st->stopPrefault();
   replay_flush(&st->r);
   Napi::Array out = Napi::Array::New(env, CONN_COLUMNS);
   size_t rows = st->conns.count; /* the views' length, and what V8 is told the table holds */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "replay.h"
 #include "huge.h"
+#include "prefault.h"
 
 namespace netsieve_addon {
 
@@ -76,7 +77,13 @@ struct ReplayState {
   uint8_t *own_memory = nullptr; /* huge.h memory of own_bytes */
   size_t own_bytes = 0;
   Napi::ObjectReference keep;
+  /* The prefault helper (prefault.h) of a one-thread replay that asked for it: stopped before any table is freed or taken. */
+  void stopPrefault() {
+    r.stats[RS_PREFAULTED] += prefault_stop(r.prefault);
+    r.prefault = nullptr;
+  }
   ~ReplayState() {
+    prefault_stop(r.prefault);
     conns_free(&conns);
     huge_free(tally, tally_bytes);
     huge_free(own_memory, own_bytes);

@@ -65,7 +65,8 @@ enum { NAT_PARAM_MASK = 0, NAT_PARAM_COUNT = 1, NAT_PARAM_SLOTS = 2 };
 
 /* Slots of the Float64Array of a native replay's counters (src/native/layout.ts ReplayStat). */
 enum { RS_PACKETS = 0, RS_IP = 1, RS_NON_IP = 2, RS_MALFORMED = 3, RS_ACCEPTED = 4, RS_DROPPED = 5, RS_ORPHANS = 6,
-       RS_LATER_FRAGMENTS = 7, RS_ICMP_ERRORS = 8, RS_CONNECTIONS = 9, RS_OVERFLOW = 10, RS_COUNT = 11 };
+       RS_LATER_FRAGMENTS = 7, RS_ICMP_ERRORS = 8, RS_CONNECTIONS = 9, RS_OVERFLOW = 10, RS_PREFAULTED = 11,
+       RS_COUNT = 12 };
 
 /* Timeout slots (src/native/layout.ts Timeout). */
 enum { TO_TCP = 0, TO_TCP_UNACKNOWLEDGED = 10, TO_UDP_UNREPLIED = 11, TO_UDP_REPLIED = 12,

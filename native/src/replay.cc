@@ -10,6 +10,7 @@
 #include "replay.h"
 #include "ct-key.h"
 #include "huge.h"
+#include "prefault.h"
 #include "shard.h"
 
 /* --- Service DNAT (src/replay/nat.ts) -------------------------------------------------------------- */
@@ -450,6 +451,7 @@ void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
   r->stats[RS_DROPPED] += dropped;
   r->stats[RS_CONNECTIONS] = r->conns->count;
   r->stats[RS_OVERFLOW] = r->conns->overflow;
+  if (r->prefault) prefault_progress(r->prefault, (uint32_t)r->ct->meta[META_FRESH], r->conns->count);
 }
 
 void replay_rows(ns_replay *r, uint32_t n, int32_t file_index) {

@@ -78,6 +78,7 @@ typedef struct ns_replay {
   double *stats; /* RS_* slots */
   int32_t *services;
   ns_tally *tally; /* one per conntrack entry (ct->expires_len of them) */
+  struct ns_prefault *prefault; /* prefault.h: told the progress after each batch; NULL: none */
 } ns_replay;
 
 /* A table of at most `max` connections; 0 when out of memory. */

@@ -121,13 +121,21 @@ export const NatParam = { MASK: 0, COUNT: 1, SLOTS: 2 } as const;
 /**
  * Slots of the Float64Array of counters a native replay (src/native/replay.ts) adds to: the records and
  * IP rows seen, non-IP and malformed rows, the model's accepted and dropped IP rows, later fragments
- * without a first, later fragments and ICMP errors met while grouping, and the connection table's size
- * and overflow (set, not added).
+ * without a first, later fragments and ICMP errors met while grouping, the connection table's size
+ * and overflow (set, not added), and the bytes the prefault helper faulted in (native/src/prefault.h; set
+ * when the connections are taken).
  */
 export const ReplayStat = {
   PACKETS: 0, IP: 1, NON_IP: 2, MALFORMED: 3, ACCEPTED: 4, DROPPED: 5, ORPHANS: 6, LATER_FRAGMENTS: 7, ICMP_ERRORS: 8,
-  CONNECTIONS: 9, OVERFLOW: 10, COUNT: 11,
+  CONNECTIONS: 9, OVERFLOW: 10, PREFAULTED: 11, COUNT: 12,
 } as const;
+
+/**
+ * bindReplay's `prefault` bits (native/src/prefault.h): ON, a helper thread faults in the tables' fresh
+ * pages ahead of the replay; SETTLE (for tests), stopping waits until the helper covered what the final
+ * progress asks.
+ */
+export const PrefaultMode = { OFF: 0, ON: 1, SETTLE: 2 } as const;
 
 /** Slots of the conntrack `timeouts` array (src/conntrack/timeouts.ts Timeouts, flattened). */
 export const Timeout = {

@@ -31,7 +31,7 @@ export interface NativeAddon {
   /** The walk with every row decoded and run as `run` runs it, in one call; returns rows. */
   walkRun(model: number, model_: NativeHandle, conntrack: NativeHandle, chunk: Uint8Array, batch: NativeHandle, state: Float64Array): number;
   /** A native replay of one model (src/native/replay.ts): its handle, then one call per batch. */
-  bindReplay(model: number, model_: NativeHandle, conntrack: NativeHandle, nat: NativeHandle, batch: NativeHandle, stats: Float64Array, services: Int32Array, maxConnections: number): NativeHandle;
+  bindReplay(model: number, model_: NativeHandle, conntrack: NativeHandle, nat: NativeHandle, batch: NativeHandle, stats: Float64Array, services: Int32Array, maxConnections: number, prefault: number): NativeHandle;
   /** Rows [0, count) of the bound batch, decoded, through DNAT, the model and into connections. */
   replayRows(replay: NativeHandle, count: number, fileIndex: number): void;
   /** Classic pcap records of the chunk walked and decoded into the bound batch, then as replayRows; returns rows. */

@@ -9,7 +9,7 @@ import { RECORD_BYTES, RECORD_DOUBLES, RECORD_WORDS, type ConnectionColumns } fr
 import type { ServiceNat } from '../replay/nat.js';
 import type { FlowBatch } from '../wire/flow-batch.js';
 import { batchHandle, conntrackHandle, type NativeModelHandle } from './engine.js';
-import { Group, NAT_FIELDS, NatParam, ReplayStat } from './layout.js';
+import { Group, NAT_FIELDS, NatParam, PrefaultMode, ReplayStat } from './layout.js';
 import type { NativeAddon, NativeHandle } from './load.js';
 
 export interface NativeReplay {
@@ -37,13 +37,16 @@ export function natHandle(addon: NativeAddon, nat: ServiceNat): NativeHandle {
 /**
  * A replay handle: the model, its tracker, the NAT tables and `batch` bound once; `services` is the
  * per-row Service port scratch (the batch's capacity), `maxConnections` the connection table's cap.
+ * `prefault` (PrefaultMode bits): with ON, a helper thread faults in the tables' pages ahead of the replay
+ * (native/src/prefault.h) until takeNativeConnections; for a replay on one thread with a core to spare.
  */
 export function bindNativeReplay(
   nm: NativeModelHandle, ct: Conntrack, nat: ServiceNat, batch: FlowBatch, services: Int32Array, maxConnections: number,
+  prefault: number = PrefaultMode.OFF,
 ): NativeReplay {
   const a = nm.addon;
   const stats = new Float64Array(ReplayStat.COUNT);
-  const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections);
+  const handle = a.bindReplay(nm.model, nm.handle, conntrackHandle(a, ct, batch.capacity), natHandle(a, nat), batchHandle(a, batch), stats, services, maxConnections, prefault);
   return { addon: a, handle, stats, model: nm, lanes: null };
 }
 

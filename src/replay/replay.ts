@@ -54,6 +54,12 @@ export interface ReplayOptions {
    */
   readonly laneWalk?: 'split' | 'handover';
   /**
+   * A native replay on one thread: whether a helper thread faults in the tables' fresh pages ahead of it
+   * (native/src/prefault.h). Absent: when this machine has a core to spare and the captures are not tiny
+   * (./fused.ts wantsPrefault). For comparisons.
+   */
+  readonly prefault?: boolean;
+  /**
    * Models the caller compiled once (benchmarks: a real-tier compile is too costly to repeat per run):
    * called once per model per replay, for a fresh RowModel with its own tracker. Absent: compiled here.
    * With --threads, lanes (one native model) run the first lane on it and give every other lane a tracker

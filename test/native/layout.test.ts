@@ -23,7 +23,7 @@ import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import {
   BATCH_FIELDS, CONNTRACK_FIELDS, CtParam, EBPF_FIELDS, EbpfParam, Elem, GROUPS, Group, IPT_FAMILY_FIELDS, IptParam,
-  NatParam, NativeModel, ReplayStat, Timeout, WalkSlot,
+  NatParam, NativeModel, PrefaultMode, ReplayStat, Timeout, WalkSlot,
 } from '../../src/native/layout.js';
 import { timeoutSlots } from '../../src/native/engine.js';
 import { CtState, FlowBatch, RowFlag, Verdict } from '../../src/wire/flow-batch.js';
@@ -49,6 +49,7 @@ function expectedConstants(): Record<string, number> {
   add('WALK_', WalkSlot);
   add('NAT_PARAM_', NatParam);
   add('RS_', ReplayStat);
+  add('PREFAULT_', PrefaultMode, ['OFF']);
   add('VERDICT_', Verdict);
   add('CT_', CtState);
   add('ROW_', RowFlag);
