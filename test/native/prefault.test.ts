@@ -14,7 +14,7 @@ import { settleProbes } from '../../src/native/engine.js';
 import { PrefaultMode, ReplayStat } from '../../src/native/layout.js';
 import { bindNativeReplay, takeNativeConnections } from '../../src/native/replay.js';
 import { type ConnectionTable, RECORD_BYTES } from '../../src/replay/connections.js';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, release } from 'node:os';
 import { fusedSetup, readAll, wantsPrefault } from '../../src/replay/fused.js';
 import { replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { SEED_PCAP } from '../replay/helpers.js';
@@ -45,6 +45,12 @@ interface Run {
 const ENTRY_BYTES = 80 + 4 + 4 + 8 + 8 + 4 + 32;
 /** Bytes per connection of the table's columns: the record, firstRecord, firstFile, service, hash, verdict, ctState. */
 const ROW_BYTES = RECORD_BYTES + 8 + 4 + 4 + 4 + 1 + 1;
+
+/** MADV_POPULATE_WRITE came with Linux 5.14; on an older kernel the helper gives up at its first page. */
+function kernelPopulates(): boolean {
+  const [major = 0, minor = 0] = release().split(/[.-]/).map(Number);
+  return major > 5 || (major === 5 && minor >= 14);
+}
 
 /** A fused replay as src/replay/fused.ts runs it, with the helper in `mode`. */
 function fused(path: string, opts: ReplayOptions, mode: number): Run {
@@ -91,6 +97,10 @@ d('prefault helper', () => {
       const on = fused(path, opts, mode);
       expect(on.table, `mode ${mode}: connections`).toEqual(off.table);
       expect(on.stats, `mode ${mode}: counters`).toEqual(off.stats);
+      if (!kernelPopulates()) {
+        expect(on.covered, `kernel ${release()}: the helper gave up`).toBe(0);
+        continue;
+      }
       expect(on.covered, `mode ${mode}: covered at least what the replay used`).toBeGreaterThanOrEqual(on.used);
       // At most four pages of 2 MiB past the progress in each of its 17 arrays (three ahead, one rounding),
       // and the tracker's slots (4 MiB at the default capacity): far from the columns' 344 MB reservation.
