@@ -144,6 +144,7 @@ ns_prefault *prefault_start(const ns_conntrack *ct, const ns_conns *conns, const
   p->add(ct->next, sizeof(int32_t), ct->next_len * sizeof(int32_t), BY_ENTRY);
   p->add(ct->expires, sizeof(double), ct->expires_len * sizeof(double), BY_ENTRY);
   p->add(ct->streamAt, sizeof(double), ct->streamAt_len * sizeof(double), BY_ENTRY);
+  /* (ct->free is left out: it is written only when entries are removed, a stack rarely deep) */
   p->add(ct->state, 1, ct->state_len, BY_ENTRY);
   p->add(ct->status, 1, ct->status_len, BY_ENTRY);
   p->add(ct->lastIndex, 1, ct->lastIndex_len, BY_ENTRY);
