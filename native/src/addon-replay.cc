@@ -77,7 +77,6 @@ Napi::Value BindReplay(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   st->r = ns_replay{model, modelOf(m), &c->ct, &n->nat, &bb->batch, &st->conns, stats, services, st->tally, nullptr};
-  stats[RS_PREFAULTED] = 0;
   /* Without a thread (refused) the replay runs as it would without the helper. */
   int prefault = info[8].As<Napi::Number>().Int32Value();
   if (prefault & PREFAULT_ON) st->r.prefault = prefault_start(&c->ct, &st->conns, st->tally, st->tally_bytes, prefault);

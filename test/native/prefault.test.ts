@@ -13,25 +13,16 @@ import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { settleProbes } from '../../src/native/engine.js';
 import { PrefaultMode, ReplayStat } from '../../src/native/layout.js';
 import { bindNativeReplay, takeNativeConnections } from '../../src/native/replay.js';
-import { type ConnectionTable, RECORD_BYTES } from '../../src/replay/connections.js';
+import { RECORD_BYTES } from '../../src/replay/connections.js';
 import { availableParallelism, release } from 'node:os';
 import { fusedSetup, readAll, wantsPrefault } from '../../src/replay/fused.js';
 import { replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { SEED_PCAP } from '../replay/helpers.js';
-import { requireAddon } from './support.js';
+import { connectionRows, requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
 
 const addon = requireAddon();
 const d = addon === null ? describe.skip : describe;
-
-/** The connection table's rows as plain arrays: every column, the records' bytes whole. */
-function table(t: ConnectionTable): Record<string, unknown> {
-  const rows = (a: ArrayLike<number>, width: number): number[] => Array.from(a).slice(0, t.count * width);
-  return {
-    count: t.count, overflow: t.overflow, key: rows(t.key, RECORD_BYTES / 4), verdict: rows(t.verdict, 1), ctState: rows(t.ctState, 1),
-    firstRecord: rows(t.firstRecord, 1), firstFile: rows(t.firstFile, 1), service: rows(t.service, 1), hashes: rows(t.hashes, 1),
-  };
-}
 
 interface Run {
   readonly table: Record<string, unknown>;
@@ -62,7 +53,7 @@ function fused(path: string, opts: ReplayOptions, mode: number): Run {
   const stats = Array.from(r.stats);
   const covered = stats.splice(ReplayStat.PREFAULTED, 1)[0]!;
   const entries = rowModel.conntrack.table.meta[TableMeta.FRESH]!;
-  return { table: table(connections), stats, covered, used: entries * ENTRY_BYTES + connections.count * ROW_BYTES };
+  return { table: connectionRows(connections), stats, covered, used: entries * ENTRY_BYTES + connections.count * ROW_BYTES };
 }
 
 d('prefault helper', () => {
@@ -86,7 +77,7 @@ d('prefault helper', () => {
     const on = replay([path], { ...opts, prefault: true });
     const off = replay([path], { ...opts, prefault: false });
     expect(on.connections.count).toBeGreaterThan(5000);
-    const strip = (r: typeof on) => ({ ...r, seconds: 0, cpuSeconds: 0, connections: table(r.connections) });
+    const strip = (r: typeof on) => ({ ...r, seconds: 0, cpuSeconds: 0, connections: connectionRows(r.connections) });
     expect(strip(on)).toEqual(strip(off));
   });
 

@@ -27,7 +27,6 @@ import { canFuseLanes } from '../../src/replay/fused-lanes.js';
 import { trackerWarnings } from '../../src/replay/trackers.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
-import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
 import { bindNativeLanes, bindNativeReplay, CONNECTION_COLUMNS, natHandle } from '../../src/native/replay.js';
 import type { NativeModelHandle } from '../../src/native/engine.js';
 import { WalkSlot } from '../../src/native/layout.js';
@@ -37,7 +36,7 @@ import { openCapture } from '../../src/traffic/pcap/reader.js';
 import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { IcmpType, setAddress, TcpFlag, type PacketSpec } from '../../src/wire/craft.js';
 import { SEED_CLUSTER, SEED_PCAP, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
-import { requireAddon } from './support.js';
+import { connectionRows, requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
 import { ngHeader, ngPacket } from '../traffic/pcap/build.js';
 
@@ -49,22 +48,10 @@ const d = addon === null ? describe.skip : describe;
  */
 const MODELS: ModelName[] = ['ebpf', 'iptables', 'reference'];
 
-const COLUMNS = ['verdict', 'ctState', 'firstRecord', 'firstFile', 'service', 'hashes'] as const;
-
-/** Per connection: its key words and its three counters (the rest of a record is nobody's). */
-function records(t: ConnectionTable): number[][] {
-  return Array.from({ length: t.count }, (_, c) => [
-    ...t.key.subarray(c * RECORD_WORDS, c * RECORD_WORDS + 10),
-    ...[Count.PACKETS, Count.BYTES, Count.DROPPED].map((w) => t.counts[c * RECORD_DOUBLES + w]!),
-  ]);
-}
-
 /** The result without its timings, the connection table as plain arrays of its `count` rows. */
 function comparable(r: ReplayResult): Record<string, unknown> {
   const { seconds: _s, cpuSeconds: _c, connections: t, nat: _n, models, ...rest } = r;
-  const table: Record<string, unknown> = { count: t.count, overflow: t.overflow };
-  for (const col of COLUMNS) table[col] = Array.from((t[col] as Uint8Array).subarray(0, t.count));
-  table.records = records(t);
+  const table = connectionRows(t);
   // A tracker's peak and count are per shard with --threads (expectSameReplay compares them on one thread).
   const tracked = models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: { capacity: m.tracker.capacity, evictions: m.tracker.evictions } }));
   return { ...rest, models: tracked, table };

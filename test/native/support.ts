@@ -1,5 +1,6 @@
-/** Helpers for the native tests: the addon (or a clear failure), seeded batches, and batch copies. */
+/** Helpers for the native tests: the addon (or a clear failure), seeded batches, batch copies, connection tables as plain arrays. */
 import { loadNative, type NativeAddon } from '../../src/native/load.js';
+import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
 import type { Flow } from '../../src/model/evaluate.js';
 import { ipToWords } from '../../src/model/ip.js';
 import { CtState, FlowBatch, RowFlag } from '../../src/wire/flow-batch.js';
@@ -11,6 +12,19 @@ export function requireAddon(): NativeAddon | null {
   if (r.addon !== null) return r.addon;
   if (process.env['NETSIEVE_NATIVE'] === 'off') return null;
   throw new Error(`the native addon is not built (${r.reason}); run npm install (or node native/install.mjs)`);
+}
+
+const CONNECTION_COLUMNS = ['verdict', 'ctState', 'firstRecord', 'firstFile', 'service', 'hashes'] as const;
+
+/** A connection table as plain arrays of its `count` rows: every column, and per record its key words and three counters (the rest of a record is nobody's). */
+export function connectionRows(t: ConnectionTable): Record<string, unknown> {
+  const table: Record<string, unknown> = { count: t.count, overflow: t.overflow };
+  for (const col of CONNECTION_COLUMNS) table[col] = Array.from((t[col] as Uint8Array).subarray(0, t.count));
+  table.records = Array.from({ length: t.count }, (_, c) => [
+    ...t.key.subarray(c * RECORD_WORDS, c * RECORD_WORDS + 10),
+    ...[Count.PACKETS, Count.BYTES, Count.DROPPED].map((w) => t.counts[c * RECORD_DOUBLES + w]!),
+  ]);
+  return table;
 }
 
 const INPUTS = [
