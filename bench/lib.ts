@@ -73,3 +73,14 @@ export function arg(name: string): string | undefined {
 export function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;
 }
+
+/** bench/ladder.ts: the best packets per wall second of each rung; `packets` is the capture's. */
+export interface Ladder {
+  readonly packets: number;
+  readonly walk: number;
+  readonly decode: number;
+  readonly track: number;
+  readonly replay: number;
+}
+
+export const RUNGS = ['walk', 'decode', 'track', 'replay'] as const;

@@ -4,6 +4,7 @@
  */
 import { barChartSvg, lineChartSvg } from '../src/report/svg.js';
 import type { CaptureResult } from './capture.js';
+import { RUNGS } from './lib.js';
 import type { ModelRun, Results, TierRun } from './run.js';
 
 const mpps = (pps: number | null | undefined): string => (pps ? (pps / 1e6).toFixed(2) : '-');
@@ -35,6 +36,31 @@ function tierRows(t: TierRun): string[] {
   });
 }
 
+const nsPerPacket = (pps: number): number => 1e9 / pps;
+
+/** bench/ladder.ts's rungs of one model, and each stage's nanoseconds a packet (the difference of neighbouring rungs). */
+function ladderRow(tier: string, m: ModelRun): string | null {
+  const l = m.ladder;
+  if (!l) return null;
+  const ns = RUNGS.map((rung) => nsPerPacket(l[rung]));
+  const stages = ns.map((x, k) => (k === 0 ? x : x - ns[k - 1]!).toFixed(1));
+  return `| ${tier} | ${m.model} | ${RUNGS.map((rung) => mpps(l[rung])).join(' | ')} | ${stages.join(' / ')} | ${ns[ns.length - 1]!.toFixed(1)} |`;
+}
+
+function ladderSection(r: Results): string[] {
+  const rows = r.tiers.flatMap((t) => t.models.map((m) => ladderRow(t.tier.name, m))).filter((x): x is string => x !== null);
+  if (!rows.length) return [];
+  return [
+    '### Where a native replay\'s time goes (one thread, bench/ladder.ts)', '',
+    'The same capture read four ways in turns, each adding a stage to the one before, best of five each, Mpps: the record walk; walk and decode; ' +
+      'then conntrack and the model; then `replay()` itself (one thread, no prefault helper: Service DNAT, the connection table and the report\'s tables added). ' +
+      'Each stage\'s nanoseconds a packet is the difference of its rung and the one before (a negative one is noise).', '',
+    '| tier | model | walk | + decode | + conntrack, model | replay() | ns a packet: walk / decode / conntrack, model / DNAT, connections, report | ns a packet |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows, '',
+  ];
+}
+
 function tierNotes(t: TierRun): string {
   const r = t.restore;
   const restore = !r ? 'no iptables output to load' : r.ok
@@ -61,6 +87,7 @@ export function renderMarkdown(r: Results): string {
     '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | native staged | native fused | fused 2 threads | per CPU s: TS / fused | compile s | peak RSS MiB | output |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.tiers.flatMap(tierRows), '',
+    ...ladderSection(r),
     ...r.tiers.map(tierNotes), '',
     `- ${r.threads}.`,
     `- Whole run: ${r.seconds.toFixed(0)} s.`, '',

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCapture, type CaptureResult } from './capture.js';
-import { arg, DIST, machine, ROOT, seconds, type Machine } from './lib.js';
+import { arg, DIST, type Ladder, machine, ROOT, seconds, type Machine } from './lib.js';
 import { renderCharts, renderMarkdown } from './report.js';
 import { restoreInNamespace, type RestoreResult } from './restore.js';
 import { clusterFile, generated, tierByName, type Tier } from './tiers.js';
@@ -30,6 +30,8 @@ export interface ModelRun {
   readonly replayPps: number;
   readonly replayNativePps: number | null;
   readonly replay?: EndToEnd;
+  /** bench/ladder.ts: the native replay's stages, one thread (absent before 2026-11-27 19:40, null without the addon). */
+  readonly ladder?: Ladder | null;
   readonly native: string;
   readonly seconds: number;
 }

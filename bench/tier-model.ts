@@ -30,7 +30,8 @@ import type { RowModel } from '../src/replay/models.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { CtState, FlowBatch } from '../src/wire/flow-batch.js';
-import { measure, seconds, type Measured } from './lib.js';
+import { stageLadder } from './ladder.js';
+import { type Ladder, measure, seconds, type Measured } from './lib.js';
 import { clusterFile, tierByName } from './tiers.js';
 
 const options = DEFAULT_EVAL_OPTIONS;
@@ -165,6 +166,14 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   };
 }
 
+/** bench/ladder.ts on the model compiled above, when the addon loads; null otherwise. */
+async function nativeLadder(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string): Promise<Ladder | null> {
+  const addon = nativeAddon().addon;
+  const nm = c.bindNative();
+  if (!addon || !nm) return null;
+  return stageLadder(addon, nm, pcap, { index, evalOptions: options, models: [model], rowModels: () => c.rowModel(hugeAllocator(addon)) });
+}
+
 interface Runs {
   /** Best of the runs, packets per wall second and per CPU second. */
   readonly pps: number;
@@ -221,12 +230,13 @@ async function main(): Promise<void> {
   if (!existsSync(pcap)) synthToSink(index, { packets: Number(packetsText), seed: 1, size: { kind: 'fixed', bytes: 64 } }, fileSink(pcap));
   const traffic = decodeCaptures([pcap], index);
   const e2e = await endToEnd(c, model, index, pcap, skip !== 'no-threads');
+  const ladder = await nativeLadder(c, model, index, pcap);
   const cls = classification(c, traffic);
   const load = nativeAddon();
   process.stdout.write(`${JSON.stringify({
     tier: tier.name, model, loadSeconds, compileSeconds: c.compileSeconds, packSeconds: c.packSeconds, size: c.size,
     rssBeforeCompile, rssAfterCompile, packets: traffic.packets, classify: cls.cases, costPerPacket: cls.costPerPacket,
-    replayPps: e2e.ts, replayNativePps: e2e.native, replay: e2e, native: load.addon ? 'loaded' : `not loaded: ${load.reason}`, seconds: seconds(t0),
+    replayPps: e2e.ts, replayNativePps: e2e.native, replay: e2e, ladder, native: load.addon ? 'loaded' : `not loaded: ${load.reason}`, seconds: seconds(t0),
   })}\n`);
 }
 

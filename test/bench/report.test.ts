@@ -54,6 +54,18 @@ describe('benchmark report', () => {
     expect(renderMarkdown(r)).toContain('| 2.70 (1.37x, machine 1.42x) |');
   });
 
+  test('the stage ladder gives each rung in Mpps and each stage as the difference of neighbouring rungs in ns', () => {
+    const r = results();
+    expect(renderMarkdown(r)).not.toContain('Where a native replay');
+    const m = r.tiers[0]!.models[1]!;
+    // 10, 8, 2 and 1.6 Mpps: 100, 125, 500 and 625 ns a packet, so 100 / 25 / 375 / 125 ns a stage.
+    r.tiers[0]!.models[1] = { ...m, ladder: { packets: 1000, walk: 10e6, decode: 8e6, track: 2e6, replay: 1.6e6 } };
+    const md = renderMarkdown(r);
+    expect(md).toContain('Where a native replay');
+    expect(md).toContain('| small | ebpf | 10.00 | 8.00 | 2.00 | 1.60 | 100.0 / 25.0 / 375.0 / 125.0 | 625.0 |');
+    expect(md).not.toContain('| small | iptables | 10.00');
+  });
+
   test('a changed measurement changes the table (nothing is hard-coded)', () => {
     const r = results();
     const m = r.tiers[0]!.models[0]!;
