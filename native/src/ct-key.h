@@ -68,4 +68,20 @@ static inline int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b
   return h;
 }
 
+/*
+ * The hash of the reply tuple ct_confirm enters for a connection opened by a row whose tuple is `key`
+ * (conntrack.cc reply_key: the ends and ports swapped), for the ported protocols; -1 for the others
+ * (an ICMP query's reply takes the inverse type, left to ct_confirm). A hint: its home slot is
+ * prefetched for the rows that will most likely open a connection (replay.cc hint_row).
+ */
+static inline int64_t ct_reply_hash(const uint32_t *key) {
+  if (!has_ports(key[PROTO_WORD] & 0xff)) return -1;
+  uint32_t reply[TUPLE_WORDS];
+  memcpy(reply, key + 4, 16);
+  memcpy(reply + 4, key, 16);
+  reply[PROTO_WORD] = key[PROTO_WORD];
+  reply[PORT_WORD] = (key[PORT_WORD] << 16) | (key[PORT_WORD] >> 16);
+  return hash_tuple(reply);
+}
+
 #endif

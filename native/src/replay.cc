@@ -391,22 +391,28 @@ enum { HINT_AHEAD = 16, HINT_RING = 64 };
 
 /*
  * Cache hints for row j, HINT_AHEAD / 2 rows ahead of the row being run, its tracker home slot having
- * been prefetched HINT_AHEAD rows ahead (ct_prefetch_slot gave `ct_hash`). A home slot in use names the
- * entry the lookup will most likely compare first: its tuple is prefetched (perf samples had a sixth of
- * ct_track's time waiting on it in same_tuple; 11% after), and -1 returned. An empty one means a flow the
- * tracker does not hold, whose row will look its connection up: the row's connection hash is returned
- * (account_row takes it) and its index slot prefetched.
+ * been prefetched HINT_AHEAD rows ahead (ct_prefetch_slot gave `ct_hash` and built its tuple `key`). A
+ * home slot that holds this hash names the entry the lookup will most likely compare first: its tuple
+ * is prefetched (perf samples had a sixth of ct_track's time waiting on it in same_tuple; 11% after),
+ * and -1 returned. A home slot that is empty, or holds another flow's hash (the lookup never reads that
+ * entry's tuple: it compares hashes first), means a flow the tracker most likely does not hold: the row
+ * will look its connection up and, accepted, enter the tracker, so the row's connection hash is returned
+ * (account_row takes it) and its index slot prefetched, and so is the home slot of the reply tuple that
+ * ct_confirm will place (perf: 70% of ct_confirm's samples waited on that load).
  */
-static inline int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash) {
+static NS_INLINE int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash, const uint32_t *key) {
   /* ct_prefetch_slot hashes only IP rows that are not later fragments, malformed or ICMP errors: rows
      whose own tuple keys their connection (stage.ts connectionOf). */
   if (ct_hash < 0) return -1;
   const ns_conntrack *ct = r->ct;
-  int32_t ref = ct->slots[2 * ((uint32_t)ct_hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK])];
-  if (ref != 0) {
-    __builtin_prefetch(ct_tuple_of(ct, ref - 1));
+  uint32_t mask = (uint32_t)ct->params[CT_PARAM_TABLE_MASK];
+  const int32_t *home = ct->slots + 2 * ((uint32_t)ct_hash & mask);
+  if (home[0] != 0 && (uint32_t)home[1] == (uint32_t)ct_hash) {
+    __builtin_prefetch(ct_tuple_of(ct, home[0] - 1));
     return -1;
   }
+  int64_t reply = ct_reply_hash(key);
+  if (reply >= 0) __builtin_prefetch(ct->slots + 2 * ((uint32_t)reply & mask));
   int32_t h = row_hash(r->b, j);
   __builtin_prefetch(&r->conns->slots[((uint32_t)h & r->conns->mask) * 2]);
   return (int64_t)(uint32_t)h;
@@ -424,11 +430,11 @@ void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
   int64_t ct_ring[HINT_RING], conn_ring[HINT_RING];
   uint32_t key_ring[HINT_RING][TUPLE_WORDS]; /* each row's tracker tuple, built once, for ct_track */
   for (uint32_t j = 0; j < d && j < n; j++) ct_ring[j & m] = ct_prefetch_slot(r->ct, b, j, key_ring[j & m]);
-  for (uint32_t j = 0; j < d2 && j < n; j++) conn_ring[j & m] = hint_row(r, j, ct_ring[j & m]);
+  for (uint32_t j = 0; j < d2 && j < n; j++) conn_ring[j & m] = hint_row(r, j, ct_ring[j & m], key_ring[j & m]);
   ct_set_owner(r);
   for (uint32_t i = 0; i < n; i++) {
     if (i + d < n) ct_ring[(i + d) & m] = ct_prefetch_slot(r->ct, b, i + d, key_ring[(i + d) & m]);
-    if (i + d2 < n) conn_ring[(i + d2) & m] = hint_row(r, i + d2, ct_ring[(i + d2) & m]);
+    if (i + d2 < n) conn_ring[(i + d2) & m] = hint_row(r, i + d2, ct_ring[(i + d2) & m], key_ring[(i + d2) & m]);
     orphans += run_row(r->model, &r->m, r->ct, b, i, ct_ring[i & m], key_ring[i & m]);
     if (b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
