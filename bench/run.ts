@@ -30,7 +30,7 @@ export interface ModelRun {
   readonly replayPps: number;
   readonly replayNativePps: number | null;
   readonly replay?: EndToEnd;
-  /** bench/ladder.ts: the native replay's stages, one thread (absent before 2026-11-27 19:40, null without the addon). */
+  /** bench/ladder.ts: the native replay's stages, one thread (absent before 2026-11-27 19:00, null without the addon). */
   readonly ladder?: Ladder | null;
   readonly native: string;
   readonly seconds: number;
