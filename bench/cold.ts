@@ -19,7 +19,7 @@ import { indexCluster } from '../src/model/cluster-index.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
-import { arg, DIST, machine, ROOT } from './lib.js';
+import { arg, DIST, machine, ROOT, seconds } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
 /** One CLI run: the report's replay seconds and the process's wall seconds. */
@@ -94,11 +94,11 @@ export function cliRun(pcap: string, cluster: string, model: string, threads: nu
   const started = process.hrtime.bigint();
   const run = spawnSync(process.execPath, [cli, 'replay', pcap, '--cluster', cluster, '--model', model,
     '--threads', String(threads), '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const wall = seconds(started);
   if (run.status !== 0) fail(`netsieve replay exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
-  const seconds = (JSON.parse(run.stdout) as { seconds?: unknown }).seconds;
-  if (typeof seconds !== 'number') fail('the replay report has no "seconds"');
-  return { replay: seconds, wall };
+  const replay = (JSON.parse(run.stdout) as { seconds?: unknown }).seconds;
+  if (typeof replay !== 'number') fail('the replay report has no "seconds"');
+  return { replay, wall };
 }
 
 function coldTier(tier: Tier, dir: string, packets: number, rounds: number, idle: number, model: string): ColdRound[] {

@@ -19,7 +19,7 @@ import { hugeAllocator, type NativeAddon } from '../src/native/load.js';
 import { openNativeCapture } from '../src/native/walk.js';
 import { replay, type ReplayOptions } from '../src/replay/replay.js';
 import { FlowBatch } from '../src/wire/flow-batch.js';
-import { type Ladder, RUNGS } from './lib.js';
+import { type Ladder, RUNGS, seconds } from './lib.js';
 
 const BATCH_ROWS = 4096;
 /* Rounds; best of them: fresh memory moves a run by a third on this project's VMs (bench/README.md). */
@@ -30,7 +30,7 @@ const PREFETCH_ROWS = 16;
 function timed(fn: () => number): { rows: number; seconds: number } {
   const t = process.hrtime.bigint();
   const rows = fn();
-  return { rows, seconds: Number(process.hrtime.bigint() - t) / 1e9 };
+  return { rows, seconds: seconds(t) };
 }
 
 /** One pass of the native walk over `pcap`: decoding or not, and with `run` each batch through conntrack and the model. */

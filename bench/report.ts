@@ -2,6 +2,7 @@
  * The benchmark results as a markdown table (bench/results/latest.md, pasted into the README) and SVG
  * charts. Ratios are computed from figures measured side by side in the same run.
  */
+import { nsPerPacket } from '../src/compare/models.js';
 import { barChartSvg, lineChartSvg } from '../src/report/svg.js';
 import type { CaptureResult } from './capture.js';
 import { RUNGS } from './lib.js';
@@ -35,8 +36,6 @@ function tierRows(t: TierRun): string[] {
       `${m.compileSeconds.toFixed(2)} | ${mib(m.rssAfterCompile)} (${mib(m.rssBeforeCompile)}) | ${size} |`;
   });
 }
-
-const nsPerPacket = (pps: number): number => 1e9 / pps;
 
 /** bench/ladder.ts's rungs of one model, and each stage's nanoseconds a packet (the difference of neighbouring rungs). */
 function ladderRow(tier: string, m: ModelRun): string | null {
