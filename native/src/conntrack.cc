@@ -230,15 +230,14 @@ void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
 }
 
 static int reply_key(void) {
-  for (int k = 0; k < 4; k++) { key[TUPLE_WORDS + k] = key[4 + k]; key[TUPLE_WORDS + 4 + k] = key[k]; }
-  uint32_t proto_word = key[PROTO_WORD], proto = proto_word & 0xff, ports = key[PORT_WORD];
-  key[TUPLE_WORDS + PROTO_WORD] = proto_word;
+  reply_ends_into(key + TUPLE_WORDS, key);
+  uint32_t proto = key[PROTO_WORD] & 0xff, ports = key[PORT_WORD];
   if (is_icmp(proto)) {
     uint32_t inv = inverse_icmp_type(proto == 58, (ports >> 8) & 0xff);
     if (inv == 0) return 0;
     key[TUPLE_WORDS + PORT_WORD] = (ports & 0xffff00ffu) | ((inv - 1) << 8);
   } else {
-    key[TUPLE_WORDS + PORT_WORD] = ((ports & 0xffff) << 16) | (ports >> 16);
+    key[TUPLE_WORDS + PORT_WORD] = reply_ports(key);
   }
   return 1;
 }

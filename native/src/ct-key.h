@@ -69,18 +69,29 @@ static inline int64_t ct_prefetch_slot(const ns_conntrack *ct, const ns_batch *b
 }
 
 /*
- * The hash of the reply tuple ct_confirm enters for a connection opened by a row whose tuple is `key`
- * (conntrack.cc reply_key: the ends and ports swapped), for the ported protocols; -1 for the others
- * (an ICMP query's reply takes the inverse type, left to ct_confirm). A hint: its home slot is
- * prefetched for the rows that will most likely open a connection (replay.cc hint_row).
+ * The reply direction of tuple `k` into `out`, but for its "ports" word: the ends swapped, the family
+ * and protocol kept (keys.ts replyKey). A ported protocol's reply ports are reply_ports(k); an ICMP
+ * query's word takes the inverse type (conntrack.cc reply_key).
+ */
+static inline void reply_ends_into(uint32_t *out, const uint32_t *k) {
+  memcpy(out, k + 4, 16);
+  memcpy(out + 4, k, 16);
+  out[PROTO_WORD] = k[PROTO_WORD];
+}
+
+static inline uint32_t reply_ports(const uint32_t *k) { return (k[PORT_WORD] << 16) | (k[PORT_WORD] >> 16); }
+
+/*
+ * The hash of the reply tuple ct_confirm enters for a connection opened by a row whose tuple is `key`,
+ * for the ported protocols; -1 for the others (an ICMP query's reply takes the inverse type, left to
+ * ct_confirm). A hint: its home slot is prefetched for the rows that will most likely open a connection
+ * (replay.cc hint_row).
  */
 static inline int64_t ct_reply_hash(const uint32_t *key) {
   if (!has_ports(key[PROTO_WORD] & 0xff)) return -1;
   uint32_t reply[TUPLE_WORDS];
-  memcpy(reply, key + 4, 16);
-  memcpy(reply + 4, key, 16);
-  reply[PROTO_WORD] = key[PROTO_WORD];
-  reply[PORT_WORD] = (key[PORT_WORD] << 16) | (key[PORT_WORD] >> 16);
+  reply_ends_into(reply, key);
+  reply[PORT_WORD] = reply_ports(key);
   return hash_tuple(reply);
 }
 
