@@ -47,8 +47,8 @@ exitWhenWritten();
  * Every command's work is synchronous and done by now, its output written (pipes blocking, above; files
  * and terminals are written synchronously). Left to itself, Node would still wait for V8's background
  * tasks before exiting: after a replay, a garbage collection of its tables started by their external
- * memory, 30-50 ms with no handle open (`process._getActiveHandles()` empty) of a 0.5 s run. Exiting now
- * skips that wait; with a write still queued (a pipe Node could not make blocking) the loop drains it first.
+ * memory, 25-48 ms with no handle open of a 0.5 s run (bench/NOTES.md: 1.04x wall over 30 rounds). Exiting
+ * now skips that wait; with a write still queued (a pipe Node could not make blocking) the loop drains it first.
  */
 function exitWhenWritten(): void {
   if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit();
