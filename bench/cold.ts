@@ -19,7 +19,7 @@ import { indexCluster } from '../src/model/cluster-index.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
-import { arg, DIST, machine, ROOT, seconds } from './lib.js';
+import { arg, DIST, failer, machine, ROOT, seconds } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
 /** One CLI run: the report's replay seconds and the process's wall seconds. */
@@ -76,10 +76,7 @@ export function coldTable(rows: readonly { tier: string; packets: number; s: Col
   return `${lines.join('\n')}\n`;
 }
 
-function fail(message: string): never {
-  process.stderr.write(`bench: cold: ${message}\n`);
-  process.exit(2);
-}
+const fail: (message: string) => never = failer('cold');
 
 function sleep(seconds: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
@@ -116,7 +113,13 @@ function coldTier(tier: Tier, dir: string, packets: number, rounds: number, idle
 }
 
 function main(): void {
-  const tiers = (arg('--tiers') ?? 'small,real').split(',').map((t) => tierByName(t.trim()));
+  const tiers = (arg('--tiers') ?? 'small,real').split(',').map((t) => {
+    try {
+      return tierByName(t.trim());
+    } catch (e) {
+      return fail(`--tiers: ${(e as Error).message}`);
+    }
+  });
   const packets = Number(arg('--packets') ?? 1_000_000);
   const rounds = Number(arg('--rounds') ?? 8);
   const idle = Number(arg('--idle') ?? 4);

@@ -21,15 +21,12 @@ import { replay } from '../src/replay/replay.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { type Counts, type Stage, STAGES, stageCounts } from './cachegrind.js';
-import { arg, DIST, machine, ROOT } from './lib.js';
+import { arg, DIST, failer, machine, ROOT } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
 const CACHES = ['--D1=32768,8,64', '--LL=33554432,16,64'];
 
-function fail(message: string): never {
-  process.stderr.write(`bench: instructions: ${message}\n`);
-  process.exit(2);
-}
+const fail: (message: string) => never = failer('instructions');
 
 /** One native replay of the capture; prints its packet count. */
 function child(cluster: string, pcap: string, model: 'ebpf' | 'iptables', threads: number): void {

@@ -70,6 +70,14 @@ export function arg(name: string): string | undefined {
   return k >= 0 ? process.argv[k + 1] : undefined;
 }
 
+/** A bench script's way to stop on bad input or a missing tool: one line on stderr naming the script, exit 2. */
+export function failer(script: string): (message: string) => never {
+  return (message) => {
+    process.stderr.write(`bench: ${script}: ${message}\n`);
+    process.exit(2);
+  };
+}
+
 export function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;
 }
