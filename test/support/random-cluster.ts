@@ -280,13 +280,22 @@ const PORT_CHOICES = [[0.35, 'container'], [0.3, 'vocab'], [0.2, 'edge'], [0.15,
 function randomFlow(ctx: Ctx, pools: FlowPools): Flow {
   const { rng } = ctx;
   let family = familyOf(ctx);
-  if (pools.pods[family].length === 0) family = family === 4 ? 6 : 4;
+  const other: Family = family === 4 ? 6 : 4;
+  if (pools.pods[family].length === 0 && pools.pods[other].length > 0) family = other;
   const pods = pools.pods[family];
   const others = pools.others[family];
+  // No pod has an address of the family (a one-family scenario whose few pods all drew only the other
+  // family's, so have none): the flow runs between nodes and external addresses, of the family asked.
+  if (pods.length === 0) return withPorts(rng, pools, family, rng.pick(others), rng.pick(others));
   const kind = rng.weighted(FLOW_KINDS);
   const a = rng.pick(pods);
   const [src, dst] = kind === 'pod-pod' ? [a, rng.pick(pods)] : kind === 'self' ? [a, a]
     : kind === 'pod-out' ? [a, rng.pick(others)] : kind === 'in-pod' ? [rng.pick(others), a] : [rng.pick(others), rng.pick(others)];
+  return withPorts(rng, pools, family, src, dst);
+}
+
+/** The flow from `src` to `dst`: a protocol of the family, and a destination port when it has ports. */
+function withPorts(rng: Rng, pools: FlowPools, family: Family, src: Endpoint, dst: Endpoint): Flow {
   const protocol = rng.weighted(FLOW_PROTOCOLS[family]);
   const l4 = protocol === IPPROTO.TCP || protocol === IPPROTO.UDP || protocol === IPPROTO.SCTP;
   return { src: src.ip, dst: dst.ip, protocol, dstPort: l4 ? randomDstPort(rng, pools.ranges, dst.pod) : 0 };
