@@ -7,6 +7,7 @@
 #include <new>
 #include <string.h>
 #include <sys/mman.h>
+#include <v8.h>
 #include "bound.h"
 #include "huge.h"
 
@@ -124,11 +125,31 @@ Napi::Value WalkReplay(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, rows);
 }
 
-/* A mapping handed to V8 (external ArrayBuffer): its mapped length, and the bytes reported to V8 for it. */
+/*
+ * A mapping handed to V8 (external ArrayBuffer): its mapped length, the bytes V8 is told it holds, and,
+ * for a quiet one (quietMapping), the telling that tells V8 of it (0: told at once).
+ */
 struct Mapping {
   size_t mapped;
   int64_t counted;
+  uint64_t telling;
 };
+
+/*
+ * Quiet mappings not told to V8 yet, per JavaScript thread (a mapping's finalizer runs on the thread that
+ * made it): their bytes, and the tellings. A mapping of telling t is told once `told` reaches t.
+ */
+thread_local int64_t untold = 0;
+thread_local uint64_t telling = 1, told = 0;
+/* Beyond this much untold memory, a new quiet mapping tells the ones before it first. */
+constexpr int64_t UNTOLD_LIMIT = int64_t(1) << 30;
+
+void tellUntold(napi_env env) {
+  int64_t total;
+  if (untold != 0) napi_adjust_external_memory(env, untold, &total);
+  untold = 0;
+  told = telling++;
+}
 
 /*
  * V8 learns of the memory (napi_adjust_external_memory), so that a process replaying again and again
@@ -139,19 +160,46 @@ void unmapMapping(napi_env env, void *data, void *hint) {
   Mapping *m = static_cast<Mapping *>(hint);
   munmap(data, m->mapped);
   int64_t total;
-  napi_adjust_external_memory(env, -m->counted, &total);
+  if (m->telling <= told) napi_adjust_external_memory(env, -m->counted, &total);
+  else untold -= m->counted;
   delete m;
 }
 
 /* `length` bytes at `p` (a mapping of `mapped` bytes) as an external ArrayBuffer that unmaps it; false if refused. */
 bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, napi_value *buffer) {
-  Mapping *m = new (std::nothrow) Mapping{mapped, (int64_t)length};
+  Mapping *m = new (std::nothrow) Mapping{mapped, (int64_t)length, 0};
   if (!m || napi_create_external_arraybuffer(env, p, length, unmapMapping, m, buffer) != napi_ok) {
     delete m;
     return false;
   }
   int64_t total;
   napi_adjust_external_memory(env, m->counted, &total);
+  return true;
+}
+
+/*
+ * The same, quiet: V8 is not told of the memory until the next tellExternalMemory(), which replay() calls
+ * as it returns. An ArrayBuffer from napi_create_external_arraybuffer is counted by V8 itself as it is made
+ * (Node gives it a deleter), and a replay makes its tables as it starts: at the large tier that started a
+ * marking of the whole heap ("external memory pressure", --trace-gc) whose concurrent part ran beside the
+ * replay, on the core its second lane or prefault helper needed. So the buffer is V8's own ArrayBuffer
+ * over the mapping with an empty deleter (not counted), and the mapping is unmapped by a finalizer on
+ * the buffer object. Node-API has no such buffer: this is V8's API, and a napi_value is a V8 handle's
+ * address, as in Node's own js_native_api_v8.h (JsValueFromV8LocalValue). Never transfer such a buffer
+ * to another thread (postMessage): the finalizer of the object left behind would unmap the memory.
+ */
+bool quietMapping(napi_env env, void *p, size_t length, size_t mapped, napi_value *buffer) {
+  if (untold > 0 && untold + (int64_t)length > UNTOLD_LIMIT) tellUntold(env);
+  Mapping *m = new (std::nothrow) Mapping{mapped, (int64_t)length, telling};
+  if (!m) return false;
+  v8::Isolate *isolate = v8::Isolate::GetCurrent();
+  v8::Local<v8::Value> ab = v8::ArrayBuffer::New(isolate, v8::ArrayBuffer::NewBackingStore(p, length, v8::BackingStore::EmptyDeleter, nullptr));
+  *buffer = reinterpret_cast<napi_value>(*ab);
+  if (napi_add_finalizer(env, *buffer, p, unmapMapping, m, nullptr) != napi_ok) {
+    delete m; /* the ArrayBuffer, unreferenced, is collected without touching the mapping, which the caller unmaps */
+    return false;
+  }
+  untold += m->counted;
   return true;
 }
 
@@ -189,6 +237,7 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
  * unmapped when V8 collects it; `name` for errors.
  */
 static Napi::Value mappedBuffer(const Napi::CallbackInfo &info, const char *name, void *(*map)(size_t), size_t (*mapped)(size_t)) {
+  bool quiet = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   Napi::Env env = info.Env();
   double bytes = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (!(bytes >= 0 && bytes <= 64.0 * (1ull << 30))) {
@@ -198,7 +247,7 @@ static Napi::Value mappedBuffer(const Napi::CallbackInfo &info, const char *name
   size_t length = (size_t)bytes, whole = mapped(length > 0 ? length : 1);
   void *p = map(length);
   napi_value buffer;
-  if (!p || !externalMapping(env, p, length, whole, &buffer)) {
+  if (!p || !(quiet ? quietMapping : externalMapping)(env, p, length, whole, &buffer)) {
     if (p) munmap(p, whole);
     Napi::Error::New(env, std::string("native ") + name + ": out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -207,13 +256,21 @@ static Napi::Value mappedBuffer(const Napi::CallbackInfo &info, const char *name
 }
 
 /*
- * hugeBuffer(bytes): a zeroed ArrayBuffer in huge pages (huge.h huge_map): memory for a big table that
- * is filled once allocated (the conntrack arrays), at one page fault per 2 MiB.
+ * hugeBuffer(bytes, quiet?): a zeroed ArrayBuffer in huge pages (huge.h huge_map): memory for a big table
+ * that is filled once allocated (the conntrack arrays), at one page fault per 2 MiB. `quiet`: V8 is told
+ * of it only at the next tellExternalMemory(), and it must stay on this thread (quietMapping).
  */
 Napi::Value HugeBuffer(const Napi::CallbackInfo &info) { return mappedBuffer(info, "hugeBuffer", huge_map, huge_round); }
 
-/* sparseBuffer(bytes): a zeroed ArrayBuffer in 4 KiB pages, never huge (huge.h sparse_map): for an array written sparsely. */
+/* sparseBuffer(bytes, quiet?): a zeroed ArrayBuffer in 4 KiB pages, never huge (huge.h sparse_map): for an array written sparsely. */
 Napi::Value SparseBuffer(const Napi::CallbackInfo &info) { return mappedBuffer(info, "sparseBuffer", sparse_map, small_round); }
+
+/* tellExternalMemory(): V8 told of every quiet buffer this thread has made so far (still held); returns their bytes. */
+Napi::Value TellExternalMemory(const Napi::CallbackInfo &info) {
+  int64_t bytes = untold;
+  tellUntold(info.Env());
+  return Napi::Number::New(info.Env(), (double)bytes);
+}
 
 /*
  * tablePlace(words: Uint32Array, keyWords, seed, hashMask: Uint32Array(keyWords), keys: Uint32Array,
@@ -254,6 +311,7 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("walkReplay", Napi::Function::New(env, WalkReplay));
   exports.Set("takeConnections", Napi::Function::New(env, TakeConnections));
   exports.Set("hugeBuffer", Napi::Function::New(env, HugeBuffer));
+  exports.Set("tellExternalMemory", Napi::Function::New(env, TellExternalMemory));
   exports.Set("sparseBuffer", Napi::Function::New(env, SparseBuffer));
   exports.Set("tablePlace", Napi::Function::New(env, TablePlace));
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);

@@ -55,10 +55,16 @@ export interface NativeAddon {
   replayRowsLanes(lanes: NativeHandle, count: number, fileIndex: number): void;
   /** The connection table's own column mappings, one ArrayBuffer per CONNECTION_COLUMNS column, no copy (the table is empty after). */
   takeConnections(replay: NativeHandle): ArrayBuffer[];
-  /** A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. */
-  hugeBuffer(bytes: number): ArrayBuffer;
-  /** A zeroed ArrayBuffer in 4 KiB pages, never huge ones (native/src/huge.h sparse_map), for an array written sparsely. */
-  sparseBuffer(bytes: number): ArrayBuffer;
+  /**
+   * A zeroed ArrayBuffer in huge pages (native/src/huge.h), for a big table. `quiet`: V8 learns of its
+   * memory only at the next tellExternalMemory(), and the buffer must never be transferred to another
+   * thread (native/src/addon-replay.cc quietMapping).
+   */
+  hugeBuffer(bytes: number, quiet?: boolean): ArrayBuffer;
+  /** A zeroed ArrayBuffer in 4 KiB pages, never huge ones (native/src/huge.h sparse_map), for an array written sparsely; `quiet` as hugeBuffer's. */
+  sparseBuffer(bytes: number, quiet?: boolean): ArrayBuffer;
+  /** V8 told of the memory of every quiet buffer this thread has made so far and still holds; returns those bytes. */
+  tellExternalMemory(): number;
   /** OpenHashTable.insertBatch over the table's words (native/src/ebpf.cc hash_table_place): keys that took an empty slot, or -1 when full. */
   tablePlace(words: Uint32Array, keyWords: number, seed: number, hashMask: Uint32Array, keys: Uint32Array, values: Int32Array, count: number): number;
   /**
@@ -93,7 +99,7 @@ const ADDON = join('native', 'build', 'Release', 'netsieve.node');
 export const ADDON_FUNCTIONS = [
   'layout', 'bind', 'bindIptables', 'bindReference', 'classify', 'run', 'decode', 'walk', 'walkRun', 'bindReplay',
   'replayRows', 'walkReplay', 'bindLanes', 'finishLanes', 'mergeLanes', 'walkLanes', 'replayRowsLanes', 'takeConnections',
-  'hugeBuffer', 'sparseBuffer', 'tablePlace', 'machineCeiling', 'shardRows', 'quickShards',
+  'hugeBuffer', 'sparseBuffer', 'tellExternalMemory', 'tablePlace', 'machineCeiling', 'shardRows', 'quickShards',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 /** The functions of ADDON_FUNCTIONS that `addon` lacks. */
@@ -166,8 +172,18 @@ export function parseEngine(text: string | undefined): Engine | undefined {
   throw new InputError(`--engine: ${JSON.stringify(text)} is not native or js`);
 }
 
-/** The conntrack arrays' memory in huge pages from the addon (src/conntrack/arena.ts says why). */
+/**
+ * The conntrack arrays' memory in huge pages from the addon (src/conntrack/arena.ts says why), quiet:
+ * V8 learns of it when the replay ends (`replay()` tells it), not as the replay starts, when it made V8
+ * mark its whole heap beside the replay (native/src/addon-replay.cc quietMapping). For tables that stay
+ * on the thread that made them.
+ */
 export function hugeAllocator(addon: NativeAddon): (bytes: number) => ArrayBuffer {
+  return (bytes) => addon.hugeBuffer(bytes, true);
+}
+
+/** Huge pages V8 is told of at once, for a table a worker hands to the main thread (postMessage transfer). */
+export function transferableHugeAllocator(addon: NativeAddon): (bytes: number) => ArrayBuffer {
   return (bytes) => addon.hugeBuffer(bytes);
 }
 
@@ -180,12 +196,12 @@ const HUGE_TABLE_BYTES = 1 << 20;
 /**
  * What the compiled models' big tables take from the addon: huge pages for a hash table, whose every
  * page a replay reads; 4 KiB pages, never huge, for counters it writes a few scattered entries of (the
- * eBPF hit counters); and the hash tables' rows placed in C.
+ * eBPF hit counters); and the hash tables' rows placed in C. Quiet, as hugeAllocator's.
  */
 export function nativeTables(addon: NativeAddon): TableSupport {
   return {
-    allocate: (bytes) => (bytes >= HUGE_TABLE_BYTES ? addon.hugeBuffer(bytes) : new ArrayBuffer(bytes)),
-    allocateSparse: (bytes) => addon.sparseBuffer(bytes),
+    allocate: (bytes) => (bytes >= HUGE_TABLE_BYTES ? addon.hugeBuffer(bytes, true) : new ArrayBuffer(bytes)),
+    allocateSparse: (bytes) => addon.sparseBuffer(bytes, true),
     place: (t, keys, values, count) => addon.tablePlace(t.words, t.keyWords, t.seed, t.hashMask, keys, values, count),
   };
 }

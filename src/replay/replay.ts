@@ -109,6 +109,15 @@ export interface Run {
 export const MAX_THREADS = 64;
 
 export function replay(paths: readonly string[], opts: ReplayOptions): ReplayResult {
+  try {
+    return replayOn(paths, opts);
+  } finally {
+    // The replay's tables, quiet until now (src/native/load.ts hugeAllocator), told to V8.
+    opts.addon?.tellExternalMemory();
+  }
+}
+
+function replayOn(paths: readonly string[], opts: ReplayOptions): ReplayResult {
   const threads = opts.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new RangeError(`replay: threads must be a whole number from 1 to ${MAX_THREADS}, not ${threads}`);

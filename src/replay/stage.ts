@@ -15,7 +15,7 @@ import type { ModelName } from '../match/dataplane.js';
 import { nativeHandleOf, buildRowModel, runRow, type RowModel } from './models.js';
 import type { DecisionMemo } from '../model/decision-memo.js';
 import { runNative, type NativeModelHandle } from '../native/engine.js';
-import { hugeAllocator, nativeTables, type NativeAddon } from '../native/load.js';
+import { hugeAllocator, nativeTables, transferableHugeAllocator, type NativeAddon } from '../native/load.js';
 import { type FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { ConnectionTable, Count, RECORD_DOUBLES } from './connections.js';
 import { emptyTrackerSummary, summarizeTrackers, type TrackerSummary } from './trackers.js';
@@ -85,7 +85,8 @@ export function buildStage(
     verdicts: rowModels.map(() => new Uint8Array(capacity)), ctStates: rowModels.map(() => new Uint8Array(capacity)),
     keep, file: '', fileIndex: 0, laterFragments: 0, icmpErrors: 0, disagreements: 0, disagreementList: [],
     models: rowModels.map((m) => ({ name: m.name, accepted: 0, dropped: 0, orphanFragments: 0, mapEntryHits: mapEntryHitsOf(m), tracker: emptyTrackerSummary() })),
-    connections: new ConnectionTable(maxConnections, expected, allocate),
+    // A worker's stage hands its table to the main thread at the end (./worker.ts): transferable memory.
+    connections: new ConnectionTable(maxConnections, expected, addon === null ? undefined : transferableHugeAllocator(addon)),
   };
 }
 

@@ -30,6 +30,7 @@ import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/
 import { bindNativeLanes, bindNativeReplay, CONNECTION_COLUMNS, natHandle } from '../../src/native/replay.js';
 import type { NativeModelHandle } from '../../src/native/engine.js';
 import { WalkSlot } from '../../src/native/layout.js';
+import { hugeAllocator, nativeTables, transferableHugeAllocator } from '../../src/native/load.js';
 import { applyNat, buildServiceNat } from '../../src/replay/nat.js';
 import { shardOf } from '../../src/replay/shard.js';
 import { openCapture } from '../../src/traffic/pcap/reader.js';
@@ -559,6 +560,25 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     const thp = '/sys/kernel/mm/transparent_hugepage/enabled';
     if (existsSync(thp) && !readFileSync(thp, 'utf8').includes('[never]')) expect(afterHuge - before).toBeGreaterThanOrEqual(14 << 10);
     expect(huge.length + sparse.length).toBe(32 << 20);
+  });
+
+  it('a quiet buffer is told to V8 when tellExternalMemory() is called, not when made; a counted one at once', () => {
+    addon!.tellExternalMemory(); // whatever earlier tests left untold
+    const quiet = [addon!.hugeBuffer(3 << 20, true), addon!.sparseBuffer(5 << 20, true)];
+    const counted = addon!.hugeBuffer(7 << 20);
+    expect(addon!.tellExternalMemory()).toBe(8 << 20);
+    expect(addon!.tellExternalMemory()).toBe(0);
+    expect(new Uint8Array(quiet[0]!).every((x) => x === 0) && quiet[1]!.byteLength === 5 << 20 && counted.byteLength === 7 << 20).toBe(true);
+  });
+
+  it('the replay tables (trackers, model tables) are quiet, a worker\'s connection table is not, and replay() tells V8 as it returns', () => {
+    addon!.tellExternalMemory();
+    const tables = nativeTables(addon!);
+    const held = [hugeAllocator(addon!)(2 << 20), tables.allocate!(4 << 20), tables.allocateSparse!(6 << 20), transferableHugeAllocator(addon!)(9 << 20)];
+    expect(addon!.tellExternalMemory()).toBe(12 << 20);
+    replay([SEED_PCAP], { index: seed, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon });
+    expect(addon!.tellExternalMemory()).toBe(0);
+    expect(held.length).toBe(4);
   });
 
   it('a table taken from C answers lookups afterwards (its index is built when first needed)', () => {
