@@ -19,7 +19,7 @@ import { indexCluster } from '../src/model/cluster-index.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
-import { arg, DIST, failer, machine, ROOT, seconds } from './lib.js';
+import { arg, DIST, failer, machine, quantile, ROOT, seconds } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
 /** One CLI run: the report's replay seconds and the process's wall seconds. */
@@ -42,12 +42,6 @@ export interface ColdSummary {
   readonly twoWall: number;
   /** Per round, one thread's replay seconds over two threads': the speed-up of two; median and quartiles. */
   readonly speedup: { readonly median: number; readonly low: number; readonly high: number };
-}
-
-/** The value at fraction q of the sorted values (nearest rank below). */
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
 }
 
 export function summarizeCold(rounds: readonly ColdRound[]): ColdSummary {

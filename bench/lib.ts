@@ -78,6 +78,12 @@ export function failer(script: string): (message: string) => never {
   };
 }
 
+/** The value at fraction q of the sorted values (nearest rank below): q = 0.5 is the median. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(q * (sorted.length - 1))]!;
+}
+
 export function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;
 }

@@ -31,7 +31,7 @@ import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { CtState, FlowBatch } from '../src/wire/flow-batch.js';
 import { stageLadder } from './ladder.js';
-import { type Ladder, measure, seconds, type Measured } from './lib.js';
+import { type Ladder, measure, quantile, seconds, type Measured } from './lib.js';
 import { clusterFile, tierByName } from './tiers.js';
 
 const options = DEFAULT_EVAL_OPTIONS;
@@ -162,7 +162,7 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, calibrate) : null;
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
-    nativeThreads2: threads2?.pps ?? null, machineThreads2: ceilings.length ? median(ceilings) : null,
+    nativeThreads2: threads2?.pps ?? null, machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null,
   };
 }
 
@@ -179,8 +179,6 @@ interface Runs {
   readonly pps: number;
   readonly perCpu: number;
 }
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The wide loop's throughput on two threads over one (about 0.07 s each at this machine's speed). */
 function machineThreads2(addon: NativeAddon): number {
