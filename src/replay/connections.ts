@@ -57,11 +57,13 @@ export class ConnectionTable {
   /** False after adoptColumns until the index is first needed: the report only reads the columns. */
   private indexed = true;
   /**
-   * A small direct-mapped cache in front of the index: hash -> connection + 1. Packets of the connections
-   * active at a moment come back to the same few thousand entries, which stay in the CPU cache, while a
-   * probe of the index (megabytes on a real capture) is a cache miss nearly every time.
+   * A small direct-mapped cache in front of the index: per entry, a pair [connection + 1, its hash].
+   * Packets of the connections active at a moment come back to the same few thousand entries, which stay
+   * in the CPU cache, while a probe of the index (megabytes on a real capture) is a cache miss nearly every
+   * time. The hash beside the connection rejects another flow's entry without reading `hashes`, a column
+   * as long as the table (native/src/replay.cc keeps its recent hashes the same way).
    */
-  private readonly recent = new Int32Array(RECENT_MASK + 1);
+  private readonly recent = new Int32Array(2 * (RECENT_MASK + 1));
 
   /**
    * `expected`: how many connections to make room for at once (a capture's upper bound, expectedConnections):
@@ -126,9 +128,9 @@ export class ConnectionTable {
     const o = i * 4;
     const family = batch.family[i]!;
     const hash = symmetricHash(src, o, dst, o, sp, dp, proto);
-    const r = hash & RECENT_MASK;
+    const r = 2 * (hash & RECENT_MASK);
     const seen = this.recent[r]! - 1;
-    if (seen >= 0 && this.hashes[seen] === hash && this.matches(seen, src, o, dst, o, sp, dp, proto, family)) return seen;
+    if (seen >= 0 && this.recent[r + 1] === hash && seen < this.count && this.matches(seen, src, o, dst, o, sp, dp, proto, family)) return seen;
     let h = hash & this.mask;
     for (;;) {
       const c = this.slots[h * 2]! - 1;
@@ -136,6 +138,7 @@ export class ConnectionTable {
       // The stored hash rejects most other connections in the probe chain without touching their keys.
       if (this.slots[h * 2 + 1] === hash && this.matches(c, src, o, dst, o, sp, dp, proto, family)) {
         this.recent[r] = c + 1;
+        this.recent[r + 1] = hash;
         return c;
       }
       h = (h + 1) & this.mask;
@@ -149,6 +152,7 @@ export class ConnectionTable {
     this.slots[h * 2 + 1] = hash;
     this.init(c, batch, i, src, dst, sp, dp, proto, hash);
     this.recent[r] = c + 1;
+    this.recent[r + 1] = hash;
     if (this.count * 2 > this.slots.length / 2) this.resize(this.slots.length);
     return c;
   }
