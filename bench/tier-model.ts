@@ -68,7 +68,8 @@ function compileIpt(index: ClusterIndex, outDir: string): Compiled {
     compileSeconds, packSeconds, size: { rules: s.rules.v4 + s.rules.v6, chains: s.chains.v4 + s.chains.v6, sets: s.sets, members: s.members, textBytes },
     classifyTs: (b) => classifyIptables(m, b), classifyRow: (b, i) => classifyIptablesRow(m, b, i), bindNative: () => (addon ? nativeIptables(addon, m) : null),
     rowModel: (allocate) => {
-      const fresh = withFreshCounters(m);
+      // As loadIptables takes them: from the addon on the native engine (allocate given), else ordinary memory.
+      const fresh = withFreshCounters(m, addon && allocate ? nativeTables(addon).allocateSparse : undefined);
       return { name: 'iptables', matcher: fresh, conntrack: newConntrack({ allocate }), orphanFragments: 0, classify: (b, i) => classifyIptablesRow(fresh, b, i) } as RowModel;
     },
   };
@@ -99,8 +100,8 @@ function compileBpf(index: ClusterIndex): Compiled {
  * The matcher with zeroed rule counters of its own (a replay's row model): each replay counts from zero
  * into fresh memory, as `netsieve replay` does, not into pages the classification runs already touched.
  */
-function withFreshCounters(m: IptablesMatcher): IptablesMatcher {
-  return { ...m, v4: withOwnCounters(m.v4), v6: withOwnCounters(m.v6) };
+function withFreshCounters(m: IptablesMatcher, allocate?: BufferAllocator): IptablesMatcher {
+  return { ...m, v4: withOwnCounters(m.v4, allocate), v6: withOwnCounters(m.v6, allocate) };
 }
 
 /** Every row a connection opening: what is timed is the policy decision alone. */

@@ -6,6 +6,7 @@
 import { ipToWords } from '../model/ip.js';
 import type { FamilyProgram } from '../compile/iptables/ir.js';
 import { maskWords } from './iptables-sets.js';
+import { carveArrays, type BufferAllocator } from '../conntrack/arena.js';
 
 export interface PackedFamily {
   readonly entry: number;
@@ -40,12 +41,25 @@ export interface PackedFamily {
   readonly bytes: Float64Array;
 }
 
-/** The family with zeroed packet and byte counters of its own (the rest shared, read only). */
-export function withOwnCounters(f: PackedFamily): PackedFamily {
-  return { ...f, packets: new Float64Array(f.packets.length), bytes: new Float64Array(f.bytes.length) };
+/**
+ * Zeroed packet and byte counters for `rules` rules, in memory from `allocate` when given: on the native
+ * engine, the addon's quiet 4 KiB pages (src/native/load.ts nativeTables allocateSparse), which V8 does
+ * not count. A replay writes the counters of the rules its packets walk, and at the stress tier's 1.4M
+ * rules ordinary arrays were 45 MB of external memory that V8 counted as a replay's model or lane was
+ * made: "external memory pressure" then started a marking of the whole heap (600 MB there) beside the
+ * replay, which ran at half its speed (bench/NOTES.md).
+ */
+export function ruleCounters(rules: number, allocate?: BufferAllocator): Pick<PackedFamily, 'packets' | 'bytes'> {
+  return carveArrays({ packets: [Float64Array, rules], bytes: [Float64Array, rules] }, allocate);
 }
 
-export function packFamily(fp: FamilyProgram): PackedFamily {
+/** The family with zeroed packet and byte counters of its own (the rest shared, read only); `allocate` as ruleCounters takes it. */
+export function withOwnCounters(f: PackedFamily, allocate?: BufferAllocator): PackedFamily {
+  return { ...f, ...ruleCounters(f.packets.length, allocate) };
+}
+
+/** `allocate`: the memory of the rule counters (ruleCounters). */
+export function packFamily(fp: FamilyProgram, allocate?: BufferAllocator): PackedFamily {
   const n = fp.rules.length;
   const ports = fp.rules.reduce((k, r) => k + r.dports.length, 0);
   const sets = fp.rules.reduce((k, r) => k + r.sets.length, 0);
@@ -59,7 +73,7 @@ export function packFamily(fp: FamilyProgram): PackedFamily {
     portStart: new Int32Array(n), portCount: new Uint8Array(n), portLo: new Uint16Array(ports), portHi: new Uint16Array(ports),
     setStart: new Int32Array(n), setCount: new Uint8Array(n), setId: new Int32Array(sets), setDir: new Uint8Array(sets), setNeg: new Uint8Array(sets),
     target: new Uint8Array(n), targetArg: new Uint32Array(n), targetMask: new Uint32Array(n),
-    packets: new Float64Array(n), bytes: new Float64Array(n),
+    ...ruleCounters(n, allocate),
   };
   let portAt = 0;
   let setAt = 0;

@@ -14,6 +14,7 @@ import { Verdict, type FlowBatch } from '../wire/flow-batch.js';
 import { ACCEPT_MARK, Target, type FamilyProgram, type IptablesProgram } from '../compile/iptables/ir.js';
 import { packSet, setContains, type PackedSet } from './iptables-sets.js';
 import { packFamily, type PackedFamily } from './iptables-pack.js';
+import type { TableSupport } from './hash-table.js';
 
 export interface IptablesMatcher {
   readonly program: IptablesProgram;
@@ -28,11 +29,14 @@ export interface IptablesMatcher {
   traceLength: number;
 }
 
-/** Packs a compiled program for matching; counters start at zero. */
-export function loadIptables(program: IptablesProgram): IptablesMatcher {
+/**
+ * Packs a compiled program for matching; counters start at zero. `tables`: on the native engine,
+ * src/native/load.ts nativeTables (the rule counters in its sparse memory, iptables-pack.ts ruleCounters).
+ */
+export function loadIptables(program: IptablesProgram, tables: TableSupport = {}): IptablesMatcher {
   const depth = Math.max(program.v4.maxDepth, program.v6.maxDepth) + 1;
   return {
-    program, v4: packFamily(program.v4), v6: packFamily(program.v6), sets: program.sets.map(packSet),
+    program, v4: packFamily(program.v4, tables.allocateSparse), v6: packFamily(program.v6, tables.allocateSparse), sets: program.sets.map(packSet),
     stackPc: new Int32Array(depth), stackEnd: new Int32Array(depth), scratch: new Uint32Array(4),
     trace: null, traceLength: 0,
   };

@@ -180,8 +180,10 @@ export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeMo
 function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, depth: number, sets: NativeHandle): NativeModelHandle {
   // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
   const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
+  // A lane's own counters in the addon's quiet sparse memory (iptables-pack.ts ruleCounters says why).
+  const quiet = (bytes: number): ArrayBuffer => addon.sparseBuffer(bytes, true);
   const lane = (): NativeModelHandle => {
-    const [own4, own6] = [withOwnCounters(v4), withOwnCounters(v6)];
+    const [own4, own6] = [withOwnCounters(v4, quiet), withOwnCounters(v6, quiet)];
     return { ...iptablesHandle(addon, own4, own6, depth, sets), foldCounters: () => { addCounters(v4, own4); addCounters(v6, own6); } };
   };
   const self: NativeModelHandle = {

@@ -57,14 +57,15 @@ export function runRow(model: RowModel, batch: FlowBatch, i: number): number {
  * `tracker`: the model's conntrack (its capacity; `allocate`, the memory of its arrays: src/native/load.ts
  * hugeAllocator when the addon is loaded). `decisions`: where the reference model keeps its Decisions
  * (ReplayOptions.decisions), of this index and these options; absent, it keeps none. `tables`: what the
- * eBPF model's hash tables take from the addon (src/native/load.ts nativeTables), when it is loaded.
+ * eBPF model's hash tables and the iptables model's rule counters take from the addon (src/native/load.ts
+ * nativeTables), when it is loaded.
  */
 export function buildRowModel(
   name: ModelName, index: ClusterIndex, options: EvalOptions, tracker: ConntrackOptions = {}, decisions?: DecisionMemo,
   tables: TableSupport = {},
 ): RowModel {
   switch (name) {
-    case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options)), tracker);
+    case 'iptables': return iptablesModel(loadIptables(compileIptables(index, options), tables), tracker);
     case 'ebpf': return ebpfModel(loadEbpf(compileEbpf(index, options), tables), tracker);
     case 'reference': return referenceModel(memoOf(index, options, decisions), tracker);
   }

@@ -15,7 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCluster } from '../../src/clustergen/generate.js';
 import { loadCluster, loadClusterFromText } from '../../src/manifests/load.js';
 import type { ModelName } from '../../src/match/dataplane.js';
-import type { IptablesMatcher } from '../../src/match/iptables.js';
+import { loadIptables, type IptablesMatcher } from '../../src/match/iptables.js';
+import { compileIptables } from '../../src/compile/iptables/index.js';
 import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
@@ -28,7 +29,7 @@ import { trackerWarnings } from '../../src/replay/trackers.js';
 import { buildReplayReport } from '../../src/report/replay-report.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { bindNativeLanes, bindNativeReplay, CONNECTION_COLUMNS, natHandle } from '../../src/native/replay.js';
-import type { NativeModelHandle } from '../../src/native/engine.js';
+import { nativeIptables, type NativeModelHandle } from '../../src/native/engine.js';
 import { WalkSlot } from '../../src/native/layout.js';
 import { hugeAllocator, nativeTables, transferableHugeAllocator } from '../../src/native/load.js';
 import { applyNat, buildServiceNat } from '../../src/replay/nat.js';
@@ -580,6 +581,21 @@ d('the fused native replay equals the staged pipeline and the TypeScript engine'
     expect(addon!.tellExternalMemory()).toBe(0);
     // (and the four buffers were held, unfinalized, through the counts above)
     expect(held.map((b) => b.byteLength)).toEqual([2 << 20, 4 << 20, 6 << 20, 9 << 20]);
+  });
+
+  it('the iptables model\'s rule counters, and each extra lane\'s, are in the addon\'s quiet sparse memory', () => {
+    const sparse: number[] = [];
+    const tables = nativeTables(addon!);
+    const spied = { ...tables, allocateSparse: (bytes: number) => { sparse.push(bytes); return tables.allocateSparse!(bytes); } };
+    const program = compileIptables(seed, DEFAULT_EVAL_OPTIONS);
+    const m = loadIptables(program, spied);
+    const counterBytes = (rules: number): number => 2 * Math.ceil((8 * rules) / 64) * 64;
+    expect(sparse).toEqual([counterBytes(m.v4.packets.length), counterBytes(m.v6.packets.length)]);
+    // A lane's own counters: through the addon's sparseBuffer, quiet.
+    const calls: [number, boolean | undefined][] = [];
+    const spyAddon = { ...addon!, sparseBuffer: (bytes: number, quiet?: boolean) => { calls.push([bytes, quiet]); return addon!.sparseBuffer(bytes, quiet); } };
+    nativeIptables(spyAddon, m).lane(1);
+    expect(calls).toEqual([[counterBytes(m.v4.packets.length), true], [counterBytes(m.v6.packets.length), true]]);
   });
 
   it('a table taken from C answers lookups afterwards (its index is built when first needed)', () => {
