@@ -79,11 +79,14 @@ function sleep(seconds: number): void {
 /** The CLI as `npm run build` makes it. */
 const CLI = join(DIST, 'src', 'cli', 'netsieve.js');
 
-/** One `netsieve replay` (the script `cli`) in a fresh process, after `idle` seconds. */
+/**
+ * One `netsieve replay` (the script `cli`) in a fresh process, after `idle` seconds, started as the
+ * `netsieve` command's shebang starts it (src/cli/netsieve.ts: `--v8-pool-size=0`).
+ */
 export function cliRun(pcap: string, cluster: string, model: string, threads: number, idle: number, cli = CLI): ColdRun {
   if (idle > 0) sleep(idle);
   const started = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, [cli, 'replay', pcap, '--cluster', cluster, '--model', model,
+  const run = spawnSync(process.execPath, ['--v8-pool-size=0', cli, 'replay', pcap, '--cluster', cluster, '--model', model,
     '--threads', String(threads), '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const wall = seconds(started);
   if (run.status !== 0) fail(`netsieve replay exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);

@@ -1,8 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=0
 /**
  * The `netsieve` command. Wiring only: each command lives in its own file and registers itself here
  * (only the one invoked is loaded: ./commands.ts).
  * Exit codes: 0 success; 2 invalid input or usage; 3 a capture read only up to damage.
+ *
+ * `--v8-pool-size=0` (the line above; `env -S` splits it): V8's background threads are one fewer than
+ * the cores, where Node's default is four whatever the machine. On two vCPUs four threads of V8's
+ * collector, marking the heap the compile left, took the core a replay runs on: a one-shot replay of the
+ * stress tier's 1M packets took 0.47-0.52 s with the default and 0.24-0.32 s with this, the small tier's
+ * wall time 1.10x (bench/NOTES.md). Node reads the option only at its start, so it cannot be set here.
  */
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
