@@ -70,9 +70,8 @@ function runTier(tier: Tier, dir: string, packets: number): TierRun {
   const stress = tier.name === 'stress';
   for (const model of ['iptables', 'ebpf'] as const) {
     process.stderr.write(`bench: ${tier.name}: ${model} ...\n`);
-    // --expose-gc: each timed replay starts from a full collection (tier-model.ts replayOnce says why);
     // --v8-pool-size=0: V8's background threads as the `netsieve` command has them (src/cli/netsieve.ts).
-    const args = [`--max-old-space-size=${stress ? 16384 : 8192}`, '--expose-gc', '--v8-pool-size=0', join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)];
+    const args = [`--max-old-space-size=${stress ? 16384 : 8192}`, '--v8-pool-size=0', join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.status === 0) {
       const run = JSON.parse(r.stdout) as ModelRun;

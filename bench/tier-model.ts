@@ -191,18 +191,9 @@ function machineThreads2(addon: NativeAddon): number {
  * Between runs the event loop turns once: Node frees the native tables of a finished replay (external
  * ArrayBuffers) only in a finalizer it runs on a later turn, and a synchronous loop kept every run's
  * tables mapped (RSS grew by a table per run and later runs slowed).
- *
- * And each run starts from a full collection (run.ts gives this process --expose-gc; without it, none):
- * a replay tells V8 of its tables as it returns (src/replay/replay.ts), and the marking that starts
- * then, of the cluster's whole heap (250 MB at the large tier, 600 MB at the stress tier, a second of
- * background work there), ran beside the next run and took the core its second lane or prefault helper
- * needs: the stress tier's iptables replay ran 0.84-1.30 Mpps after another replay and 2.01-2.49 after
- * a collection (bench/NOTES.md). That cost is the previous run's, not this one's; what a one-shot
- * `netsieve replay` meets, V8's marking after the compile included, `bench:cold` measures.
  */
 async function replayOnce(pcap: string, opts: ReplayOptions): Promise<ReplayResult> {
   await new Promise((resolve) => setImmediate(resolve));
-  (globalThis as { gc?: () => void }).gc?.();
   return replay([pcap], opts);
 }
 
