@@ -23,7 +23,7 @@ import {
   BATCH_FIELDS, CONNTRACK_FIELDS, CtParam, EBPF_FIELDS, EbpfParam, Group, IPT_FAMILY_FIELDS, IPT_SETS_FIELDS,
   IptParam, NativeModel, Timeout, type FieldSpec,
 } from './layout.js';
-import type { NativeAddon, NativeHandle } from './load.js';
+import { nativeTables, type NativeAddon, type NativeHandle } from './load.js';
 
 export interface NativeModelHandle {
   readonly addon: NativeAddon;
@@ -180,10 +180,10 @@ export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeMo
 function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, depth: number, sets: NativeHandle): NativeModelHandle {
   // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
   const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
-  // A lane's own counters in the addon's quiet sparse memory (iptables-pack.ts ruleCounters says why).
-  const quiet = (bytes: number): ArrayBuffer => addon.sparseBuffer(bytes, true);
+  // A lane's own counters in the addon's quiet sparse memory, as loadIptables takes them (iptables-pack.ts ruleCounters says why).
+  const sparse = nativeTables(addon).allocateSparse;
   const lane = (): NativeModelHandle => {
-    const [own4, own6] = [withOwnCounters(v4, quiet), withOwnCounters(v6, quiet)];
+    const [own4, own6] = [withOwnCounters(v4, sparse), withOwnCounters(v6, sparse)];
     return { ...iptablesHandle(addon, own4, own6, depth, sets), foldCounters: () => { addCounters(v4, own4); addCounters(v6, own6); } };
   };
   const self: NativeModelHandle = {
