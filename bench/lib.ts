@@ -5,6 +5,8 @@
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import Benchmark from 'benchmark';
 
 /** The repository root (this file runs as dist/bench/lib.js). */
@@ -98,3 +100,29 @@ export interface Ladder {
 }
 
 export const RUNGS = ['walk', 'decode', 'track', 'replay'] as const;
+
+/** V8's `gc()`: the global one under --expose-gc, else taken from a fresh context after setting the flag. */
+function collector(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * A full collection, its sweeping done on this thread, before a timed replay: no marking or sweeping
+ * left over from the runs before it. `replay()` tells V8 of its tables as it returns, and at the large
+ * and stress tiers that started a marking of the whole heap (600 MB and more), whose concurrent part ran
+ * beside the next replay on the machine's other core (bench/NOTES.md, 2026-11-28). A collection alone
+ * left its sweeping to the same core; with concurrent sweeping off for it, the sweeping is done before
+ * it returns. Outside the timing; a one-shot `netsieve replay` has no runs before it (bench:cold).
+ */
+export function settleHeap(): void {
+  const gc = collector();
+  setFlagsFromString('--no-concurrent-sweeping');
+  try {
+    gc();
+  } finally {
+    setFlagsFromString('--concurrent-sweeping');
+  }
+}

@@ -31,7 +31,7 @@ import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { CtState, FlowBatch } from '../src/wire/flow-batch.js';
 import { stageLadder } from './ladder.js';
-import { type Ladder, measure, quantile, seconds, type Measured } from './lib.js';
+import { type Ladder, measure, quantile, seconds, settleHeap, type Measured } from './lib.js';
 import { clusterFile, tierByName } from './tiers.js';
 
 const options = DEFAULT_EVAL_OPTIONS;
@@ -188,11 +188,13 @@ function machineThreads2(addon: NativeAddon): number {
 }
 
 /**
- * Between runs the event loop turns once: Node frees the native tables of a finished replay (external
- * ArrayBuffers) only in a finalizer it runs on a later turn, and a synchronous loop kept every run's
- * tables mapped (RSS grew by a table per run and later runs slowed).
+ * Before each run the heap is settled (lib.ts settleHeap), so that the collection the previous run's
+ * tables started is not timed with this run, and then the event loop turns once: Node frees the native
+ * tables of a finished replay (external ArrayBuffers) only in a finalizer it runs on a later turn, and a
+ * synchronous loop kept every run's tables mapped (RSS grew by a table per run and later runs slowed).
  */
 async function replayOnce(pcap: string, opts: ReplayOptions): Promise<ReplayResult> {
+  settleHeap();
   await new Promise((resolve) => setImmediate(resolve));
   return replay([pcap], opts);
 }
