@@ -12,9 +12,10 @@
 /* Tuple words: source address (0-3), destination (4-7), family << 8 | protocol, the two 16-bit "ports". */
 enum { PROTO_WORD = 8, PORT_WORD = 9 };
 
-/* The tuple a slot reference names: entry ref >> 1, its original (ref & 1 == 0) or reply tuple. */
+/* The tuple a slot reference names: entry ref >> 1, its original (ref & 1 == 0) or reply tuple. An
+   entry's two tuples lie side by side, original first, so that is tuple number ref of the array. */
 static inline const uint32_t *ct_tuple_of(const ns_conntrack *ct, int32_t ref) {
-  return ct->tuples + (size_t)(ref >> 1) * 2 * TUPLE_WORDS + (size_t)(ref & 1) * TUPLE_WORDS;
+  return ct->tuples + (size_t)(uint32_t)ref * TUPLE_WORDS;
 }
 
 static inline int is_icmp(uint32_t proto) { return proto == 1 || proto == 58; }
