@@ -426,6 +426,30 @@ static NS_INLINE int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash, con
 }
 
 /*
+ * The batch's record counters, once its rows have run: non-IP rows, and of the IP rows the malformed,
+ * the accepted and the dropped. One pass over three byte columns, which the compiler vectorises; counted
+ * row by row in replay_lane's loop they cost 19 instructions a packet (cachegrind), each column's pointer
+ * read again after every byte stored.
+ */
+static void count_rows(const ns_batch *b, uint32_t n, uint32_t *non_ip, uint32_t *malformed, uint32_t *accepted,
+                       uint32_t *dropped) {
+  const uint8_t *family = b->family, *flags = b->flags, *verdict = b->verdict;
+  uint32_t other = 0, bad = 0, yes = 0, no = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t ip = family[i] != 0;
+    other += !ip;
+    bad += ip & ((flags[i] & ROW_MALFORMED) != 0);
+    /* A non-IP row's verdict is VERDICT_NONE: neither. */
+    yes += verdict[i] == VERDICT_ACCEPT;
+    no += verdict[i] == VERDICT_DROP;
+  }
+  *non_ip = other;
+  *malformed = bad;
+  *accepted = yes;
+  *dropped = no;
+}
+
+/*
  * runModel and groupRow, row by row: every row through the model (non-IP rows leave the tracker as it
  * was), IP verdicts counted, each IP row then into its connection while its tracker entry is known.
  * The hints run ahead in a ring, as walk.cc run_prefetching does for the tracker alone.
@@ -445,15 +469,12 @@ void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
     orphans += run_row(r->model, &r->m, r->ct, b, i, ct_ring[i & m], key_ring[i & m]);
     if (b->family[i] == 0) {
       b->verdict[i] = VERDICT_NONE;
-      non_ip++;
       continue;
     }
-    malformed += (b->flags[i] & ROW_MALFORMED) != 0;
-    accepted += b->verdict[i] == VERDICT_ACCEPT;
-    dropped += b->verdict[i] == VERDICT_DROP;
     account_row(r, i, file_index, ct_row_entry(), conn_ring[i & m]);
   }
   ct_set_owner(NULL);
+  count_rows(b, n, &non_ip, &malformed, &accepted, &dropped);
   /* prepareRows' record counters */
   r->stats[RS_PACKETS] += n;
   r->stats[RS_NON_IP] += non_ip;
