@@ -451,8 +451,9 @@ static void count_rows(const ns_batch *b, uint32_t n, uint32_t *non_ip, uint32_t
 
 /*
  * runModel and groupRow, row by row: every row through the model (non-IP rows leave the tracker as it
- * was), IP verdicts counted, each IP row then into its connection while its tracker entry is known.
- * The hints run ahead in a ring, as walk.cc run_prefetching does for the tracker alone.
+ * was), each IP row then into its connection while its tracker entry is known; the verdicts counted
+ * once the batch has run (count_rows). The hints run ahead in a ring, as walk.cc run_prefetching does
+ * for the tracker alone.
  */
 void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
   ns_batch *b = r->b;
