@@ -128,6 +128,7 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
           : group == GROUP_CONNTRACK ? fillConntrack(env, arrays, &b->ct, CONNTRACK_INFO)
           : fillNat(env, arrays, &b->nat, NAT_INFO);
   if (ok && group == GROUP_EBPF && (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2)) ok = false;
+  if (ok && group == GROUP_EBPF && !ebpf_pack(&b->ebpf)) ok = false;
   if (ok && group == GROUP_IPT_FAMILY && b->family.params_len < IPT_PARAM_COUNT) ok = false;
   if (ok && group == GROUP_IPT_FAMILY) {
     b->checks = new (std::nothrow) uint8_t[b->family.target_len > 0 ? b->family.target_len : 1];

@@ -8,6 +8,7 @@
  * rows (src/compile/ebpf/README.md "The probe sequence"); entry = row + the endpoint's offset.
  */
 #include <string.h>
+#include <new>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -135,6 +136,51 @@ static NS_INLINE int32_t ipcache_lookup(ns_ebpf *p, uint32_t family, const uint3
   return found >= 0 ? found : (int32_t)(d & DIRECT_VALUE_MASK) - 1;
 }
 
+/*
+ * What an opening's lookups read per ipcache entry (endpoint, identity, node) and, past the isolation
+ * check, per endpoint and direction (masks, template, entries' offset), one record each, packed from the
+ * bound arrays at bind: in the arrays each field was a cache line of its own. An endpoint's flags and
+ * node stay in their small arrays, which every opening reads whether or not the endpoint is isolated.
+ * Classification alone (every packet an opening), one process, in turns, 8 rounds: small tier 1.04x
+ * (quartiles 1.00-1.07), large 1.15x (1.03-1.15), stress 1.05x (1.05-1.09); the replay within noise
+ * (bench/NOTES.md, 2026-11-28).
+ */
+struct ns_ipc_row {
+  int32_t endpoint, identity, node, unused;
+};
+struct alignas(32) ns_ep_row {
+  uint32_t mask[4];   /* epMask: per direction, L3 then L4 */
+  int32_t templ[4];   /* epTemplate: per direction, the template then the entries' offset */
+};
+
+int ebpf_pack(ns_ebpf *p) {
+  size_t entries = p->ipcEndpoint_len, endpoints = p->epFlags_len;
+  if (p->ipcIdentity_len < entries || p->ipcNode_len < entries || p->epNode_len < endpoints || p->epMask_len < endpoints * 4 ||
+      p->epTemplate_len < endpoints * 4) return 0;
+  p->ipcRows = new (std::nothrow) ns_ipc_row[entries > 0 ? entries : 1];
+  p->epRows = new (std::nothrow) ns_ep_row[endpoints > 0 ? endpoints : 1];
+  if (!p->ipcRows || !p->epRows) {
+    ebpf_unpack(p);
+    return 0;
+  }
+  for (size_t e = 0; e < entries; e++) p->ipcRows[e] = ns_ipc_row{p->ipcEndpoint[e], p->ipcIdentity[e], p->ipcNode[e], 0};
+  for (size_t ep = 0; ep < endpoints; ep++) {
+    ns_ep_row *r = &p->epRows[ep];
+    for (int k = 0; k < 4; k++) {
+      r->mask[k] = p->epMask[ep * 4 + k];
+      r->templ[k] = p->epTemplate[ep * 4 + k];
+    }
+  }
+  return 1;
+}
+
+void ebpf_unpack(ns_ebpf *p) {
+  delete[] p->ipcRows;
+  delete[] p->epRows;
+  p->ipcRows = nullptr;
+  p->epRows = nullptr;
+}
+
 static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) {
   if (plen == PLEN_ANY) return 0;
   if (plen <= PLEN_PROTO) return proto << 16;
@@ -212,11 +258,11 @@ static NS_INLINE int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32
 /* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. Returns
  * the deciding template row or -1; the endpoint -> template read (epTemplate) is one probe when a lookup is made. */
 static NS_INLINE int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, uint32_t remote, uint32_t proto, uint32_t dport) {
-  size_t base = (size_t)ep * 4 + dir * 2;
-  uint32_t l3_mask = p->epMask[base], l4_mask = p->epMask[base + 1];
+  const ns_ep_row *r = &p->epRows[ep];
+  uint32_t l3_mask = r->mask[dir * 2], l4_mask = r->mask[dir * 2 + 1];
   if ((l3_mask | l4_mask) == 0) return -1;
   p->probes[1] += 1;
-  uint32_t template_id = (uint32_t)p->epTemplate[base];
+  uint32_t template_id = (uint32_t)r->templ[dir * 2];
   int32_t l3 = l3_mask == 0 ? -1 : lookup_longest(p, template_id, remote, proto, dport);
   if (l3 >= 0 && p->rowDeny[l3] == 1) return l3;
   int32_t l4 = l4_mask == 0 ? -1 : lookup_longest(p, template_id, IDENTITY_ANY, proto, dport);
@@ -233,7 +279,7 @@ static NS_INLINE int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint
   int32_t row = lookup_policy(p, (uint32_t)ep, dir, remote, proto, dport);
   if (row < 0) return 0;
   /* The endpoint's entry index: its template row plus its map's offset (hits stay per endpoint entry). */
-  int32_t e = row + p->epTemplate[(size_t)ep * 4 + dir * 2 + 1];
+  int32_t e = row + p->epRows[ep].templ[dir * 2 + 1];
   *entry = e;
   if (p->params[EBPF_PARAM_SHARED_HITS]) add_shared(&p->hits[e], 1);
   else p->hits[e] += 1;
@@ -249,16 +295,17 @@ static NS_INLINE uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint3
                               uint32_t dport, int32_t *decided) {
   int32_t s = ipcache_lookup(p, family, src);
   int32_t d = ipcache_lookup(p, family, dst);
-  int32_t src_ep = s >= 0 ? p->ipcEndpoint[s] : -1;
-  int32_t dst_ep = d >= 0 ? p->ipcEndpoint[d] : -1;
+  const ns_ipc_row *sr = s >= 0 ? &p->ipcRows[s] : NULL, *dr = d >= 0 ? &p->ipcRows[d] : NULL;
+  int32_t src_ep = sr ? sr->endpoint : -1;
+  int32_t dst_ep = dr ? dr->endpoint : -1;
   *decided = -1;
   /* A pod to its own address never reaches the datapath (lo inside the pod). */
   if (p->params[EBPF_PARAM_ALLOW_LOOPBACK] && src_ep >= 0 && src[0] == dst[0] && src[1] == dst[1] &&
       src[2] == dst[2] && src[3] == dst[3]) return VERDICT_ACCEPT;
   int node_traffic = p->params[EBPF_PARAM_ALLOW_NODE_TRAFFIC] &&
-      (own_node(p, dst_ep, s >= 0 ? p->ipcNode[s] : -1) || own_node(p, src_ep, d >= 0 ? p->ipcNode[d] : -1));
-  uint32_t src_id = s >= 0 ? (uint32_t)p->ipcIdentity[s] : 0;
-  uint32_t dst_id = d >= 0 ? (uint32_t)p->ipcIdentity[d] : 0;
+      (own_node(p, dst_ep, sr ? sr->node : -1) || own_node(p, src_ep, dr ? dr->node : -1));
+  uint32_t src_id = sr ? (uint32_t)sr->identity : 0;
+  uint32_t dst_id = dr ? (uint32_t)dr->identity : 0;
   int32_t eg_entry = -1, in_entry = -1;
   if (!decide_direction(p, src_ep, DIR_EGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : dst_id, proto, dport, &eg_entry))
     return VERDICT_DROP; /* dropped at the source's egress: never reaches the destination's ingress */

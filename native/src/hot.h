@@ -32,6 +32,9 @@ int iptables_v4_narrow(const ns_ipt_family *f);
 
 /* Verdict, cost and decidedBy of rows [0, count), ctState already set (src/match/ebpf.ts classifyRow). */
 void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);
+/* ebpf.cc's packed rows of the bound arrays (p->ipcRows, p->epRows): 0 when out of memory; freed by ebpf_unpack. */
+int ebpf_pack(ns_ebpf *p);
+void ebpf_unpack(ns_ebpf *p);
 /* The same for the iptables model (src/match/iptables.ts classifyRow). */
 void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i);
 /* OpenHashTable.insertBatch (src/match/hash-table.ts) over its words: the keys that took an empty slot, or -1 when full. */

@@ -83,7 +83,11 @@ enum { WALK_POS = 0, WALK_END = 1, WALK_LE = 2, WALK_NANO = 3, WALK_LINK_TYPE = 
 /* Structs of pointers, one per group, generated from the lists. */
 #define NS_MEMBER(name, type) ns_##type *name; size_t name##_len;
 typedef struct { NS_BATCH_FIELDS(NS_MEMBER) } ns_batch;
-typedef struct { NS_EBPF_FIELDS(NS_MEMBER) } ns_ebpf;
+/* The eBPF group also carries rows the addon packs from its arrays once, at bind (ebpf.cc ebpf_pack): not
+   part of the layout TypeScript binds. */
+struct ns_ipc_row;
+struct ns_ep_row;
+typedef struct { NS_EBPF_FIELDS(NS_MEMBER) struct ns_ipc_row *ipcRows; struct ns_ep_row *epRows; } ns_ebpf;
 typedef struct { NS_IPT_FAMILY_FIELDS(NS_MEMBER) } ns_ipt_family;
 typedef struct { NS_IPT_SETS_FIELDS(NS_MEMBER) } ns_ipt_sets;
 typedef struct { NS_CONNTRACK_FIELDS(NS_MEMBER) } ns_conntrack;
