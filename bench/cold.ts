@@ -19,7 +19,7 @@ import { indexCluster } from '../src/model/cluster-index.js';
 import { loadCluster } from '../src/manifests/load.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
-import { arg, DIST, failer, machine, quantile, ROOT, seconds } from './lib.js';
+import { arg, CLI_NODE_OPTIONS, DIST, failer, machine, quantile, ROOT, seconds } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
 /** One CLI run: the report's replay seconds and the process's wall seconds. */
@@ -81,12 +81,12 @@ const CLI = join(DIST, 'src', 'cli', 'netsieve.js');
 
 /**
  * One `netsieve replay` (the script `cli`) in a fresh process, after `idle` seconds, started as the
- * `netsieve` command's shebang starts it (src/cli/netsieve.ts: `--v8-pool-size=0`).
+ * `netsieve` command's shebang starts it (lib.ts CLI_NODE_OPTIONS).
  */
 export function cliRun(pcap: string, cluster: string, model: string, threads: number, idle: number, cli = CLI): ColdRun {
   if (idle > 0) sleep(idle);
   const started = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, ['--v8-pool-size=0', cli, 'replay', pcap, '--cluster', cluster, '--model', model,
+  const run = spawnSync(process.execPath, [...CLI_NODE_OPTIONS, cli, 'replay', pcap, '--cluster', cluster, '--model', model,
     '--threads', String(threads), '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const wall = seconds(started);
   if (run.status !== 0) fail(`netsieve replay exited ${run.status}: ${run.stderr.trim().split('\n').pop()}`);

@@ -13,6 +13,12 @@ import Benchmark from 'benchmark';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = join(ROOT, 'dist');
 
+/**
+ * The Node options the `netsieve` command's shebang starts it with (src/cli/netsieve.ts: V8's background
+ * threads one fewer than the cores), for the bench's own Node processes, so that they run as it does.
+ */
+export const CLI_NODE_OPTIONS: readonly string[] = ['--v8-pool-size=0'];
+
 export interface Measured {
   readonly name: string;
   /** Operations per second (benchmark.js hz) and its relative margin of error, percent. */

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCapture, type CaptureResult } from './capture.js';
-import { arg, DIST, type Ladder, machine, ROOT, seconds, type Machine } from './lib.js';
+import { arg, CLI_NODE_OPTIONS, DIST, type Ladder, machine, ROOT, seconds, type Machine } from './lib.js';
 import { renderCharts, renderMarkdown } from './report.js';
 import { restoreInNamespace, type RestoreResult } from './restore.js';
 import { clusterFile, generated, tierByName, type Tier } from './tiers.js';
@@ -70,8 +70,8 @@ function runTier(tier: Tier, dir: string, packets: number): TierRun {
   const stress = tier.name === 'stress';
   for (const model of ['iptables', 'ebpf'] as const) {
     process.stderr.write(`bench: ${tier.name}: ${model} ...\n`);
-    // --v8-pool-size=0: V8's background threads as the `netsieve` command has them (src/cli/netsieve.ts).
-    const args = [`--max-old-space-size=${stress ? 16384 : 8192}`, '--v8-pool-size=0', join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)];
+    // V8's background threads as the `netsieve` command has them (lib.ts CLI_NODE_OPTIONS).
+    const args = [`--max-old-space-size=${stress ? 16384 : 8192}`, ...CLI_NODE_OPTIONS, join(DIST, 'bench', 'tier-model.js'), tier.name, model, dir, String(packets)];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.status === 0) {
       const run = JSON.parse(r.stdout) as ModelRun;
