@@ -457,7 +457,7 @@ static void count_rows(const ns_batch *b, uint32_t n, uint32_t *non_ip, uint32_t
  */
 void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
   ns_batch *b = r->b;
-  uint32_t orphans = 0, accepted = 0, dropped = 0, non_ip = 0, malformed = 0;
+  uint32_t orphans = 0;
   const uint32_t d = HINT_AHEAD, d2 = HINT_AHEAD / 2, m = HINT_RING - 1;
   int64_t ct_ring[HINT_RING], conn_ring[HINT_RING];
   uint32_t key_ring[HINT_RING][TUPLE_WORDS]; /* each row's tracker tuple, built once, for ct_track */
@@ -475,6 +475,7 @@ void replay_lane(ns_replay *r, uint32_t n, int32_t file_index) {
     account_row(r, i, file_index, ct_row_entry(), conn_ring[i & m]);
   }
   ct_set_owner(NULL);
+  uint32_t non_ip, malformed, accepted, dropped;
   count_rows(b, n, &non_ip, &malformed, &accepted, &dropped);
   /* prepareRows' record counters */
   r->stats[RS_PACKETS] += n;
