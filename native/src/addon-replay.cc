@@ -133,7 +133,14 @@ struct Mapping {
   size_t mapped;
   int64_t counted;
   uint64_t telling;
+  bool huge; /* from huge_map, else sparse_map (huge.h): freed the same way */
 };
+
+/* A mapping of `mapped` bytes back to the table memory it came from (huge.h). */
+void freeMapping(void *p, size_t mapped, bool huge) {
+  if (huge) huge_free(p, mapped);
+  else sparse_free(p, mapped);
+}
 
 /*
  * Quiet mappings not told to V8 yet, per JavaScript thread (a mapping's finalizer runs on the thread that
@@ -158,7 +165,7 @@ void tellUntold(napi_env env) {
  */
 void unmapMapping(napi_env env, void *data, void *hint) {
   Mapping *m = static_cast<Mapping *>(hint);
-  munmap(data, m->mapped);
+  freeMapping(data, m->mapped, m->huge);
   int64_t total;
   if (m->telling <= told) napi_adjust_external_memory(env, -m->counted, &total);
   else untold -= m->counted;
@@ -166,8 +173,8 @@ void unmapMapping(napi_env env, void *data, void *hint) {
 }
 
 /* `length` bytes at `p` (a mapping of `mapped` bytes) as an external ArrayBuffer that unmaps it; false if refused. */
-bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, napi_value *buffer) {
-  Mapping *m = new (std::nothrow) Mapping{mapped, (int64_t)length, 0};
+bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, bool huge, napi_value *buffer) {
+  Mapping *m = new (std::nothrow) Mapping{mapped, (int64_t)length, 0, huge};
   if (!m || napi_create_external_arraybuffer(env, p, length, unmapMapping, m, buffer) != napi_ok) {
     delete m;
     return false;
@@ -188,9 +195,9 @@ bool externalMapping(napi_env env, void *p, size_t length, size_t mapped, napi_v
  * address, as in Node's own js_native_api_v8.h (JsValueFromV8LocalValue). Never transfer such a buffer
  * to another thread (postMessage): the finalizer of the object left behind would unmap the memory.
  */
-bool quietMapping(napi_env env, void *p, size_t length, size_t mapped, napi_value *buffer, int64_t counted) {
+bool quietMapping(napi_env env, void *p, size_t length, size_t mapped, bool huge, napi_value *buffer, int64_t counted) {
   if (untold > 0 && untold + counted > UNTOLD_LIMIT) tellUntold(env);
-  Mapping *m = new (std::nothrow) Mapping{mapped, counted, telling};
+  Mapping *m = new (std::nothrow) Mapping{mapped, counted, telling, huge};
   if (!m) return false;
   v8::Isolate *isolate = v8::Isolate::GetCurrent();
   v8::Local<v8::Value> ab = v8::ArrayBuffer::New(isolate, v8::ArrayBuffer::NewBackingStore(p, length, v8::BackingStore::EmptyDeleter, nullptr));
@@ -221,8 +228,9 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
     size_t mapped = 0;
     void *p = conns_take_column(&st->conns, k, &mapped);
     napi_value buffer;
-    if (!p || !externalMapping(env, p, rows * CONN_COLUMN_BYTES[k], mapped, &buffer)) {
-      if (p) munmap(p, mapped);
+    bool huge = k == CONN_RECORDS; /* replay.cc conns_init: the records in huge pages, the columns not */
+    if (!p || !externalMapping(env, p, rows * CONN_COLUMN_BYTES[k], mapped, huge, &buffer)) {
+      if (p) freeMapping(p, mapped, huge);
       Napi::Error::New(env, "native takeConnections: the table was taken already, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -251,10 +259,10 @@ static Napi::Value mappedBuffer(const Napi::CallbackInfo &info, const char *name
   /* A quiet sparse buffer is a reservation a replay writes a few scattered entries of (445 pages of the
      stress tier's 1.1 GB of eBPF hit counters): V8 is told nothing of it, lest telling 1.1 GB start the
      very marking quiet buffers avoid. */
-  bool made = p && (quiet ? quietMapping(env, p, length, whole, &buffer, sparse ? 0 : (int64_t)length)
-                          : externalMapping(env, p, length, whole, &buffer));
+  bool made = p && (quiet ? quietMapping(env, p, length, whole, !sparse, &buffer, sparse ? 0 : (int64_t)length)
+                          : externalMapping(env, p, length, whole, !sparse, &buffer));
   if (!made) {
-    if (p) munmap(p, whole);
+    if (p) freeMapping(p, whole, !sparse);
     Napi::Error::New(env, std::string("native ") + name + ": out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -276,6 +284,27 @@ Napi::Value TellExternalMemory(const Napi::CallbackInfo &info) {
   int64_t bytes = untold;
   tellUntold(info.Env());
   return Napi::Number::New(info.Env(), (double)bytes);
+}
+
+/*
+ * tablePool(release?: boolean): the table memory kept for reuse (table-pool.cc) and what was taken, as
+ * {keptMappings, keptBytes, keptResident, reused, reusedBytes, fresh, freshBytes, clearedBytes}; with
+ * `release`, the kept mappings are unmapped first (kept* then 0).
+ */
+Napi::Value TablePool(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) table_pool_release();
+  table_pool_stats s = table_pool_stats_now();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("keptMappings", s.kept_mappings);
+  out.Set("keptBytes", s.kept_bytes);
+  out.Set("keptResident", s.kept_resident);
+  out.Set("reused", s.reused);
+  out.Set("reusedBytes", s.reused_bytes);
+  out.Set("fresh", s.fresh);
+  out.Set("freshBytes", s.fresh_bytes);
+  out.Set("clearedBytes", s.cleared_bytes);
+  return out;
 }
 
 /*
@@ -320,6 +349,7 @@ void registerReplay(Napi::Env env, Napi::Object exports) {
   exports.Set("tellExternalMemory", Napi::Function::New(env, TellExternalMemory));
   exports.Set("sparseBuffer", Napi::Function::New(env, SparseBuffer));
   exports.Set("tablePlace", Napi::Function::New(env, TablePlace));
+  exports.Set("tablePool", Napi::Function::New(env, TablePool));
   Napi::Array bytes = Napi::Array::New(env, CONN_COLUMNS);
   for (uint32_t k = 0; k < CONN_COLUMNS; k++) bytes.Set(k, Napi::Number::New(env, CONN_COLUMN_BYTES[k]));
   exports.Set("connectionColumnBytes", bytes);

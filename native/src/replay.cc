@@ -193,7 +193,8 @@ int conns_init(ns_conns *t, uint32_t max) {
 void conns_free(ns_conns *t) {
   for (int k = 0; k < CONN_COLUMNS; k++) {
     void **slot = column_slot(t, k);
-    if (*slot) munmap(*slot, t->mapped[k]); /* the mapping's own length, in huge pages or not */
+    if (k == CONN_RECORDS) huge_free(*slot, t->mapped[k]); /* the mapping's own length */
+    else sparse_free(*slot, t->mapped[k]);
     *slot = NULL;
     t->mapped[k] = 0;
   }

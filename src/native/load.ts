@@ -65,6 +65,12 @@ export interface NativeAddon {
   sparseBuffer(bytes: number, quiet?: boolean): ArrayBuffer;
   /** V8 told of the memory of every quiet buffer this thread has made so far and still holds; returns those bytes. */
   tellExternalMemory(): number;
+  /**
+   * The table memory the addon keeps for the next replay (native/src/table-pool.cc) and what it handed
+   * out: kept mappings, their bytes and resident bytes; mappings reused (cleared first: clearedBytes)
+   * and mapped fresh. `release`: the kept ones unmapped first.
+   */
+  tablePool(release?: boolean): TablePoolStats;
   /** OpenHashTable.insertBatch over the table's words (native/src/ebpf.cc hash_table_place): keys that took an empty slot, or -1 when full. */
   tablePlace(words: Uint32Array, keyWords: number, seed: number, hashMask: Uint32Array, keys: Uint32Array, values: Int32Array, count: number): number;
   /**
@@ -81,6 +87,18 @@ export interface NativeAddon {
   quickShards(nat: NativeHandle, chunk: Uint8Array, state: Float64Array, shards: number, out: Int8Array): number;
   /** Bytes per row of each connection column (native/src/replay.h CONN_*), to check against CONNECTION_COLUMNS. */
   readonly connectionColumnBytes: readonly number[];
+}
+
+/** NativeAddon.tablePool's answer. */
+export interface TablePoolStats {
+  readonly keptMappings: number;
+  readonly keptBytes: number;
+  readonly keptResident: number;
+  readonly reused: number;
+  readonly reusedBytes: number;
+  readonly fresh: number;
+  readonly freshBytes: number;
+  readonly clearedBytes: number;
 }
 
 /** An opaque handle of bound typed arrays (a Node-API external). */
@@ -100,6 +118,7 @@ export const ADDON_FUNCTIONS = [
   'layout', 'bind', 'bindIptables', 'bindReference', 'classify', 'run', 'decode', 'walk', 'walkRun', 'bindReplay',
   'replayRows', 'walkReplay', 'bindLanes', 'finishLanes', 'mergeLanes', 'walkLanes', 'replayRowsLanes', 'takeConnections',
   'hugeBuffer', 'sparseBuffer', 'tellExternalMemory', 'tablePlace', 'machineCeiling', 'shardRows', 'quickShards',
+  'tablePool',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 /** The functions of ADDON_FUNCTIONS that `addon` lacks. */
