@@ -32,7 +32,12 @@ namespace {
 
 Lanes *lanesOf(Napi::Value v) {
   Bound *b = handleOf(v, GROUP_LANES, "lanes");
-  return b ? reinterpret_cast<Lanes *>(b->stack) : nullptr;
+  Lanes *l = b ? reinterpret_cast<Lanes *>(b->stack) : nullptr;
+  if (l && l->merged) {
+    Napi::TypeError::New(v.Env(), "native lanes: these lanes are merged already (the replay is over)").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return l;
 }
 
 /* Rows [0, rows) of the shared batch, decoded: DNAT and lanes, then handed over. */
@@ -329,7 +334,8 @@ Napi::Value FinishLanes(const Napi::CallbackInfo &info) {
  * mergeLanes(lanesHandle): after finishLanes, every lane's connection table merged into lane 0's, in
  * opening order, the cap applied to the whole (conns-merge.cc); lane 0's counters then give the merged
  * table's rows and overflow (takeConnections of lane 0's replay hands it over). The copy, whose fresh
- * pages cost most, is shared out: this thread and N - 1 others each copy a part.
+ * pages cost most, is shared out: this thread and N - 1 others each copy a part. The lanes are over
+ * afterwards (Lanes::release): their memory is freed and their handle refused.
  */
 Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -367,6 +373,8 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
   double *s0 = l->lanes[0]->st->r.stats;
   s0[RS_CONNECTIONS] = tables[0]->count;
   s0[RS_OVERFLOW] = tables[0]->overflow;
+  l->release();
+  l->merged = true;
   return env.Undefined();
 }
 

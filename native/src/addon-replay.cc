@@ -30,7 +30,12 @@ bool natFits(const ns_nat *n) {
 
 ReplayState *replayOf(Napi::Value v) {
   Bound *b = handleOf(v, GROUP_REPLAY, "replay");
-  return b ? reinterpret_cast<ReplayState *>(b->stack) : nullptr;
+  ReplayState *st = b ? reinterpret_cast<ReplayState *>(b->stack) : nullptr;
+  if (st && st->finished) {
+    Napi::TypeError::New(v.Env(), "native replay: this replay is over (its connection table was taken)").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return st;
 }
 
 namespace {
@@ -214,7 +219,8 @@ bool quietMapping(napi_env env, void *p, size_t length, size_t mapped, bool huge
  * takeConnections(replayHandle): the connection table itself, no copy: one ArrayBuffer per column
  * (CONNECTION_COLUMNS order), each `count` rows long, made of the table's own mapping (an external
  * ArrayBuffer, unmapped when V8 collects it). Copying it out measured a sixth of a replay, mostly the
- * kernel zeroing the fresh pages. The replay's table is empty afterwards: call it once, at the end.
+ * kernel zeroing the fresh pages. The replay is over afterwards: its other tables are freed at once
+ * (ReplayState::releaseTables) and its handle refused. Call it once, at the end.
  */
 Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -237,6 +243,8 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
     out.Set(k, Napi::Value(env, buffer));
   }
   st->conns.count = 0;
+  st->releaseTables();
+  st->finished = true;
   return out;
 }
 

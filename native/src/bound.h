@@ -83,11 +83,26 @@ struct ReplayState {
     r.stats[RS_PREFAULTED] += prefault_stop(r.prefault);
     r.prefault = nullptr;
   }
-  ~ReplayState() {
-    prefault_stop(r.prefault);
+  /*
+   * Set once its connection table is taken (takeConnections): the replay is over, its tables are freed
+   * (releaseTables) and its handle refused (replayOf).
+   */
+  bool finished = false;
+  /*
+   * The tables back to the table pool (huge.h) now, not when V8 collects the handle: a lane's handle is
+   * collected only in the collection after its lanes' handle (which holds it), so the next replay in the
+   * process took fresh memory for them (native/README.md "Table memory"). Idempotent.
+   */
+  void releaseTables() {
     conns_free(&conns);
     huge_free(tally, tally_bytes);
+    tally = nullptr;
     huge_free(own_memory, own_bytes);
+    own_memory = nullptr;
+  }
+  ~ReplayState() {
+    prefault_stop(r.prefault);
+    releaseTables();
   }
 };
 /*

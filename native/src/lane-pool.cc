@@ -89,20 +89,34 @@ void helperLoop(Lanes *l, size_t home) {
 
 }  // namespace
 
-Lanes::~Lanes() {
+void Lanes::release() {
   closing.store(true);
   desk->closing.store(true);
   signal.ring();
   for (std::thread &t : helpers) t.join();
+  helpers.clear();
   for (Lane *lane : lanes) {
     huge_free(lane->slots[0], lane->slots_bytes);
-    delete lane;
+    lane->slots[0] = nullptr;
+    if (lane->index > 0) {
+      lane->st->releaseTables();
+      lane->st->finished = true;
+    }
   }
+  for (Window &w : windows) {
+    huge_free(w.own, w.own_bytes);
+    w = Window{};
+  }
+  huge_free(window_arena, window_arena_bytes);
+  window_arena = nullptr;
+}
+
+Lanes::~Lanes() {
+  release();
+  for (Lane *lane : lanes) delete lane;
   delete[] row_services;
   delete[] row_lane;
   delete[] vips;
-  for (Window &w : windows) huge_free(w.own, w.own_bytes);
-  huge_free(window_arena, window_arena_bytes);
 }
 
 /* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */

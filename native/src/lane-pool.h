@@ -80,6 +80,13 @@ struct Lanes {
   uint64_t published = 0;          /* windows handed to the lanes */
   uint32_t handover_batches = 0;   /* batches to hand over before the split walk is tried again (walkSplit) */
   uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */
+  bool merged = false;             /* mergeLanes ran: release() freed the lanes' memory; the handle is refused */
+  /*
+   * After the merge: the helper threads stopped, and the lanes' rings, windows and batches and the tables
+   * of lanes 1..N-1 freed to the table pool at once, not when V8 collects the handles (ReplayState::
+   * releaseTables says why). Lane 0's replay keeps its connection table for takeConnections. Idempotent.
+   */
+  void release();
   ~Lanes();
 };
 

@@ -10,6 +10,8 @@ import { loadClusterFromText } from '../../src/manifests/load.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import type { NativeAddon } from '../../src/native/load.js';
+import { bindNativeReplay, takeNativeConnections } from '../../src/native/replay.js';
+import { fusedSetup, readAll } from '../../src/replay/fused.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { connectionRows, requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
@@ -122,5 +124,33 @@ d('table memory pool', () => {
         });
       }
     }
+
+    it('gives its tables back as it ends, before any collection: one thread, and more on two', async () => {
+      const a = addon!;
+      // From an empty pool, the replay maps everything fresh: what the pool holds after it, it gave back.
+      const given = (threads: number): number => {
+        a.tablePool(true);
+        replay([path], { ...opts, threads });
+        return a.tablePool().keptMappings;
+      };
+      await collectAll(a);
+      // One thread: the tallies and the connection index (the columns go to the result); two threads
+      // add the lanes' rings, windows and batches and the second lane's tables.
+      const one = given(1);
+      await collectAll(a);
+      const two = given(2);
+      expect(one).toBeGreaterThanOrEqual(2);
+      expect(two).toBeGreaterThan(one + 4);
+    });
+
+    it('refuses a replay handle once its connection table is taken', () => {
+      const a = addon!;
+      const { rowModel, nm, run, batch, maxConnections } = fusedSetup({ ...opts, threads: 1 });
+      const r = bindNativeReplay(nm, rowModel.conntrack, run.result.nat, batch, run.services, maxConnections);
+      readAll([path], run, r, batch);
+      takeNativeConnections(r);
+      expect(() => a.replayRows(r.handle, 0, 0)).toThrow(/this replay is over/);
+      expect(() => a.takeConnections(r.handle)).toThrow(/this replay is over/);
+    });
   });
 });
