@@ -245,6 +245,9 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
   st->conns.count = 0;
   st->releaseTables();
   st->finished = true;
+  /* What it bound (the tracker's handle, and through it the tracker's arrays) is V8's to collect now:
+     held, it outlived the replay handle by a collection, and the tracker's memory by two. */
+  st->keep.Reset();
   return out;
 }
 
