@@ -375,10 +375,6 @@ Napi::Value MergeLanes(const Napi::CallbackInfo &info) {
   s0[RS_OVERFLOW] = tables[0]->overflow;
   l->release();
   l->merged = true;
-  /* Lanes 1..N-1 are over: what they bound (their trackers' handles) is V8's to collect now. */
-  for (Lane *lane : l->lanes) {
-    if (lane->index > 0) lane->st->keep.Reset();
-  }
   return env.Undefined();
 }
 

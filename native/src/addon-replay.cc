@@ -138,14 +138,8 @@ struct Mapping {
   size_t mapped;
   int64_t counted;
   uint64_t telling;
-  bool huge; /* from huge_map, else sparse_map (huge.h): freed the same way */
+  bool huge; /* from huge_map, else sparse_map (huge.h): freed the same way (table_free) */
 };
-
-/* A mapping of `mapped` bytes back to the table memory it came from (huge.h). */
-void freeMapping(void *p, size_t mapped, bool huge) {
-  if (huge) huge_free(p, mapped);
-  else sparse_free(p, mapped);
-}
 
 /*
  * Quiet mappings not told to V8 yet, per JavaScript thread (a mapping's finalizer runs on the thread that
@@ -170,7 +164,7 @@ void tellUntold(napi_env env) {
  */
 void unmapMapping(napi_env env, void *data, void *hint) {
   Mapping *m = static_cast<Mapping *>(hint);
-  freeMapping(data, m->mapped, m->huge);
+  table_free(data, m->mapped, m->huge);
   int64_t total;
   if (m->telling <= told) napi_adjust_external_memory(env, -m->counted, &total);
   else untold -= m->counted;
@@ -234,20 +228,16 @@ Napi::Value TakeConnections(const Napi::CallbackInfo &info) {
     size_t mapped = 0;
     void *p = conns_take_column(&st->conns, k, &mapped);
     napi_value buffer;
-    bool huge = k == CONN_RECORDS; /* replay.cc conns_init: the records in huge pages, the columns not */
+    bool huge = conns_column_huge(k);
     if (!p || !externalMapping(env, p, rows * CONN_COLUMN_BYTES[k], mapped, huge, &buffer)) {
-      if (p) freeMapping(p, mapped, huge);
+      table_free(p, mapped, huge);
       Napi::Error::New(env, "native takeConnections: the table was taken already, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     out.Set(k, Napi::Value(env, buffer));
   }
   st->conns.count = 0;
-  st->releaseTables();
-  st->finished = true;
-  /* What it bound (the tracker's handle, and through it the tracker's arrays) is V8's to collect now:
-     held, it outlived the replay handle by a collection, and the tracker's memory by two. */
-  st->keep.Reset();
+  st->finish();
   return out;
 }
 
@@ -273,7 +263,7 @@ static Napi::Value mappedBuffer(const Napi::CallbackInfo &info, const char *name
   bool made = p && (quiet ? quietMapping(env, p, length, whole, !sparse, &buffer, sparse ? 0 : (int64_t)length)
                           : externalMapping(env, p, length, whole, !sparse, &buffer));
   if (!made) {
-    if (p) freeMapping(p, whole, !sparse);
+    table_free(p, whole, !sparse);
     Napi::Error::New(env, std::string("native ") + name + ": out of memory, or external ArrayBuffers are not allowed here").ThrowAsJavaScriptException();
     return env.Undefined();
   }

@@ -100,6 +100,16 @@ struct ReplayState {
     huge_free(own_memory, own_bytes);
     own_memory = nullptr;
   }
+  /*
+   * The replay is over (takeConnections; a lane's, mergeLanes): its tables freed, its handle refused, and
+   * what it bound (the tracker's handle, and through it the tracker's arrays) V8's to collect now: held,
+   * it outlived the replay handle by a collection, and the tracker's memory by two. On the JS thread.
+   */
+  void finish() {
+    releaseTables();
+    finished = true;
+    keep.Reset();
+  }
   ~ReplayState() {
     prefault_stop(r.prefault);
     releaseTables();

@@ -59,6 +59,8 @@ void *huge_map(size_t bytes);
 void huge_free(void *p, size_t bytes);
 void *sparse_map(size_t bytes);
 void sparse_free(void *p, size_t bytes);
+/* huge_free or sparse_free, as `huge` says the mapping was taken. */
+void table_free(void *p, size_t bytes, bool huge);
 
 /* What the pool holds and has done, for tests and the bench (tablePool() in addon-replay.cc). */
 struct table_pool_stats {

@@ -98,10 +98,7 @@ void Lanes::release() {
   for (Lane *lane : lanes) {
     huge_free(lane->slots[0], lane->slots_bytes);
     lane->slots[0] = nullptr;
-    if (lane->index > 0) {
-      lane->st->releaseTables();
-      lane->st->finished = true;
-    }
+    if (lane->index > 0) lane->st->finish();
   }
   for (Window &w : windows) {
     huge_free(w.own, w.own_bytes);

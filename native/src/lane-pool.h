@@ -82,9 +82,10 @@ struct Lanes {
   uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */
   bool merged = false;             /* mergeLanes ran: release() freed the lanes' memory; the handle is refused */
   /*
-   * After the merge: the helper threads stopped, and the lanes' rings, windows and batches and the tables
-   * of lanes 1..N-1 freed to the table pool at once, not when V8 collects the handles (ReplayState::
-   * releaseTables says why). Lane 0's replay keeps its connection table for takeConnections. Idempotent.
+   * After the merge: the helper threads stopped, the lanes' rings, windows and batches freed to the table
+   * pool at once, not when V8 collects the handles (ReplayState::releaseTables says why), and lanes
+   * 1..N-1 finished (ReplayState::finish). Lane 0's replay keeps its connection table for
+   * takeConnections. Idempotent; on the JS thread (mergeLanes, the handle's finalizer).
    */
   void release();
   ~Lanes();

@@ -176,8 +176,8 @@ int conns_init(ns_conns *t, uint32_t max) {
   t->max = max;
   for (int k = 0; k < CONN_COLUMNS; k++) {
     size_t want = (size_t)CONN_COLUMN_BYTES[k] * (max > 0 ? max : 1);
-    size_t bytes = k == CONN_RECORDS ? huge_round(want) : small_round(want);
-    void *p = k == CONN_RECORDS ? huge_map(bytes) : sparse_map(bytes);
+    size_t bytes = conns_column_huge(k) ? huge_round(want) : small_round(want);
+    void *p = conns_column_huge(k) ? huge_map(bytes) : sparse_map(bytes);
     if (!p) {
       conns_free(t);
       return 0;
@@ -193,8 +193,7 @@ int conns_init(ns_conns *t, uint32_t max) {
 void conns_free(ns_conns *t) {
   for (int k = 0; k < CONN_COLUMNS; k++) {
     void **slot = column_slot(t, k);
-    if (k == CONN_RECORDS) huge_free(*slot, t->mapped[k]); /* the mapping's own length */
-    else sparse_free(*slot, t->mapped[k]);
+    table_free(*slot, t->mapped[k], conns_column_huge(k)); /* the mapping's own length */
     *slot = NULL;
     t->mapped[k] = 0;
   }

@@ -53,6 +53,8 @@ typedef struct {
 
 /* Bytes per row of each column (CONN_* order). */
 extern const uint32_t CONN_COLUMN_BYTES[CONN_COLUMNS];
+/* Whether column k is in huge pages (huge.h huge_map), else 4 KiB pages (sparse_map): replay.cc says why. */
+static inline int conns_column_huge(int k) { return k == CONN_RECORDS; }
 
 /*
  * Per conntrack entry: its connection and the packets counted to the entry but not yet to that

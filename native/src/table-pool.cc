@@ -147,6 +147,7 @@ void *huge_map(size_t bytes) { return take(huge_round(bytes > 0 ? bytes : 1), tr
 void huge_free(void *p, size_t bytes) { give(p, huge_round(bytes > 0 ? bytes : 1), true); }
 void *sparse_map(size_t bytes) { return take(small_round(bytes > 0 ? bytes : 1), false); }
 void sparse_free(void *p, size_t bytes) { give(p, small_round(bytes > 0 ? bytes : 1), false); }
+void table_free(void *p, size_t bytes, bool huge) { huge ? huge_free(p, bytes) : sparse_free(p, bytes); }
 
 table_pool_stats table_pool_stats_now() {
   std::lock_guard<std::mutex> lock(mu);
