@@ -19,7 +19,7 @@ import { hugeAllocator, type NativeAddon } from '../src/native/load.js';
 import { openNativeCapture } from '../src/native/walk.js';
 import { replay, type ReplayOptions } from '../src/replay/replay.js';
 import { FlowBatch } from '../src/wire/flow-batch.js';
-import { type Ladder, RUNGS, seconds, settleHeap } from './lib.js';
+import { type Ladder, RUNGS, seconds, settleForReplay } from './lib.js';
 
 const BATCH_ROWS = 4096;
 /* Rounds; best of them: fresh memory moves a run by a third on this project's VMs (bench/README.md). */
@@ -59,10 +59,8 @@ export async function stageLadder(addon: NativeAddon, model: NativeModelHandle, 
   const best = { walk: Infinity, decode: Infinity, track: Infinity, replay: Infinity };
   let packets = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    // As the bench's replays (tier-model.ts replayOnce): the heap settled, then a turn of the event loop,
-    // so that Node frees the last run's tables.
-    settleHeap();
-    await new Promise((resolve) => setImmediate(resolve));
+    // As the bench's replays (tier-model.ts replayOnce): from a settled heap, the last run's tables freed.
+    await settleForReplay(addon);
     const r = timed(() => replay([pcap], { ...replayOptions, addon, threads: 1, prefault: false }).packets);
     const runs = {
       walk: timed(() => walkPass(addon, pcap, false, null)),

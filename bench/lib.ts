@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import Benchmark from 'benchmark';
+import type { NativeAddon } from '../src/native/load.js';
 
 /** The repository root (this file runs as dist/bench/lib.js). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -130,5 +131,21 @@ export function settleHeap(): void {
     gc();
   } finally {
     setFlagsFromString('--concurrent-sweeping');
+  }
+}
+
+/**
+ * Before a timed replay: the heap settled and the event loop turned (Node frees a finished replay's
+ * native tables, external ArrayBuffers, only in a finalizer it runs on a later turn), again while that
+ * gives the addon's table pool more memory back, at most three times: a tracker's arrays go back a
+ * collection after its handle, which goes a collection after the replay's result
+ * (native/src/table-pool.cc), so that the replay takes the last one's tables, not fresh memory.
+ */
+export async function settleForReplay(addon: NativeAddon | null | undefined): Promise<void> {
+  const kept = (): number => addon?.tablePool().keptMappings ?? 0;
+  for (let round = 0, before = -1; round < 3 && kept() !== before; round++) {
+    before = kept();
+    settleHeap();
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -31,7 +31,7 @@ import { fileSink } from '../src/traffic/pcap/writer.js';
 import { synthToSink } from '../src/traffic/synth/index.js';
 import { CtState, FlowBatch } from '../src/wire/flow-batch.js';
 import { stageLadder } from './ladder.js';
-import { type Ladder, measure, quantile, seconds, settleHeap, type Measured } from './lib.js';
+import { type Ladder, measure, quantile, seconds, settleForReplay, type Measured } from './lib.js';
 import { clusterFile, tierByName } from './tiers.js';
 
 const options = DEFAULT_EVAL_OPTIONS;
@@ -195,25 +195,18 @@ interface Timed {
 }
 
 /**
- * Before each run the heap is settled (lib.ts settleHeap), so that the collection the previous run's
- * tables started is not timed with this run, and then the event loop turns once: Node frees the native
- * tables of a finished replay (external ArrayBuffers) only in a finalizer it runs on a later turn, and a
- * synchronous loop kept every run's tables mapped (RSS grew by a table per run and later runs slowed).
- * Freed, the tables go back to the addon's pool for the next run (native/src/table-pool.cc). Only the
+ * Before each run the heap is settled (lib.ts settleForReplay), so that the collection the previous run's
+ * tables started is not timed with this run, and the event loop turns: Node frees the native tables of a
+ * finished replay (external ArrayBuffers) only in a finalizer it runs on a later turn, and a synchronous
+ * loop kept every run's tables mapped (RSS grew by a table per run and later runs slowed). Freed, the
+ * tables go back to the addon's pool for the next run (native/src/table-pool.cc). Only the
  * figures leave this function: a result kept in the caller's loop stayed reachable (an async function's
  * locals live in its frame) while the next run ran, with its connection table and, on two threads, its
  * lanes' tables, so the next run took fresh memory instead (real tier, two threads: 23 fresh mappings,
  * 726 MiB, against 0-7 when the result was dropped).
  */
 async function replayOnce(pcap: string, opts: ReplayOptions): Promise<Timed> {
-  // Settled again while that gives the pool more memory back (at most three times): a tracker's arrays
-  // go back a collection after its handle, which goes a collection after the replay's result.
-  const kept = (): number => opts.addon?.tablePool().keptMappings ?? 0;
-  for (let round = 0, before = -1; round < 3 && kept() !== before; round++) {
-    before = kept();
-    settleHeap();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await settleForReplay(opts.addon);
   const r: ReplayResult = replay([pcap], opts);
   return { packets: r.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds };
 }
