@@ -15,8 +15,13 @@
  * pages not resident are dropped (MADV_DONTNEED: a page swapped out is then zero again). A page that was
  * only read (the kernel's zero page) is left alone, so clearing never faults fresh memory in.
  *
+ * A kept mapping is inaccessible (PROT_NONE) until taken: a pointer into tables a replay freed faults, as
+ * it did when freed tables were unmapped, instead of writing into the next replay's tables. mprotect
+ * leaves the pages resident; with whole huge pages it changes one page-table entry a 2 MiB page.
+ *
  * Bounded: at most KEEP_MAPPINGS mappings and KEEP_RESIDENT bytes resident; beyond, the oldest kept are
- * unmapped. tablePool(true) (addon-replay.cc) unmaps them all.
+ * unmapped. tablePool(true) (addon-replay.cc) unmaps them all; src/native/load.ts calls it once the
+ * process has run no replay for a while (releaseTablesWhenIdle).
  */
 #include <stdint.h>
 #include <string.h>
@@ -102,6 +107,11 @@ void *take(size_t bytes, bool huge) {
       break;
     }
   }
+  /* Readable and writable again (kept mappings are PROT_NONE); if the kernel refuses, a fresh one instead. */
+  if (found.p && mprotect(found.p, bytes, PROT_READ | PROT_WRITE) != 0) {
+    munmap(found.p, bytes);
+    found.p = nullptr;
+  }
   if (found.p) {
     size_t cleared = clearMapping(found.p, bytes);
     std::lock_guard<std::mutex> lock(mu);
@@ -123,6 +133,7 @@ void give(void *p, size_t bytes, bool huge) {
   if (!p) return;
   uint8_t *at = static_cast<uint8_t *>(p);
   size_t resident = residentBytes(at, bytes);
+  mprotect(at, bytes, PROT_NONE); /* refused (out of mappings): kept accessible, as before */
   std::vector<Kept> dropped;
   {
     std::lock_guard<std::mutex> lock(mu);

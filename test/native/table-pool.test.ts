@@ -3,6 +3,7 @@
  * request of its size and kind, cleared. Memory handed out must read as zeroes whatever the last user
  * wrote, and a replay run on the memory of the one before must give that replay's results exactly.
  */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { settleHeap } from '../../bench/lib.js';
 import { generateCluster } from '../../src/clustergen/generate.js';
@@ -51,6 +52,25 @@ function writeAndDrop(make: (bytes: number) => ArrayBuffer, bytes: number, strid
   return pages + 1;
 }
 
+/**
+ * Bytes of this process's mappings that are inaccessible (---p) and advised for or against huge pages
+ * (smaps VmFlags hg or nh), larger than one page: the addon's kept table mappings (V8's reservations
+ * carry neither flag; threads' stack guards are one page).
+ */
+function sealedTableBytes(): number {
+  let total = 0, size = 0, sealed = false;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) /.exec(line);
+    if (head) {
+      size = parseInt(head[2]!, 16) - parseInt(head[1]!, 16);
+      sealed = head[3] === '---p' && size > PAGE;
+    } else if (line.startsWith('VmFlags:') && sealed && / (hg|nh)\b/.test(line)) {
+      total += size;
+    }
+  }
+  return total;
+}
+
 function firstNonZero(buffer: ArrayBuffer): number {
   const view = new Uint8Array(buffer);
   for (let k = 0; k < view.length; k++) if (view[k] !== 0) return k;
@@ -82,6 +102,23 @@ d('table memory pool', () => {
       expect(firstNonZero(again)).toBe(-1);
     });
   }
+
+  it('keeps its mappings inaccessible until one is taken again', async () => {
+    const a = addon!;
+    await collectAll(a); // the earlier tests' buffers back first
+    a.tablePool(true);
+    expect(sealedTableBytes()).toBe(0);
+    writeAndDrop((bytes) => a.hugeBuffer(bytes), 4 << 20, 1);
+    writeAndDrop((bytes) => a.sparseBuffer(bytes), 3 << 20, 4);
+    await collectAll(a);
+    const kept = a.tablePool();
+    expect(kept.keptMappings).toBe(2);
+    expect(sealedTableBytes()).toBe(kept.keptBytes);
+    const again = new Uint8Array(a.hugeBuffer(4 << 20));
+    again[again.length - 1] = 1; // writable again
+    expect(sealedTableBytes()).toBe(a.tablePool().keptBytes);
+    expect(a.tablePool().keptBytes).toBe(kept.keptBytes - (4 << 20));
+  });
 
   it('unmaps what it keeps when asked', async () => {
     const a = addon!;
@@ -174,4 +211,5 @@ d('table memory pool', () => {
       expect(() => a.takeConnections(r.handle)).toThrow(/this replay is over/);
     });
   });
+
 });
