@@ -18,6 +18,7 @@ import { openPcapWriter, type PcapWriter } from '../traffic/pcap/writer.js';
 import { FlowBatch, RowFlag, Verdict } from '../wire/flow-batch.js';
 import { decodeNative } from '../native/engine.js';
 import type { NativeAddon } from '../native/load.js';
+import { releaseTablesWhenIdle } from '../native/table-pool.js';
 import { expectedConnections, type ConnectionTable } from './connections.js';
 import type { RowModel } from './models.js';
 import { applyNat, buildServiceNat, type ServiceNat } from './nat.js';
@@ -114,6 +115,8 @@ export function replay(paths: readonly string[], opts: ReplayOptions): ReplayRes
   } finally {
     // The replay's tables, quiet until now (src/native/load.ts hugeAllocator), told to V8.
     opts.addon?.tellExternalMemory();
+    // The table memory the addon keeps for the next replay, given back if none comes (../native/table-pool.ts).
+    if (opts.addon) releaseTablesWhenIdle(opts.addon);
   }
 }
 

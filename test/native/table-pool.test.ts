@@ -4,7 +4,7 @@
  * wrote, and a replay run on the memory of the one before must give that replay's results exactly.
  */
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { settleHeap } from '../../bench/lib.js';
 import { generateCluster } from '../../src/clustergen/generate.js';
 import { loadClusterFromText } from '../../src/manifests/load.js';
@@ -12,6 +12,7 @@ import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import type { NativeAddon } from '../../src/native/load.js';
 import { bindNativeReplay, takeNativeConnections } from '../../src/native/replay.js';
+import { releaseTablesWhenIdle, stopIdleRelease, TABLE_POOL_IDLE_MS } from '../../src/native/table-pool.js';
 import { fusedSetup, readAll } from '../../src/replay/fused.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { connectionRows, requireAddon } from './support.js';
@@ -212,4 +213,58 @@ d('table memory pool', () => {
     });
   });
 
+  describe('given back once the process replays no more', () => {
+    afterEach(() => {
+      stopIdleRelease();
+      vi.useRealTimers();
+    });
+
+    const keep = async (a: NativeAddon): Promise<void> => {
+      writeAndDrop((bytes) => a.hugeBuffer(bytes), 2 << 20, 1);
+      await collectUntil(() => a.tablePool().keptMappings > 0);
+      expect(a.tablePool().keptMappings).toBeGreaterThan(0);
+    };
+
+    it('after a full quiet period, and again for tables freed after that; then the interval stops', async () => {
+      const a = addon!;
+      stopIdleRelease();
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      await keep(a);
+      releaseTablesWhenIdle(a); // as a replay returns
+      vi.advanceTimersByTime(TABLE_POOL_IDLE_MS); // the replay was within this period
+      expect(a.tablePool().keptMappings).toBeGreaterThan(0);
+      vi.advanceTimersByTime(TABLE_POOL_IDLE_MS);
+      expect(a.tablePool().keptMappings).toBe(0);
+      await keep(a); // a table the last replay held, collected late
+      vi.advanceTimersByTime(TABLE_POOL_IDLE_MS);
+      expect(a.tablePool().keptMappings).toBe(0);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(TABLE_POOL_IDLE_MS); // nothing kept: stopped
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('not while replays keep coming', async () => {
+      const a = addon!;
+      stopIdleRelease();
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      await keep(a);
+      for (let k = 0; k < 4; k++) {
+        releaseTablesWhenIdle(a);
+        vi.advanceTimersByTime(TABLE_POOL_IDLE_MS);
+        expect(a.tablePool().keptMappings, `period ${k}`).toBeGreaterThan(0);
+      }
+      vi.advanceTimersByTime(TABLE_POOL_IDLE_MS);
+      expect(a.tablePool().keptMappings).toBe(0);
+    });
+
+    it('is started by a native replay', () => {
+      stopIdleRelease();
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      const index = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 20, namespaces: 2, policies: 3, seed: 4 }))).cluster);
+      const path = writeTemp(synthBytes(index, 500, '64', 4), 'table-pool-idle.pcap');
+      expect(vi.getTimerCount()).toBe(0);
+      replay([path], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: ['ebpf'], addon });
+      expect(vi.getTimerCount()).toBe(1);
+    });
+  });
 });
