@@ -99,6 +99,39 @@ Napi::Value makeHandle(Napi::Env env, Bound *b, Napi::Object keep) {
   return Napi::External<Bound>::New(env, b, [](Napi::Env, Bound *p) { delete p; });
 }
 
+/*
+ * After the arrays are filled: what the group's own checks find wrong, or "" (and the addon's own rows
+ * built: the eBPF records, the iptables rule checks). Each cause says itself, out of memory included.
+ */
+std::string bindProblem(Bound *b) {
+  switch (b->group) {
+    case GROUP_EBPF: {
+      if (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2) return "eBPF params or probes shorter than layout.h's (layout drift?)";
+      int packed = ebpf_pack(&b->ebpf);
+      if (packed == EBPF_PACK_SHORT) return "eBPF ipcache or endpoint arrays shorter than their counts (layout drift?)";
+      if (packed == EBPF_PACK_NO_MEMORY) {
+        return "out of memory packing the eBPF lookup records (" + std::to_string(b->ebpf.ipcEndpoint_len) + " ipcache entries, " +
+               std::to_string(b->ebpf.epFlags_len) + " endpoints)";
+      }
+      return "";
+    }
+    case GROUP_IPT_FAMILY: {
+      if (b->family.params_len < IPT_PARAM_COUNT) return "iptables params shorter than layout.h's (layout drift?)";
+      b->checks = new (std::nothrow) uint8_t[b->family.target_len > 0 ? b->family.target_len : 1];
+      if (!b->checks) return "out of memory for the iptables rule checks (" + std::to_string(b->family.target_len) + " rules)";
+      iptables_rule_checks(&b->family, b->checks);
+      return "";
+    }
+    case GROUP_CONNTRACK:
+      if (b->ct.params_len < CT_PARAM_COUNT || b->ct.timeouts_len < TO_COUNT || b->ct.meta_len <= META_FRESH) {
+        return "conntrack params, timeouts or meta shorter than layout.h's (layout drift?)";
+      }
+      return "";
+    case GROUP_NAT: return natFits(&b->nat) ? "" : "NAT tables shorter than their params say";
+    default: return "";
+  }
+}
+
 /* bind(group, arrays): checks every array against layout.h and returns a handle. */
 Napi::Value Bind(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -127,19 +160,10 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
           : group == GROUP_IPT_SETS ? fillSets(env, arrays, &b->sets, IPT_SETS_INFO)
           : group == GROUP_CONNTRACK ? fillConntrack(env, arrays, &b->ct, CONNTRACK_INFO)
           : fillNat(env, arrays, &b->nat, NAT_INFO);
-  if (ok && group == GROUP_EBPF && (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2)) ok = false;
-  if (ok && group == GROUP_EBPF && !ebpf_pack(&b->ebpf)) ok = false;
-  if (ok && group == GROUP_IPT_FAMILY && b->family.params_len < IPT_PARAM_COUNT) ok = false;
-  if (ok && group == GROUP_IPT_FAMILY) {
-    b->checks = new (std::nothrow) uint8_t[b->family.target_len > 0 ? b->family.target_len : 1];
-    if (b->checks) iptables_rule_checks(&b->family, b->checks);
-    else ok = false;
-  }
-  if (ok && group == GROUP_CONNTRACK && (b->ct.params_len < CT_PARAM_COUNT || b->ct.timeouts_len < TO_COUNT || b->ct.meta_len <= META_FRESH)) ok = false;
-  if (ok && group == GROUP_NAT && !natFits(&b->nat)) ok = false;
-  if (!ok) {
+  std::string problem = ok ? bindProblem(b) : std::string();
+  if (!ok || !problem.empty()) {
     delete b;
-    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native bind: params too short").ThrowAsJavaScriptException();
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native bind: " + (problem.empty() ? "arrays refused" : problem)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   return makeHandle(env, b, arrays);

@@ -156,12 +156,12 @@ struct alignas(32) ns_ep_row {
 int ebpf_pack(ns_ebpf *p) {
   size_t entries = p->ipcEndpoint_len, endpoints = p->epFlags_len;
   if (p->ipcIdentity_len < entries || p->ipcNode_len < entries || p->epNode_len < endpoints || p->epMask_len < endpoints * 4 ||
-      p->epTemplate_len < endpoints * 4) return 0;
+      p->epTemplate_len < endpoints * 4) return EBPF_PACK_SHORT;
   p->ipcRows = new (std::nothrow) ns_ipc_row[entries > 0 ? entries : 1];
   p->epRows = new (std::nothrow) ns_ep_row[endpoints > 0 ? endpoints : 1];
   if (!p->ipcRows || !p->epRows) {
     ebpf_unpack(p);
-    return 0;
+    return EBPF_PACK_NO_MEMORY;
   }
   for (size_t e = 0; e < entries; e++) p->ipcRows[e] = ns_ipc_row{p->ipcEndpoint[e], p->ipcIdentity[e], p->ipcNode[e], 0};
   for (size_t ep = 0; ep < endpoints; ep++) {
@@ -171,7 +171,7 @@ int ebpf_pack(ns_ebpf *p) {
       r->templ[k] = p->epTemplate[ep * 4 + k];
     }
   }
-  return 1;
+  return EBPF_PACK_OK;
 }
 
 void ebpf_unpack(ns_ebpf *p) {

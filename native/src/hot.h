@@ -32,7 +32,8 @@ int iptables_v4_narrow(const ns_ipt_family *f);
 
 /* Verdict, cost and decidedBy of rows [0, count), ctState already set (src/match/ebpf.ts classifyRow). */
 void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);
-/* ebpf.cc's packed rows of the bound arrays (p->ipcRows, p->epRows): 0 when out of memory; freed by ebpf_unpack. */
+/* ebpf.cc's packed rows of the bound arrays (p->ipcRows, p->epRows), freed by ebpf_unpack: EBPF_PACK_OK, or why not. */
+enum { EBPF_PACK_OK = 1, EBPF_PACK_SHORT = 0, EBPF_PACK_NO_MEMORY = -1 };
 int ebpf_pack(ns_ebpf *p);
 void ebpf_unpack(ns_ebpf *p);
 /* The same for the iptables model (src/match/iptables.ts classifyRow). */

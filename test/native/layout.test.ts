@@ -25,7 +25,7 @@ import {
   BATCH_FIELDS, CONNTRACK_FIELDS, CtParam, EBPF_FIELDS, EbpfParam, Elem, GROUPS, Group, IPT_FAMILY_FIELDS, IptParam,
   NatParam, NativeModel, PrefaultMode, ReplayStat, Timeout, WalkSlot,
 } from '../../src/native/layout.js';
-import { timeoutSlots } from '../../src/native/engine.js';
+import { nativeEbpf, timeoutSlots } from '../../src/native/engine.js';
 import { CtState, FlowBatch, RowFlag, Verdict } from '../../src/wire/flow-batch.js';
 import { randomScenario } from '../support/random-cluster.js';
 import { requireAddon } from './support.js';
@@ -143,5 +143,15 @@ d('the native layout equals the TypeScript layout', () => {
     wrong[BATCH_FIELDS.findIndex((f) => f.name === 'cost')] = new Float64Array(4);
     expect(() => addon!.bind(Group.BATCH, wrong)).toThrow(/cost has the wrong element type/);
     expect(() => addon!.bind(Group.BATCH, arrays.slice(1))).toThrow(/wants 28 arrays, got 27/);
+  });
+
+  it('a bound eBPF model whose per-entry arrays are shorter than the ipcache is refused, saying so', () => {
+    const p = loadEbpf(compileEbpf(indexCluster(randomScenario(3).cluster), DEFAULT_EVAL_OPTIONS));
+    expect(p.ipcIdentity.length).toBeGreaterThan(1);
+    expect(() => nativeEbpf(addon!, p)).not.toThrow();
+    const short = { ...p, ipcIdentity: p.ipcIdentity.subarray(0, p.ipcIdentity.length - 1) };
+    expect(() => nativeEbpf(addon!, short)).toThrow(/native bind: eBPF ipcache or endpoint arrays shorter than their counts/);
+    const fewTemplates = { ...p, epTemplate: p.epTemplate.subarray(0, p.epTemplate.length - 1) };
+    expect(() => nativeEbpf(addon!, fewTemplates)).toThrow(/eBPF ipcache or endpoint arrays shorter/);
   });
 });
