@@ -20,7 +20,7 @@
  * leaves the pages resident; with whole huge pages it changes one page-table entry a 2 MiB page.
  *
  * Bounded: at most KEEP_MAPPINGS mappings and KEEP_RESIDENT bytes resident; beyond, the oldest kept are
- * unmapped. tablePool(true) (addon-replay.cc) unmaps them all; src/native/load.ts calls it once the
+ * unmapped. tablePool(true) (addon-replay.cc) unmaps them all; src/native/table-pool.ts calls it once the
  * process has run no replay for a while (releaseTablesWhenIdle).
  */
 #include <stdint.h>
