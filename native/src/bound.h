@@ -16,7 +16,6 @@ struct Desk; /* desk.h */
 
 struct Bound {
   int group = 0;
-  Napi::ObjectReference keep; /* the bound arrays (and handles) stay alive as long as the handle */
   ns_batch batch{};
   ns_ebpf ebpf{};
   ns_ipt_family family{};
@@ -133,7 +132,10 @@ template <typename T> Napi::Value ownedHandle(Napi::Env env, int group, T *state
 ReplayState *replayOf(Napi::Value v);
 /* False, with a JS error thrown, when the replay's connection table ran out of memory. */
 bool checkFailed(Napi::Env env, ReplayState *st);
-/* A handle owning `b` (freed by V8's finalizer), `keep` holding what it binds (addon.cc). */
+/*
+ * A handle owning `b` (freed by V8's finalizer) whose property `bound` holds `keep`, what it binds (addon.cc):
+ * an ordinary reference, so that the arrays go in the same collection as the handle.
+ */
 Napi::Value makeHandle(Napi::Env env, Bound *b, Napi::Object keep);
 /* bindReference (addon-reference.cc). */
 void registerReference(Napi::Env env, Napi::Object exports);

@@ -101,7 +101,7 @@ export interface TablePoolStats {
   readonly clearedBytes: number;
 }
 
-/** An opaque handle of bound typed arrays (a Node-API external). */
+/** An opaque handle of bound typed arrays: an object wrapping the addon's struct, holding what it binds (a replay's and the lanes': externals). */
 export type NativeHandle = { readonly __nativeHandle: unique symbol };
 
 export type LoadResult = { readonly addon: NativeAddon; readonly path: string } | { readonly addon: null; readonly reason: string };
