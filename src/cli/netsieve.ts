@@ -10,6 +10,7 @@
  * stress tier's 1M packets took 0.47-0.52 s with the default and 0.24-0.32 s with this, the small tier's
  * wall time 1.10x (bench/NOTES.md). Node reads the option only at its start, so it cannot be set here.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { registerCommands } from './commands.js';
@@ -33,6 +34,7 @@ const program = new Command();
 program
   .name('netsieve')
   .description('Kubernetes NetworkPolicy dataplane simulator: iptables and eBPF models, capture replay')
+  .version(packageVersion(), '-V, --version', 'print the version of netsieve')
   .addHelpText('after', `
 Exit codes:
   0  success
@@ -58,6 +60,19 @@ exitWhenWritten();
  */
 function exitWhenWritten(): void {
   if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit();
+}
+
+/** The version in the package's package.json: two directories up from src/cli, three from dist/src/cli. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'netsieve' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not this directory: try the next one up
+    }
+  }
+  return 'unknown';
 }
 
 function exitCodeFor(err: unknown): number {

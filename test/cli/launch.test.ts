@@ -42,4 +42,13 @@ describe('the netsieve command', () => {
     expect(plain).toBeGreaterThan(0);
     expect(viaShebang).toBeLessThan(plain);
   });
+
+  it('prints its version, the package\'s, and exits 0', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = spawnSync(process.execPath, [BIN, flag], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, flag).toBe(0);
+      expect(r.stdout.trim(), flag).toBe(pkg.version);
+    }
+  });
 });
