@@ -6,7 +6,9 @@
  *
  * Memory stays bounded: one batch, the reader's one chunk, the connection table (capped) and the
  * conntrack tables (capped). Nothing is allocated per packet except on rare events (a disagreement
- * recorded for the report).
+ * recorded for the report). On the native engine a replay's tables go back to the addon through finalizers
+ * Node runs a turn of the event loop later: a caller running replays in a synchronous loop holds them all
+ * until it yields, so await between replays (native/README.md "Table memory").
  */
 import { statSync } from 'node:fs';
 import type { ClusterIndex } from '../model/cluster-index.js';
