@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { registerCommands } from './commands.js';
+import { readerWentAway } from './stdout.js';
 
 /*
  * Writes to a piped stdout block until the reader takes them. Node leaves a pipe non-blocking: a write
@@ -26,7 +27,7 @@ import { registerCommands } from './commands.js';
 
 // A reader that stops early (`| head`) closes the pipe: stop quietly, as Unix tools do, not with a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
+  if (readerWentAway(err)) process.exit(0);
   throw err;
 });
 
