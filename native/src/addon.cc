@@ -92,7 +92,6 @@ Bound *boundOf(Napi::Value v) {
 Bound *handleOf(Napi::Value v, int group, const char *what) {
   Bound *b = boundOf(v);
   if (!b) {
-    if (v.Env().IsExceptionPending()) v.Env().GetAndClearPendingException(); /* napi_unwrap's, on a plain object */
     Napi::TypeError::New(v.Env(), std::string("native: ") + what + " is not a bound handle").ThrowAsJavaScriptException();
     return nullptr;
   }
