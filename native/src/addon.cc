@@ -121,10 +121,11 @@ Napi::Value makeHandle(Napi::Env env, Bound *b, Napi::Object keep) {
 }
 
 /*
- * After the arrays are filled: what the group's own checks find wrong, or "" (and the addon's own rows
- * built: the eBPF records, the iptables rule checks). Each cause says itself, out of memory included.
+ * After the arrays are filled: the group's own checks, and the rows the addon builds from the arrays (the
+ * eBPF records, the iptables rule checks). Returns what is wrong, or "": each cause says itself, out of
+ * memory included.
  */
-std::string bindProblem(Bound *b) {
+std::string finishBind(Bound *b) {
   switch (b->group) {
     case GROUP_EBPF: {
       if (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2) return "eBPF params or probes shorter than layout.h's (layout drift?)";
@@ -181,7 +182,7 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
           : group == GROUP_IPT_SETS ? fillSets(env, arrays, &b->sets, IPT_SETS_INFO)
           : group == GROUP_CONNTRACK ? fillConntrack(env, arrays, &b->ct, CONNTRACK_INFO)
           : fillNat(env, arrays, &b->nat, NAT_INFO);
-  std::string problem = ok ? bindProblem(b) : std::string();
+  std::string problem = ok ? finishBind(b) : std::string();
   if (!ok || !problem.empty()) {
     delete b;
     if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native bind: " + (problem.empty() ? "arrays refused" : problem)).ThrowAsJavaScriptException();
