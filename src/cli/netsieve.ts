@@ -11,8 +11,10 @@
  * wall time 1.10x (bench/NOTES.md). Node reads the option only at its start, so it cannot be set here.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { registerCommands } from './commands.js';
 import { readerWentAway } from './stdout.js';
 
@@ -63,17 +65,12 @@ function exitWhenWritten(): void {
   if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit();
 }
 
-/** The version in the package's package.json: two directories up from src/cli, three from dist/src/cli. */
+/** The version in the package's package.json. */
 function packageVersion(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'netsieve' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not this directory: try the next one up
-    }
-  }
-  return 'unknown';
+  const root = packageRoot();
+  if (root === null) return 'unknown';
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 function exitCodeFor(err: unknown): number {

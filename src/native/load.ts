@@ -7,9 +7,9 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import type { TableSupport } from '../match/hash-table.js';
 
 /** What the compiled addon exports (native/src/addon.cc). Handles are opaque. */
@@ -124,16 +124,6 @@ export const ADDON_FUNCTIONS = [
 /** The functions of ADDON_FUNCTIONS that `addon` lacks. */
 export function missingFunctions(addon: object): string[] {
   return ADDON_FUNCTIONS.filter((name) => typeof (addon as Record<string, unknown>)[name] !== 'function');
-}
-
-/** The package root: the nearest directory above this module holding native/binding.gyp (src/ or dist/src/). */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 5; up++) {
-    if (existsSync(join(dir, 'native', 'binding.gyp'))) return dir;
-    dir = dirname(dir);
-  }
-  return null;
 }
 
 /** Loads the addon; `env` is consulted for NETSIEVE_NATIVE=off (a parameter so tests need not mutate process.env). */
