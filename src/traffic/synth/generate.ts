@@ -26,7 +26,16 @@ export interface SynthOptions {
   readonly size: SizeMode;
   /** First timestamp, seconds since the epoch (default 2026-01-01T00:00:00Z). */
   readonly startSeconds?: number;
+  /**
+   * Request/response exchanges per allowed TCP connection (default 1): its data packets, and with them
+   * its packets per connection (6 + 2 x exchanges), which a replay's rate depends on (each connection's
+   * first packet costs a policy decision and a tracker entry, the rest a lookup).
+   */
+  readonly exchanges?: number;
 }
+
+/** The most `exchanges` takes: 2 x 65,535 data packets a connection. */
+export const MAX_EXCHANGES = 0xffff;
 
 /** Sessions in flight at once: enough to interleave, few enough that each finishes. */
 const SLOTS = 32;
@@ -59,8 +68,14 @@ class Generator {
   private readonly port = new Uint16Array(SLOTS);
   private readonly clientSeq = new Uint32Array(SLOTS);
   private readonly serverSeq = new Uint32Array(SLOTS);
-  private readonly clientData = new Uint16Array(SLOTS);
-  private readonly serverData = new Uint16Array(SLOTS);
+  /** Payload bytes each side has sent so far in the session (TCP: how far its sequence number moved). */
+  private readonly clientData = new Uint32Array(SLOTS);
+  private readonly serverData = new Uint32Array(SLOTS);
+  /** Exchanges an allowed TCP session still has to make after the one under way. */
+  private readonly exchangesLeft = new Uint16Array(SLOTS);
+  private readonly exchanges: number;
+  /** Slots [0, live) hold a session (all of them once the constructor is done). */
+  private live = 0;
   private ipId = 1;
   /** The frame length drawn for the packet being written. */
   private target = 0;
@@ -70,7 +85,14 @@ class Generator {
   constructor(private readonly plan: FlowPlan, private readonly options: SynthOptions) {
     this.rng = new Rng(options.seed);
     if (plan.count === 0) throw new RangeError('no flows to synthesize');
-    for (let s = 0; s < SLOTS; s++) this.startSession(s);
+    this.exchanges = options.exchanges ?? 1;
+    if (!Number.isInteger(this.exchanges) || this.exchanges < 1 || this.exchanges > MAX_EXCHANGES) {
+      throw new RangeError(`exchanges ${this.exchanges} is not an integer in 1..${MAX_EXCHANGES}`);
+    }
+    for (let s = 0; s < SLOTS; s++) {
+      this.startSession(s);
+      this.live = s + 1;
+    }
   }
 
   /** Writes the next packet of a random session at `at`; returns the frame length. */
@@ -84,7 +106,12 @@ class Generator {
       buf.fill(0, at + length, at + this.target);
       length = this.target;
     }
-    if (++this.step[s]! >= SCRIPT_LENGTH[this.kind[s]!]!) this.startSession(s);
+    if (step === Step.DATA_S && this.exchangesLeft[s]! > 0) {
+      this.exchangesLeft[s]!--;
+      this.step[s] = this.step[s]! - 1; // back to the DATA_C before it
+    } else if (++this.step[s]! >= SCRIPT_LENGTH[this.kind[s]!]!) {
+      this.startSession(s);
+    }
     return length;
   }
 
@@ -96,11 +123,27 @@ class Generator {
     this.flow[s] = f;
     this.step[s] = 0;
     this.kind[s] = kindFor(p.proto[f]!, p.allowed[f] === 1, this.rng.below(8) === 0);
-    this.port[s] = p.proto[f] === IPPROTO.ICMP ? this.rng.below(65536) : 49152 + this.rng.below(16384);
+    // A session's client port (an echo's identifier) is not one that a live session of the same flow
+    // uses: two connections of one 5-tuple at once are not traffic a capture can hold (the second SYN
+    // would be a retransmission of the first). Drawn again when it is, so only then do the bytes change.
+    do {
+      this.port[s] = p.proto[f] === IPPROTO.ICMP ? this.rng.below(65536) : 49152 + this.rng.below(16384);
+    } while (this.portTaken(s));
     // Initial sequence numbers, tags and TSNs below 2^30: every value derived from them stays a small
     // integer in V8, so passing them around never boxes a number (a heap object per packet otherwise).
     this.clientSeq[s] = this.rng.next() >>> 2;
     this.serverSeq[s] = this.rng.next() >>> 2;
+    this.clientData[s] = 0;
+    this.serverData[s] = 0;
+    this.exchangesLeft[s] = this.kind[s] === Kind.TCP_OK ? this.exchanges - 1 : 0;
+  }
+
+  /** Whether another live session is of slot s's flow and uses its port. */
+  private portTaken(s: number): boolean {
+    for (let t = 0; t < this.live; t++) {
+      if (t !== s && this.flow[t] === this.flow[s] && this.port[t] === this.port[s]) return true;
+    }
+    return false;
   }
 
   /** Sets the spec for one step: addresses, ports and MACs by direction, then the protocol fields. */
@@ -153,8 +196,8 @@ class Generator {
       case Step.SYN: setTcp(spec, TcpFlag.SYN, c, 0); spec.tcpMss = 1460; break;
       case Step.SYN_ACK: setTcp(spec, TcpFlag.SYN | TcpFlag.ACK, v, c + 1); spec.tcpMss = 1460; break;
       case Step.ACK: setTcp(spec, TcpFlag.ACK, c + 1, v + 1); break;
-      case Step.DATA_C: setTcp(spec, TcpFlag.PSH | TcpFlag.ACK, c + 1, v + 1); this.fill(20); this.clientData[s] = spec.payloadLength; break;
-      case Step.DATA_S: setTcp(spec, TcpFlag.PSH | TcpFlag.ACK, v + 1, c + 1 + dc); this.fill(20); this.serverData[s] = spec.payloadLength; break;
+      case Step.DATA_C: setTcp(spec, TcpFlag.PSH | TcpFlag.ACK, c + 1 + dc, v + 1 + dv); this.fill(20); this.clientData[s] = dc + spec.payloadLength; break;
+      case Step.DATA_S: setTcp(spec, TcpFlag.PSH | TcpFlag.ACK, v + 1 + dv, c + 1 + dc); this.fill(20); this.serverData[s] = dv + spec.payloadLength; break;
       case Step.FIN_C: setTcp(spec, TcpFlag.FIN | TcpFlag.ACK, c + 1 + dc, v + 1 + dv); break;
       case Step.FIN_S: setTcp(spec, TcpFlag.FIN | TcpFlag.ACK, v + 1 + dv, c + 2 + dc); break;
       default: setTcp(spec, TcpFlag.ACK, c + 2 + dc, v + 2 + dv); break;

@@ -10,12 +10,15 @@ import { planFlows, type FlowPlan } from './plan.js';
 
 export type { SizeMode } from './generate.js';
 export { planFlows } from './plan.js';
+export { MAX_EXCHANGES } from './generate.js';
 
 export interface SynthRequest {
   readonly packets: number;
   readonly seed: number;
   readonly size: SizeMode;
   readonly options?: EvalOptions;
+  /** Request/response exchanges per allowed TCP connection (generate.ts SynthOptions), default 1. */
+  readonly exchanges?: number;
 }
 
 export interface SynthResult {
@@ -33,7 +36,7 @@ export function synthToSink(index: ClusterIndex, request: SynthRequest, sink: By
   const writer = new PcapWriter(sink, { linkType: LinkType.ETHERNET, snapLength: 65535 });
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
-  synthesize(plan, { packets: request.packets, seed: request.seed, size: request.size }, writer);
+  synthesize(plan, { packets: request.packets, seed: request.seed, size: request.size, exchanges: request.exchanges }, writer);
   writer.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const used = process.cpuUsage(cpu);

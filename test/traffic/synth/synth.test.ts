@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { memorySink, PcapWriter, type ByteSink } from '../../../src/traffic/pcap/writer.js';
-import { parseSize, planFlows, synthToSink } from '../../../src/traffic/synth/index.js';
+import { MAX_EXCHANGES, parseSize, planFlows, synthToSink } from '../../../src/traffic/synth/index.js';
 import { synthesize } from '../../../src/traffic/synth/generate.js';
+import { runCli } from '../../support/cli.js';
 import { Rng } from '../../../src/traffic/synth/rng.js';
 import { seedIndex, SEED_IPS } from '../../replay/seed-model.js';
 
-function synthBytes(seed: number, packets: number, size = '64', v6 = false): Uint8Array {
+function synthBytes(seed: number, packets: number, size = '64', v6 = false, exchanges?: number): Uint8Array {
   const sink = memorySink();
-  synthToSink(seedIndex(v6, true), { packets, seed, size: parseSize(size) }, sink);
+  synthToSink(seedIndex(v6, true), { packets, seed, size: parseSize(size), exchanges }, sink);
   return sink.result();
 }
 
@@ -99,6 +100,70 @@ describe('synth: content', () => {
   });
 });
 
+/**
+ * The IPv4 TCP connections of a capture, checked as a receiver would: each side's sequence number moves
+ * by the payload bytes (and the SYN and FIN) it sent, and each ACK names the other side's next byte.
+ * Returns the packets of each connection that completed (SYN to the last ACK), in capture order.
+ */
+function completedTcpConnections(pcap: Uint8Array): number[] {
+  interface Conn { packets: number; next: [number, number]; synAcked: boolean }
+  const open = new Map<string, Conn>();
+  const done: number[] = [];
+  const u32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  for (const r of records(pcap)) {
+    if (r[12] !== 8 || r[13] !== 0 || r[23] !== 6) continue;
+    const ihl = (r[14]! & 15) * 4, tcp = 14 + ihl, flags = r[tcp + 13]!;
+    const payload = ((r[16]! << 8) | r[17]!) - ihl - (r[tcp + 12]! >> 4) * 4;
+    const src = `${ipv4(r, 26)}:${(r[tcp]! << 8) | r[tcp + 1]!}`, dst = `${ipv4(r, 30)}:${(r[tcp + 2]! << 8) | r[tcp + 3]!}`;
+    const seq = u32(r, tcp + 4), ack = u32(r, tcp + 8);
+    const syn = (flags & 0x02) !== 0, isAck = (flags & 0x10) !== 0;
+    if (syn && !isAck) {
+      open.set(`${src}>${dst}`, { packets: 1, next: [(seq + 1) >>> 0, 0], synAcked: false });
+      continue;
+    }
+    const fromClient = open.get(`${src}>${dst}`), fromServer = open.get(`${dst}>${src}`);
+    const c = fromClient ?? fromServer;
+    if (!c) throw new Error(`a TCP packet ${src} -> ${dst} outside any connection`);
+    const side = fromClient ? 0 : 1;
+    c.packets++;
+    if (syn) {
+      c.next[1] = (seq + 1) >>> 0;
+      c.synAcked = true;
+    } else {
+      expect(seq, `${src} -> ${dst} seq`).toBe(c.next[side]);
+      c.next[side] = (c.next[side] + payload + (flags & 0x01)) >>> 0;
+    }
+    expect(ack, `${src} -> ${dst} ack`).toBe(c.next[1 - side]);
+    // The client's last ACK, after both FINs: the connection is over.
+    if (side === 0 && flags === 0x10 && c.packets > 3) {
+      done.push(c.packets);
+      open.delete(`${src}>${dst}`);
+    }
+  }
+  return done;
+}
+
+describe('synth: --exchanges', () => {
+  it('gives each allowed TCP connection 6 + 2n packets whose sequence numbers follow its data', () => {
+    for (const exchanges of [1, 3, 40]) {
+      const lengths = completedTcpConnections(synthBytes(5, 20000, '64', false, exchanges));
+      expect(lengths.length, `exchanges ${exchanges}`).toBeGreaterThan(20);
+      expect(new Set(lengths), `exchanges ${exchanges}`).toEqual(new Set([6 + 2 * exchanges]));
+    }
+  });
+
+  it('leaves the traffic byte for byte as it was at 1 exchange', () => {
+    expect(sha(synthBytes(9, 5000, 'imix', true, 1))).toBe(sha(synthBytes(9, 5000, 'imix', true)));
+    expect(sha(synthBytes(9, 5000, 'imix', true, 2))).not.toBe(sha(synthBytes(9, 5000, 'imix', true)));
+  });
+
+  it('refuses a count outside 1..MAX_EXCHANGES, in the library and on the command line', () => {
+    for (const bad of [0, MAX_EXCHANGES + 1, 1.5]) expect(() => synthBytes(1, 10, '64', false, bad)).toThrow(/exchanges .* is not an integer in 1\.\.65535/);
+    const r = runCli(['synth', '--cluster', 'captures/seed/cluster.yaml', '--packets', '10', '--exchanges', '0', '-o', '/dev/null']);
+    expect([r.status, r.stderr]).toEqual([2, 'netsieve: --exchanges: "0" is not a whole number from 1 to 65535\n']);
+  });
+});
+
 /** A sink that keeps nothing: the allocation test must not count the sink's own copies. */
 function nullSink(): ByteSink {
   return { write() {}, close() {} };
@@ -139,9 +204,11 @@ const hasTshark = spawnSync('tshark', ['-v']).status === 0;
 describe.skipIf(!hasTshark)('synth: tshark finds nothing malformed and every checksum valid', () => {
   it('reports no warning or error, with checksum validation on', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ns-synth-'));
-    for (const size of ['64', 'imix']) {
-      const file = join(dir, `s-${size}.pcap`);
-      writeFileSync(file, synthBytes(11, 20000, size, true));
+    // Connections of several exchanges too: tshark's TCP analysis warns of a sequence number that skips
+    // or repeats ("previous segment not captured", "retransmission", "ACKed unseen segment").
+    for (const [size, exchanges] of [['64', 1], ['imix', 1], ['imix', 6]] as const) {
+      const file = join(dir, `s-${size}-${exchanges}.pcap`);
+      writeFileSync(file, synthBytes(11, 20000, size, true, exchanges));
       const out = execFileSync('tshark', ['-r', file, '-q', '-z', 'expert,warn',
         '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
         '-o', 'sctp.checksum:crc32c'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
