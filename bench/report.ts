@@ -60,6 +60,37 @@ function ladderSection(r: Results): string[] {
   ];
 }
 
+/** The two-thread cell: Mpps (speed-up over one thread; machine's). */
+function threadsCell(one: number | null | undefined, two: number | null | undefined, machine: number | null | undefined): string {
+  const ratio = one && two ? `${(two / one).toFixed(2)}x` : '-';
+  return `${mpps(two)} (${ratio}${machine ? `; machine ${machine.toFixed(2)}x` : ''})`;
+}
+
+function flowLengthRows(t: TierRun): string[] {
+  return t.models.flatMap((m) => {
+    const e = m.replay, l = m.longFlows;
+    if (!e || !l) return [];
+    const perConnection = (x: number | undefined): string => (x ? x.toFixed(1) : '-');
+    return [
+      `| ${t.tier.name} | ${m.model} | 1 | ${perConnection(e.packetsPerConnection)} | ${mpps(e.ts)} | ${mpps(e.native)} | ${threadsCell(e.native, e.nativeThreads2, e.machineThreads2)} |`,
+      `| ${t.tier.name} | ${m.model} | ${l.exchanges} | ${perConnection(l.packetsPerConnection)} | ${mpps(l.ts)} | ${mpps(l.native)} | ${threadsCell(l.native, l.nativeThreads2, l.machineThreads2)} |`,
+    ];
+  });
+}
+
+function flowLengthSection(r: Results): string[] {
+  const rows = r.tiers.flatMap(flowLengthRows);
+  if (!rows.length) return [];
+  return [
+    '### Replay by connection length (64-byte packets)', '',
+    'The same cluster and seed, its traffic made with 1 and with more request/response exchanges per allowed TCP connection (`netsieve synth --exchanges`): ' +
+      'each connection\'s first packet costs a policy decision and a tracker entry, its other packets a lookup. `replay()` end to end, best of three, Mpps.', '',
+    '| tier | model | exchanges | packets a connection | replay TS | native fused | fused 2 threads (speed-up) |',
+    '|---|---|---:|---:|---:|---:|---|',
+    ...rows, '',
+  ];
+}
+
 function tierNotes(t: TierRun): string {
   const r = t.restore;
   const restore = !r ? 'no iptables output to load' : r.ok
@@ -86,6 +117,7 @@ export function renderMarkdown(r: Results): string {
     '| tier | model | classify TS Mpps | classify native Mpps | cost per packet | replay TS Mpps | native staged | native fused | fused 2 threads | per CPU s: TS / fused | compile s | peak RSS MiB | output |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.tiers.flatMap(tierRows), '',
+    ...flowLengthSection(r),
     ...ladderSection(r),
     ...r.tiers.map(tierNotes), '',
     `- ${r.threads}.`,

@@ -13,7 +13,7 @@ import { arg, CLI_NODE_OPTIONS, DIST, type Ladder, machine, ROOT, seconds, type 
 import { renderCharts, renderMarkdown } from './report.js';
 import { restoreInNamespace, type RestoreResult } from './restore.js';
 import { clusterFile, generated, tierByName, type Tier } from './tiers.js';
-import type { EndToEnd } from './tier-model.js';
+import type { EndToEnd, LongFlows } from './tier-model.js';
 
 export interface ModelRun {
   readonly tier: string;
@@ -30,6 +30,8 @@ export interface ModelRun {
   readonly replayPps: number;
   readonly replayNativePps: number | null;
   readonly replay?: EndToEnd;
+  /** The replays again on traffic of longer connections (absent before 2026-11-28 07:30). */
+  readonly longFlows?: LongFlows;
   /** bench/ladder.ts: the native replay's stages, one thread (absent before 2026-11-27 19:00, null without the addon). */
   readonly ladder?: Ladder | null;
   readonly native: string;

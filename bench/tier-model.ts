@@ -3,7 +3,8 @@
  * compile (timed, peak memory), output size, then on seeded 64-byte traffic: classification of
  * connection-opening packets (every row NEW: the policy decision alone) and end-to-end `replay()` (read,
  * decode, DNAT, conntrack, model, connections) in TypeScript and, when the addon loads, native: staged,
- * fused, and fused on two threads. Prints one JSON document on stdout.
+ * fused, and fused on two threads; then the replays again on traffic of longer connections (LONG_FLOW_EXCHANGES
+ * request/response exchanges each). Prints one JSON document on stdout.
  *
  *   node dist/bench/tier-model.js <tier> <iptables|ebpf> <workdir> <packets> [no-threads]
  *
@@ -35,6 +36,15 @@ import { type Ladder, measure, quantile, seconds, settleForReplay, type Measured
 import { clusterFile, tierByName } from './tiers.js';
 
 const options = DEFAULT_EVAL_OPTIONS;
+
+/**
+ * The bench's traffic is short connections: an allowed TCP connection is a handshake, one exchange and
+ * the FIN exchange (8 packets), a denied one three SYNs; about five packets a connection in all. Every
+ * connection's first packet costs a policy decision and a tracker entry, so a replay's rate depends on
+ * packets per connection. This many exchanges per allowed TCP connection (38 packets each) gives the
+ * second traffic of each tier, for the rate on longer connections.
+ */
+export const LONG_FLOW_EXCHANGES = 16;
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
 
 interface Compiled {
@@ -139,6 +149,19 @@ export interface EndToEnd {
   /** The same runs' packets per CPU second (the process's, all threads): the per-core figure on a shared machine. */
   readonly tsPerCpu: number;
   readonly nativePerCpu: number | null;
+  /** The traffic's packets per connection (the replay's packets over its connections). */
+  readonly packetsPerConnection?: number;
+}
+
+/** The replays of endToEnd (TypeScript, native fused, fused on two threads) on the tier's long-flow traffic. */
+export interface LongFlows {
+  /** Request/response exchanges per allowed TCP connection (LONG_FLOW_EXCHANGES). */
+  readonly exchanges: number;
+  readonly packetsPerConnection: number;
+  readonly ts: number;
+  readonly native: number | null;
+  readonly nativeThreads2: number | null;
+  readonly machineThreads2: number | null;
 }
 
 /**
@@ -153,7 +176,8 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   const addon = nativeAddon().addon;
   const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
   const ts = await bestOfThree(pcap, { ...base, addon: null });
-  if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null };
+  const packetsPerConnection = ts.packetsPerConnection;
+  if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null, packetsPerConnection };
   // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
   const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
   const fused = await bestOfThree(pcap, native);
@@ -163,7 +187,24 @@ async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterI
   const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, calibrate) : null;
   return {
     ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
-    nativeThreads2: threads2?.pps ?? null, machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null,
+    nativeThreads2: threads2?.pps ?? null, machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null, packetsPerConnection,
+  };
+}
+
+/** endToEnd's TypeScript, fused and two-thread replays on the long-flow traffic `pcap`. */
+async function longFlows(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string, threads: boolean): Promise<LongFlows> {
+  const addon = nativeAddon().addon;
+  const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
+  const ts = await bestOfThree(pcap, { ...base, addon: null });
+  const exchanges = LONG_FLOW_EXCHANGES, packetsPerConnection = ts.packetsPerConnection;
+  if (!addon) return { exchanges, packetsPerConnection, ts: ts.pps, native: null, nativeThreads2: null, machineThreads2: null };
+  const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
+  const fused = await bestOfThree(pcap, native);
+  const ceilings: number[] = [];
+  const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, () => { ceilings.push(machineThreads2(addon)); }) : null;
+  return {
+    exchanges, packetsPerConnection, ts: ts.pps, native: fused.pps, nativeThreads2: threads2?.pps ?? null,
+    machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null,
   };
 }
 
@@ -179,6 +220,8 @@ interface Runs {
   /** Best of the runs, packets per wall second and per CPU second. */
   readonly pps: number;
   readonly perCpu: number;
+  /** The traffic's packets per connection (the same in every run). */
+  readonly packetsPerConnection: number;
 }
 
 /** The wide loop's throughput on two threads over one (about 0.07 s each at this machine's speed). */
@@ -192,6 +235,7 @@ interface Timed {
   readonly packets: number;
   readonly seconds: number;
   readonly cpuSeconds: number;
+  readonly connections: number;
 }
 
 /**
@@ -208,7 +252,7 @@ interface Timed {
 async function replayOnce(pcap: string, opts: ReplayOptions): Promise<Timed> {
   await settleForReplay(opts.addon);
   const r: ReplayResult = replay([pcap], opts);
-  return { packets: r.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds };
+  return { packets: r.packets, seconds: r.seconds, cpuSeconds: r.cpuSeconds, connections: r.connections.count };
 }
 
 /**
@@ -218,14 +262,15 @@ async function replayOnce(pcap: string, opts: ReplayOptions): Promise<Timed> {
  * is most of a replay's cost on these VMs (bench/README.md).
  */
 async function bestOfThree(pcap: string, opts: ReplayOptions, each?: () => void): Promise<Runs> {
-  let pps = 0, perCpu = 0;
+  let pps = 0, perCpu = 0, packetsPerConnection = 0;
   for (let k = 0; k < 3; k++) {
     each?.();
     const r = await replayOnce(pcap, opts);
     pps = Math.max(pps, r.packets / r.seconds);
     perCpu = Math.max(perCpu, r.packets / r.cpuSeconds);
+    packetsPerConnection = r.packets / Math.max(1, r.connections);
   }
-  return { pps, perCpu };
+  return { pps, perCpu, packetsPerConnection };
 }
 
 async function main(): Promise<void> {
@@ -240,16 +285,20 @@ async function main(): Promise<void> {
   const c = model === 'iptables' ? compileIpt(index, join(dir!, `iptables-${tier.name}`)) : compileBpf(index);
   const rssAfterCompile = peakRss();
   const pcap = join(dir!, `traffic-${tier.name}.pcap`);
-  if (!existsSync(pcap)) synthToSink(index, { packets: Number(packetsText), seed: 1, size: { kind: 'fixed', bytes: 64 } }, fileSink(pcap));
+  const size = { kind: 'fixed', bytes: 64 } as const;
+  if (!existsSync(pcap)) synthToSink(index, { packets: Number(packetsText), seed: 1, size }, fileSink(pcap));
+  const longPcap = join(dir!, `traffic-${tier.name}-x${LONG_FLOW_EXCHANGES}.pcap`);
+  if (!existsSync(longPcap)) synthToSink(index, { packets: Number(packetsText), seed: 1, size, exchanges: LONG_FLOW_EXCHANGES }, fileSink(longPcap));
   const traffic = decodeCaptures([pcap], index);
   const e2e = await endToEnd(c, model, index, pcap, skip !== 'no-threads');
+  const long = await longFlows(c, model, index, longPcap, skip !== 'no-threads');
   const ladder = await nativeLadder(c, model, index, pcap);
   const cls = classification(c, traffic);
   const load = nativeAddon();
   process.stdout.write(`${JSON.stringify({
     tier: tier.name, model, loadSeconds, compileSeconds: c.compileSeconds, packSeconds: c.packSeconds, size: c.size,
     rssBeforeCompile, rssAfterCompile, packets: traffic.packets, classify: cls.cases, costPerPacket: cls.costPerPacket,
-    replayPps: e2e.ts, replayNativePps: e2e.native, replay: e2e, ladder, native: load.addon ? 'loaded' : `not loaded: ${load.reason}`, seconds: seconds(t0),
+    replayPps: e2e.ts, replayNativePps: e2e.native, replay: e2e, longFlows: long, ladder, native: load.addon ? 'loaded' : `not loaded: ${load.reason}`, seconds: seconds(t0),
   })}\n`);
 }
 

@@ -66,6 +66,22 @@ describe('benchmark report', () => {
     expect(md).not.toContain('| small | iptables | 10.00');
   });
 
+  test('the replays by connection length: one row for the standard traffic and one for the long flows, with their packets a connection', () => {
+    const r = results();
+    expect(renderMarkdown(r)).not.toContain('Replay by connection length');
+    const m = r.tiers[0]!.models[1]!;
+    r.tiers[0]!.models[1] = {
+      ...m, replay: { ...m.replay!, packetsPerConnection: 5.33, machineThreads2: 1.9 },
+      longFlows: { exchanges: 16, packetsPerConnection: 18.61, ts: 2_860_000, native: 16_280_000, nativeThreads2: 19_830_000, machineThreads2: 2.06 },
+    };
+    const md = renderMarkdown(r);
+    expect(md).toContain('Replay by connection length');
+    expect(md).toContain('| small | ebpf | 1 | 5.3 | 0.46 | 1.50 | 2.70 (1.80x; machine 1.90x) |');
+    expect(md).toContain('| small | ebpf | 16 | 18.6 | 2.86 | 16.28 | 19.83 (1.22x; machine 2.06x) |');
+    // The model run without long-flow figures has no rows there.
+    expect(md).not.toContain('| small | iptables | 1 |');
+  });
+
   test('a changed measurement changes the table (nothing is hard-coded)', () => {
     const r = results();
     const m = r.tiers[0]!.models[0]!;
