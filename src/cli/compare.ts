@@ -1,5 +1,5 @@
 /**
- * `netsieve compare <capture...> --cluster <path...> [--synth N] [--sweep] [--html F] [--output json]`:
+ * `netsieve compare <capture...> --cluster <path...> [--synth N] [--exchanges N] [--sweep] [--html F] [--output json]`:
  * the iptables and eBPF models on the same traffic, side by side (see src/compare/).
  * Exit codes: 0; 1 when the models disagree on any packet (a bug: they implement one semantics), or an
  * engine does (native against TypeScript), on the traffic or at any --sweep size; 2 bad input; 3 a
@@ -15,6 +15,7 @@ import { compareModels, MODELS } from '../compare/compare.js';
 import { trackerWarnings } from '../replay/trackers.js';
 import { DEFAULT_SWEEP_SIZES, sweep, type SweepPoint } from '../compare/sweep.js';
 import { decodeCaptures, synthTraffic } from '../compare/traffic.js';
+import { MAX_EXCHANGES } from '../traffic/synth/index.js';
 import { buildCompareJson, compareFailure, renderCompareTable } from '../report/compare-report.js';
 import { renderCompareHtml } from '../report/compare-html.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
@@ -27,6 +28,7 @@ export function registerCompare(program: Command): void {
     .argument('[capture...]', 'pcap or pcapng files (not needed with --synth)')
     .option('--synth <n>', 'instead of captures, N seeded synthetic 64-byte packets for the cluster')
     .option('--seed <n>', 'seed for --synth and --sweep', '1')
+    .option('--exchanges <n>', 'request/response exchanges per allowed TCP connection of --synth and --sweep traffic (6 + 2n packets each)', '1')
     .option('--sweep', 'also regenerate policy sets of growing size and chart both models\' cost per packet against policy count')
     .option('--sweep-sizes <list>', 'policy counts for --sweep, comma-separated', DEFAULT_SWEEP_SIZES.join(','))
     .option('--sweep-pods <n>', 'pods of the --sweep clusters', '1000')
@@ -44,11 +46,12 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   const output = parseChoice(s['output']!, '--output', ['table', 'json'] as const);
   const synth = s['synth'] === undefined ? null : whole(s['synth'], '--synth', 1);
   const seed = whole(s['seed']!, '--seed', 0);
+  const exchanges = whole(s['exchanges']!, '--exchanges', 1, MAX_EXCHANGES);
   const conntrackCapacity = parseConntrackMax(s['conntrackMax']!);
   if (synth === null && captures.length === 0) throw new InputError('compare: give a capture, or --synth N for synthetic traffic');
   const index = indexCluster(loadClusterFromOptions(s).cluster);
   const options = semanticsFromOptions(s);
-  const traffic = synth !== null ? synthTraffic(index, synth, seed, { kind: 'fixed', bytes: 64 }, options) : decodeCaptures(captures, index);
+  const traffic = synth !== null ? synthTraffic(index, synth, seed, { kind: 'fixed', bytes: 64 }, options, exchanges) : decodeCaptures(captures, index);
   const requested = parseEngine(s['engine']);
   const { addon } = chooseEngine(requested, nativeAddon(), () => {});
   const load = nativeAddon();
@@ -58,8 +61,8 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   for (const w of trackerWarnings(trackers)) process.stderr.write(`netsieve: warning: ${w}\n`);
   // Progress only to a person at a terminal: quiet into a pipe or a file, and with JSON output.
   const progress = output !== 'json' && process.stderr.isTTY;
-  const sweepPoints = opts['sweep'] ? runSweep(s, options, seed, progress, addon) : null;
-  const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
+  const sweepPoints = opts['sweep'] ? runSweep(s, options, { seed, exchanges }, progress, addon) : null;
+  const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, exchanges, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
   if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));
   process.stdout.write(output === 'json' ? `${JSON.stringify(doc)}\n` : renderCompareTable(doc));
   const failure = compareFailure(doc);
@@ -70,11 +73,13 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   } else if (failure !== null) process.exitCode = 1;
 }
 
-function runSweep(s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, seed: number, progress: boolean, addon: NativeAddon | null): SweepPoint[] {
+function runSweep(
+  s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, traffic: { seed: number; exchanges: number }, progress: boolean, addon: NativeAddon | null,
+): SweepPoint[] {
   const sizes = s['sweepSizes']!.split(',').map((t) => whole(t.trim(), '--sweep-sizes', 0));
   const pods = whole(s['sweepPods']!, '--sweep-pods', 1);
   return sweep(options, {
-    sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, seed, addon,
+    sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, ...traffic, addon,
     onPoint: progress ? (p) => process.stderr.write(`netsieve: sweep: ${p.policies} policies done\n`) : undefined,
   });
 }
@@ -92,9 +97,10 @@ function writeHtml(path: string, html: string): void {
   }
 }
 
-function whole(text: string, flag: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
-    throw new InputError(`${flag}: ${JSON.stringify(text)} is not a whole number >= ${min}`);
+function whole(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text)) || Number(text) > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InputError(`${flag}: ${JSON.stringify(text)} is not a whole number ${range}`);
   }
   return Number(text);
 }

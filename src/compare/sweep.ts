@@ -19,6 +19,8 @@ export interface SweepOptions {
   readonly namespaces: number;
   readonly packets: number;
   readonly seed: number;
+  /** Request/response exchanges per allowed TCP connection of each size's traffic (default 1). */
+  readonly exchanges?: number;
   readonly minSeconds?: number;
   /** When loaded, each size's replay loop is timed on the native engine too (`native` of each model). */
   readonly addon?: NativeAddon | null;
@@ -55,7 +57,7 @@ export function sweep(options: EvalOptions, opts: SweepOptions): SweepPoint[] {
   return opts.sizes.map((policies) => {
     const list = generateCluster({ pods: opts.pods, namespaces: opts.namespaces, policies, seed: opts.seed });
     const index = indexCluster(loadClusterFromText(JSON.stringify(list), {}, `sweep-${policies}.json`).cluster);
-    const traffic = synthTraffic(index, opts.packets, opts.seed, { kind: 'fixed', bytes: 64 }, options);
+    const traffic = synthTraffic(index, opts.packets, opts.seed, { kind: 'fixed', bytes: 64 }, options, opts.exchanges);
     const point = (name: CompareModel): { p: SweepModelPoint; verdicts: Uint8Array } => {
       const minSeconds = opts.minSeconds ?? 0.2;
       const model = compileModel(name, index, options, opts.addon ?? null);

@@ -51,12 +51,15 @@ export function decodeCaptures(paths: readonly string[], index: ClusterIndex): D
   return { batches, packets, ipPackets, damage };
 }
 
-/** N seeded synthetic packets for the cluster, written to a private temp file, decoded, the file removed. */
-export function synthTraffic(index: ClusterIndex, packets: number, seed: number, size: SizeMode, options: EvalOptions): DecodedTraffic {
+/**
+ * N seeded synthetic packets for the cluster (`exchanges` request/response exchanges per allowed TCP
+ * connection), written to a private temp file, decoded, the file removed.
+ */
+export function synthTraffic(index: ClusterIndex, packets: number, seed: number, size: SizeMode, options: EvalOptions, exchanges = 1): DecodedTraffic {
   const dir = mkdtempSync(join(tmpdir(), 'netsieve-compare-'));
   try {
     const path = join(dir, 'synth.pcap');
-    synthToSink(index, { packets, seed, size, options }, fileSink(path));
+    synthToSink(index, { packets, seed, size, options, exchanges }, fileSink(path));
     return decodeCaptures([path], index);
   } finally {
     rmSync(dir, { recursive: true, force: true });

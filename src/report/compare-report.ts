@@ -18,6 +18,8 @@ export interface EngineJson {
 export interface CompareJson {
   readonly captures: readonly string[];
   readonly synth: number | null;
+  /** Request/response exchanges per allowed TCP connection of the synthetic traffic (--synth, --sweep). */
+  readonly exchanges: number;
   readonly agreement: { readonly packets: number; readonly ipPackets: number; readonly disagreements: number; readonly engineDisagreements: Comparison['engineDisagreements'] };
   readonly models: {
     readonly iptables: ModelJson & { readonly rulesPerPacket: number; readonly rulesPerNewPacket: number; readonly rules: number };
@@ -58,6 +60,7 @@ function modelJson(m: ModelComparison): ModelJson {
 export interface CompareContext {
   readonly captures: readonly string[];
   readonly synth: number | null;
+  readonly exchanges: number;
   readonly damage: CompareJson['damage'];
   readonly sweep: readonly SweepPoint[] | null;
   readonly machine: CompareJson['machine'];
@@ -67,7 +70,7 @@ export function buildCompareJson(c: Comparison, ctx: CompareContext): CompareJso
   const ipt = c.models.iptables;
   const ebpf = c.models.ebpf;
   return {
-    captures: ctx.captures, synth: ctx.synth,
+    captures: ctx.captures, synth: ctx.synth, exchanges: ctx.exchanges,
     agreement: { packets: c.packets, ipPackets: c.ipPackets, disagreements: c.disagreements, engineDisagreements: c.engineDisagreements },
     models: {
       iptables: { ...modelJson(ipt), rulesPerPacket: ipt.js.costPerPacket, rulesPerNewPacket: ipt.js.costPerNewPacket, rules: ipt.model.size['rules']! },

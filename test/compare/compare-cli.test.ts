@@ -95,6 +95,24 @@ describe('netsieve compare', () => {
     expect(r.stdout).toMatch(/iptables\s+eBPF/);
   });
 
+  test('--exchanges: the synthetic traffic has longer connections, so fewer of its packets open one; the report says so', () => {
+    const run = (extra: string[]) => {
+      const html = join(dir, `exchanges${extra.join('')}.html`);
+      const r = runCli(['compare', '--synth', '3000', '--cluster', 'captures/seed/cluster.yaml', '--output', 'json', '--html', html, ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+      return { doc: JSON.parse(r.stdout), html: readFileSync(html, 'utf8') };
+    };
+    const short = run([]), long = run(['--exchanges', '8']);
+    expect([short.doc.exchanges, long.doc.exchanges]).toEqual([1, 8]);
+    expect(long.doc.agreement).toMatchObject({ packets: 3000, disagreements: 0 });
+    // The denied flows' packets all open (none is answered), so the share falls by less than 22/8.
+    expect(long.doc.models.ebpf.connectionOpenings).toBeLessThan(short.doc.models.ebpf.connectionOpenings * 0.75);
+    expect(long.html).toContain('3000 synthetic packets (8 request/response exchanges per allowed TCP connection)');
+    expect(short.html).toContain('3000 synthetic packets.');
+    const bad = runCli(['compare', '--synth', '10', '--cluster', 'captures/seed/cluster.yaml', '--exchanges', '65536']);
+    expect([bad.status, bad.stderr]).toEqual([2, 'netsieve: --exchanges: "65536" is not a whole number from 1 to 65535\n']);
+  });
+
   test('bad input exits 2 with a message and no stack trace', () => {
     const none = runCli(['compare', '--cluster', 'captures/seed/cluster.yaml']);
     expect([none.status, none.stderr]).toEqual([2, 'netsieve: compare: give a capture, or --synth N for synthetic traffic\n']);

@@ -90,7 +90,7 @@ describe('compare core', () => {
     const c = compareModels(index, DEFAULT_EVAL_OPTIONS, traffic, { addon: null, minSeconds: 0 });
     const points = sweep(DEFAULT_EVAL_OPTIONS, { sizes: [4], pods: 40, namespaces: 2, packets: 500, seed: 1, minSeconds: 0 });
     const machine = { node: '', v8: '', cpu: '', cores: 2 };
-    const doc = buildCompareJson(c, { captures: [], synth: 2000, damage: null, sweep: points, machine });
+    const doc = buildCompareJson(c, { captures: [], synth: 2000, exchanges: 1, damage: null, sweep: points, machine });
     expect(compareFailure(doc)).toBeNull();
     const models = { ...doc, agreement: { ...doc.agreement, disagreements: 3 } };
     expect(compareFailure(models)).toMatch(/^3 records on which the models disagree and 0 /);
