@@ -62,7 +62,10 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   // Progress only to a person at a terminal: quiet into a pipe or a file, and with JSON output.
   const progress = output !== 'json' && process.stderr.isTTY;
   const sweepPoints = opts['sweep'] ? runSweep(s, options, { seed, exchanges }, progress, addon) : null;
-  const doc = buildCompareJson(comparison, { captures: synth !== null ? [] : captures, synth, exchanges, damage: traffic.damage, sweep: sweepPoints, machine: machine() });
+  const synthetic = synth !== null || sweepPoints !== null;
+  const doc = buildCompareJson(comparison, {
+    captures: synth !== null ? [] : captures, synth, exchanges: synthetic ? exchanges : null, damage: traffic.damage, sweep: sweepPoints, machine: machine(),
+  });
   if (s['html'] !== undefined) writeHtml(s['html'], renderCompareHtml(doc));
   process.stdout.write(output === 'json' ? `${JSON.stringify(doc)}\n` : renderCompareTable(doc));
   const failure = compareFailure(doc);

@@ -15,7 +15,7 @@ export function renderCompareHtml(doc: CompareJson): string {
   const agree = a.disagreements === 0
     ? `<p class="ok">The two models agree on all ${a.packets} packets (${a.ipPackets} IP).</p>`
     : `<p class="bad">The models disagree on ${a.disagreements} of ${a.packets} packets.</p>`;
-  const exchanges = doc.exchanges !== 1 ? ` (${doc.exchanges} request/response exchanges per allowed TCP connection)` : '';
+  const exchanges = doc.exchanges !== null && doc.exchanges !== 1 ? ` (${doc.exchanges} request/response exchanges per allowed TCP connection)` : '';
   const source = doc.synth !== null ? `${doc.synth} synthetic packets${exchanges}` : doc.captures.map(escapeXml).join(', ');
   const rows = compareRows(doc).map((r) => `<tr><th>${escapeXml(r[0])}</th><td>${escapeXml(r[1])}</td><td>${escapeXml(r[2])}</td></tr>`).join('');
   const body = [

@@ -18,8 +18,8 @@ export interface EngineJson {
 export interface CompareJson {
   readonly captures: readonly string[];
   readonly synth: number | null;
-  /** Request/response exchanges per allowed TCP connection of the synthetic traffic (--synth, --sweep). */
-  readonly exchanges: number;
+  /** Request/response exchanges per allowed TCP connection of the synthetic traffic (--synth, --sweep); null without any. */
+  readonly exchanges: number | null;
   readonly agreement: { readonly packets: number; readonly ipPackets: number; readonly disagreements: number; readonly engineDisagreements: Comparison['engineDisagreements'] };
   readonly models: {
     readonly iptables: ModelJson & { readonly rulesPerPacket: number; readonly rulesPerNewPacket: number; readonly rules: number };
@@ -60,7 +60,7 @@ function modelJson(m: ModelComparison): ModelJson {
 export interface CompareContext {
   readonly captures: readonly string[];
   readonly synth: number | null;
-  readonly exchanges: number;
+  readonly exchanges: number | null;
   readonly damage: CompareJson['damage'];
   readonly sweep: readonly SweepPoint[] | null;
   readonly machine: CompareJson['machine'];

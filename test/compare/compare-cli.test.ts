@@ -32,6 +32,8 @@ describe('netsieve compare', () => {
     expect(doc.models.ebpf.mapEntries).toBe(2);
     expect(doc.models.iptables.size.sets).toBeGreaterThan(0);
     expect(doc.damage).toBeNull();
+    // No synthetic traffic: no exchanges to name.
+    expect(doc.exchanges).toBeNull();
   });
 
   const SWEEP = ['compare', '--synth', '500', '--cluster', 'captures/seed/cluster.yaml', '--sweep', '--sweep-sizes', '4,8', '--sweep-pods', '40'];
