@@ -1,7 +1,8 @@
 /**
- * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables] [--threads 1]`:
+ * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables] [--threads 1] [--exchanges 1]`:
  * the native replay's instructions per packet, stage by stage (with --threads 2, the lanes' hand-over and
- * merge too), counted by cachegrind (valgrind) on seeded 64-byte traffic, the bench's. Counts, unlike times, do not move with the machine's other tenants; they say
+ * merge too), counted by cachegrind (valgrind) on seeded 64-byte traffic, the bench's (`--exchanges`: its
+ * allowed TCP connections with that many request/response exchanges, `netsieve synth --exchanges`). Counts, unlike times, do not move with the machine's other tenants; they say
  * what one packet costs in work and where, and compare two builds exactly. Cache misses are simulated
  * for a 32 KiB first level and 32 MiB last level (valgrind's own guess from this VM's CPUID is 512 MiB).
  * Writes bench/results/instructions-<date>.json and prints a markdown table.
@@ -19,7 +20,7 @@ import { DEFAULT_EVAL_OPTIONS } from '../src/model/evaluate.js';
 import { nativeAddon } from '../src/native/load.js';
 import { replay } from '../src/replay/replay.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
-import { synthToSink } from '../src/traffic/synth/index.js';
+import { MAX_EXCHANGES, synthToSink } from '../src/traffic/synth/index.js';
 import { type Counts, type Stage, STAGES, stageCounts } from './cachegrind.js';
 import { arg, DIST, failer, machine, ROOT } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
@@ -98,18 +99,21 @@ function main(): void {
   const threads = Number(arg('--threads') ?? 1);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) fail(`--threads: 1 to 64, not ${arg('--threads')}`);
   for (const m of models) if (m !== 'ebpf' && m !== 'iptables') fail(`--models: ebpf and/or iptables, not ${m}`);
+  const exchanges = Number(arg('--exchanges') ?? 1);
+  if (!Number.isInteger(exchanges) || exchanges < 1 || exchanges > MAX_EXCHANGES) fail(`--exchanges: 1 to ${MAX_EXCHANGES}, not ${arg('--exchanges')}`);
   const dir = mkdtempSync(join(tmpdir(), 'netsieve-instructions-'));
   try {
     const cluster = clusterFile(tier, dir);
     const pcap = join(dir, 'traffic.pcap');
-    synthToSink(indexCluster(loadCluster([cluster]).cluster), { packets, seed: SEED, size: { kind: 'fixed', bytes: 64 } }, fileSink(pcap));
+    synthToSink(indexCluster(loadCluster([cluster]).cluster), { packets, seed: SEED, size: { kind: 'fixed', bytes: 64 }, exchanges }, fileSink(pcap));
     const runs = models.map((m) => counted(cluster, pcap, m, threads, dir));
     const date = new Date().toISOString();
-    const results = { date, machine: machine(), tier: tier.name, packets, threads, caches: CACHES, models: runs };
+    const results = { date, machine: machine(), tier: tier.name, packets, threads, exchanges, caches: CACHES, models: runs };
     const outDir = join(ROOT, 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `instructions-${date.slice(0, 19).replace(/:/g, '-')}.json`), `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`Native replay, ${tier.name} tier, ${packets} packets of 64 bytes, ${threads === 1 ? 'one thread' : `${threads} threads (all threads' work)`}, per packet (cachegrind):\n\n${table(runs)}`);
+    const traffic = exchanges === 1 ? '' : `, ${exchanges} exchanges per allowed TCP connection`;
+    process.stdout.write(`Native replay, ${tier.name} tier, ${packets} packets of 64 bytes${traffic}, ${threads === 1 ? 'one thread' : `${threads} threads (all threads' work)`}, per packet (cachegrind):\n\n${table(runs)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
