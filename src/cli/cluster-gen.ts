@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { yamlLib } from '../manifests/yaml-lib.js';
 import { InputError } from '../errors.js';
 import { generateCluster } from '../clustergen/generate.js';
+import { wholeNumber } from './whole-number.js';
 
 export function registerClusterGen(program: Command): void {
   program.command('cluster-gen')
@@ -17,10 +18,10 @@ export function registerClusterGen(program: Command): void {
     .option('--seed <n>', 'seed', '1')
     .requiredOption('-o, --out <file>', 'output file (.json, or .yaml/.yml)')
     .action((opts: Record<string, string>) => {
-      const pods = count(opts['pods']!, '--pods', 1);
-      const namespaces = count(opts['namespaces']!, '--namespaces', 1);
-      const policies = count(opts['policies']!, '--policies', 0);
-      const seed = count(opts['seed']!, '--seed', 0);
+      const pods = wholeNumber(opts['pods']!, '--pods', { min: 1 });
+      const namespaces = wholeNumber(opts['namespaces']!, '--namespaces', { min: 1 });
+      const policies = wholeNumber(opts['policies']!, '--policies', { min: 0 });
+      const seed = wholeNumber(opts['seed']!, '--seed', { min: 0 });
       const list = generateCluster({ pods, namespaces, policies, seed });
       const out = opts['out']!;
       const text = /\.ya?ml$/.test(out) ? yamlLib().stringify(list) : JSON.stringify(list);
@@ -31,11 +32,4 @@ export function registerClusterGen(program: Command): void {
       }
       process.stderr.write(`netsieve: wrote ${out}: ${pods} pods, ${namespaces} namespaces, ${policies} policies (seed ${seed})\n`);
     });
-}
-
-function count(text: string, flag: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
-    throw new InputError(`${flag}: ${JSON.stringify(text)} is not a whole number >= ${min}`);
-  }
-  return Number(text);
 }

@@ -21,6 +21,7 @@ import { renderCompareHtml } from '../report/compare-html.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
+import { wholeNumber } from './whole-number.js';
 
 export function registerCompare(program: Command): void {
   const cmd = program.command('compare')
@@ -44,9 +45,9 @@ export function registerCompare(program: Command): void {
 function runCompare(captures: string[], opts: Record<string, string | boolean>): void {
   const s = opts as Record<string, string>;
   const output = parseChoice(s['output']!, '--output', ['table', 'json'] as const);
-  const synth = s['synth'] === undefined ? null : whole(s['synth'], '--synth', 1);
-  const seed = whole(s['seed']!, '--seed', 0);
-  const exchanges = whole(s['exchanges']!, '--exchanges', 1, MAX_EXCHANGES);
+  const synth = s['synth'] === undefined ? null : wholeNumber(s['synth'], '--synth', { min: 1 });
+  const seed = wholeNumber(s['seed']!, '--seed', { min: 0 });
+  const exchanges = wholeNumber(s['exchanges']!, '--exchanges', { min: 1, max: MAX_EXCHANGES });
   const conntrackCapacity = parseConntrackMax(s['conntrackMax']!);
   if (synth === null && captures.length === 0) throw new InputError('compare: give a capture, or --synth N for synthetic traffic');
   const index = indexCluster(loadClusterFromOptions(s).cluster);
@@ -79,8 +80,8 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
 function runSweep(
   s: Record<string, string>, options: ReturnType<typeof semanticsFromOptions>, traffic: { seed: number; exchanges: number }, progress: boolean, addon: NativeAddon | null,
 ): SweepPoint[] {
-  const sizes = s['sweepSizes']!.split(',').map((t) => whole(t.trim(), '--sweep-sizes', 0));
-  const pods = whole(s['sweepPods']!, '--sweep-pods', 1);
+  const sizes = s['sweepSizes']!.split(',').map((t) => wholeNumber(t.trim(), '--sweep-sizes', { min: 0 }));
+  const pods = wholeNumber(s['sweepPods']!, '--sweep-pods', { min: 1 });
   return sweep(options, {
     sizes, pods, namespaces: Math.max(1, Math.round(pods / 20)), packets: 20000, ...traffic, addon,
     onPoint: progress ? (p) => process.stderr.write(`netsieve: sweep: ${p.policies} policies done\n`) : undefined,
@@ -98,12 +99,4 @@ function writeHtml(path: string, html: string): void {
   } catch (err) {
     throw new InputError(`--html ${path}: cannot write: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-}
-
-function whole(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text)) || Number(text) > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new InputError(`${flag}: ${JSON.stringify(text)} is not a whole number ${range}`);
-  }
-  return Number(text);
 }

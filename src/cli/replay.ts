@@ -21,6 +21,7 @@ import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js'
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 import { progressBar } from './progress.js';
+import { wholeNumber } from './whole-number.js';
 
 const MODELS = ['reference', 'iptables', 'ebpf', 'all'] as const;
 
@@ -92,8 +93,7 @@ function parseLimit(text: string): number {
 }
 
 function parseThreads(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_THREADS) throw new InputError(`--threads: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_THREADS}`);
-  return Number(text);
+  return wholeNumber(text, '--threads', { min: 1, max: MAX_THREADS });
 }
 
 /**

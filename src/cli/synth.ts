@@ -3,12 +3,15 @@
  * written as a pcap. The same cluster and seed give the same bytes.
  */
 import { Command } from 'commander';
-import { InputError } from '../errors.js';
 import { indexCluster } from '../model/cluster-index.js';
 import { fileSink } from '../traffic/pcap/writer.js';
 import { MAX_EXCHANGES, parseSize, synthToSink } from '../traffic/synth/index.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addSemanticsOptions, semanticsFromOptions } from './semantics-options.js';
+import { wholeNumber } from './whole-number.js';
+
+/** The packet count and seed go into 32-bit fields (the generator's and the pcap's). */
+const UINT32_MAX = 0xffffffff;
 
 export function registerSynth(program: Command): void {
   const cmd = program.command('synth')
@@ -24,22 +27,14 @@ export function registerSynth(program: Command): void {
 }
 
 function runSynth(opts: Record<string, string>): void {
-  const packets = wholeNumber(opts['packets']!, '--packets', 1);
-  const seed = wholeNumber(opts['seed']!, '--seed', 0);
+  const packets = wholeNumber(opts['packets']!, '--packets', { min: 1, unstatedMax: UINT32_MAX });
+  const seed = wholeNumber(opts['seed']!, '--seed', { min: 0, unstatedMax: UINT32_MAX });
   const size = parseSize(opts['size']!);
-  const exchanges = wholeNumber(opts['exchanges']!, '--exchanges', 1, MAX_EXCHANGES);
+  const exchanges = wholeNumber(opts['exchanges']!, '--exchanges', { min: 1, max: MAX_EXCHANGES });
   const { cluster } = loadClusterFromOptions(opts);
   const result = synthToSink(indexCluster(cluster), { packets, seed, size, exchanges, options: semanticsFromOptions(opts) }, fileSink(opts['out']!));
   const mpps = (seconds: number) => (seconds > 0 ? (result.packets / seconds / 1e6).toFixed(2) : '-');
   process.stderr.write(`netsieve: wrote ${opts['out']}: ${result.packets} packets, ${result.bytes} bytes, ` +
     `${result.plan.count} flows (${result.plan.allowedIdx.length} allowed by policy), ${mpps(result.seconds)} Mpps ` +
     `(${mpps(result.cpuSeconds)} Mpps per CPU second)\n`);
-}
-
-function wholeNumber(text: string, flag: string, min: number, max = 0xffffffff): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text)) || Number(text) > max) {
-    const range = max === 0xffffffff ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new InputError(`${flag}: ${JSON.stringify(text)} is not a whole number ${range}`);
-  }
-  return Number(text);
 }
