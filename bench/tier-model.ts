@@ -173,39 +173,48 @@ export interface LongFlows {
  * fused on two threads (two lanes sharing the compiled model: src/replay/fused-lanes.ts).
  */
 async function endToEnd(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string, threads: boolean): Promise<EndToEnd> {
-  const addon = nativeAddon().addon;
-  const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
-  const ts = await bestOfThree(pcap, { ...base, addon: null });
-  const packetsPerConnection = ts.packetsPerConnection;
-  if (!addon) return { ts: ts.pps, nativeStaged: null, native: null, nativeThreads2: null, tsPerCpu: ts.perCpu, nativePerCpu: null, packetsPerConnection };
-  // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
-  const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
-  const fused = await bestOfThree(pcap, native);
-  const staged = await bestOfThree(pcap, { ...native, fuse: false });
-  const ceilings: number[] = [];
-  const calibrate = (): void => { ceilings.push(machineThreads2(addon)); };
-  const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, calibrate) : null;
+  const r = await replayRuns(c, model, index, pcap, { staged: true, threads });
   return {
-    ts: ts.pps, tsPerCpu: ts.perCpu, nativeStaged: staged.pps, native: fused.pps, nativePerCpu: fused.perCpu,
-    nativeThreads2: threads2?.pps ?? null, machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null, packetsPerConnection,
+    ts: r.ts.pps, tsPerCpu: r.ts.perCpu, nativeStaged: r.staged?.pps ?? null, native: r.fused?.pps ?? null, nativePerCpu: r.fused?.perCpu ?? null,
+    nativeThreads2: r.threads2?.pps ?? null, machineThreads2: r.machineThreads2, packetsPerConnection: r.ts.packetsPerConnection,
   };
 }
 
 /** endToEnd's TypeScript, fused and two-thread replays on the long-flow traffic `pcap`. */
 async function longFlows(c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string, threads: boolean): Promise<LongFlows> {
+  const r = await replayRuns(c, model, index, pcap, { staged: false, threads });
+  return {
+    exchanges: LONG_FLOW_EXCHANGES, packetsPerConnection: r.ts.packetsPerConnection, ts: r.ts.pps, native: r.fused?.pps ?? null,
+    nativeThreads2: r.threads2?.pps ?? null, machineThreads2: r.machineThreads2,
+  };
+}
+
+interface ReplayRuns {
+  readonly ts: Runs;
+  /** null without the addon, and `staged` when not asked for; `threads2` when not asked for either. */
+  readonly fused: Runs | null;
+  readonly staged: Runs | null;
+  readonly threads2: Runs | null;
+  /** Median of machineThreads2 before each two-thread run. */
+  readonly machineThreads2: number | null;
+}
+
+/** The replays of one traffic, in this order: TypeScript, native fused, native staged, fused on two threads. */
+async function replayRuns(
+  c: Compiled, model: 'iptables' | 'ebpf', index: ClusterIndex, pcap: string, want: { staged: boolean; threads: boolean },
+): Promise<ReplayRuns> {
   const addon = nativeAddon().addon;
   const base: ReplayOptions = { index, evalOptions: options, models: [model], rowModels: () => c.rowModel() };
   const ts = await bestOfThree(pcap, { ...base, addon: null });
-  const exchanges = LONG_FLOW_EXCHANGES, packetsPerConnection = ts.packetsPerConnection;
-  if (!addon) return { exchanges, packetsPerConnection, ts: ts.pps, native: null, nativeThreads2: null, machineThreads2: null };
+  if (!addon) return { ts, fused: null, staged: null, threads2: null, machineThreads2: null };
+  // As replay() builds them with the addon loaded: the tracker's arrays in huge pages.
   const native = { ...base, addon, rowModels: () => c.rowModel(hugeAllocator(addon)) };
   const fused = await bestOfThree(pcap, native);
+  const staged = want.staged ? await bestOfThree(pcap, { ...native, fuse: false }) : null;
   const ceilings: number[] = [];
-  const threads2 = threads ? await bestOfThree(pcap, { ...native, threads: 2 }, () => { ceilings.push(machineThreads2(addon)); }) : null;
-  return {
-    exchanges, packetsPerConnection, ts: ts.pps, native: fused.pps, nativeThreads2: threads2?.pps ?? null,
-    machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null,
-  };
+  const calibrate = (): void => { ceilings.push(machineThreads2(addon)); };
+  const threads2 = want.threads ? await bestOfThree(pcap, { ...native, threads: 2 }, calibrate) : null;
+  return { ts, fused, staged, threads2, machineThreads2: ceilings.length ? quantile(ceilings, 0.5) : null };
 }
 
 /** bench/ladder.ts on the model compiled above, when the addon loads; null otherwise. */
