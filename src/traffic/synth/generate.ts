@@ -131,8 +131,8 @@ class Generator {
     } while (this.portTaken(s));
     // Initial sequence numbers, tags and TSNs below 2^30: every value derived from them stays a small
     // integer in V8, so passing them around never boxes a number (a heap object per packet otherwise).
-    this.clientSeq[s] = this.rng.next() >>> 2;
-    this.serverSeq[s] = this.rng.next() >>> 2;
+    this.clientSeq[s] = this.rng.next30();
+    this.serverSeq[s] = this.rng.next30();
     this.clientData[s] = 0;
     this.serverData[s] = 0;
     this.exchangesLeft[s] = this.kind[s] === Kind.TCP_OK ? this.exchanges - 1 : 0;
