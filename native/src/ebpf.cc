@@ -215,9 +215,11 @@ static inline void bucket_slots(const uint32_t *bucket, uint32_t identity, uint3
 /*
  * lookupLongest: every row of {identity, template} is in one run of buckets (the hash leaves out the
  * plen, protocol and port); of those whose {proto, port} matches at their own prefix length, the longest
- * wins. The run ends at the first bucket with an empty slot. Returns the template row.
+ * wins. The run ends at the first bucket with an empty slot. Returns the template row, and its prefix
+ * length in *plen_out (the slot's own, equal to rowPlen[row]: the precedence check reads no other array).
  */
-static NS_INLINE int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32_t identity, uint32_t proto, uint32_t dport) {
+static NS_INLINE int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32_t identity, uint32_t proto, uint32_t dport,
+                                        int32_t *plen_out) {
   uint32_t key[POLICY_KEY_WORDS] = {identity, template_id << TEMPLATE_SHIFT, 0};
   uint32_t mask = bucket_mask(p->polSlots_len);
   uint32_t b = hash_words(key, POLICY_HASH_MASK, POLICY_KEY_WORDS, p->params[EBPF_PARAM_POLICY_SEED]) & mask;
@@ -239,7 +241,7 @@ static NS_INLINE int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32
         best_plen = plen;
       }
     }
-    if (empty != 0) return best;
+    if (empty != 0) { *plen_out = best_plen; return best; }
 #else
     const uint32_t *slot = p->polSlots + (size_t)b * BUCKET_WORDS;
     int s = 0;
@@ -250,9 +252,20 @@ static NS_INLINE int32_t lookup_longest(ns_ebpf *p, uint32_t template_id, uint32
       int32_t plen = (int32_t)(slot[1] & PLEN_BITS);
       if (plen > best_plen && slot[2] == key_word2(proto, dport, (uint32_t)plen)) { best = v; best_plen = plen; }
     }
-    if (s < POL_SLOTS) return best;
+    if (s < POL_SLOTS) { *plen_out = best_plen; return best; }
 #endif
   }
+}
+
+/*
+ * Whether template row `row` denies: rowDeny is read only when the program has deny rows at all (never
+ * for v1 NetworkPolicy), so a lookup reads nothing past its buckets, as Cilium's reads the deny bit from
+ * the policy entry it found. At the stress tier rowDeny is 49 MB and each read a last-level miss on the
+ * decision's critical path: classification alone 1.045x there (24 rounds in turns, one process), 1.01x
+ * at the small and real tiers (bench/NOTES.md, 2026-11-28 08:18).
+ */
+static inline int row_denies(const ns_ebpf *p, int32_t row) {
+  return p->params[EBPF_PARAM_HAS_DENY] && p->rowDeny[row] == 1;
 }
 
 /* Cilium v1.17 __policy_can_access: L3 lookup, then L4-only; deny, then longer prefix, then L3 wins. Returns
@@ -263,10 +276,11 @@ static NS_INLINE int32_t lookup_policy(ns_ebpf *p, uint32_t ep, uint32_t dir, ui
   if ((l3_mask | l4_mask) == 0) return -1;
   p->probes[1] += 1;
   uint32_t template_id = (uint32_t)r->templ[dir * 2];
-  int32_t l3 = l3_mask == 0 ? -1 : lookup_longest(p, template_id, remote, proto, dport);
-  if (l3 >= 0 && p->rowDeny[l3] == 1) return l3;
-  int32_t l4 = l4_mask == 0 ? -1 : lookup_longest(p, template_id, IDENTITY_ANY, proto, dport);
-  if (l4 >= 0 && (p->rowDeny[l4] == 1 || l3 < 0 || p->rowPlen[l4] > p->rowPlen[l3])) return l4;
+  int32_t l3_plen = -1, l4_plen = -1;
+  int32_t l3 = l3_mask == 0 ? -1 : lookup_longest(p, template_id, remote, proto, dport, &l3_plen);
+  if (l3 >= 0 && row_denies(p, l3)) return l3;
+  int32_t l4 = l4_mask == 0 ? -1 : lookup_longest(p, template_id, IDENTITY_ANY, proto, dport, &l4_plen);
+  if (l4 >= 0 && (row_denies(p, l4) || l3 < 0 || l4_plen > l3_plen)) return l4;
   return l3;
 }
 
@@ -283,7 +297,7 @@ static NS_INLINE int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint
   *entry = e;
   if (p->params[EBPF_PARAM_SHARED_HITS]) add_shared(&p->hits[e], 1);
   else p->hits[e] += 1;
-  return p->rowDeny[row] == 0;
+  return !row_denies(p, row);
 }
 
 static inline int own_node(const ns_ebpf *p, int32_t endpoint, int32_t node) {

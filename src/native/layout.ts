@@ -46,7 +46,8 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
  * (-1 none), then the offset from a row to the endpoint's entry index (the index of `hits`).
  * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, whether the ipcache holds
  * IPv6 full-length (host) entries, which LpmTable probes first, the IPv4 pod block's first address
- * and size (0: none), and whether `hits` is shared between lanes (atomic adds).
+ * and size (0: none), whether `hits` is shared between lanes (atomic adds), and whether any template
+ * row denies (EbpfParam.HAS_DENY).
  * `ipcLengths4/6`: the prefix lengths LpmTable binary-searches, shortest first (IPv4 /17-/31 outside the
  * pod block, IPv6 below /128); `ipcBest` is the value (ipcache entry) of the best real prefix per stored
  * key, markers included; `ipcDirect` the IPv4 /16 table (lpm.ts DIRECT_VALUE_MASK, DIRECT_DEEPER,
@@ -65,7 +66,9 @@ export const EbpfParam = {
   IPC_SEED: 0, POLICY_SEED: 1, ALLOW_LOOPBACK: 2, ALLOW_NODE_TRAFFIC: 3, HAS_HOST6: 4, POD_BASE: 5, POD_SIZE: 6,
   /** 1: `hits` is shared with other lanes of a replay (src/replay/fused-lanes.ts), added to atomically. */
   SHARED_HITS: 7,
-  COUNT: 8,
+  /** 1: some template row denies (`rowDeny`); 0 (every v1 NetworkPolicy program): no lookup reads `rowDeny`. */
+  HAS_DENY: 8,
+  COUNT: 9,
 } as const;
 
 /**
