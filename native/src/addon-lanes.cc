@@ -94,12 +94,9 @@ Napi::Value QuickShards(const Napi::CallbackInfo &info) {
     if (!env.IsExceptionPending()) Napi::TypeError::New(env, "native quickShards(nat, chunk, state, shards: 2 to 64, out: Int8Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::vector<uint64_t> vips(VIP_WORDS);
-  vip_bits_build(&nb->nat, vips.data());
-  const uint64_t *filter = nb->nat.params[NAT_PARAM_COUNT] > 0 ? vips.data() : nullptr;
   std::vector<uint32_t> offsets(out_len);
   uint32_t untold = 0;
-  return Napi::Number::New(env, walk_sort(&w, offsets.data(), out, (uint32_t)out_len, filter, (uint32_t)shards, &untold));
+  return Napi::Number::New(env, walk_sort(&w, offsets.data(), out, (uint32_t)out_len, nb->nat.vips, (uint32_t)shards, &untold));
 }
 
 /* A reference model's handle: its ns_reference's context (addon-reference.cc bindReference). */
@@ -155,16 +152,7 @@ Napi::Value BindLanes(const Napi::CallbackInfo &info) {
   /* The split walk leaves each row's results in its lane: not for `sync`, which wants them back in order. */
   l->split = !l->sync && info[3].As<Napi::Boolean>().Value();
   l->batch = states[0]->r.b;
-  const ns_nat *nat = states[0]->r.nat;
-  if (l->split && nat->params[NAT_PARAM_COUNT] > 0) {
-    l->vips = new (std::nothrow) uint64_t[VIP_WORDS];
-    if (!l->vips) {
-      delete l;
-      Napi::Error::New(env, "native bindLanes: out of memory for the Service address filter").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    vip_bits_build(nat, l->vips);
-  }
+  if (l->split) l->vips = states[0]->r.nat->vips; /* the NAT handle's, which the lanes' states keep bound */
   if (!startLanes(l, states)) {
     delete l;
     Napi::Error::New(env, "native bindLanes: out of memory for the lanes, or a thread would not start").ThrowAsJavaScriptException();

@@ -149,7 +149,14 @@ std::string finishBind(Bound *b) {
         return "conntrack params, timeouts or meta shorter than layout.h's (layout drift?)";
       }
       return "";
-    case GROUP_NAT: return natFits(&b->nat) ? "" : "NAT tables shorter than their params say";
+    case GROUP_NAT:
+      if (!natFits(&b->nat)) return "NAT tables shorter than their params say";
+      if (b->nat.params[NAT_PARAM_COUNT] > 0) {
+        b->nat.vips = new (std::nothrow) ns_vip_filter;
+        if (!b->nat.vips) return "out of memory for the Service address filter";
+        vip_filter_build(&b->nat, b->nat.vips);
+      }
+      return "";
     default: return "";
   }
 }

@@ -166,17 +166,35 @@ uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m,
 
 /* A classic pcap record's header: its bytes. */
 enum { PCAP_RECORD_HEADER = 16 };
-/* The Service address filter: VIP_WORDS words, the bit of each IPv4 Service address of `nat` set. */
+/* The Service address filter's bits (ns_vip_filter below): 2^VIP_BITS_LOG2, in VIP_WORDS words. */
 enum { VIP_BITS_LOG2 = 18, VIP_WORDS = (1 << VIP_BITS_LOG2) / 64 };
-void vip_bits_build(const ns_nat *nat, uint64_t *bits);
+/*
+ * The IPv4 Service address filter: the range the Services' IPv4 addresses span (ClusterIPs come from one
+ * service CIDR, so pod and node addresses lie outside it: a subtract and a compare, no memory), then a bit
+ * per address hash within it.
+ */
+struct ns_vip_filter {
+  uint32_t lo, span; /* an address a is in the range when a - lo <= span */
+  uint64_t bits[VIP_WORDS];
+};
+/* The filter of `nat`'s IPv4 Service addresses into f. */
+void vip_filter_build(const ns_nat *nat, ns_vip_filter *f);
+/* The bit of IPv4 address a in the filter (Fibonacci hashing to VIP_BITS_LOG2 bits). */
+static inline uint32_t vip_bit(uint32_t a) { return (a * 0x9e3779b1u) >> (32 - VIP_BITS_LOG2); }
+/* 0: no IPv4 Service has address a; 1: one may have. */
+static inline int vip_maybe(const ns_vip_filter *f, uint32_t a) {
+  if (a - f->lo > f->span) return 0;
+  uint32_t k = vip_bit(a);
+  return (int)((f->bits[k >> 6] >> (k & 63)) & 1);
+}
 /*
  * Lanes' split walk (walk.cc). walk_sort: the whole records at w->pos, at most cap (w->pos advanced past
  * them, w->bad_caplen set at a damaged header): each one's offset, and its lane of `shards` as its bytes
- * tell it, or -1, *untold of them (`vips`: the Service address filter, NULL without Services). walk_lane: of those n
+ * tell it, or -1, *untold of them (`vips`: the NAT handle's Service address filter, NULL without Services). walk_lane: of those n
  * records (w: their bytes and the first one's record index), lane `lane` decodes its own into rows
  * [0, returned) of b, at most cap, with their Services; *looked records were looked at (n unless b filled).
  */
-uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards, uint32_t *untold);
+uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const ns_vip_filter *vips, uint32_t shards, uint32_t *untold);
 uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n, uint32_t *looked, ns_batch *b,
                    uint32_t cap, int32_t *services, const ns_nat *nat, uint32_t lane, uint32_t shards);
 

@@ -113,7 +113,6 @@ Lanes::~Lanes() {
   for (Lane *lane : lanes) delete lane;
   delete[] row_services;
   delete[] row_lane;
-  delete[] vips;
 }
 
 /* Step 2: every row of the batch into a free slot of its lane's ring, then the slots published. */

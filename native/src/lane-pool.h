@@ -79,7 +79,7 @@ struct Lanes {
   size_t window_arena_bytes = 0;
   uint64_t published = 0;          /* windows handed to the lanes */
   uint32_t handover_batches = 0;   /* batches to hand over before the split walk is tried again (walkSplit) */
-  uint64_t *vips = nullptr;        /* the Service address filter (NULL: no Services) */
+  const ns_vip_filter *vips = nullptr; /* the Service address filter (NULL: no Services), the NAT handle's */
   bool merged = false;             /* mergeLanes ran: release() freed the lanes' memory; the handle is refused */
   /*
    * After the merge: the helper threads stopped, the lanes' rings, windows and batches freed to the table

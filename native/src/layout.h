@@ -91,7 +91,10 @@ typedef struct { NS_EBPF_FIELDS(NS_MEMBER) struct ns_ipc_row *ipcRows; struct ns
 typedef struct { NS_IPT_FAMILY_FIELDS(NS_MEMBER) } ns_ipt_family;
 typedef struct { NS_IPT_SETS_FIELDS(NS_MEMBER) } ns_ipt_sets;
 typedef struct { NS_CONNTRACK_FIELDS(NS_MEMBER) } ns_conntrack;
-typedef struct { NS_NAT_FIELDS(NS_MEMBER) } ns_nat;
+/* The NAT group also carries the Service address filter the addon builds at bind (hot.h vip_maybe): not
+   part of the layout TypeScript binds; NULL without Services. */
+struct ns_vip_filter;
+typedef struct { NS_NAT_FIELDS(NS_MEMBER) struct ns_vip_filter *vips; } ns_nat;
 #undef NS_MEMBER
 
 /* src/wire/flow-batch.ts */

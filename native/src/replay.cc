@@ -47,10 +47,9 @@ static void to_backend(const ns_nat *n, int32_t s, uint32_t *end, uint16_t *end_
   *end_port = n->backendPort[b];
 }
 
-/* nat.ts applyNat: the service port index, or -1 when row i was left alone. */
-static int32_t apply_nat(const ns_nat *n, ns_batch *b, uint32_t i) {
-  uint32_t family = b->family[i], proto = b->proto[i];
-  if (family == 0 || (proto != 6 && proto != 17 && proto != 132)) return -1;
+/* applyNat's lookups, for a row that may meet a Service: the service port index, or -1. Out of line:
+   most rows never get here (apply_nat). */
+__attribute__((noinline)) static int32_t nat_lookup(const ns_nat *n, ns_batch *b, uint32_t i, uint32_t family, uint32_t proto) {
   uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
   int32_t s = find_service_port(n, family, dst, b->dstPort[i], proto);
   if (s >= 0 && n->backendCount[s] > 0) {
@@ -63,6 +62,26 @@ static int32_t apply_nat(const ns_nat *n, ns_batch *b, uint32_t i) {
     return s;
   }
   return -1;
+}
+
+/*
+ * Whether a row may meet a Service (nat.ts applyNat's first test, then the filter): an IP row of TCP, UDP
+ * or SCTP, unless it is IPv4 and neither address is in the Service address filter (ns_nat vips, built
+ * at bind), which leaves it alone after two bit reads instead of two hashed probes of the Service table:
+ * on the seed cluster's traffic (one Service, 300k synth packets, cachegrind) 942 instructions a packet
+ * became 812.
+ */
+static NS_INLINE int may_meet_service(const ns_vip_filter *f, uint32_t family, uint32_t proto, const uint32_t *src,
+                                      const uint32_t *dst) {
+  if (family == 0 || (proto != 6 && proto != 17 && proto != 132)) return 0;
+  return family != 4 || f == NULL || vip_maybe(f, dst[0]) || vip_maybe(f, src[0]);
+}
+
+/* nat.ts applyNat: the service port index, or -1 when row i was left alone. */
+static NS_INLINE int32_t apply_nat(const ns_nat *n, ns_batch *b, uint32_t i) {
+  uint32_t family = b->family[i], proto = b->proto[i];
+  if (!may_meet_service(n->vips, family, proto, b->src + (size_t)i * 4, b->dst + (size_t)i * 4)) return -1;
+  return nat_lookup(n, b, i, family, proto);
 }
 
 /* --- Connections (src/replay/connections.ts) ------------------------------------------------------ */
@@ -295,8 +314,13 @@ int32_t row_nat(const ns_nat *nat, ns_batch *b, uint32_t i) {
 __attribute__((noinline)) void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards,
                                               int32_t *services, uint8_t *lane_of) {
   int with_nat = nat->params[NAT_PARAM_COUNT] > 0;
+  /* The columns in locals: the compiler reloaded each from the batch after every store otherwise. */
+  const uint8_t *family = b->family, *proto = b->proto;
+  const uint32_t *src = b->src, *dst = b->dst;
+  const ns_vip_filter *f = nat->vips;
   for (uint32_t i = lo; i < hi; i++) {
-    services[i] = with_nat && b->family[i] != 0 ? apply_nat(nat, b, i) : -1;
+    uint32_t fam = family[i], pr = proto[i];
+    services[i] = with_nat && may_meet_service(f, fam, pr, src + (size_t)i * 4, dst + (size_t)i * 4) ? nat_lookup(nat, b, i, fam, pr) : -1;
     if (shards > 1) lane_of[i] = row_shard(b, i, shards); /* after DNAT: the backend's address counts */
   }
 }

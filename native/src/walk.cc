@@ -87,31 +87,29 @@ uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
  * own batch and tables: no cache line is written by two cores.
  */
 
-/* The bit of IPv4 address a in the Service address filter (Fibonacci hashing to VIP_BITS_LOG2 bits). */
-static inline uint32_t vip_bit(uint32_t a) { return (a * 0x9e3779b1u) >> (32 - VIP_BITS_LOG2); }
-
-static inline int vip_maybe(const uint64_t *bits, uint32_t a) {
-  uint32_t k = vip_bit(a);
-  return (int)((bits[k >> 6] >> (k & 63)) & 1);
-}
-
-void vip_bits_build(const ns_nat *nat, uint64_t *bits) {
-  memset(bits, 0, VIP_WORDS * sizeof *bits);
+void vip_filter_build(const ns_nat *nat, ns_vip_filter *f) {
+  memset(f->bits, 0, sizeof f->bits);
+  uint32_t lo = UINT32_MAX, hi = 0;
   for (int32_t s = 0; s < nat->params[NAT_PARAM_COUNT]; s++) {
     if (nat->family[s] != 4) continue;
-    uint32_t k = vip_bit(nat->addr[(size_t)s * 4]);
-    bits[k >> 6] |= (uint64_t)1 << (k & 63);
+    uint32_t a = nat->addr[(size_t)s * 4], k = vip_bit(a);
+    f->bits[k >> 6] |= (uint64_t)1 << (k & 63);
+    if (a < lo) lo = a;
+    if (a > hi) hi = a;
   }
+  /* No IPv4 Service: an empty range (span 0 at the top address, whose bit is clear). */
+  f->lo = lo;
+  f->span = lo <= hi ? hi - lo : 0;
 }
 
 /* What quick_shard needs besides the record: the Service address filter (NULL: no Services) and the lanes. */
 typedef struct {
-  const uint64_t *vips;
+  const ns_vip_filter *vips;
   uint32_t shards, pow2_mask; /* pow2_mask: shard_of_spread's */
   int ethernet;               /* the capture's link type is Ethernet (1) */
 } quick_lanes;
 
-static inline quick_lanes quick_lanes_of(const ns_walk *w, const uint64_t *vips, uint32_t shards) {
+static inline quick_lanes quick_lanes_of(const ns_walk *w, const ns_vip_filter *vips, uint32_t shards) {
   return quick_lanes{vips, shards, (shards & (shards - 1)) == 0 ? shards - 1 : 0, w->link_type == 1};
 }
 
@@ -166,7 +164,7 @@ template <int LE> static uint32_t sort_records(ns_walk *w, uint32_t *offsets, in
   return n;
 }
 
-uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const uint64_t *vips, uint32_t shards, uint32_t *untold) {
+uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const ns_vip_filter *vips, uint32_t shards, uint32_t *untold) {
   const quick_lanes q = quick_lanes_of(w, vips, shards);
   return w->le ? sort_records<1>(w, offsets, lane_of, cap, &q, untold) : sort_records<0>(w, offsets, lane_of, cap, &q, untold);
 }

@@ -1,0 +1,92 @@
+/**
+ * The native replay's Service address filter (native/src/hot.h vip_maybe: the IPv4 ClusterIPs' range,
+ * then a bit per address) lets a row skip the Service table only when no Service can have either of its
+ * addresses. Four Services whose ClusterIPs span a range (both ends and a middle one), conversations to
+ * each of them, one to an address inside that range that is no Service, and pod-to-pod traffic: every
+ * Service conversation is DNATed, by the fused native replay on one thread and on lanes, exactly as the
+ * TypeScript engine (which has no filter) does it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadClusterFromText } from '../../src/manifests/load.js';
+import type { ModelName } from '../../src/match/dataplane.js';
+import { indexCluster, type ClusterIndex } from '../../src/model/cluster-index.js';
+import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
+import { formatIp } from '../../src/model/ip.js';
+import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
+import { SEED_CLUSTER, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
+import { connectionRows, requireAddon } from './support.js';
+import type { PacketSpec } from '../../src/wire/craft.js';
+
+const addon = requireAddon();
+
+/** ClusterIPs at both ends of the range and inside it (the seed's own Service gets one from the pool). */
+const EXTRA_VIPS = ['10.96.0.1', '10.96.200.7', '10.111.3.4'];
+/** Inside the ClusterIPs' range, but no Service's. */
+const NOT_A_SERVICE = '10.100.0.5';
+
+function extraServices(): string {
+  return EXTRA_VIPS.map((ip, k) => `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend-${k}
+  namespace: default
+spec:
+  clusterIP: ${ip}
+  selector:
+    app: backend
+  ports:
+    - port: 80
+      targetPort: http
+`).join('');
+}
+
+let index: ClusterIndex;
+let capture = '';
+let vips: string[] = [];
+
+beforeAll(() => {
+  index = indexCluster(loadClusterFromText(readFileSync(SEED_CLUSTER, 'utf8') + extraServices(), {}, 'services.yaml').cluster);
+  vips = index.cluster.services.map((s) => formatIp(s.clusterIPs[0]!));
+  const pod = (name: string): string => formatIp(index.cluster.pods.find((p) => p.name.startsWith(name))!.ips[0]!);
+  const conversations = [
+    ...vips.map((vip, k) => tcpConversation(pod('frontend'), vip, 41000 + k, 80)),
+    tcpConversation(pod('frontend'), NOT_A_SERVICE, 41100, 80),
+    tcpConversation(pod('frontend'), pod('backend'), 41200, 80),
+    tcpConversation(pod('other'), pod('backend'), 41300, 80),
+  ];
+  const frames: ((s: PacketSpec) => void)[] = [];
+  for (let k = 0; k < conversations[0]!.length; k++) for (const c of conversations) frames.push(c[k]!);
+  capture = join(tempDir(), 'services.pcap');
+  writeCapture(capture, frames);
+});
+
+/** The result without its timings; the connection table as plain arrays; trackers' peaks are per lane. */
+function comparable(r: ReplayResult): Record<string, unknown> {
+  const { seconds: _s, cpuSeconds: _c, connections, nat: _n, models, ...rest } = r;
+  return { ...rest, models: models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: null })), table: connectionRows(connections) };
+}
+
+describe.skipIf(addon === null)('native replay: the Service address filter', () => {
+  it('four Services spanning a range: each one\'s conversation DNATed, the address between them left alone', () => {
+    expect(vips).toHaveLength(4);
+    expect(vips).toEqual(expect.arrayContaining(EXTRA_VIPS));
+    for (const model of ['ebpf', 'iptables'] as ModelName[]) {
+      const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model] };
+      const js = comparable(replay([capture], { ...base, addon: null }));
+      const one = replay([capture], { ...base, addon });
+      expect(comparable(one), `${model}: native vs TypeScript`).toEqual(js);
+      for (const laneWalk of ['split', 'handover'] as const) {
+        expect(comparable(replay([capture], { ...base, addon, threads: 2, laneWalk })), `${model}: two lanes, ${laneWalk}`).toEqual(js);
+      }
+      const t = one.connections;
+      const served = Array.from(t.service.subarray(0, t.count));
+      expect(t.count, model).toBe(7);
+      expect(served.filter((s) => s >= 0), `${model}: every Service conversation DNATed`).toHaveLength(4);
+      expect(new Set(served.filter((s) => s >= 0)).size, `${model}: each to its own Service`).toBe(4);
+      expect(served.filter((s) => s < 0), `${model}: the address between the ClusterIPs and the pod-to-pod pairs`).toHaveLength(3);
+    }
+  });
+});
