@@ -33,6 +33,14 @@ export interface ServiceNat {
   /** Open-addressing index over (address, port, protocol): slot -> service port + 1, 0 empty. */
   readonly slots: Int32Array;
   readonly mask: number;
+  /**
+   * The range the IPv4 Service addresses span: an address a is in it when (a - v4Low) >>> 0 <= v4Span.
+   * ClusterIPs come from one service CIDR, so pod and node addresses fall outside it and their rows skip
+   * both probes (native/src/hot.h vip_maybe does the same, then a bit per address). No IPv4 Service:
+   * v4Low 0xffffffff, v4Span 0.
+   */
+  readonly v4Low: number;
+  readonly v4Span: number;
 }
 
 export function buildServiceNat(index: ClusterIndex): ServiceNat {
@@ -63,6 +71,7 @@ function packNat(rows: { addr: Uint32Array; family: number; port: number; proto:
     count: n, addr: new Uint32Array(n * 4), family: new Uint8Array(n), port: new Uint16Array(n), proto: new Uint8Array(n),
     backendStart: new Int32Array(n), backendCount: new Int32Array(n), backendAddr: new Uint32Array(total * 4),
     backendPort: new Uint16Array(total), names: rows.map((r) => r.name), slots: new Int32Array(size), mask: size - 1,
+    ...v4Range(rows),
   };
   let b = 0;
   rows.forEach((r, s) => {
@@ -81,6 +90,16 @@ function packNat(rows: { addr: Uint32Array; family: number; port: number; proto:
     nat.slots[h] = s + 1;
   });
   return nat;
+}
+
+function v4Range(rows: readonly { addr: Uint32Array; family: number }[]): { v4Low: number; v4Span: number } {
+  let low = 0xffffffff, high = 0;
+  for (const r of rows) {
+    if (r.family !== 4) continue;
+    low = Math.min(low, r.addr[0]!);
+    high = Math.max(high, r.addr[0]!);
+  }
+  return { v4Low: low, v4Span: low <= high ? high - low : 0 };
 }
 
 function slotHash(words: Uint32Array, off: number, port: number, proto: number): number {
@@ -121,6 +140,7 @@ export function applyNat(nat: ServiceNat, batch: FlowBatch, i: number): number {
   const proto = batch.proto[i]!;
   if (family === 0 || (proto !== 6 && proto !== 17 && proto !== 132)) return -1;
   const off = i * 4;
+  if (family === 4 && ((batch.dst[off]! - nat.v4Low) >>> 0) > nat.v4Span && ((batch.src[off]! - nat.v4Low) >>> 0) > nat.v4Span) return -1;
   let s = findServicePort(nat, family, batch.dst, off, batch.dstPort[i]!, proto);
   if (s >= 0 && nat.backendCount[s]! > 0) {
     const b = pickBackend(nat, s, batch.src, off, batch.srcPort[i]!, proto);

@@ -1,10 +1,10 @@
 /**
- * The native replay's Service address filter (native/src/hot.h vip_maybe: the IPv4 ClusterIPs' range,
- * then a bit per address) lets a row skip the Service table only when no Service can have either of its
- * addresses. Four Services whose ClusterIPs span a range (both ends and a middle one), conversations to
- * each of them, one to an address inside that range that is no Service, and pod-to-pod traffic: every
- * Service conversation is DNATed, by the fused native replay on one thread and on lanes, exactly as the
- * TypeScript engine (which has no filter) does it.
+ * The Service address filters (src/replay/nat.ts v4Low/v4Span, the IPv4 ClusterIPs' range; native/src/
+ * hot.h vip_maybe, that range and then a bit per address) let a row skip the Service table only when no
+ * Service can have either of its addresses. Four Services whose ClusterIPs span a range (both ends and a
+ * middle one), conversations to each of them, one to an address inside that range that is no Service's,
+ * and pod-to-pod traffic: exactly the four Service conversations are DNATed, each to its own Service, by
+ * the TypeScript engine, and the fused native replay on one thread and on lanes gives the same result.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,29 +64,43 @@ beforeAll(() => {
 });
 
 /** The result without its timings; the connection table as plain arrays; trackers' peaks are per lane. */
+/** Each connection's Service port (-1: none), in opening order. */
+function servedBy(r: ReplayResult): number[] {
+  return Array.from(r.connections.service.subarray(0, r.connections.count));
+}
+
+function expectFourServed(r: ReplayResult, what: string): void {
+  const served = servedBy(r);
+  expect(served, what).toHaveLength(7);
+  expect(served.filter((s) => s >= 0), `${what}: every Service conversation DNATed`).toHaveLength(4);
+  expect(new Set(served.filter((s) => s >= 0)).size, `${what}: each to its own Service`).toBe(4);
+  expect(served.filter((s) => s < 0), `${what}: the address between the ClusterIPs and the pod-to-pod pairs`).toHaveLength(3);
+}
+
 function comparable(r: ReplayResult): Record<string, unknown> {
   const { seconds: _s, cpuSeconds: _c, connections, nat: _n, models, ...rest } = r;
   return { ...rest, models: models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: null })), table: connectionRows(connections) };
 }
 
-describe.skipIf(addon === null)('native replay: the Service address filter', () => {
-  it('four Services spanning a range: each one\'s conversation DNATed, the address between them left alone', () => {
+describe('the Service address filter', () => {
+  it('TypeScript engine: four Services spanning a range, each one\'s conversation DNATed, the address between them left alone', () => {
     expect(vips).toHaveLength(4);
     expect(vips).toEqual(expect.arrayContaining(EXTRA_VIPS));
+    for (const model of ['ebpf', 'iptables'] as ModelName[]) {
+      expectFourServed(replay([capture], { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model], addon: null }), model);
+    }
+  });
+
+  it.skipIf(addon === null)('native engine, one thread and two lanes: the TypeScript engine\'s result', () => {
     for (const model of ['ebpf', 'iptables'] as ModelName[]) {
       const base: ReplayOptions = { index, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model] };
       const js = comparable(replay([capture], { ...base, addon: null }));
       const one = replay([capture], { ...base, addon });
+      expectFourServed(one, `${model}, native`);
       expect(comparable(one), `${model}: native vs TypeScript`).toEqual(js);
       for (const laneWalk of ['split', 'handover'] as const) {
         expect(comparable(replay([capture], { ...base, addon, threads: 2, laneWalk })), `${model}: two lanes, ${laneWalk}`).toEqual(js);
       }
-      const t = one.connections;
-      const served = Array.from(t.service.subarray(0, t.count));
-      expect(t.count, model).toBe(7);
-      expect(served.filter((s) => s >= 0), `${model}: every Service conversation DNATed`).toHaveLength(4);
-      expect(new Set(served.filter((s) => s >= 0)).size, `${model}: each to its own Service`).toBe(4);
-      expect(served.filter((s) => s < 0), `${model}: the address between the ClusterIPs and the pod-to-pod pairs`).toHaveLength(3);
     }
   });
 });
