@@ -314,6 +314,11 @@ int32_t row_nat(const ns_nat *nat, ns_batch *b, uint32_t i) {
 __attribute__((noinline)) void replay_prepare(const ns_nat *nat, ns_batch *b, uint32_t lo, uint32_t hi, uint32_t shards,
                                               int32_t *services, uint8_t *lane_of) {
   int with_nat = nat->params[NAT_PARAM_COUNT] > 0;
+  if (!with_nat && shards <= 1) {
+    /* No Service and one lane: the loop below cost 11 instructions a row for this (cachegrind). */
+    for (uint32_t i = lo; i < hi; i++) services[i] = -1;
+    return;
+  }
   /* The columns in locals: the compiler reloaded each from the batch after every store otherwise. */
   const uint8_t *family = b->family, *proto = b->proto;
   const uint32_t *src = b->src, *dst = b->dst;
