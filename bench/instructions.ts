@@ -21,7 +21,7 @@ import { nativeAddon } from '../src/native/load.js';
 import { replay } from '../src/replay/replay.js';
 import { fileSink } from '../src/traffic/pcap/writer.js';
 import { MAX_EXCHANGES, synthToSink } from '../src/traffic/synth/index.js';
-import { type Counts, type Stage, STAGES, stageCounts } from './cachegrind.js';
+import { type Counts, ONCE, perPacketTotal, type Stage, STAGES, stageCounts } from './cachegrind.js';
 import { arg, DIST, failer, machine, ROOT } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
 
@@ -60,16 +60,11 @@ function counted(cluster: string, pcap: string, model: string, threads: number, 
   const byStage = stageCounts(annotated.stdout);
   if (byStage.size === 0) fail(`no function of native/src in ${out}: was the addon built with -g (native/binding.gyp)?`);
   const stages: Partial<Record<Stage, Counts>> = {};
-  const total: Counts = { ir: 0, d1mr: 0, dlmr: 0 };
   for (const s of STAGES) {
     const c = byStage.get(s);
-    if (!c) continue;
-    stages[s] = { ir: c.ir / packets, d1mr: c.d1mr / packets, dlmr: c.dlmr / packets };
-    total.ir += c.ir / packets;
-    total.d1mr += c.d1mr / packets;
-    total.dlmr += c.dlmr / packets;
+    if (c) stages[s] = { ir: c.ir / packets, d1mr: c.d1mr / packets, dlmr: c.dlmr / packets };
   }
-  return { model, packets, stages, total };
+  return { model, packets, stages, total: perPacketTotal(stages) };
 }
 
 function table(runs: readonly ModelCounts[]): string {
@@ -77,10 +72,11 @@ function table(runs: readonly ModelCounts[]): string {
     '|---|' + runs.map(() => '---:|---:|---:').join('|') + '|'];
   const cells = (c: Counts | undefined) => (c ? `${c.ir.toFixed(1)} | ${c.d1mr.toFixed(2)} | ${c.dlmr.toFixed(3)}` : '- | - | -');
   for (const s of STAGES) {
-    if (runs.every((r) => !r.stages[s])) continue;
+    if (s === ONCE || runs.every((r) => !r.stages[s])) continue;
     rows.push(`| ${s} | ${runs.map((r) => cells(r.stages[s])).join(' | ')} |`);
   }
   rows.push(`| **total per packet** | ${runs.map((r) => cells(r.total)).join(' | ')} |`);
+  if (runs.some((r) => r.stages[ONCE])) rows.push(`| ${ONCE}, spread over the packets: not in the total | ${runs.map((r) => cells(r.stages[ONCE])).join(' | ')} |`);
   return `${rows.join('\n')}\n`;
 }
 
