@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { yamlLib } from '../manifests/yaml-lib.js';
 import { InputError } from '../errors.js';
-import { generateCluster } from '../clustergen/generate.js';
+import { appCount, generateCluster } from '../clustergen/generate.js';
 import { wholeNumber } from './whole-number.js';
 
 export function registerClusterGen(program: Command): void {
@@ -16,13 +16,15 @@ export function registerClusterGen(program: Command): void {
     .requiredOption('--namespaces <n>', 'number of namespaces')
     .requiredOption('--policies <n>', 'number of NetworkPolicies')
     .option('--seed <n>', 'seed', '1')
+    .option('--services <n>', 'ClusterIP Services, one per app for that many apps (port 80 to the pods\' http port)', '0')
     .requiredOption('-o, --out <file>', 'output file (.json, or .yaml/.yml)')
     .action((opts: Record<string, string>) => {
       const pods = wholeNumber(opts['pods']!, '--pods', { min: 1 });
       const namespaces = wholeNumber(opts['namespaces']!, '--namespaces', { min: 1 });
       const policies = wholeNumber(opts['policies']!, '--policies', { min: 0 });
       const seed = wholeNumber(opts['seed']!, '--seed', { min: 0 });
-      const list = generateCluster({ pods, namespaces, policies, seed });
+      const services = wholeNumber(opts['services']!, '--services', { min: 0, max: appCount({ pods, namespaces }) });
+      const list = generateCluster({ pods, namespaces, policies, seed, services });
       const out = opts['out']!;
       const text = /\.ya?ml$/.test(out) ? yamlLib().stringify(list) : JSON.stringify(list);
       try {
@@ -30,6 +32,7 @@ export function registerClusterGen(program: Command): void {
       } catch (err) {
         throw new InputError(`-o ${out}: cannot write: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
-      process.stderr.write(`netsieve: wrote ${out}: ${pods} pods, ${namespaces} namespaces, ${policies} policies (seed ${seed})\n`);
+      const withServices = services > 0 ? `, ${services} Services` : '';
+      process.stderr.write(`netsieve: wrote ${out}: ${pods} pods, ${namespaces} namespaces, ${policies} policies${withServices} (seed ${seed})\n`);
     });
 }

@@ -4,8 +4,14 @@
  * select one app and allow one peer on one port, a share of namespace-wide default-deny, some
  * namespace-selector peers, some CIDR egress, and DNS egress to kube-system.
  *
- * Output is a `kind: List` of plain manifests (Namespaces, Pods with status.podIP, NetworkPolicies), the
- * shape `kubectl get -A -o json` writes, so the normal loader reads it.
+ * With `services`, that many apps also get a ClusterIP Service (port 80 to their `http` port), as most
+ * apps of a real cluster have: their traffic then goes through the replay's Service DNAT. The Services
+ * come last and draw nothing from the generator, so the rest of the cluster is the same with or without
+ * them (the benchmark tiers have none).
+ *
+ * Output is a `kind: List` of plain manifests (Namespaces, Pods with status.podIP, NetworkPolicies,
+ * Services without a clusterIP: the loader assigns them from its service range), the shape
+ * `kubectl get -A -o json` writes, so the normal loader reads it.
  */
 import { Prng } from './prng.js';
 
@@ -14,6 +20,8 @@ export interface GenerateOptions {
   readonly namespaces: number;
   readonly policies: number;
   readonly seed: number;
+  /** ClusterIP Services, one per app for the first `services` apps (at most one per app); default none. */
+  readonly services?: number;
 }
 
 type Manifest = Record<string, unknown>;
@@ -36,12 +44,24 @@ export function generateCluster(options: GenerateOptions): Manifest {
   items.push(podManifest('kube-system', 'coredns-0', { app: 'coredns', tier: 'dns' }, ipAt(options.pods), [['dns', 53, 'UDP']]));
   const byNamespace = groupBy(apps, (a) => a.namespace);
   for (let i = 0; i < options.policies; i++) items.push(generatePolicy(rng, i, namespaces, byNamespace));
+  for (const app of apps.slice(0, servicesWanted(options, apps.length))) items.push(serviceManifest(app));
   return { apiVersion: 'v1', kind: 'List', items };
+}
+
+/** The apps a cluster of these options has (for `cluster-gen --services`, which allows one Service per app). */
+export function appCount(options: Pick<GenerateOptions, 'pods' | 'namespaces'>): number {
+  return Math.max(1, Math.min(options.pods, Math.max(Math.max(1, options.namespaces), Math.ceil(options.pods / 3))));
+}
+
+function servicesWanted(options: GenerateOptions, apps: number): number {
+  const wanted = options.services ?? 0;
+  if (!Number.isInteger(wanted) || wanted < 0 || wanted > apps) throw new RangeError(`services: ${wanted} is not a whole number from 0 to ${apps} (one per app)`);
+  return wanted;
 }
 
 /** Apps of 1-8 replicas; about one app per 3 pods, at least one per namespace while pods last. */
 function generateApps(rng: Prng, namespaces: readonly string[], pods: number): App[] {
-  const count = Math.max(1, Math.min(pods, Math.max(namespaces.length, Math.ceil(pods / 3))));
+  const count = appCount({ pods, namespaces: namespaces.length });
   return Array.from({ length: count }, (_, i) => ({
     namespace: namespaces[i % namespaces.length]!,
     name: `app-${Math.floor(i / namespaces.length)}`,
@@ -104,6 +124,13 @@ function podManifest(namespace: string, name: string, labels: Record<string, str
     apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels },
     spec: { containers: [{ name: 'main', image: 'registry.example/app:1', ports: ports.map(([n, p, proto]) => ({ name: n, containerPort: p, protocol: proto })) }] },
     status: { podIP: ip, podIPs: [{ ip }] },
+  };
+}
+
+function serviceManifest(app: App): Manifest {
+  return {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: app.name, namespace: app.namespace },
+    spec: { selector: { app: app.name }, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
   };
 }
 

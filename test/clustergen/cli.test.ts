@@ -26,4 +26,17 @@ describe('netsieve cluster-gen', () => {
     const strip = (c: typeof fromYaml) => JSON.parse(JSON.stringify(c, (k, v) => (k === 'source' ? undefined : typeof v === 'bigint' ? String(v) : v)));
     expect(strip(fromYaml)).toEqual(strip(fromJson));
   });
+
+  it('--services N adds N Services; more than one per app is refused with exit 2 and one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsieve-cluster-gen-'));
+    const out = join(dir, 's.json');
+    const args = ['cluster-gen', '--pods', '40', '--namespaces', '4', '--policies', '6', '--seed', '3'];
+    const r = runCli([...args, '--services', '5', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`netsieve: wrote ${out}: 40 pods, 4 namespaces, 6 policies, 5 Services (seed 3)\n`);
+    expect(loadCluster([out]).cluster.services).toHaveLength(5);
+    const tooMany = runCli([...args, '--services', '15', '-o', join(dir, 't.json')]);
+    expect(tooMany.status).toBe(2);
+    expect(tooMany.stderr).toBe('netsieve: --services: "15" is not a whole number from 0 to 14\n');
+  });
 });

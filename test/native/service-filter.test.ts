@@ -17,6 +17,8 @@ import { formatIp } from '../../src/model/ip.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { SEED_CLUSTER, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
 import { connectionRows, requireAddon } from './support.js';
+import { synthBytes, writeTemp } from './walk-support.js';
+import { generateCluster } from '../../src/clustergen/generate.js';
 import type { PacketSpec } from '../../src/wire/craft.js';
 
 const addon = requireAddon();
@@ -101,6 +103,19 @@ describe('the Service address filter', () => {
       for (const laneWalk of ['split', 'handover'] as const) {
         expect(comparable(replay([capture], { ...base, addon, threads: 2, laneWalk })), `${model}: two lanes, ${laneWalk}`).toEqual(js);
       }
+    }
+  });
+
+  it.skipIf(addon === null)('a generated cluster with Services (cluster-gen --services) and its synth traffic: native equals TypeScript', () => {
+    const generated = indexCluster(loadClusterFromText(JSON.stringify(generateCluster({ pods: 150, namespaces: 6, policies: 14, seed: 7, services: 20 })), {}, 'generated.json').cluster);
+    expect(generated.cluster.services).toHaveLength(20);
+    const path = writeTemp(synthBytes(generated, 20000, 'imix', 7), 'services-synth.pcap');
+    for (const model of ['ebpf', 'iptables'] as ModelName[]) {
+      const base: ReplayOptions = { index: generated, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model] };
+      const js = replay([path], { ...base, addon: null });
+      expect(servedBy(js).filter((c) => c >= 0).length, `${model}: connections through a Service`).toBeGreaterThan(50);
+      expect(comparable(replay([path], { ...base, addon })), `${model}: native vs TypeScript`).toEqual(comparable(js));
+      expect(comparable(replay([path], { ...base, addon, threads: 2 })), `${model}: two lanes`).toEqual(comparable(js));
     }
   });
 });
