@@ -22,7 +22,7 @@ export type Stage = (typeof STAGES)[number];
 /**
  * The work a replay does once, before its first packet: the compiled model's rows placed in its hash
  * tables (hash_table_place, through the addon's tablePlace) and the lookup records packed at bind. At the
- * real tier that is 1.73M policy rows, 700 instructions for each of 300k packets if it were counted as
+ * real tier that is 1.73M policy rows, about 740 instructions for each of 300k packets if counted as
  * theirs; it is reported apart and left out of the total per packet.
  */
 export const ONCE: Stage = 'tables placed (once a replay)';
