@@ -58,6 +58,8 @@ export interface LoadedEbpf {
   /** Per template row (the program's columns, shared): prefix length and deny bit. */
   readonly rowPlen: Uint8Array;
   readonly rowDeny: Uint8Array;
+  /** Some row denies (never for v1 NetworkPolicy): the native lookup reads `rowDeny` only then (EbpfParam.HAS_DENY). */
+  readonly anyDeny: boolean;
   /**
    * Per endpoint and direction, at [ep*4 + dir*2]: the template of its map (-1: none) and, next to it,
    * the offset from a template row to the endpoint's entry index (entry = row + offset). One direct
@@ -129,7 +131,7 @@ function templateKeyWord1(template: number, plen: number): number {
  */
 function loadPolicyMap(
   m: PolicyColumns, endpoints: number, seed: number | undefined, tables: TableSupport,
-): Pick<LoadedEbpf, 'policy' | 'epMask' | 'epTemplate' | 'rowPlen' | 'rowDeny'> {
+): Pick<LoadedEbpf, 'policy' | 'epMask' | 'epTemplate' | 'rowPlen' | 'rowDeny' | 'anyDeny'> {
   const policy = new OpenHashTable(POLICY_KEY_WORDS, m.identity.length, seed, POLICY_HASH_MASK, undefined, tables.allocate);
   const templates = m.templateStart.length - 1;
   if (templates >= 2 ** (32 - TEMPLATE_SHIFT)) throw new Error(`${templates} templates do not fit key word 1 (at most 2^27)`);
@@ -138,9 +140,11 @@ function loadPolicyMap(
   const keys = new Uint32Array(POLICY_BLOCK * POLICY_KEY_WORDS);
   const rows = new Int32Array(POLICY_BLOCK);
   let n = 0;
+  let anyDeny = false;
   for (let t = 0; t < templates; t++) {
     for (let r = m.templateStart[t]!; r < m.templateStart[t + 1]!; r++) {
       const plen = m.prefixLength[r]!, at = n * POLICY_KEY_WORDS;
+      if (m.deny[r] === 1) anyDeny = true;
       keys[at] = m.identity[r]!;
       keys[at + 1] = templateKeyWord1(t, plen);
       keys[at + 2] = policyKeyWord2(m.protocol[r]!, m.port[r]!, plen);
@@ -154,7 +158,7 @@ function loadPolicyMap(
   }
   policy.insertBatch(keys, rows, n, tables.place);
   const { epTemplate, epMask } = endpointMaps(m, endpoints, templateMask);
-  return { policy, epMask, epTemplate, rowPlen: m.prefixLength, rowDeny: m.deny };
+  return { policy, epMask, epTemplate, rowPlen: m.prefixLength, rowDeny: m.deny, anyDeny };
 }
 
 /** Per endpoint and direction: its map's template and entry offset, and the template's masks. */

@@ -97,7 +97,7 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, sharedHits = false
   params[EbpfParam.POD_BASE] = podBase;
   params[EbpfParam.POD_SIZE] = podSize;
   params[EbpfParam.SHARED_HITS] = sharedHits ? 1 : 0;
-  params[EbpfParam.HAS_DENY] = p.rowDeny.includes(1) ? 1 : 0;
+  params[EbpfParam.HAS_DENY] = p.anyDeny ? 1 : 0;
   const probes = new Float64Array(2);
   const source: Record<string, unknown> = {
     ipcSlots: p.ipcache.table.words, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6, ipcDirect: direct, ipcPods: pods,
