@@ -1,8 +1,10 @@
 /**
- * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables] [--threads 1] [--exchanges 1]`:
+ * `npm run bench:instructions [-- --tier small] [--packets 300000] [--models ebpf,iptables] [--threads 1] [--exchanges 1] [--services 0]`:
  * the native replay's instructions per packet, stage by stage (with --threads 2, the lanes' hand-over and
  * merge too), counted by cachegrind (valgrind) on seeded 64-byte traffic, the bench's (`--exchanges`: its
- * allowed TCP connections with that many request/response exchanges, `netsieve synth --exchanges`). Counts, unlike times, do not move with the machine's other tenants; they say
+ * allowed TCP connections with that many request/response exchanges, `netsieve synth --exchanges`; `--services`: the tier's
+ * cluster with that many of its apps given a ClusterIP Service, `netsieve cluster-gen --services`, so that its traffic goes
+ * through Service DNAT, which the tiers' own clusters never do). Counts, unlike times, do not move with the machine's other tenants; they say
  * what one packet costs in work and where, and compare two builds exactly. Cache misses are simulated
  * for a 32 KiB first level and 32 MiB last level (valgrind's own guess from this VM's CPUID is 512 MiB).
  * Writes bench/results/instructions-<date>.json and prints a markdown table.
@@ -24,6 +26,7 @@ import { MAX_EXCHANGES, synthToSink } from '../src/traffic/synth/index.js';
 import { type Counts, ONCE, perPacketTotal, type Stage, STAGES, stageCounts } from './cachegrind.js';
 import { arg, DIST, failer, machine, ROOT } from './lib.js';
 import { clusterFile, SEED, type Tier, tierByName } from './tiers.js';
+import { appCount } from '../src/clustergen/generate.js';
 
 const CACHES = ['--D1=32768,8,64', '--LL=33554432,16,64'];
 
@@ -97,18 +100,21 @@ function main(): void {
   for (const m of models) if (m !== 'ebpf' && m !== 'iptables') fail(`--models: ebpf and/or iptables, not ${m}`);
   const exchanges = Number(arg('--exchanges') ?? 1);
   if (!Number.isInteger(exchanges) || exchanges < 1 || exchanges > MAX_EXCHANGES) fail(`--exchanges: 1 to ${MAX_EXCHANGES}, not ${arg('--exchanges')}`);
+  const services = Number(arg('--services') ?? 0);
+  const apps = appCount(tier);
+  if (!Number.isInteger(services) || services < 0 || services > apps) fail(`--services: 0 to ${apps} (one per app of the ${tier.name} tier), not ${arg('--services')}`);
   const dir = mkdtempSync(join(tmpdir(), 'netsieve-instructions-'));
   try {
-    const cluster = clusterFile(tier, dir);
+    const cluster = clusterFile(tier, dir, services);
     const pcap = join(dir, 'traffic.pcap');
     synthToSink(indexCluster(loadCluster([cluster]).cluster), { packets, seed: SEED, size: { kind: 'fixed', bytes: 64 }, exchanges }, fileSink(pcap));
     const runs = models.map((m) => counted(cluster, pcap, m, threads, dir));
     const date = new Date().toISOString();
-    const results = { date, machine: machine(), tier: tier.name, packets, threads, exchanges, caches: CACHES, models: runs };
+    const results = { date, machine: machine(), tier: tier.name, packets, threads, exchanges, services, caches: CACHES, models: runs };
     const outDir = join(ROOT, 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `instructions-${date.slice(0, 19).replace(/:/g, '-')}.json`), `${JSON.stringify(results, null, 2)}\n`);
-    const traffic = exchanges === 1 ? '' : `, ${exchanges} exchanges per allowed TCP connection`;
+    const traffic = (exchanges === 1 ? '' : `, ${exchanges} exchanges per allowed TCP connection`) + (services > 0 ? `, ${services} Services` : '');
     process.stdout.write(`Native replay, ${tier.name} tier, ${packets} packets of 64 bytes${traffic}, ${threads === 1 ? 'one thread' : `${threads} threads (all threads' work)`}, per packet (cachegrind):\n\n${table(runs)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

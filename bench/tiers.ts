@@ -33,11 +33,11 @@ export function tierByName(name: string): Tier {
 export const generated = new Map<string, number>();
 
 /** The tier's cluster as a JSON `kind: List` in `dir` (generated once). */
-export function clusterFile(tier: Tier, dir: string): string {
-  const path = join(dir, `cluster-${tier.name}.json`);
+export function clusterFile(tier: Tier, dir: string, services = 0): string {
+  const path = join(dir, services > 0 ? `cluster-${tier.name}-${services}-services.json` : `cluster-${tier.name}.json`);
   if (!existsSync(path)) {
     const started = process.hrtime.bigint();
-    writeFileSync(path, JSON.stringify(generateCluster({ ...tier, seed: SEED })));
+    writeFileSync(path, JSON.stringify(generateCluster({ ...tier, seed: SEED, services })));
     generated.set(tier.name, Number(process.hrtime.bigint() - started) / 1e9);
   }
   return path;
