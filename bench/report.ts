@@ -29,7 +29,7 @@ function tierRows(t: TierRun): string[] {
     const size = m.model === 'iptables' ? `${m.size['rules']} rules, ${m.size['sets']} sets, ${m.size['members']} members` : `${m.size['mapEntries']} map entries, ${m.size['ipcacheEntries']} ipcache`;
     const e = m.replay;
     const ratio = e?.threads2Ratio ?? (e?.native && e.nativeThreads2 ? e.nativeThreads2 / e.native : null);
-    const machine = e?.machineThreads2 ? `, machine ${e.machineThreads2.toFixed(2)}x` : '';
+    const machine = e?.machineThreads2 ? `; machine ${e.machineThreads2.toFixed(2)}x` : ''; // as threadsCell writes it
     const speedup = ratio ? `${ratio.toFixed(2)}x${machine}` : '-';
     return `| ${t.tier.name} | ${m.model} | ${mpps(classifyPps(m, 'TypeScript'))} | ${mpps(classifyPps(m, 'native'))} | ${cost} | ${mpps(m.replayPps)} | ` +
       `${mpps(e?.nativeStaged)} | ${mpps(m.replayNativePps)} | ${mpps(e?.nativeThreads2)} (${speedup}) | ${mpps(e?.tsPerCpu)} / ${mpps(e?.nativePerCpu)} | ` +

@@ -51,7 +51,7 @@ describe('benchmark report', () => {
     r.tiers[0]!.models[0] = { ...m, replay: { ...m.replay!, threads2Ratio: 1.37 } };
     expect(renderMarkdown(r)).toContain('| 2.70 (1.37x) |');
     r.tiers[0]!.models[0] = { ...m, replay: { ...m.replay!, threads2Ratio: 1.37, machineThreads2: 1.42 } };
-    expect(renderMarkdown(r)).toContain('| 2.70 (1.37x, machine 1.42x) |');
+    expect(renderMarkdown(r)).toContain('| 2.70 (1.37x; machine 1.42x) |');
   });
 
   test('the stage ladder gives each rung in Mpps and each stage as the difference of neighbouring rungs in ns', () => {
