@@ -166,18 +166,21 @@ uint32_t walk_run(ns_walk *w, ns_batch *b, uint32_t cap, int model, ns_model *m,
 
 /* A classic pcap record's header: its bytes. */
 enum { PCAP_RECORD_HEADER = 16 };
-/* The Service address filter's bits (ns_vip_filter below): 2^VIP_BITS_LOG2, in VIP_WORDS words. */
-enum { VIP_BITS_LOG2 = 18, VIP_WORDS = (1 << VIP_BITS_LOG2) / 64 };
+/* The Service address filter's bits (ns_vip_filter below): 2^VIP_BITS_LOG2 for IPv4, 2^VIP6_BITS_LOG2 for IPv6. */
+enum { VIP_BITS_LOG2 = 18, VIP_WORDS = (1 << VIP_BITS_LOG2) / 64, VIP6_BITS_LOG2 = 16, VIP6_WORDS = (1 << VIP6_BITS_LOG2) / 64 };
 /*
- * The IPv4 Service address filter: the range the Services' IPv4 addresses span (ClusterIPs come from one
- * service CIDR, so pod and node addresses lie outside it: a subtract and a compare, no memory), then a bit
- * per address hash within it.
+ * The Service address filter. IPv4: the range the Services' IPv4 addresses span (ClusterIPs come from
+ * one service CIDR, so pod and node addresses lie outside it: a subtract and a compare, no memory), then
+ * a bit per address hash within it. IPv6: a bit per address hash (four multiplies), instead of the two
+ * hashed probes of the Service table an IPv6 row took (181 instructions a packet on IPv6 traffic to one
+ * Service, cachegrind).
  */
 struct ns_vip_filter {
   uint32_t lo, span; /* an address a is in the range when a - lo <= span */
   uint64_t bits[VIP_WORDS];
+  uint64_t bits6[VIP6_WORDS];
 };
-/* The filter of `nat`'s IPv4 Service addresses into f. */
+/* The filter of `nat`'s Service addresses into f. */
 void vip_filter_build(const ns_nat *nat, ns_vip_filter *f);
 /* The bit of IPv4 address a in the filter (Fibonacci hashing to VIP_BITS_LOG2 bits). */
 static inline uint32_t vip_bit(uint32_t a) { return (a * 0x9e3779b1u) >> (32 - VIP_BITS_LOG2); }
@@ -186,6 +189,15 @@ static inline int vip_maybe(const ns_vip_filter *f, uint32_t a) {
   if (a - f->lo > f->span) return 0;
   uint32_t k = vip_bit(a);
   return (int)((f->bits[k >> 6] >> (k & 63)) & 1);
+}
+/* The bit of IPv6 address w[0..3] in the filter. */
+static inline uint32_t vip6_bit(const uint32_t *w) {
+  return ((w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca6bu) ^ (w[2] * 0xc2b2ae35u) ^ (w[3] * 0x27d4eb2du)) >> (32 - VIP6_BITS_LOG2);
+}
+/* 0: no IPv6 Service has address w[0..3]; 1: one may have. */
+static inline int vip6_maybe(const ns_vip_filter *f, const uint32_t *w) {
+  uint32_t k = vip6_bit(w);
+  return (int)((f->bits6[k >> 6] >> (k & 63)) & 1);
 }
 /*
  * Lanes' split walk (walk.cc). walk_sort: the whole records at w->pos, at most cap (w->pos advanced past

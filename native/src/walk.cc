@@ -89,9 +89,14 @@ uint32_t walk_classic(ns_walk *w, ns_batch *b, uint32_t cap) {
 
 void vip_filter_build(const ns_nat *nat, ns_vip_filter *f) {
   memset(f->bits, 0, sizeof f->bits);
+  memset(f->bits6, 0, sizeof f->bits6);
   uint32_t lo = UINT32_MAX, hi = 0;
   for (int32_t s = 0; s < nat->params[NAT_PARAM_COUNT]; s++) {
-    if (nat->family[s] != 4) continue;
+    if (nat->family[s] != 4) {
+      uint32_t k = vip6_bit(nat->addr + (size_t)s * 4);
+      f->bits6[k >> 6] |= (uint64_t)1 << (k & 63);
+      continue;
+    }
     uint32_t a = nat->addr[(size_t)s * 4], k = vip_bit(a);
     f->bits[k >> 6] |= (uint64_t)1 << (k & 63);
     if (a < lo) lo = a;

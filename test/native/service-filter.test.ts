@@ -5,6 +5,7 @@
  * middle one), conversations to each of them, one to an address inside that range that is no Service's,
  * and pod-to-pod traffic: exactly the four Service conversations are DNATed, each to its own Service, by
  * the TypeScript engine, and the fused native replay on one thread and on lanes gives the same result.
+ * The same for IPv6 Services, which the native filter tells by a bit per address hash.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,6 +115,45 @@ describe('the Service address filter', () => {
       const base: ReplayOptions = { index: generated, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model] };
       const js = replay([path], { ...base, addon: null });
       expect(servedBy(js).filter((c) => c >= 0).length, `${model}: connections through a Service`).toBeGreaterThan(50);
+      expect(comparable(replay([path], { ...base, addon })), `${model}: native vs TypeScript`).toEqual(comparable(js));
+      expect(comparable(replay([path], { ...base, addon, threads: 2 })), `${model}: two lanes`).toEqual(comparable(js));
+    }
+  });
+
+  it.skipIf(addon === null)('IPv6: two Services, an address beside them that is no Service\'s, pod-to-pod pairs: native equals TypeScript', () => {
+    const pod = (name: string, app: string, ip: string) => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: default, labels: {app: ${app}}}
+spec: {containers: [{name: main, image: app, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: "${ip}", podIPs: [{ip: "${ip}"}]}
+`;
+    const service = (name: string, ip: string) => `---
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: default}
+spec: {clusterIP: "${ip}", selector: {app: backend}, ports: [{name: http, port: 80, targetPort: http}]}
+`;
+    const text = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n' + pod('frontend-0', 'frontend', 'fd00:244::2') +
+      pod('backend-0', 'backend', 'fd00:244::3') + pod('other-0', 'other', 'fd00:244::4') +
+      service('backend', 'fd00:10:96::10') + service('backend-b', 'fd00:10:96::200');
+    const v6 = indexCluster(loadClusterFromText(text, {}, 'v6.yaml').cluster);
+    const six = (frames: ((s: PacketSpec) => void)[]) => frames.map((f) => (s: PacketSpec) => { s.family = 6; f(s); });
+    const conversations = [
+      six(tcpConversation('fd00:244::2', 'fd00:10:96::10', 42000, 80)), six(tcpConversation('fd00:244::4', 'fd00:10:96::200', 42001, 80)),
+      six(tcpConversation('fd00:244::2', 'fd00:10:96::99', 42002, 80)), six(tcpConversation('fd00:244::2', 'fd00:244::3', 42003, 80)),
+    ];
+    const frames: ((s: PacketSpec) => void)[] = [];
+    for (let k = 0; k < conversations[0]!.length; k++) for (const c of conversations) frames.push(c[k]!);
+    const path = join(tempDir(), 'services-v6.pcap');
+    writeCapture(path, frames);
+    for (const model of ['ebpf', 'iptables'] as ModelName[]) {
+      const base: ReplayOptions = { index: v6, evalOptions: DEFAULT_EVAL_OPTIONS, models: [model] };
+      const js = replay([path], { ...base, addon: null });
+      expect(js.ipPackets, model).toBe(frames.length);
+      const served = servedBy(js);
+      expect(served, model).toHaveLength(4);
+      expect(served.filter((x) => x >= 0), `${model}: both Service conversations DNATed`).toHaveLength(2);
       expect(comparable(replay([path], { ...base, addon })), `${model}: native vs TypeScript`).toEqual(comparable(js));
       expect(comparable(replay([path], { ...base, addon, threads: 2 })), `${model}: two lanes`).toEqual(comparable(js));
     }
