@@ -38,7 +38,7 @@ import { openCapture } from '../../src/traffic/pcap/reader.js';
 import { FlowBatch } from '../../src/wire/flow-batch.js';
 import { IcmpType, setAddress, TcpFlag, type PacketSpec } from '../../src/wire/craft.js';
 import { SEED_CLUSTER, SEED_PCAP, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
-import { connectionRows, requireAddon } from './support.js';
+import { comparableReplay as comparable, connectionRows, requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
 import { ngHeader, ngPacket } from '../traffic/pcap/build.js';
 
@@ -49,15 +49,6 @@ const d = addon === null ? describe.skip : describe;
  * evaluator called back from C (from a lane on another thread, through the JS thread: native/src/desk.h).
  */
 const MODELS: ModelName[] = ['ebpf', 'iptables', 'reference'];
-
-/** The result without its timings, the connection table as plain arrays of its `count` rows. */
-function comparable(r: ReplayResult): Record<string, unknown> {
-  const { seconds: _s, cpuSeconds: _c, connections: t, nat: _n, models, ...rest } = r;
-  const table = connectionRows(t);
-  // A tracker's peak and count are per shard with --threads (expectSameReplay compares them on one thread).
-  const tracked = models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: { capacity: m.tracker.capacity, evictions: m.tracker.evictions } }));
-  return { ...rest, models: tracked, table };
-}
 
 /** A little-endian Ethernet pcap's records as Linux cooked (SLL, link type 113) ones: the same packets. */
 function linuxCooked(ethernet: Uint8Array): Uint8Array {

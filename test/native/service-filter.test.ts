@@ -17,7 +17,7 @@ import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
 import { formatIp } from '../../src/model/ip.js';
 import { replay, type ReplayOptions, type ReplayResult } from '../../src/replay/replay.js';
 import { SEED_CLUSTER, tcpConversation, tempDir, writeCapture } from '../replay/helpers.js';
-import { connectionRows, requireAddon } from './support.js';
+import { comparableReplay as comparable, requireAddon } from './support.js';
 import { synthBytes, writeTemp } from './walk-support.js';
 import { generateCluster } from '../../src/clustergen/generate.js';
 import type { PacketSpec } from '../../src/wire/craft.js';
@@ -60,13 +60,17 @@ beforeAll(() => {
     tcpConversation(pod('frontend'), pod('backend'), 41200, 80),
     tcpConversation(pod('other'), pod('backend'), 41300, 80),
   ];
-  const frames: ((s: PacketSpec) => void)[] = [];
-  for (let k = 0; k < conversations[0]!.length; k++) for (const c of conversations) frames.push(c[k]!);
   capture = join(tempDir(), 'services.pcap');
-  writeCapture(capture, frames);
+  writeCapture(capture, interleave(conversations));
 });
 
-/** The result without its timings; the connection table as plain arrays; trackers' peaks are per lane. */
+/** The conversations' packets, one of each in turn. */
+function interleave(conversations: ((s: PacketSpec) => void)[][]): ((s: PacketSpec) => void)[] {
+  const frames: ((s: PacketSpec) => void)[] = [];
+  for (let k = 0; k < conversations[0]!.length; k++) for (const c of conversations) frames.push(c[k]!);
+  return frames;
+}
+
 /** Each connection's Service port (-1: none), in opening order. */
 function servedBy(r: ReplayResult): number[] {
   return Array.from(r.connections.service.subarray(0, r.connections.count));
@@ -78,11 +82,6 @@ function expectFourServed(r: ReplayResult, what: string): void {
   expect(served.filter((s) => s >= 0), `${what}: every Service conversation DNATed`).toHaveLength(4);
   expect(new Set(served.filter((s) => s >= 0)).size, `${what}: each to its own Service`).toBe(4);
   expect(served.filter((s) => s < 0), `${what}: the address between the ClusterIPs and the pod-to-pod pairs`).toHaveLength(3);
-}
-
-function comparable(r: ReplayResult): Record<string, unknown> {
-  const { seconds: _s, cpuSeconds: _c, connections, nat: _n, models, ...rest } = r;
-  return { ...rest, models: models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: null })), table: connectionRows(connections) };
 }
 
 describe('the Service address filter', () => {
@@ -143,8 +142,7 @@ spec: {clusterIP: "${ip}", selector: {app: backend}, ports: [{name: http, port: 
       six(tcpConversation('fd00:244::2', 'fd00:10:96::10', 42000, 80)), six(tcpConversation('fd00:244::4', 'fd00:10:96::200', 42001, 80)),
       six(tcpConversation('fd00:244::2', 'fd00:10:96::99', 42002, 80)), six(tcpConversation('fd00:244::2', 'fd00:244::3', 42003, 80)),
     ];
-    const frames: ((s: PacketSpec) => void)[] = [];
-    for (let k = 0; k < conversations[0]!.length; k++) for (const c of conversations) frames.push(c[k]!);
+    const frames = interleave(conversations);
     const path = join(tempDir(), 'services-v6.pcap');
     writeCapture(path, frames);
     for (const model of ['ebpf', 'iptables'] as ModelName[]) {

@@ -1,6 +1,7 @@
 /** Helpers for the native tests: the addon (or a clear failure), seeded batches, batch copies, connection tables as plain arrays. */
 import { loadNative, type NativeAddon } from '../../src/native/load.js';
 import { type ConnectionTable, Count, RECORD_DOUBLES, RECORD_WORDS } from '../../src/replay/connections.js';
+import type { ReplayResult } from '../../src/replay/replay.js';
 import type { Flow } from '../../src/model/evaluate.js';
 import { ipToWords } from '../../src/model/ip.js';
 import { CtState, FlowBatch, RowFlag } from '../../src/wire/flow-batch.js';
@@ -25,6 +26,17 @@ export function connectionRows(t: ConnectionTable): Record<string, unknown> {
     ...[Count.PACKETS, Count.BYTES, Count.DROPPED].map((w) => t.counts[c * RECORD_DOUBLES + w]!),
   ]);
   return table;
+}
+
+/**
+ * A replay's result without its timings, to compare two engines or thread counts by: the connection table
+ * as plain arrays of its `count` rows, and of each tracker its capacity and evictions (its peak and count
+ * are per shard with --threads).
+ */
+export function comparableReplay(r: ReplayResult): Record<string, unknown> {
+  const { seconds: _s, cpuSeconds: _c, connections: t, nat: _n, models, ...rest } = r;
+  const tracked = models.map((m) => ({ ...m, mapEntryHits: m.mapEntryHits ? Array.from(m.mapEntryHits) : null, tracker: { capacity: m.tracker.capacity, evictions: m.tracker.evictions } }));
+  return { ...rest, models: tracked, table: connectionRows(t) };
 }
 
 const INPUTS = [
