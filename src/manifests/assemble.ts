@@ -77,9 +77,13 @@ function withoutNameClashes(drafts: readonly PodDraft[]): PodDraft[] {
  * Pods that name no node are spread round-robin over the nodes, in namespace/name order. A hostIP such
  * a pod reports belongs to a node the input does not name, so it is not pinned on the chosen one.
  */
-function place(drafts: readonly PodDraft[], nodeNames: readonly string[]): PodDraft[] {
+export function place(drafts: readonly PodDraft[], nodeNames: readonly string[]): PodDraft[] {
   let next = 0;
-  return drafts.map((p) => (p.nodeName !== null ? p : { ...p, nodeName: nodeNames[next++ % nodeNames.length]!, hostIps: [] }));
+  return drafts.map((p) => (p.nodeName !== null ? p : {
+    // Field by field, as PodDraft says why.
+    labels: p.labels, ports: p.ports, hostNetwork: p.hostNetwork, nodeName: nodeNames[next++ % nodeNames.length]!,
+    namespace: p.namespace, name: p.name, ips: p.ips, hostIps: [], owners: p.owners, terminated: p.terminated, ctx: p.ctx,
+  }));
 }
 
 /**
@@ -143,7 +147,8 @@ function addressServices(c: Collected, pods: readonly Pod[], nodes: readonly Nod
   const given = drafts.flatMap((d) => d.service.clusterIPs);
   const taken = new Set([...given, ...pods.flatMap((p) => p.ips), ...nodes.flatMap((n) => n.ips)].map(ipKey));
   const pool = new AddressPool(options.serviceCidr, taken, 'service CIDR (--service-cidr)');
-  return drafts.map((d) => (d.needsClusterIp
-    ? { ...d.service, clusterIPs: [pool.take(`service ${d.service.namespace}/${d.service.name}`)] }
-    : d.service));
+  return drafts.map(({ service: s, needsClusterIp }) => (needsClusterIp
+    // Field by field, as PodDraft says why.
+    ? { namespace: s.namespace, name: s.name, clusterIPs: [pool.take(`service ${s.namespace}/${s.name}`)], selector: s.selector, ports: s.ports, source: s.source }
+    : s));
 }

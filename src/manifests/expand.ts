@@ -104,10 +104,12 @@ export function expandWorkload(w: WorkloadDraft, nodes: readonly string[]): PodD
 }
 
 function generated(w: WorkloadDraft, name: string, extraLabels: Record<string, string>, node: string | null): PodDraft {
-  return {
-    ...w.template,
-    labels: { ...w.template.labels, ...extraLabels },
-    nodeName: node ?? w.template.nodeName,
+  const t = w.template;
+  return { // field by field, as PodDraft says why
+    labels: { ...t.labels, ...extraLabels },
+    ports: t.ports,
+    hostNetwork: t.hostNetwork,
+    nodeName: node ?? t.nodeName,
     namespace: w.namespace,
     name,
     ips: [],

@@ -18,7 +18,14 @@ export interface PodShape {
   readonly nodeName: string | null;
 }
 
-/** A Pod (or a workload's future pod) before nodes and addresses are settled. */
+/**
+ * A Pod (or a workload's future pod) before nodes and addresses are settled. Drafts are written field
+ * by field in this order, never by a spread (`{ ...shape, name }`): V8 (11.3, Node 20) gave each object a
+ * spread makes a hidden class of its own, so a cluster of 50k pods had 50k classes, every later read of
+ * a draft's field (the sort by name, placing, addressing) went through V8's megamorphic lookup, and
+ * loading the large tier's cluster took twice as long (bench/NOTES.md, 2026-11-28 10:09-).
+ * test/manifests/hidden-classes.test.ts counts the classes.
+ */
 export interface PodDraft extends PodShape {
   readonly namespace: string;
   readonly name: string;
@@ -95,7 +102,10 @@ export function convertPod(ctx: ObjectContext, value: Json, warnings: Warnings):
   const status = object(ctx, value['status'], 'status');
   const phase = optString(ctx, status['phase'], 'status.phase');
   return {
-    ...shape,
+    labels: shape.labels,
+    ports: shape.ports,
+    hostNetwork: shape.hostNetwork,
+    nodeName: shape.nodeName,
     namespace: ctx.source.namespace!,
     name: ctx.source.name,
     ips: statusIps(ctx, status, 'podIP'),
