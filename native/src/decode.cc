@@ -206,6 +206,13 @@ static void decode_ipv6(const uint8_t *b, int64_t l3, int64_t end, int64_t wire_
   if (payload_end == l3 + 40 && next == 0) payload_end = wire_end;
   if (payload_end > wire_end) bt->flags[row] |= ROW_MALFORMED;
   int64_t l4end = payload_end < end ? payload_end : end;
+  if (!is_lengthed(next) && next != 44) {
+    /* No extension header (pod traffic almost always): walk_ipv6_ext's answer without its call (34 of
+       997 instructions a packet on IPv6 traffic, cachegrind). Never broken: l4end >= l3 + 40 here. */
+    bt->proto[row] = (uint8_t)next;
+    decode_transport(b, l3 + 40, l4end, next, 6, bt, row);
+    return;
+  }
   ext6 x;
   walk_ipv6_ext(b, l3 + 40, next, l4end, &x);
   bt->proto[row] = (uint8_t)x.proto;
