@@ -171,19 +171,24 @@ static size_t windowRecords(size_t room) { return room / PCAP_RECORD_HEADER + 1;
 /* Where a window's lanes start: after its records, then their offsets, on a cache line. */
 static size_t windowLanesAt(size_t room) { return (room + windowRecords(room) * sizeof(uint32_t) + 63) & ~(size_t)63; }
 
-/* Bytes a window of `room` bytes of records takes with their offsets and lanes (laid out by windowAt). */
-static size_t windowBytes(size_t room) { return windowLanesAt(room) + ((windowRecords(room) + 63) & ~(size_t)63); }
+/* Where the lanes' lists of their records start: after the records' lanes, on a cache line. */
+static size_t windowListsAt(size_t room) { return windowLanesAt(room) + ((windowRecords(room) + 63) & ~(size_t)63); }
 
-/* Window `win` over `p`: `room` bytes of records, then their offsets, then their lanes. */
+/* Bytes a window of `room` bytes of records takes with their offsets, lanes and the `shards` lanes' lists. */
+static size_t windowBytes(size_t room, size_t shards) { return windowListsAt(room) + shards * windowRecords(room) * sizeof(uint32_t); }
+
+/* Window `win` over `p`: `room` bytes of records, then their offsets, their lanes, each lane's list. */
 static void windowAt(Lanes::Window &win, uint8_t *p, size_t room) {
   win.bytes = p;
   win.offsets = reinterpret_cast<uint32_t *>(p + room);
   win.lane_of = reinterpret_cast<int8_t *>(p + windowLanesAt(room));
+  win.lists = reinterpret_cast<uint32_t *>(p + windowListsAt(room));
+  win.list_room = (uint32_t)windowRecords(room);
   win.room = room;
 }
 
 /*
- * Window `win` made able to hold `bytes` bytes of records (and their offsets and lanes); false when out
+ * Window `win` made able to hold `bytes` bytes of records (their offsets, lanes, the lanes' lists); false when out
  * of memory. The first call lays out every window in one mapping in huge pages (huge.h), each rounded up
  * to 64 KiB of records, so that the chunks that follow (the same size) fit: in 4 KiB pages the four
  * windows of 512 KiB chunks took about 500 page faults in every two-thread replay. A window that must
@@ -192,7 +197,7 @@ static void windowAt(Lanes::Window &win, uint8_t *p, size_t room) {
 bool windowRoom(Lanes *l, Lanes::Window &win, size_t bytes) {
   if (bytes <= win.room) return true;
   if (!l->window_arena) {
-    size_t room = (bytes + 0xffff) & ~(size_t)0xffff, each = windowBytes(room);
+    size_t room = (bytes + 0xffff) & ~(size_t)0xffff, each = windowBytes(room, l->lanes.size());
     l->window_arena = static_cast<uint8_t *>(huge_map(each * LaneQueue::DEPTH));
     if (!l->window_arena) return false;
     l->window_arena_bytes = each * LaneQueue::DEPTH;
@@ -201,7 +206,7 @@ bool windowRoom(Lanes *l, Lanes::Window &win, size_t bytes) {
   }
   huge_free(win.own, win.own_bytes);
   size_t room = (bytes + 0xffff) & ~(size_t)0xffff;
-  win.own_bytes = windowBytes(room);
+  win.own_bytes = windowBytes(room, l->lanes.size());
   win.own = static_cast<uint8_t *>(huge_map(win.own_bytes));
   if (!win.own) {
     win.own_bytes = 0;

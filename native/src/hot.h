@@ -202,13 +202,16 @@ static inline int vip6_maybe(const ns_vip_filter *f, const uint32_t *w) {
 /*
  * Lanes' split walk (walk.cc). walk_sort: the whole records at w->pos, at most cap (w->pos advanced past
  * them, w->bad_caplen set at a damaged header): each one's offset, and its lane of `shards` as its bytes
- * tell it, or -1, *untold of them (`vips`: the NAT handle's Service address filter, NULL without Services). walk_lane: of those n
- * records (w: their bytes and the first one's record index), lane `lane` decodes its own into rows
- * [0, returned) of b, at most cap, with their Services; *looked records were looked at (n unless b filled).
+ * tell it, or -1, *untold of them (`vips`: the NAT handle's Service address filter, NULL without Services).
+ * lane_records: of those n records, the indices of those lane `lane` must look at (its own and the untold)
+ * into `mine`, in order; returns how many. walk_lane: of the records mine[0, m) (w: their bytes and the
+ * window's first record index), lane `lane` decodes its own into rows [0, returned) of b, at most cap,
+ * with their Services; *used entries of `mine` were used (m unless b filled).
  */
 uint32_t walk_sort(ns_walk *w, uint32_t *offsets, int8_t *lane_of, uint32_t cap, const ns_vip_filter *vips, uint32_t shards, uint32_t *untold);
-uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, uint32_t n, uint32_t *looked, ns_batch *b,
-                   uint32_t cap, int32_t *services, const ns_nat *nat, uint32_t lane, uint32_t shards);
+uint32_t lane_records(const int8_t *lane_of, uint32_t n, uint32_t lane, uint32_t *mine);
+uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane_of, const uint32_t *mine, uint32_t m, uint32_t *used,
+                   ns_batch *b, uint32_t cap, int32_t *services, const ns_nat *nat, uint32_t lane, uint32_t shards);
 
 static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 #endif

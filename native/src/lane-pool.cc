@@ -12,14 +12,15 @@ void runWindow(Lane *lane, int32_t k, int32_t file) {
   const Lanes::Window &win = l->windows[k];
   ns_replay *r = &lane->st->r;
   uint32_t cap = (uint32_t)r->b->family_len, shards = (uint32_t)l->lanes.size();
-  for (uint32_t done = 0; done < win.records;) {
-    ns_walk w = win.walk;
-    w.first_index += done;
-    uint32_t looked = 0;
-    uint32_t rows = walk_lane(&w, win.offsets + done, win.lane_of + done, win.records - done, &looked, r->b, cap, r->services,
+  /* The lane's own part of the window's lists: written by this lane only, while no other uses the window. */
+  uint32_t *mine = win.lists + (size_t)lane->index * win.list_room;
+  uint32_t m = lane_records(win.lane_of, win.records, lane->index, mine);
+  for (uint32_t done = 0; done < m;) {
+    uint32_t used = 0;
+    uint32_t rows = walk_lane(&win.walk, win.offsets, win.lane_of, mine + done, m - done, &used, r->b, cap, r->services,
                               r->nat, lane->index, shards);
     if (rows > 0) replay_lane(r, rows, file);
-    done += looked;
+    done += used;
   }
 }
 

@@ -69,6 +69,8 @@ struct Lanes {
     uint8_t *bytes = nullptr;   /* the records */
     uint32_t *offsets = nullptr; /* each one's offset in `bytes` */
     int8_t *lane_of = nullptr;  /* each one's lane as its bytes tell it, or -1 (walk.cc walk_sort) */
+    uint32_t *lists = nullptr;  /* per lane, list_room entries: the records it looks at (walk.cc lane_records) */
+    uint32_t list_room = 0;
     size_t room = 0;            /* bytes `bytes` holds; `offsets` and `lane_of` hold room / 16 + 1 records */
     uint8_t *own = nullptr;     /* a mapping of its own, of own_bytes, once it outgrew window_arena */
     size_t own_bytes = 0;
