@@ -11,16 +11,19 @@ import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { indexCluster } from '../model/cluster-index.js';
 import { chooseEngine, nativeAddon, parseEngine, type NativeAddon } from '../native/load.js';
-import { compareModels, MODELS } from '../compare/compare.js';
+import { compareModels, MODELS, type CompareOptions, type Comparison } from '../compare/compare.js';
 import { trackerWarnings } from '../replay/trackers.js';
 import { DEFAULT_SWEEP_SIZES, sweep, type SweepPoint } from '../compare/sweep.js';
-import { decodeCaptures, synthTraffic } from '../compare/traffic.js';
+import { decodeCaptures, synthTraffic, type DecodedTraffic } from '../compare/traffic.js';
 import { MAX_EXCHANGES } from '../traffic/synth/index.js';
 import { buildCompareJson, compareFailure, renderCompareTable } from '../report/compare-report.js';
 import { renderCompareHtml } from '../report/compare-html.js';
+import { groupDigits } from '../report/digits.js';
+import type { EvalOptions } from '../model/evaluate.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
+import { statusLine } from './progress.js';
 import { wholeNumber } from './whole-number.js';
 
 export function registerCompare(program: Command): void {
@@ -50,18 +53,15 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
   const exchanges = wholeNumber(s['exchanges']!, '--exchanges', { min: 1, max: MAX_EXCHANGES });
   const conntrackCapacity = parseConntrackMax(s['conntrackMax']!);
   if (synth === null && captures.length === 0) throw new InputError('compare: give a capture, or --synth N for synthetic traffic');
-  const index = indexCluster(loadClusterFromOptions(s).cluster);
-  const options = semanticsFromOptions(s);
-  const traffic = synth !== null ? synthTraffic(index, synth, seed, { kind: 'fixed', bytes: 64 }, options, exchanges) : decodeCaptures(captures, index);
+  // Progress only to a person at a terminal: quiet into a pipe or a file, and with JSON output.
+  const progress = output !== 'json' && process.stderr.isTTY;
   const requested = parseEngine(s['engine']);
   const { addon } = chooseEngine(requested, nativeAddon(), () => {});
   const load = nativeAddon();
   const nativeNote = addon ? null : requested === 'js' ? '--engine js' : load.addon === null ? load.reason : null;
-  const comparison = compareModels(index, options, traffic, { addon, nativeNote, conntrackCapacity });
+  const { options, traffic, comparison } = loadAndCompare(s, captures, { synth, seed, exchanges }, progress, { addon, nativeNote, conntrackCapacity });
   const trackers = MODELS.map((name) => ({ name, tracker: comparison.models[name].js.tracker }));
   for (const w of trackerWarnings(trackers)) process.stderr.write(`netsieve: warning: ${w}\n`);
-  // Progress only to a person at a terminal: quiet into a pipe or a file, and with JSON output.
-  const progress = output !== 'json' && process.stderr.isTTY;
   const sweepPoints = opts['sweep'] ? runSweep(s, options, { seed, exchanges }, progress, addon) : null;
   const synthetic = synth !== null || sweepPoints !== null;
   const doc = buildCompareJson(comparison, {
@@ -75,6 +75,29 @@ function runCompare(captures: string[], opts: Record<string, string | boolean>):
     process.stderr.write(`netsieve: ${traffic.damage.file}: read only up to byte offset ${traffic.damage.offset}: ${traffic.damage.reason}\n`);
     process.exitCode = 3;
   } else if (failure !== null) process.exitCode = 1;
+}
+
+/**
+ * The cluster loaded, the traffic read or made, and both models compiled and run over it. On a terminal
+ * a status line names each step (seconds each at tens of thousands of pods).
+ */
+function loadAndCompare(
+  s: Record<string, string>, captures: string[], make: { synth: number | null; seed: number; exchanges: number }, progress: boolean,
+  run: CompareOptions,
+): { options: EvalOptions; traffic: DecodedTraffic; comparison: Comparison } {
+  const status = statusLine(progress);
+  try {
+    status.show('loading the cluster manifests');
+    const index = indexCluster(loadClusterFromOptions(s).cluster);
+    const options = semanticsFromOptions(s);
+    const { synth, seed, exchanges } = make;
+    status.show(synth !== null ? `making ${groupDigits(synth)} packets of synthetic traffic` : 'reading the captures');
+    const traffic = synth !== null ? synthTraffic(index, synth, seed, { kind: 'fixed', bytes: 64 }, options, exchanges) : decodeCaptures(captures, index);
+    status.show(`compiling both models and running ${groupDigits(traffic.packets)} packets through each`);
+    return { options, traffic, comparison: compareModels(index, options, traffic, run) };
+  } finally {
+    status.done(); // before an error's own line, too
+  }
 }
 
 function runSweep(

@@ -13,7 +13,8 @@ import { renderIdentities, renderIpcache, streamAllTables, streamJson, streamPol
 import type { ClusterIndex } from '../model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS, type EvalOptions } from '../model/evaluate.js';
 import { InputError } from '../errors.js';
-import { withProgressBar } from './progress.js';
+import { groupDigits } from '../report/digits.js';
+import { withProgressBar, withStatus } from './progress.js';
 import { writeStreamedFiles } from './streamed-files.js';
 
 export interface EbpfCompileOptions {
@@ -31,7 +32,10 @@ export interface EbpfCompileOptions {
  * command sets them blocking (./netsieve.ts), so nothing queues behind a slow reader.
  */
 export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): void {
-  const program = compileEbpf(index, opts.options ?? DEFAULT_EVAL_OPTIONS);
+  const program = withStatus(opts.output !== 'json' && process.stderr.isTTY, (status) => {
+    status.show(`compiling the eBPF model of ${groupDigits(index.cluster.policies.length)} policies`);
+    return compileEbpf(index, opts.options ?? DEFAULT_EVAL_OPTIONS);
+  });
   for (const w of program.warnings) process.stderr.write(`netsieve: warning: ${w}\n`);
   if (opts.out === undefined) {
     const stdout: ChunkSink = (chunk) => { process.stdout.write(chunk); };

@@ -17,7 +17,8 @@ import { indexCluster, type ClusterIndex } from '../model/cluster-index.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { runEbpfCompile } from './compile-ebpf.js';
-import { withProgressBar } from './progress.js';
+import { groupDigits } from '../report/digits.js';
+import { withProgressBar, withStatus } from './progress.js';
 import { writeStreamedFiles } from './streamed-files.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 
@@ -36,7 +37,10 @@ function runCompile(opts: Record<string, string>): void {
   const model = parseChoice(opts['model']!, '--model', ['iptables', 'ebpf'] as const);
   const output = parseChoice(opts['output']!, '--output', ['table', 'json'] as const);
   const options = semanticsFromOptions(opts);
-  const index = indexCluster(loadClusterFromOptions(opts).cluster);
+  const index = withStatus(output !== 'json' && process.stderr.isTTY, (status) => {
+    status.show('loading the cluster manifests');
+    return indexCluster(loadClusterFromOptions(opts).cluster);
+  });
   const out = opts['out'];
   if (model === 'ebpf') {
     runEbpfCompile(index, { output, options, ...(out === undefined ? {} : { out }) });
@@ -65,7 +69,10 @@ function renderAll(program: IptablesProgram): Record<IptablesFile, string> {
 function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: string | undefined, output: 'table' | 'json'): void {
   const started = process.hrtime.bigint();
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-  const program = compileIptables(index, options);
+  const program = withStatus(output !== 'json' && process.stderr.isTTY, (status) => {
+    status.show(`compiling the iptables model of ${groupDigits(index.cluster.policies.length)} policies`);
+    return compileIptables(index, options);
+  });
   const summary = summarize(program);
   if (out === undefined && output === 'json') {
     const files = renderAll(program);

@@ -13,14 +13,15 @@ import { DecisionMemo } from '../model/decision-memo.js';
 import type { EvalOptions } from '../model/evaluate.js';
 import type { ModelName } from '../match/dataplane.js';
 import { chooseEngine, parseEngine } from '../native/load.js';
-import { MAX_THREADS, replay, type ReplayResult } from '../replay/replay.js';
+import { MAX_THREADS, replay, type ReplayOptions, type ReplayResult } from '../replay/replay.js';
 import { trackerWarnings } from '../replay/trackers.js';
 import { buildReplayReport } from '../report/replay-report.js';
 import { renderReplayTable } from '../report/replay-table.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
-import { progressBar } from './progress.js';
+import { groupDigits } from '../report/digits.js';
+import { progressBar, statusLine } from './progress.js';
 import { wholeNumber } from './whole-number.js';
 
 const MODELS = ['reference', 'iptables', 'ebpf', 'all'] as const;
@@ -51,16 +52,9 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   const conntrackCapacity = parseConntrackMax(opts['conntrackMax']!);
   const { addon } = chooseEngine(parseEngine(opts['engine']));
   const models: ModelName[] = model === 'all' ? ['reference', 'iptables', 'ebpf'] : [model];
-  const { cluster } = loadClusterFromOptions(opts);
-  const index = indexCluster(cluster);
-  const evalOptions = semanticsFromOptions(opts);
-  const bar = output !== 'json' && process.stderr.isTTY ? progressBar('packets') : undefined;
-  const decisions = new DecisionMemo(index, evalOptions);
-  const result = replay(captures, {
-    index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
-    addon, threads, conntrackCapacity, decisions,
+  const { result, index, evalOptions, decisions } = loadAndReplay(captures, opts, models, output !== 'json' && process.stderr.isTTY, {
+    addon, threads, conntrackCapacity,
   });
-  bar?.done();
   for (const w of trackerWarnings(result.models)) process.stderr.write(`netsieve: warning: ${w}\n`);
   const report = buildReplayReport(result, index, evalOptions, limit, decisions);
   const maps = opts['policyMaps'] ? policyMapsWithHits(result, index, evalOptions) : null;
@@ -84,6 +78,36 @@ function runReplay(captures: string[], opts: Record<string, string>): void {
   if (report.damage) {
     process.stderr.write(`netsieve: ${report.damage.file}: read only up to byte offset ${report.damage.offset}: ${report.damage.reason}\n`);
     process.exitCode = 3;
+  }
+}
+
+/**
+ * The cluster loaded and the captures replayed. On a terminal a status line names each step until the
+ * progress bar can count packets (loading and building take seconds at tens of thousands of pods).
+ */
+function loadAndReplay(
+  captures: string[], opts: Record<string, string>, models: ModelName[], onTerminal: boolean,
+  run: Pick<ReplayOptions, 'addon' | 'threads' | 'conntrackCapacity'>,
+): { result: ReplayResult; index: ClusterIndex; evalOptions: EvalOptions; decisions: DecisionMemo } {
+  const status = statusLine(onTerminal);
+  const bar = onTerminal ? progressBar('packets') : undefined;
+  try {
+    status.show('loading the cluster manifests');
+    const { cluster } = loadClusterFromOptions(opts);
+    const index = indexCluster(cluster);
+    const evalOptions = semanticsFromOptions(opts);
+    // replay() compiles and loads the models before its first batch; the bar's first draw replaces this.
+    const plural = models.length > 1 ? 's' : '';
+    status.show(`building the ${models.join(', ')} model${plural} of ${groupDigits(cluster.pods.length)} pods and ${groupDigits(cluster.policies.length)} policies`);
+    const decisions = new DecisionMemo(index, evalOptions);
+    const result = replay(captures, {
+      index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
+      decisions, ...run,
+    });
+    return { result, index, evalOptions, decisions };
+  } finally {
+    bar?.done();
+    status.done(); // before an error's own line, too
   }
 }
 

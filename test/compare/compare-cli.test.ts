@@ -53,6 +53,13 @@ describe('netsieve compare', () => {
     expect(onTty(['--output', 'json'])).not.toMatch(/policies done/);
   });
 
+  test.skipIf(spawnSync('script', ['--version']).status !== 0)('on a terminal, a status line per step before the report; none with --output json', () => {
+    const onTty = (extra: string[]) => spawnSync('script', ['-qec', `node ${BIN} compare ${[...SEED, ...extra].join(' ')} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+    const shown = onTty([]);
+    expect(shown).toMatch(/netsieve: loading the cluster manifests\.\.\.\r\x1b\[2Knetsieve: reading the captures\.\.\.\r\x1b\[2Knetsieve: compiling both models and running 28 packets through each\.\.\.\r\x1b\[2K/);
+    expect(onTty(['--output', 'json'])).not.toMatch(/netsieve:/);
+  });
+
   test('--synth N: N synthetic packets, no disagreement, and a self-contained HTML report with inline SVG', () => {
     const html = join(dir, 'report.html');
     const r = runCli(['compare', '--synth', '3000', '--cluster', 'captures/seed/cluster.yaml', '--output', 'json', '--html', html]);

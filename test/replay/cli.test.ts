@@ -173,7 +173,20 @@ describe.skipIf(!hasScript)('netsieve replay progress bar', () => {
     // `script` gives the command a pseudo-terminal; stdout goes to /dev/null, so what comes back is stderr.
     const onTty = (extra: string) => spawnSync('script', ['-qec',
       `node ${BIN} replay ${capture} --cluster ${SEED_CLUSTER} ${extra} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
-    expect(onTty('')).toMatch(/\r\[#*\.*\]\s+\d+%\s+[\d,]+ packets/);
+    expect(onTty('')).toMatch(/\r\x1b\[2K\[#*\.*\]\s+\d+%\s+[\d,]+ packets/);
     expect(onTty('--output json')).not.toMatch(/packets/);
+  });
+
+  it('names the steps before the bar (loading, building the models), each clearing the line; none with --output json', () => {
+    const onTty = (args: string) => spawnSync('script', ['-qec', `node ${BIN} ${args} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+    const shown = onTty(`replay ${SEED_PCAP} --cluster ${SEED_CLUSTER} --model ebpf`);
+    expect(shown).toMatch(/\r\x1b\[2Knetsieve: loading the cluster manifests\.\.\.\r\x1b\[2Knetsieve: building the ebpf model of 3 pods and 1 policies\.\.\./);
+    // Then the bar, on the same line, and the line cleared at the end, before the report.
+    expect(shown).toMatch(/policies\.\.\.\r\x1b\[2K\[#*\.*\].*\r\x1b\[2K$/s);
+    expect(onTty(`replay ${SEED_PCAP} --cluster ${SEED_CLUSTER} --model all`)).toMatch(/building the reference, iptables, ebpf models of 3 pods/);
+    expect(onTty(`replay ${SEED_PCAP} --cluster ${SEED_CLUSTER} --output json`)).not.toMatch(/netsieve:/);
+    // An error's own line comes on a cleared line, not after the status.
+    const failed = onTty(`replay ${SEED_PCAP} --cluster ${join(tempDir(), 'missing.yaml')}`);
+    expect(failed).toMatch(/loading the cluster manifests\.\.\.\r\x1b\[2Knetsieve: .*missing\.yaml: cannot read cluster manifests/);
   });
 });

@@ -90,6 +90,7 @@ describe('netsieve compile -o DIR on a terminal', () => {
       const args = (extra: string) => `node ${BIN} compile --model ebpf --cluster ${clusterFile} -o ${join(dir, 'maps')} ${extra}`;
       const onTty = (extra: string) => spawnSync('script', ['-qec', `${args(extra)} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
       const shown = onTty('');
+      expect(shown).toMatch(/netsieve: loading the cluster manifests\.\.\.(\r\x1b\[2K)+netsieve: compiling the eBPF model of 100 policies\.\.\.\r\x1b\[2K/);
       expect(shown).toMatch(/\] +\d+% +2,048 entries written to ebpf\.json/);
       expect(shown).toMatch(/\] +\d+% +[\d,]+ entries written to policy\.txt/);
       expect(shown).toMatch(/wrote ebpf\.json, identities\.txt, ipcache\.txt, policy\.txt/);
@@ -100,6 +101,7 @@ describe('netsieve compile -o DIR on a terminal', () => {
       // The iptables files likewise (7,407 IPv4 rules: the bar is drawn at 4,096), on a terminal only.
       const iptables = (extra: string) => args(extra).replace('--model ebpf', '--model iptables');
       const shownIptables = spawnSync('script', ['-qec', `${iptables('')} > /dev/null`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+      expect(shownIptables).toMatch(/netsieve: compiling the iptables model of 100 policies\.\.\.\r\x1b\[2K/);
       expect(shownIptables).toMatch(/\] +\d+% +[\d,]+ set members written to ipsets\.restore/);
       expect(shownIptables).toMatch(/\] +\d+% +4,096 rules written to rules\.v4/);
       const pipedIptables = spawnSync('sh', ['-c', iptables('')], { cwd: ROOT, encoding: 'utf8' });
