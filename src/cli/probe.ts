@@ -3,9 +3,11 @@
  */
 import { Command } from 'commander';
 import { indexCluster } from '../model/cluster-index.js';
-import { probeAll } from '../match/probe.js';
+import { probeRows } from '../match/probe.js';
 import { buildDataplane, parseModelName } from '../match/registry.js';
-import { renderTruthTable } from '../report/truth-table.js';
+import { truthJsonWriter, truthTableWriter } from '../report/truth-table.js';
+import { qualifiedName } from '../model/types.js';
+import { withProgressBar, withStatus } from './progress.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addSemanticsOptions, parseChoice, parsePort, parseProtocol, semanticsFromOptions } from './semantics-options.js';
 
@@ -28,14 +30,28 @@ function runProbe(opts: Record<string, string>): void {
   const model = parseModelName(opts['model']!);
   const output = parseChoice(opts['output']!, '--output', ['table', 'json'] as const);
   const family = opts['family'] === undefined ? undefined : parseChoice(opts['family'], '--family', ['4', '6'] as const);
-  const { cluster } = loadClusterFromOptions(opts);
-  const index = indexCluster(cluster);
-  const dataplane = buildDataplane(model, index, semanticsFromOptions(opts));
-  const table = probeAll(index, dataplane, protocol.number, port, family === undefined ? undefined : (Number(family) as 4 | 6));
-  if (output === 'json') {
-    const results = table.cells.filter((c) => c.allowed !== null);
-    process.stdout.write(JSON.stringify({ model, port, protocol: protocol.name, results }) + '\n');
-    return;
-  }
-  process.stdout.write(renderTruthTable(table, `${protocol.name}/${port}`));
+  const onTerminal = output !== 'json' && process.stderr.isTTY;
+  const { index, dataplane } = withStatus(onTerminal, (status) => {
+    status.show('loading the cluster manifests');
+    const built = indexCluster(loadClusterFromOptions(opts).cluster);
+    status.show(`building the ${model} model`);
+    return { index: built, dataplane: buildDataplane(model, built, semanticsFromOptions(opts)) };
+  });
+  const names = index.cluster.pods.map(qualifiedName);
+  // Streamed row by row: a table of thousands of pods is more than one string can hold.
+  const stdout = (chunk: string): void => { process.stdout.write(chunk); };
+  const writer = output === 'json'
+    ? truthJsonWriter(names, { model, port, protocol: protocol.name }, stdout)
+    : truthTableWriter(names, `${protocol.name}/${port}`, stdout);
+  // The bar only when the table goes to a file or pipe: on the terminal itself it would cut into the rows.
+  withProgressBar(onTerminal && !process.stdout.isTTY && names.length >= BAR_FROM_PODS, 'source pods', names.length, (progress) => {
+    probeRows(index, dataplane, protocol.number, port, family === undefined ? undefined : (Number(family) as 4 | 6), (from, row) => {
+      writer.row(from, row);
+      progress?.(from + 1);
+    });
+  });
+  writer.end();
 }
+
+/** Below this many pods the table is done before a bar would be worth drawing. */
+const BAR_FROM_PODS = 500;

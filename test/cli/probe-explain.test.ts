@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { generateCluster } from '../../src/clustergen/generate.js';
+import { BIN, ROOT, runCli } from '../support/cli.js';
 
 const SEED = 'captures/seed/cluster.yaml';
 const MODELS = ['reference', 'iptables', 'ebpf'] as const;
@@ -135,5 +137,23 @@ describe('usage and input errors exit 2 with a message and no stack trace', () =
     expect(r.stderr).toContain('NetworkPolicy prod/db');
     expect(r.stderr).toContain('spec.ingress[0].ports[0].endPort');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe.skipIf(spawnSync('script', ['--version']).status !== 0)('probe of a larger cluster on a terminal', () => {
+  it('names its steps and draws a bar of source pods while the table goes to a file; the file is the table a pipe gets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netsieve-probe-'));
+    const clusterFile = join(dir, 'cluster.json');
+    writeFileSync(clusterFile, JSON.stringify(generateCluster({ pods: 600, namespaces: 10, policies: 30, seed: 4 })));
+    const table = join(dir, 'table.txt');
+    // `script` gives the command a pseudo-terminal for stderr; stdout goes to the file.
+    const stderr = spawnSync('script', ['-qec', `node ${BIN} probe --cluster ${clusterFile} > ${table}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+    expect(stderr).toMatch(/netsieve: loading the cluster manifests\.\.\.(\r\x1b\[2K)+netsieve: building the reference model\.\.\./);
+    expect(stderr).toMatch(/\r\x1b\[2K\[#*\.*\]\s+\d+%\s+[\d,]+ source pods/);
+    const piped = runCli(['probe', '--cluster', clusterFile]);
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe('');
+    expect(readFileSync(table, 'utf8')).toBe(piped.stdout);
+    expect(piped.stdout.split('\n').filter((l) => l.startsWith('| ns-')).length).toBe(600); // a row per generated pod
   });
 });
