@@ -23,7 +23,7 @@ import type { EvalOptions } from '../model/evaluate.js';
 import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js';
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
-import { statusLine } from './progress.js';
+import { withStatus } from './progress.js';
 import { wholeNumber } from './whole-number.js';
 
 export function registerCompare(program: Command): void {
@@ -85,8 +85,7 @@ function loadAndCompare(
   s: Record<string, string>, captures: string[], make: { synth: number | null; seed: number; exchanges: number }, progress: boolean,
   run: CompareOptions,
 ): { options: EvalOptions; traffic: DecodedTraffic; comparison: Comparison } {
-  const status = statusLine(progress);
-  try {
+  return withStatus(progress, (status) => {
     status.show('loading the cluster manifests');
     const index = indexCluster(loadClusterFromOptions(s).cluster);
     const options = semanticsFromOptions(s);
@@ -95,9 +94,7 @@ function loadAndCompare(
     const traffic = synth !== null ? synthTraffic(index, synth, seed, { kind: 'fixed', bytes: 64 }, options, exchanges) : decodeCaptures(captures, index);
     status.show(`compiling both models and running ${groupDigits(traffic.packets)} packets through each`);
     return { options, traffic, comparison: compareModels(index, options, traffic, run) };
-  } finally {
-    status.done(); // before an error's own line, too
-  }
+  });
 }
 
 function runSweep(

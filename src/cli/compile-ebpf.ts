@@ -32,7 +32,9 @@ export interface EbpfCompileOptions {
  * command sets them blocking (./netsieve.ts), so nothing queues behind a slow reader.
  */
 export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): void {
-  const program = withStatus(opts.output !== 'json' && process.stderr.isTTY, (status) => {
+  // Status and bars only to a person at a terminal, and not with JSON output.
+  const show = opts.output !== 'json' && process.stderr.isTTY;
+  const program = withStatus(show, (status) => {
     status.show(`compiling the eBPF model of ${groupDigits(index.cluster.policies.length)} policies`);
     return compileEbpf(index, opts.options ?? DEFAULT_EVAL_OPTIONS);
   });
@@ -46,7 +48,6 @@ export function runEbpfCompile(index: ClusterIndex, opts: EbpfCompileOptions): v
     return;
   }
   // Long at scale (the real tier's 5M entries: about 50 s): a bar per large file on a terminal.
-  const show = opts.output !== 'json' && process.stderr.isTTY;
   const shown = (file: string, write: (progress?: (entries: number) => void) => void): void =>
     withProgressBar(show, `entries written to ${file}`, program.policyMap.count, write);
   try {

@@ -69,7 +69,8 @@ function renderAll(program: IptablesProgram): Record<IptablesFile, string> {
 function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: string | undefined, output: 'table' | 'json'): void {
   const started = process.hrtime.bigint();
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-  const program = withStatus(output !== 'json' && process.stderr.isTTY, (status) => {
+  const show = output !== 'json' && process.stderr.isTTY;
+  const program = withStatus(show, (status) => {
     status.show(`compiling the iptables model of ${groupDigits(index.cluster.policies.length)} policies`);
     return compileIptables(index, options);
   });
@@ -87,7 +88,7 @@ function runIptablesCompile(index: ClusterIndex, options: EvalOptions, out: stri
     }
     return;
   }
-  writeIptablesFiles(out, program, output !== 'json' && process.stderr.isTTY);
+  writeIptablesFiles(out, program, show);
   // Here the rendering is streamed into the files, so its time includes writing them.
   const compileSeconds = seconds();
   if (output === 'json') process.stdout.write(`${JSON.stringify({ model: 'iptables', ...summary, compileSeconds, out }, null, 2)}\n`);

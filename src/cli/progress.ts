@@ -59,7 +59,7 @@ export interface StatusLine {
  * tier's 150k, with nothing on the screen. A progress bar drawn next clears it. `show` false: a status
  * that prints nothing (not a terminal, or JSON output).
  */
-export function statusLine(show: boolean): StatusLine {
+function statusLine(show: boolean): StatusLine {
   let drawn = false;
   return {
     show(text) {
@@ -74,7 +74,7 @@ export function statusLine(show: boolean): StatusLine {
   };
 }
 
-/** `work` with a status line (statusLine(show)), cleared after it, also when it throws. */
+/** `work` with a status line (statusLine(show)), cleared after it, also when it throws (before the error's own line). */
 export function withStatus<T>(show: boolean, work: (status: StatusLine) => T): T {
   const status = statusLine(show);
   try {

@@ -21,7 +21,7 @@ import { addClusterOptions, loadClusterFromOptions } from './cluster-options.js'
 import { addConntrackOption, parseConntrackMax } from './conntrack-option.js';
 import { addSemanticsOptions, parseChoice, semanticsFromOptions } from './semantics-options.js';
 import { groupDigits } from '../report/digits.js';
-import { progressBar, statusLine } from './progress.js';
+import { progressBar, withStatus } from './progress.js';
 import { wholeNumber } from './whole-number.js';
 
 const MODELS = ['reference', 'iptables', 'ebpf', 'all'] as const;
@@ -89,25 +89,25 @@ function loadAndReplay(
   captures: string[], opts: Record<string, string>, models: ModelName[], onTerminal: boolean,
   run: Pick<ReplayOptions, 'addon' | 'threads' | 'conntrackCapacity'>,
 ): { result: ReplayResult; index: ClusterIndex; evalOptions: EvalOptions; decisions: DecisionMemo } {
-  const status = statusLine(onTerminal);
   const bar = onTerminal ? progressBar('packets') : undefined;
   try {
-    status.show('loading the cluster manifests');
-    const { cluster } = loadClusterFromOptions(opts);
-    const index = indexCluster(cluster);
-    const evalOptions = semanticsFromOptions(opts);
-    // replay() compiles and loads the models before its first batch; the bar's first draw replaces this.
-    const plural = models.length > 1 ? 's' : '';
-    status.show(`building the ${models.join(', ')} model${plural} of ${groupDigits(cluster.pods.length)} pods and ${groupDigits(cluster.policies.length)} policies`);
-    const decisions = new DecisionMemo(index, evalOptions);
-    const result = replay(captures, {
-      index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
-      decisions, ...run,
+    return withStatus(onTerminal, (status) => {
+      status.show('loading the cluster manifests');
+      const { cluster } = loadClusterFromOptions(opts);
+      const index = indexCluster(cluster);
+      const evalOptions = semanticsFromOptions(opts);
+      // replay() compiles and loads the models before its first batch; the bar's first draw replaces this.
+      const plural = models.length > 1 ? 's' : '';
+      status.show(`building the ${models.join(', ')} model${plural} of ${groupDigits(cluster.pods.length)} pods and ${groupDigits(cluster.policies.length)} policies`);
+      const decisions = new DecisionMemo(index, evalOptions);
+      const result = replay(captures, {
+        index, evalOptions, models, writeAllowed: opts['writeAllowed'], writeDropped: opts['writeDropped'], progress: bar?.update,
+        decisions, ...run,
+      });
+      return { result, index, evalOptions, decisions };
     });
-    return { result, index, evalOptions, decisions };
   } finally {
     bar?.done();
-    status.done(); // before an error's own line, too
   }
 }
 
