@@ -128,7 +128,7 @@ Napi::Value makeHandle(Napi::Env env, Bound *b, Napi::Object keep) {
 std::string finishBind(Bound *b) {
   switch (b->group) {
     case GROUP_EBPF: {
-      if (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 2) return "eBPF params or probes shorter than layout.h's (layout drift?)";
+      if (b->ebpf.params_len < EBPF_PARAM_COUNT || b->ebpf.probes_len < 3) return "eBPF params or probes shorter than layout.h's (layout drift?)";
       int packed = ebpf_pack(&b->ebpf);
       if (packed == EBPF_PACK_SHORT) return "eBPF ipcache or endpoint arrays shorter than their counts (layout drift?)";
       if (packed == EBPF_PACK_NO_MEMORY) {

@@ -15,7 +15,7 @@
 #include "hot.h"
 
 /* A connection opening's path (both ipcache lookups, both directions' policy lookups) is inlined into
-   ebpf_classify_row (NS_INLINE). */
+   ebpf_decide_row (NS_INLINE). */
 
 /* hash-table.ts: buckets of BUCKET_WORDS (layout.h), slots of key words + 1 (the value, int32, -1 empty). */
 enum { IPC_SLOT_WORDS = IPCACHE_KEY_WORDS + 1, POL_SLOT_WORDS = POLICY_KEY_WORDS + 1,
@@ -48,22 +48,6 @@ static inline uint32_t hash_words(const uint32_t *w, const uint32_t *mask, int c
   h ^= h >> 13;
   h *= 0xc2b2ae35u;
   return h ^ (h >> 16);
-}
-
-/*
- * A hit counted into an array the lanes of a replay share (EBPF_PARAM_SHARED_HITS): an atomic add of a
- * double, by compare-and-swap of its bits. Only on connection-opening packets; one array for all lanes
- * instead of one each spares every lane faulting in its own pages of it (141M entries at the stress tier)
- * and summing them at the end.
- */
-static inline void add_shared(double *at, double v) {
-  uint64_t *word = (uint64_t *)at, seen = __atomic_load_n(word, __ATOMIC_RELAXED), next;
-  do {
-    double d;
-    memcpy(&d, &seen, sizeof d);
-    d += v;
-    memcpy(&next, &d, sizeof next);
-  } while (!__atomic_compare_exchange_n(word, &seen, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 }
 
 static inline uint32_t bucket_mask(size_t words_len) { return (uint32_t)(words_len / BUCKET_WORDS) - 1; }
@@ -157,9 +141,13 @@ int ebpf_pack(ns_ebpf *p) {
   size_t entries = p->ipcEndpoint_len, endpoints = p->epFlags_len;
   if (p->ipcIdentity_len < entries || p->ipcNode_len < entries || p->epNode_len < endpoints || p->epMask_len < endpoints * 4 ||
       p->epTemplate_len < endpoints * 4) return EBPF_PACK_SHORT;
+  uint32_t decisions = p->params[EBPF_PARAM_DECISIONS];
+  if ((decisions & (decisions - 1)) != 0) return EBPF_PACK_SHORT;
   p->ipcRows = new (std::nothrow) ns_ipc_row[entries > 0 ? entries : 1];
   p->epRows = new (std::nothrow) ns_ep_row[endpoints > 0 ? endpoints : 1];
-  if (!p->ipcRows || !p->epRows) {
+  p->decisions = decisions > 0 ? new (std::nothrow) ns_decision[decisions]() : nullptr;
+  p->decisionMask = decisions > 0 ? decisions - 1 : 0;
+  if (!p->ipcRows || !p->epRows || (decisions > 0 && !p->decisions)) {
     ebpf_unpack(p);
     return EBPF_PACK_NO_MEMORY;
   }
@@ -177,8 +165,10 @@ int ebpf_pack(ns_ebpf *p) {
 void ebpf_unpack(ns_ebpf *p) {
   delete[] p->ipcRows;
   delete[] p->epRows;
+  delete[] p->decisions;
   p->ipcRows = nullptr;
   p->epRows = nullptr;
+  p->decisions = nullptr;
 }
 
 static inline uint32_t key_word2(uint32_t proto, uint32_t dport, uint32_t plen) {
@@ -295,8 +285,7 @@ static NS_INLINE int decide_direction(ns_ebpf *p, int32_t ep, uint32_t dir, uint
   /* The endpoint's entry index: its template row plus its map's offset (hits stay per endpoint entry). */
   int32_t e = row + p->epRows[ep].templ[dir * 2 + 1];
   *entry = e;
-  if (p->params[EBPF_PARAM_SHARED_HITS]) add_shared(&p->hits[e], 1);
-  else p->hits[e] += 1;
+  ebpf_count_hit(p, e);
   return !row_denies(p, row);
 }
 
@@ -304,15 +293,16 @@ static inline int own_node(const ns_ebpf *p, int32_t endpoint, int32_t node) {
   return endpoint >= 0 && node >= 0 && p->epNode[endpoint] == node;
 }
 
-/* decideOpening: returns the verdict, *decided the entry (ingress first) when accepted by one. */
+/* decideOpening: returns the verdict, *decided the entry (ingress first) when accepted by one; the entries
+   each direction found (and counted a hit to) in *eg_entry and *in_entry, or -1. */
 static NS_INLINE uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint32_t *src, const uint32_t *dst, uint32_t proto,
-                              uint32_t dport, int32_t *decided) {
+                              uint32_t dport, int32_t *decided, int32_t *eg_entry, int32_t *in_entry) {
   int32_t s = ipcache_lookup(p, family, src);
   int32_t d = ipcache_lookup(p, family, dst);
   const ns_ipc_row *sr = s >= 0 ? &p->ipcRows[s] : NULL, *dr = d >= 0 ? &p->ipcRows[d] : NULL;
   int32_t src_ep = sr ? sr->endpoint : -1;
   int32_t dst_ep = dr ? dr->endpoint : -1;
-  *decided = -1;
+  *decided = *eg_entry = *in_entry = -1;
   /* A pod to its own address never reaches the datapath (lo inside the pod). */
   if (p->params[EBPF_PARAM_ALLOW_LOOPBACK] && src_ep >= 0 && src[0] == dst[0] && src[1] == dst[1] &&
       src[2] == dst[2] && src[3] == dst[3]) return VERDICT_ACCEPT;
@@ -320,29 +310,42 @@ static NS_INLINE uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint3
       (own_node(p, dst_ep, sr ? sr->node : -1) || own_node(p, src_ep, dr ? dr->node : -1));
   uint32_t src_id = sr ? (uint32_t)sr->identity : 0;
   uint32_t dst_id = dr ? (uint32_t)dr->identity : 0;
-  int32_t eg_entry = -1, in_entry = -1;
-  if (!decide_direction(p, src_ep, DIR_EGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : dst_id, proto, dport, &eg_entry))
+  if (!decide_direction(p, src_ep, DIR_EGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : dst_id, proto, dport, eg_entry))
     return VERDICT_DROP; /* dropped at the source's egress: never reaches the destination's ingress */
-  if (!decide_direction(p, dst_ep, DIR_INGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : src_id, proto, dport, &in_entry))
+  if (!decide_direction(p, dst_ep, DIR_INGRESS, node_traffic ? (uint32_t)IDENTITY_HOST : src_id, proto, dport, in_entry))
     return VERDICT_DROP;
-  *decided = in_entry >= 0 ? in_entry : eg_entry;
+  *decided = *in_entry >= 0 ? *in_entry : *eg_entry;
   return VERDICT_ACCEPT;
 }
 
-void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
-  uint8_t family = b->family[i];
-  if (ebpf_decided_by_conntrack(b, i)) return;
+/* hot.h ebpf_classify_row, past conntrack and the decision cache: the lookups, and the decision cached. */
+void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
+  uint32_t flow = ebpf_flow_word(b, i);
   b->decidedBy[i] = -1;
   b->cost[i] = 0;
-  if (family != 4 && family != 6) { b->verdict[i] = VERDICT_NONE; return; }
-  uint32_t proto = b->proto[i];
-  /* Ports only mean something for TCP, UDP and SCTP; Cilium keys other protocols with dport 0. */
-  uint32_t dport = proto == 6 || proto == 17 || proto == 132 ? b->dstPort[i] : 0;
-  double before = p->probes[0] + p->probes[1];
-  int32_t decided;
-  b->verdict[i] = decide_opening(p, family, b->src + (size_t)i * 4, b->dst + (size_t)i * 4, proto, dport, &decided);
-  b->cost[i] = (uint32_t)(p->probes[0] + p->probes[1] - before);
+  if (flow == 0) { b->verdict[i] = VERDICT_NONE; return; }
+  uint32_t family = flow >> 24, proto = (flow >> 16) & 0xff, dport = flow & 0xffff;
+  const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
+  double ipc_before = p->probes[0], policy_before = p->probes[1];
+  int32_t decided, egress, ingress;
+  uint8_t verdict = decide_opening(p, family, src, dst, proto, dport, &decided, &egress, &ingress);
+  double ipc = p->probes[0] - ipc_before, policy = p->probes[1] - policy_before;
+  b->verdict[i] = verdict;
+  b->cost[i] = (uint32_t)(ipc + policy);
   b->decidedBy[i] = decided;
+  /* A decision of more probes than a slot counts (a long ipcache search is about ten) is not cached. */
+  if (p->decisions && ipc <= 0xffff && policy <= 0xffff) {
+    ns_decision *d = ebpf_decision_slot(p, src, dst, flow);
+    memcpy(d->src, src, 16);
+    memcpy(d->dst, dst, 16);
+    d->flow = flow;
+    d->decided = decided;
+    d->egress = egress;
+    d->ingress = ingress;
+    d->ipcProbes = (uint16_t)ipc;
+    d->policyProbes = (uint16_t)policy;
+    d->verdict = verdict;
+  }
 }
 
 /*

@@ -5,6 +5,7 @@
 #ifndef NETSIEVE_HOT_H
 #define NETSIEVE_HOT_H
 #include "layout.h"
+#include "decision-cache.h"
 
 /* For the steps of a per-packet path whose calls cost more than their bodies (cachegrind). */
 #define NS_INLINE inline __attribute__((always_inline))
@@ -30,8 +31,8 @@ void iptables_rule_checks(const ns_ipt_family *f, uint8_t *checks);
 /* Whether every rule's source and destination CIDRs have words 1-3 of base and mask zero (the IPv4 table's do). */
 int iptables_v4_narrow(const ns_ipt_family *f);
 
-/* Verdict, cost and decidedBy of rows [0, count), ctState already set (src/match/ebpf.ts classifyRow). */
-void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i);
+/* The decision of row i past conntrack and the decision cache (decision-cache.h): the lookups (ebpf.cc). */
+void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i);
 /* ebpf.cc's packed rows of the bound arrays (p->ipcRows, p->epRows), freed by ebpf_unpack: EBPF_PACK_OK, or why not. */
 enum { EBPF_PACK_OK = 1, EBPF_PACK_SHORT = 0, EBPF_PACK_NO_MEMORY = -1 };
 int ebpf_pack(ns_ebpf *p);
@@ -114,6 +115,13 @@ static inline int ebpf_decided_by_conntrack(ns_batch *b, uint32_t i) {
   return 1;
 }
 
+/* Verdict, cost and decidedBy of row i, ctState already set (src/match/ebpf.ts classifyRow): conntrack's, the
+   decision cache's, or the lookups'. */
+static inline void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
+  if (ebpf_decided_by_conntrack(b, i) || ebpf_cached(p, b, i)) return;
+  ebpf_decide_row(p, b, i);
+}
+
 /*
  * One row through src/replay/models.ts runRow: conntrack track, the model (a later fragment follows the
  * verdict of its first instead), confirm. Returns 1 for a later fragment dropped for want of a first.
@@ -130,7 +138,7 @@ static inline uint32_t run_row(int model, ns_model *m, ns_conntrack *ct, ns_batc
     b->cost[i] = 0;
     b->decidedBy[i] = -1;
   } else if (model == MODEL_EBPF) {
-    if (!ebpf_decided_by_conntrack(b, i)) ebpf_classify_row(m->ebpf, b, i);
+    ebpf_classify_row(m->ebpf, b, i);
   } else if (model == MODEL_IPTABLES) {
     iptables_classify_row(m->ipt, b, i);
   } else {

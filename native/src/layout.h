@@ -36,7 +36,7 @@ enum { GROUP_BATCH = 1, GROUP_EBPF = 2, GROUP_IPT_FAMILY = 3, GROUP_IPT_SETS = 4
   X(epFlags, U8) X(epNode, I32) X(epMask, U32) X(epTemplate, I32) X(hits, F64) X(params, U32) X(probes, F64)
 enum { EBPF_PARAM_IPC_SEED = 0, EBPF_PARAM_POLICY_SEED = 1, EBPF_PARAM_ALLOW_LOOPBACK = 2,
        EBPF_PARAM_ALLOW_NODE_TRAFFIC = 3, EBPF_PARAM_HAS_HOST6 = 4, EBPF_PARAM_POD_BASE = 5, EBPF_PARAM_POD_SIZE = 6,
-       EBPF_PARAM_SHARED_HITS = 7, EBPF_PARAM_HAS_DENY = 8, EBPF_PARAM_COUNT = 9 };
+       EBPF_PARAM_SHARED_HITS = 7, EBPF_PARAM_HAS_DENY = 8, EBPF_PARAM_DECISIONS = 9, EBPF_PARAM_COUNT = 10 };
 
 #define NS_IPT_FAMILY_FIELDS(X) \
   X(chainStart, I32) X(chainEnd, I32) X(proto, U8) X(ctMask, U8) X(markValue, U32) X(markMask, U32) \
@@ -83,11 +83,15 @@ enum { WALK_POS = 0, WALK_END = 1, WALK_LE = 2, WALK_NANO = 3, WALK_LINK_TYPE = 
 /* Structs of pointers, one per group, generated from the lists. */
 #define NS_MEMBER(name, type) ns_##type *name; size_t name##_len;
 typedef struct { NS_BATCH_FIELDS(NS_MEMBER) } ns_batch;
-/* The eBPF group also carries rows the addon packs from its arrays once, at bind (ebpf.cc ebpf_pack): not
-   part of the layout TypeScript binds. */
+/* The eBPF group also carries rows the addon packs from its arrays once, at bind, and its decision cache
+   (ebpf.cc ebpf_pack): not part of the layout TypeScript binds. */
 struct ns_ipc_row;
 struct ns_ep_row;
-typedef struct { NS_EBPF_FIELDS(NS_MEMBER) struct ns_ipc_row *ipcRows; struct ns_ep_row *epRows; } ns_ebpf;
+struct ns_decision;
+typedef struct {
+  NS_EBPF_FIELDS(NS_MEMBER) struct ns_ipc_row *ipcRows; struct ns_ep_row *epRows;
+  struct ns_decision *decisions; uint32_t decisionMask;
+} ns_ebpf;
 typedef struct { NS_IPT_FAMILY_FIELDS(NS_MEMBER) } ns_ipt_family;
 typedef struct { NS_IPT_SETS_FIELDS(NS_MEMBER) } ns_ipt_sets;
 typedef struct { NS_CONNTRACK_FIELDS(NS_MEMBER) } ns_conntrack;

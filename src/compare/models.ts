@@ -72,7 +72,8 @@ function buildEbpf(index: ClusterIndex, options: EvalOptions, addon: NativeAddon
   return {
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classify: (b, i) => classifyEbpf(p, b, i),
-    bindNative: (addon) => nativeEbpf(addon, p),
+    // No decision cache: compare times each model's own lookups, like for like (the iptables walk has none).
+    bindNative: (addon) => nativeEbpf(addon, p, { decisions: 0 }),
   };
 }
 

@@ -29,7 +29,10 @@ export interface NativeModelHandle {
   readonly addon: NativeAddon;
   readonly model: number;
   readonly handle: NativeHandle;
-  /** eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call. */
+  /**
+   * eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call; then
+   * the openings its decision cache decided since bind.
+   */
   readonly probes: Float64Array | null;
   readonly loaded: LoadedEbpf | null;
   /**
@@ -86,7 +89,25 @@ interface LpmInternals {
   lengths: [Int32Array, Int32Array]; best: Int32Array; hasHost6: boolean; direct: Int32Array; pods: Int32Array; podBase: number; podSize: number;
 }
 
-export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, sharedHits = false): NativeModelHandle {
+/**
+ * Slots of a native eBPF model's decision cache by default (`EbpfParam.DECISIONS`): 1 MiB, half of this
+ * machine's L2. The bench's traffic has about 3,200 distinct flows at every tier (bench/NOTES.md,
+ * 2026-11-28 12:06).
+ */
+export const DEFAULT_DECISION_SLOTS = 16384;
+
+export interface NativeEbpfOptions {
+  /** `hits` shared with the other lanes of a replay, added to atomically. */
+  sharedHits?: boolean;
+  /** Decision cache slots (a power of two; 0: none, every opening looked up). */
+  decisions?: number;
+}
+
+export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, options: NativeEbpfOptions = {}): NativeModelHandle {
+  const { sharedHits = false, decisions = DEFAULT_DECISION_SLOTS } = options;
+  if (!Number.isInteger(decisions) || decisions < 0 || decisions > 1 << 24 || (decisions & (decisions - 1)) !== 0) {
+    throw new RangeError(`native eBPF: decision cache slots must be 0 or a power of two up to 2^24, not ${decisions}`);
+  }
   const { lengths: [l4, l6], best, hasHost6, direct, pods, podBase, podSize } = ipcacheInternals(p);
   const params = new Uint32Array(EbpfParam.COUNT);
   params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
@@ -98,7 +119,8 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, sharedHits = false
   params[EbpfParam.POD_SIZE] = podSize;
   params[EbpfParam.SHARED_HITS] = sharedHits ? 1 : 0;
   params[EbpfParam.HAS_DENY] = p.anyDeny ? 1 : 0;
-  const probes = new Float64Array(2);
+  params[EbpfParam.DECISIONS] = decisions;
+  const probes = new Float64Array(3);
   const source: Record<string, unknown> = {
     ipcSlots: p.ipcache.table.words, ipcBest: best, ipcLengths4: l4, ipcLengths6: l6, ipcDirect: direct, ipcPods: pods,
     ipcIdentity: p.ipcIdentity, ipcEndpoint: p.ipcEndpoint, ipcNode: p.ipcNode, polSlots: p.policy.words, rowPlen: p.rowPlen, rowDeny: p.rowDeny, epFlags: p.epFlags, epNode: p.epNode,
@@ -106,7 +128,7 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, sharedHits = false
   };
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));
   // Its probes settle into the same tables' counters as these (settleProbes).
-  const lane = (): NativeModelHandle => nativeEbpf(addon, p, true);
+  const lane = (): NativeModelHandle => nativeEbpf(addon, p, { sharedHits: true, decisions });
   return { addon, model: NativeModel.EBPF, handle, probes, loaded: p, lane };
 }
 

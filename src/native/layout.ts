@@ -46,14 +46,15 @@ export const BATCH_FIELDS: readonly FieldSpec[] = [
  * (-1 none), then the offset from a row to the endpoint's entry index (the index of `hits`).
  * `params` (U32): ipcache seed, policy seed, allowLoopback, allowNodeTraffic, whether the ipcache holds
  * IPv6 full-length (host) entries, which LpmTable probes first, the IPv4 pod block's first address
- * and size (0: none), whether `hits` is shared between lanes (atomic adds), and whether any template
- * row denies (EbpfParam.HAS_DENY).
+ * and size (0: none), whether `hits` is shared between lanes (atomic adds), whether any template
+ * row denies (EbpfParam.HAS_DENY), and the decision cache's slots (EbpfParam.DECISIONS).
  * `ipcLengths4/6`: the prefix lengths LpmTable binary-searches, shortest first (IPv4 /17-/31 outside the
  * pod block, IPv6 below /128); `ipcBest` is the value (ipcache entry) of the best real prefix per stored
  * key, markers included; `ipcDirect` the IPv4 /16 table (lpm.ts DIRECT_VALUE_MASK, DIRECT_DEEPER,
  * DIRECT_HOST); `ipcPods` the pod block's answer + 1 per address.
- * `probes` (F64): probes (buckets and direct-table reads) made by calls so far, [ipcache, policy]; the
- * loader adds them to the JS tables.
+ * `probes` (F64): probes (buckets and direct-table reads) made by calls so far, [ipcache, policy], which
+ * the loader adds to the JS tables; then the openings the decision cache decided since bind (counted in
+ * the probes as their lookups would have been).
  */
 export const EBPF_FIELDS: readonly FieldSpec[] = [
   f('ipcSlots', Elem.U32), f('ipcBest', Elem.I32), f('ipcLengths4', Elem.I32), f('ipcLengths6', Elem.I32), f('ipcDirect', Elem.I32),
@@ -68,7 +69,12 @@ export const EbpfParam = {
   SHARED_HITS: 7,
   /** 1: some template row denies (`rowDeny`); 0 (every v1 NetworkPolicy program): no lookup reads `rowDeny`. */
   HAS_DENY: 8,
-  COUNT: 9,
+  /**
+   * Slots of the decision cache (native/src/ebpf.cc `ns_decision`): a power of two, or 0 for none. It
+   * changes no result, only how often an opening's lookups run again for the same flow.
+   */
+  DECISIONS: 9,
+  COUNT: 10,
 } as const;
 
 /**

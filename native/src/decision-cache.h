@@ -1,0 +1,102 @@
+/*
+ * The eBPF model's decision cache, and the hit counting it shares with ebpf.cc. An opening's decision
+ * (ebpf.cc decide_opening) reads nothing of the packet but {family, source, destination, protocol,
+ * destination port}, and the tables do not change during a replay; so a flow decided once is decided again
+ * from here: the same verdict and deciding entry, the same probes counted and the same entries' hits
+ * added, without the lookups. Cilium looks the policy up again for every opening (a denied SYN sent again,
+ * a new connection between the same pods), and netsieve counts the probes as if it had.
+ *
+ * Direct-mapped, one cache line a slot: a slot holds the last flow that hashed there. Inline here, ahead
+ * of the call into ebpf.cc: a hit is a few dozen instructions, and the call's prologue alone saved six
+ * registers (cachegrind). The bench's traffic has about 3,200 distinct flows at every tier for 0.1 to
+ * 0.3 openings a packet (bench/NOTES.md, 2026-11-28 12:06).
+ */
+#ifndef NETSIEVE_DECISION_CACHE_H
+#define NETSIEVE_DECISION_CACHE_H
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#include "layout.h"
+
+struct alignas(64) ns_decision {
+  uint32_t src[4], dst[4];
+  uint32_t flow; /* ebpf_flow_word; 0: an empty slot (family is 4 or 6) */
+  int32_t decided, egress, ingress;
+  uint16_t ipcProbes, policyProbes;
+  uint8_t verdict;
+};
+
+/*
+ * A hit counted into an array the lanes of a replay share (EBPF_PARAM_SHARED_HITS): an atomic add of a
+ * double, by compare-and-swap of its bits. Only on connection-opening packets; one array for all lanes
+ * instead of one each spares every lane faulting in its own pages of it (141M entries at the stress tier)
+ * and summing them at the end.
+ */
+static inline void ebpf_add_shared(double *at, double v) {
+  uint64_t *word = (uint64_t *)at, seen = __atomic_load_n(word, __ATOMIC_RELAXED), next;
+  do {
+    double d;
+    memcpy(&d, &seen, sizeof d);
+    d += v;
+    memcpy(&next, &d, sizeof next);
+  } while (!__atomic_compare_exchange_n(word, &seen, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
+static inline void ebpf_count_hit(ns_ebpf *p, int32_t e) {
+  if (p->params[EBPF_PARAM_SHARED_HITS]) ebpf_add_shared(&p->hits[e], 1);
+  else p->hits[e] += 1;
+}
+
+/* The flow's word of row i: family, protocol and the destination port the policy keys (Cilium keys
+   protocols other than TCP, UDP and SCTP with port 0); 0 for a row that is not IP. */
+static inline uint32_t ebpf_flow_word(const ns_batch *b, uint32_t i) {
+  uint32_t family = b->family[i], proto = b->proto[i];
+  if (family != 4 && family != 6) return 0;
+  uint32_t dport = proto == 6 || proto == 17 || proto == 132 ? b->dstPort[i] : 0;
+  return (family << 24) | (proto << 16) | dport;
+}
+
+/* A flow's slot: multiply-xor over the words that can differ (an IPv4 address is word 0 alone). */
+static inline ns_decision *ebpf_decision_slot(const ns_ebpf *p, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+  uint32_t h = flow * 0x9e3779b1u;
+  h = (h ^ src[0]) * 0x85ebca77u;
+  h = (h ^ dst[0]) * 0xc2b2ae3du;
+  if ((flow >> 24) != 4) {
+    for (int w = 1; w < 4; w++) h = ((h ^ src[w]) * 0x85ebca77u ^ dst[w]) * 0xc2b2ae3du;
+  }
+  h ^= h >> 16;
+  return &p->decisions[h & p->decisionMask];
+}
+
+static inline int ebpf_decision_holds(const ns_decision *d, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+  if (d->flow != flow) return 0;
+#if defined(__SSE2__)
+  __m128i s = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)d->src), _mm_loadu_si128((const __m128i *)src));
+  __m128i t = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)d->dst), _mm_loadu_si128((const __m128i *)dst));
+  return _mm_movemask_epi8(_mm_and_si128(s, t)) == 0xffff;
+#else
+  return memcmp(d->src, src, 16) == 0 && memcmp(d->dst, dst, 16) == 0;
+#endif
+}
+
+/* Row i decided from the cache when it holds the row's flow: 1, with the verdict, cost and deciding entry
+   written and the probes and hits counted as the lookups count them; else 0. */
+static inline int ebpf_cached(ns_ebpf *p, ns_batch *b, uint32_t i) {
+  if (!p->decisions) return 0;
+  uint32_t flow = ebpf_flow_word(b, i);
+  const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
+  const ns_decision *d = ebpf_decision_slot(p, src, dst, flow);
+  if (flow == 0 || !ebpf_decision_holds(d, src, dst, flow)) return 0;
+  p->probes[0] += d->ipcProbes;
+  p->probes[1] += d->policyProbes;
+  p->probes[2] += 1;
+  if (d->egress >= 0) ebpf_count_hit(p, d->egress);
+  if (d->ingress >= 0) ebpf_count_hit(p, d->ingress);
+  b->verdict[i] = d->verdict;
+  b->cost[i] = (uint32_t)d->ipcProbes + d->policyProbes;
+  b->decidedBy[i] = d->decided;
+  return 1;
+}
+
+#endif
