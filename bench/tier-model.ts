@@ -54,9 +54,9 @@ interface Compiled {
   readonly classifyTs: (b: FlowBatch) => void;
   readonly classifyRow: (b: FlowBatch, i: number) => void;
   /**
-   * The native model. `cached`: the eBPF model with its decision cache, as replay() binds it (for the
-   * ladder, whose rungs must nest); without, for classification alone, so that what is timed is the
-   * model's lookups (the bench's traffic meets about 3,200 flows again and again).
+   * The native model. `cached`: with its decision cache, as replay() binds it (for the ladder, whose
+   * rungs must nest); without, for classification alone, so that what is timed is the model's lookups
+   * or walk (the bench's traffic meets about 3,200 flows again and again).
    */
   readonly bindNative: (cached: boolean) => NativeModelHandle | null;
   /**
@@ -81,7 +81,7 @@ function compileIpt(index: ClusterIndex, outDir: string): Compiled {
   const addon = nativeAddon().addon;
   return {
     compileSeconds, packSeconds, size: { rules: s.rules.v4 + s.rules.v6, chains: s.chains.v4 + s.chains.v6, sets: s.sets, members: s.members, textBytes },
-    classifyTs: (b) => classifyIptables(m, b), classifyRow: (b, i) => classifyIptablesRow(m, b, i), bindNative: () => (addon ? nativeIptables(addon, m) : null),
+    classifyTs: (b) => classifyIptables(m, b), classifyRow: (b, i) => classifyIptablesRow(m, b, i), bindNative: (cached) => (addon ? nativeIptables(addon, m, { decisions: cached ? DEFAULT_DECISION_SLOTS : 0 }) : null),
     rowModel: (allocate) => {
       // As loadIptables takes them: from the addon on the native engine (allocate given), else ordinary memory.
       const fresh = withFreshCounters(m, addon && allocate ? nativeTables(addon).allocateSparse : undefined);

@@ -198,24 +198,41 @@ Napi::Value Bind(const Napi::CallbackInfo &info) {
   return makeHandle(env, b, arrays);
 }
 
-/* bindIptables(v4, v6, sets, depth): the model handle of the iptables matcher. */
+/*
+ * bindIptables(v4, v6, sets, slots, cached): the model handle of the iptables matcher, with a walk cache of
+ * `slots` (0 or a power of two; decision-cache.h ns_walk_memo) that counts the walks it decides into
+ * cached[0] (a Float64Array).
+ */
 Napi::Value BindIptables(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Bound *v4 = handleOf(info[0], GROUP_IPT_FAMILY, "v4");
   Bound *v6 = v4 ? handleOf(info[1], GROUP_IPT_FAMILY, "v6") : nullptr;
   Bound *sets = v6 ? handleOf(info[2], GROUP_IPT_SETS, "sets") : nullptr;
   if (!sets) return env.Undefined();
+  uint32_t slots = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+  size_t cached_len = 0;
+  double *cached = viewOf<double>(env, info[4], napi_float64_array, &cached_len);
+  if ((slots & (slots - 1)) != 0 || slots > (1u << 24) || !cached || cached_len < 1) {
+    Napi::TypeError::New(env, "bindIptables: slots must be 0 or a power of two up to 2^24, and cached a Float64Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ns_walk_memo *memo = slots > 0 ? new (std::nothrow) ns_walk_memo[slots]() : nullptr;
+  if (slots > 0 && !memo) {
+    Napi::Error::New(env, "bindIptables: out of memory for the walk cache (" + std::to_string(slots) + " slots)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   int32_t depth = v4->family.params[IPT_PARAM_DEPTH];
   if (v6->family.params[IPT_PARAM_DEPTH] > depth) depth = v6->family.params[IPT_PARAM_DEPTH];
   Bound *b = new Bound();
   b->group = GROUP_IPTABLES;
   b->stack = new int32_t[2 * (size_t)(depth > 0 ? depth : 1)];
   b->ipt = ns_iptables{&v4->family, &v6->family, v4->checks, v6->checks, &sets->sets, b->stack, b->stack + (depth > 0 ? depth : 1), depth,
-                       iptables_v4_narrow(&v4->family)};
-  Napi::Array keep = Napi::Array::New(env, 3);
+                       iptables_v4_narrow(&v4->family), memo, slots > 0 ? slots - 1 : 0, cached};
+  Napi::Array keep = Napi::Array::New(env, 4);
   keep.Set(0u, info[0]);
   keep.Set(1u, info[1]);
   keep.Set(2u, info[2]);
+  keep.Set(3u, info[4]);
   return makeHandle(env, b, keep);
 }
 

@@ -34,6 +34,7 @@ struct Bound {
   uint8_t *checks = nullptr; /* an iptables family's: iptables_rule_checks */
   ~Bound() {
     if (group == GROUP_EBPF) ebpf_unpack(&ebpf);
+    if (group == GROUP_IPTABLES) delete[] ipt.memo;
     delete nat.vips;
     delete[] stack;
     delete[] checks;

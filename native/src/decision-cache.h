@@ -1,13 +1,14 @@
 /*
- * The eBPF model's decision cache, and the hit counting it shares with ebpf.cc. An opening's decision
- * (ebpf.cc decide_opening) reads nothing of the packet but {family, source, destination, protocol,
- * destination port}, and the tables do not change during a replay; so a flow decided once is decided again
- * from here: the same verdict and deciding entry, the same probes counted and the same entries' hits
- * added, without the lookups. Cilium looks the policy up again for every opening (a denied SYN sent again,
- * a new connection between the same pods), and netsieve counts the probes as if it had.
+ * The native models' decision caches, and the eBPF hit counting they share with ebpf.cc. An eBPF
+ * opening's decision (ebpf.cc decide_opening) reads nothing of the packet but {family, source,
+ * destination, protocol, destination port}, and the tables do not change during a replay; so a flow
+ * decided once is decided again from here: the same verdict and deciding entry, the same probes counted
+ * and the same entries' hits added, without the lookups. Cilium looks the policy up again for every
+ * opening (a denied SYN sent again, a new connection between the same pods), and netsieve counts the
+ * probes as if it had. The iptables model's walks are cached the same way (ns_walk_memo, iptables.cc).
  *
- * Direct-mapped, one cache line a slot: a slot holds the last flow that hashed there. Inline here, ahead
- * of the call into ebpf.cc: a hit is a few dozen instructions, and the call's prologue alone saved six
+ * Direct-mapped: a slot holds the last flow that hashed there. The eBPF check is inline here, ahead of
+ * the call into ebpf.cc: a hit is a few dozen instructions, and the call's prologue alone saved six
  * registers (cachegrind). The bench's traffic has about 3,200 distinct flows at every tier for 0.1 to
  * 0.3 openings a packet (bench/NOTES.md, 2026-11-28 12:06).
  */
@@ -18,14 +19,37 @@
 #include <emmintrin.h>
 #endif
 #include "layout.h"
+#include <assert.h>
+
+/* A flow as a cache slot keys it: both addresses and a word of the rest (0: an empty slot). */
+struct ns_flow_key {
+  uint32_t src[4], dst[4];
+  uint32_t flow;
+};
 
 struct alignas(64) ns_decision {
-  uint32_t src[4], dst[4];
-  uint32_t flow; /* ebpf_flow_word; 0: an empty slot (family is 4 or 6) */
+  ns_flow_key key; /* flow: ebpf_flow_word */
   int32_t decided, egress, ingress;
   uint16_t ipcProbes, policyProbes;
   uint8_t verdict;
 };
+
+/*
+ * The iptables model's walk, cached the same way (iptables.cc): a walk reads of the packet its addresses,
+ * protocol, destination port and conntrack state (and the mark, which starts at 0), and it adds a packet
+ * and its bytes to every rule it matches, so a slot keeps those rules. Two lines a slot: a connection
+ * opening matches 12-20 rules (FORWARD's jump, the isolation sets, each dispatch level's GOTO, the pod
+ * chains' marks and the policies' jumps and RETURNs); a walk that matches more is not cached.
+ */
+enum { IPT_MEMO_RULES = 20 };
+struct alignas(64) ns_walk_memo {
+  ns_flow_key key; /* flow: ipt_flow_word */
+  int32_t decided;
+  uint32_t cost;
+  uint8_t verdict, count;
+  int32_t rules[IPT_MEMO_RULES];
+};
+static_assert(sizeof(ns_decision) == 64 && sizeof(ns_walk_memo) == 128, "one line a decision, two a walk");
 
 /*
  * A hit counted into an array the lanes of a replay share (EBPF_PARAM_SHARED_HITS): an atomic add of a
@@ -57,27 +81,38 @@ static inline uint32_t ebpf_flow_word(const ns_batch *b, uint32_t i) {
   return (family << 24) | (proto << 16) | dport;
 }
 
-/* A flow's slot: multiply-xor over the words that can differ (an IPv4 address is word 0 alone). */
-static inline ns_decision *ebpf_decision_slot(const ns_ebpf *p, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+/* A flow's slot number under `mask`: multiply-xor over the words that can differ (an IPv4 address is word 0
+   alone; `v6`: all four). */
+static inline uint32_t flow_slot(const uint32_t *src, const uint32_t *dst, uint32_t flow, int v6, uint32_t mask) {
   uint32_t h = flow * 0x9e3779b1u;
   h = (h ^ src[0]) * 0x85ebca77u;
   h = (h ^ dst[0]) * 0xc2b2ae3du;
-  if ((flow >> 24) != 4) {
+  if (v6) {
     for (int w = 1; w < 4; w++) h = ((h ^ src[w]) * 0x85ebca77u ^ dst[w]) * 0xc2b2ae3du;
   }
   h ^= h >> 16;
-  return &p->decisions[h & p->decisionMask];
+  return h & mask;
 }
 
-static inline int ebpf_decision_holds(const ns_decision *d, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
-  if (d->flow != flow) return 0;
+static inline ns_decision *ebpf_decision_slot(const ns_ebpf *p, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+  return &p->decisions[flow_slot(src, dst, flow, (flow >> 24) != 4, p->decisionMask)];
+}
+
+static inline int flow_key_holds(const ns_flow_key *k, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+  if (k->flow != flow) return 0;
 #if defined(__SSE2__)
-  __m128i s = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)d->src), _mm_loadu_si128((const __m128i *)src));
-  __m128i t = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)d->dst), _mm_loadu_si128((const __m128i *)dst));
+  __m128i s = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)k->src), _mm_loadu_si128((const __m128i *)src));
+  __m128i t = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)k->dst), _mm_loadu_si128((const __m128i *)dst));
   return _mm_movemask_epi8(_mm_and_si128(s, t)) == 0xffff;
 #else
-  return memcmp(d->src, src, 16) == 0 && memcmp(d->dst, dst, 16) == 0;
+  return memcmp(k->src, src, 16) == 0 && memcmp(k->dst, dst, 16) == 0;
 #endif
+}
+
+static inline void flow_key_store(ns_flow_key *k, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+  memcpy(k->src, src, 16);
+  memcpy(k->dst, dst, 16);
+  k->flow = flow;
 }
 
 /* Row i decided from the cache when it holds the row's flow: 1, with the verdict, cost and deciding entry
@@ -87,7 +122,7 @@ static inline int ebpf_cached(ns_ebpf *p, ns_batch *b, uint32_t i) {
   uint32_t flow = ebpf_flow_word(b, i);
   const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
   const ns_decision *d = ebpf_decision_slot(p, src, dst, flow);
-  if (flow == 0 || !ebpf_decision_holds(d, src, dst, flow)) return 0;
+  if (flow == 0 || !flow_key_holds(&d->key, src, dst, flow)) return 0;
   p->probes[0] += d->ipcProbes;
   p->probes[1] += d->policyProbes;
   p->probes[2] += 1;

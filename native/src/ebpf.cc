@@ -336,9 +336,7 @@ void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
   /* A decision of more probes than a slot counts (a long ipcache search is about ten) is not cached. */
   if (p->decisions && ipc <= 0xffff && policy <= 0xffff) {
     ns_decision *d = ebpf_decision_slot(p, src, dst, flow);
-    memcpy(d->src, src, 16);
-    memcpy(d->dst, dst, 16);
-    d->flow = flow;
+    flow_key_store(&d->key, src, dst, flow);
     d->decided = decided;
     d->egress = egress;
     d->ingress = ingress;

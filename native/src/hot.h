@@ -22,6 +22,11 @@ typedef struct {
   int32_t depth;
   /* iptables_v4_narrow(v4): the IPv4 walk compares one address word per CIDR, not four. */
   int32_t v4_narrow;
+  /* The walk cache (decision-cache.h ns_walk_memo; NULL: none), its slot mask, and where it counts the
+     walks it decided (cached[0]). */
+  struct ns_walk_memo *memo;
+  uint32_t memo_mask;
+  double *cached;
 } ns_iptables;
 
 /* Per rule of a family (target_len of them): which of its match fields are set, RULE_CHECK_* bits. */

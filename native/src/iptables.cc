@@ -4,6 +4,7 @@
  * chain it applies the chain's ACCEPT policy), ACCEPT and DROP end the walk, MARK edits the mark and
  * continues. Same cost (rules evaluated), decidedBy and per-rule packet/byte counters.
  */
+#include <string.h>
 #include "hot.h"
 
 /* iptables-sets.ts hashKey. */
@@ -116,8 +117,12 @@ static inline int rule_matches(const ns_iptables *m, const ns_ipt_family *f, uin
   return 1;
 }
 
-/* The table walk, the one hot loop (kept whole, as in the TS). */
-template <int NARROW> static void walk(ns_iptables *m, const ns_ipt_family *f, const uint8_t *checks, ns_batch *b, uint32_t i) {
+/*
+ * The table walk, the one hot loop (kept whole, as in the TS). With `trail` (a walk to be cached), the
+ * rules it matches, in order, while they fit: *matched counts them all.
+ */
+template <int NARROW> static void walk(ns_iptables *m, const ns_ipt_family *f, const uint8_t *checks, ns_batch *b, uint32_t i,
+                                       int32_t *trail = nullptr, uint32_t *matched = nullptr) {
   int32_t entry = f->params[IPT_PARAM_ENTRY];
   int32_t pc = f->chainStart[entry], end = f->chainEnd[entry], sp = 0, accepted = -1, decided = -1;
   uint32_t mark = 0, cost = 0;
@@ -136,6 +141,10 @@ template <int NARROW> static void walk(ns_iptables *m, const ns_ipt_family *f, c
     if (!rule_matches<NARROW>(m, f, checks[pc], pc, &v, mark)) { pc++; continue; }
     f->packets[pc] += 1;
     f->bytes[pc] += wire;
+    if (trail) {
+      if (*matched < IPT_MEMO_RULES) trail[*matched] = pc;
+      *matched += 1;
+    }
     uint8_t target = f->target[pc];
     if (target == TARGET_ACCEPT) { verdict = VERDICT_ACCEPT; decided = accepted >= 0 ? accepted : pc; break; }
     if (target == TARGET_DROP) { verdict = VERDICT_DROP; decided = pc; break; }
@@ -165,6 +174,38 @@ template <int NARROW> static void walk(ns_iptables *m, const ns_ipt_family *f, c
   b->decidedBy[i] = decided;
 }
 
+static void walk_family(ns_iptables *m, ns_batch *b, uint32_t i, uint32_t family, int32_t *trail, uint32_t *matched) {
+  /* In a narrow table words 1-3 of every mask are zero, so they match whatever the packet holds there. */
+  if (family == 4 && m->v4_narrow) walk<1>(m, m->v4, m->v4_checks, b, i, trail, matched);
+  else if (family == 4) walk<0>(m, m->v4, m->v4_checks, b, i, trail, matched);
+  else walk<0>(m, m->v6, m->v6_checks, b, i, trail, matched);
+}
+
+/*
+ * The walk cache's key word of row i: family, conntrack state, protocol and destination port, with bit 31
+ * set (so never 0, an empty slot's); 0 for rows not cached: an established or related packet's walk is
+ * FORWARD's jump and the conntrack ACCEPT, two rules, cheaper than a slot, and an invalid one's three.
+ */
+static inline uint32_t ipt_flow_word(const ns_batch *b, uint32_t i, uint32_t family) {
+  uint32_t ct = b->ctState[i];
+  if (ct != CT_NEW && ct != CT_UNTRACKED) return 0;
+  return 0x80000000u | (uint32_t)(family == 6) << 30 | ct << 24 | (uint32_t)b->proto[i] << 16 | b->dstPort[i];
+}
+
+/* The cached walk again: its rules' packet and byte counters added, its verdict, cost and deciding rule. */
+static void walk_replay(ns_iptables *m, const ns_walk_memo *w, ns_batch *b, uint32_t i, uint32_t family) {
+  const ns_ipt_family *f = family == 4 ? m->v4 : m->v6;
+  const double wire = b->wireLength[i];
+  for (uint32_t k = 0; k < w->count; k++) {
+    f->packets[w->rules[k]] += 1;
+    f->bytes[w->rules[k]] += wire;
+  }
+  b->verdict[i] = w->verdict;
+  b->cost[i] = w->cost;
+  b->decidedBy[i] = w->decided;
+  m->cached[0] += 1;
+}
+
 void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i) {
   uint8_t family = b->family[i];
   if (family != 4 && family != 6) {
@@ -173,8 +214,25 @@ void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i) {
     b->decidedBy[i] = -1;
     return;
   }
-  /* In a narrow table words 1-3 of every mask are zero, so they match whatever the packet holds there. */
-  if (family == 4 && m->v4_narrow) walk<1>(m, m->v4, m->v4_checks, b, i);
-  else if (family == 4) walk<0>(m, m->v4, m->v4_checks, b, i);
-  else walk<0>(m, m->v6, m->v6_checks, b, i);
+  uint32_t flow = m->memo ? ipt_flow_word(b, i, family) : 0;
+  if (flow == 0) {
+    walk_family(m, b, i, family, nullptr, nullptr);
+    return;
+  }
+  const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
+  ns_walk_memo *w = &m->memo[flow_slot(src, dst, flow, family == 6, m->memo_mask)];
+  if (flow_key_holds(&w->key, src, dst, flow)) {
+    walk_replay(m, w, b, i, family);
+    return;
+  }
+  int32_t trail[IPT_MEMO_RULES];
+  uint32_t matched = 0;
+  walk_family(m, b, i, family, trail, &matched);
+  if (matched > IPT_MEMO_RULES) return;
+  flow_key_store(&w->key, src, dst, flow);
+  memcpy(w->rules, trail, matched * sizeof trail[0]);
+  w->count = (uint8_t)matched;
+  w->verdict = b->verdict[i];
+  w->cost = b->cost[i];
+  w->decided = b->decidedBy[i];
 }

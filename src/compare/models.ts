@@ -62,7 +62,8 @@ function buildIptables(index: ClusterIndex, options: EvalOptions): Built {
   return {
     size: { rules: s.rules.v4 + s.rules.v6, chains: s.chains.v4 + s.chains.v6, sets: s.sets, members: s.members },
     classify: (b, i) => classifyIptables(m, b, i),
-    bindNative: (addon) => nativeIptables(addon, m),
+    // No decision cache: compare times each model's own walk or lookups (nativeEbpf below).
+    bindNative: (addon) => nativeIptables(addon, m, { decisions: 0 }),
   };
 }
 
@@ -72,7 +73,7 @@ function buildEbpf(index: ClusterIndex, options: EvalOptions, addon: NativeAddon
   return {
     size: { mapEntries: program.policyMap.count, ipcacheEntries: program.ipcache.length, identities: program.identities.length, endpoints: program.endpoints.length },
     classify: (b, i) => classifyEbpf(p, b, i),
-    // No decision cache: compare times each model's own lookups, like for like (the iptables walk has none).
+    // No decision cache: compare times each model's own lookups or walk, like for like.
     bindNative: (addon) => nativeEbpf(addon, p, { decisions: 0 }),
   };
 }

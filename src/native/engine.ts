@@ -29,10 +29,7 @@ export interface NativeModelHandle {
   readonly addon: NativeAddon;
   readonly model: number;
   readonly handle: NativeHandle;
-  /**
-   * eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call; then
-   * the openings its decision cache decided since bind.
-   */
+  /** eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call. */
   readonly probes: Float64Array | null;
   readonly loaded: LoadedEbpf | null;
   /**
@@ -43,6 +40,8 @@ export interface NativeModelHandle {
    * established packet matches the same ACCEPT rule), and foldCounters adds them in at the end.
    */
   lane(index: number): NativeModelHandle;
+  /** The rows this handle's decision cache decided since bind (eBPF and iptables; 0 without a cache). */
+  decisionsCached(): number;
   /** An iptables lane after the first: adds the rule counters it kept apart into the model's own. */
   readonly foldCounters?: () => void;
 }
@@ -90,24 +89,35 @@ interface LpmInternals {
 }
 
 /**
- * Slots of a native eBPF model's decision cache by default (`EbpfParam.DECISIONS`): 1 MiB, half of this
- * machine's L2. The bench's traffic has about 3,200 distinct flows at every tier (bench/NOTES.md,
- * 2026-11-28 12:06).
+ * Slots of a native model's decision cache by default (native/src/decision-cache.h; eBPF: 1 MiB, half of
+ * this machine's L2; iptables: 2 MiB). The bench's traffic has about 3,200 distinct flows at every tier
+ * (bench/NOTES.md, 2026-11-28 12:06).
  */
 export const DEFAULT_DECISION_SLOTS = 16384;
 
-export interface NativeEbpfOptions {
-  /** `hits` shared with the other lanes of a replay, added to atomically. */
-  sharedHits?: boolean;
-  /** Decision cache slots (a power of two; 0: none, every opening looked up). */
+export interface NativeModelOptions {
+  /**
+   * Decision cache slots (a power of two; 0: none, every opening decided by the model's lookups or walk).
+   * The cache changes no result.
+   */
   decisions?: number;
 }
 
-export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, options: NativeEbpfOptions = {}): NativeModelHandle {
-  const { sharedHits = false, decisions = DEFAULT_DECISION_SLOTS } = options;
+export interface NativeEbpfOptions extends NativeModelOptions {
+  /** `hits` shared with the other lanes of a replay, added to atomically. */
+  sharedHits?: boolean;
+}
+
+function decisionSlots(decisions: number): number {
   if (!Number.isInteger(decisions) || decisions < 0 || decisions > 1 << 24 || (decisions & (decisions - 1)) !== 0) {
-    throw new RangeError(`native eBPF: decision cache slots must be 0 or a power of two up to 2^24, not ${decisions}`);
+    throw new RangeError(`native model: decision cache slots must be 0 or a power of two up to 2^24, not ${decisions}`);
   }
+  return decisions;
+}
+
+export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, options: NativeEbpfOptions = {}): NativeModelHandle {
+  const { sharedHits = false } = options;
+  const decisions = decisionSlots(options.decisions ?? DEFAULT_DECISION_SLOTS);
   const { lengths: [l4, l6], best, hasHost6, direct, pods, podBase, podSize } = ipcacheInternals(p);
   const params = new Uint32Array(EbpfParam.COUNT);
   params[EbpfParam.IPC_SEED] = p.ipcache.table.seed;
@@ -129,7 +139,7 @@ export function nativeEbpf(addon: NativeAddon, p: LoadedEbpf, options: NativeEbp
   const handle = addon.bind(Group.EBPF, pick(EBPF_FIELDS, source, 'eBPF'));
   // Its probes settle into the same tables' counters as these (settleProbes).
   const lane = (): NativeModelHandle => nativeEbpf(addon, p, { sharedHits: true, decisions });
-  return { addon, model: NativeModel.EBPF, handle, probes, loaded: p, lane };
+  return { addon, model: NativeModel.EBPF, handle, probes, loaded: p, lane, decisionsCached: () => probes[2]! };
 }
 
 function familyHandle(addon: NativeAddon, f: PackedFamily, depth: number): NativeHandle {
@@ -190,28 +200,30 @@ export function nativeReference(addon: NativeAddon, verdictOf: (batch: FlowBatch
     const question = new FlowBatch(1);
     return { ...self, handle: addon.bindReference((row) => verdictOf(question, row), batchHandle(addon, question)) };
   };
-  const self: NativeModelHandle = { addon, model: NativeModel.REFERENCE, handle, probes: null, loaded: null, lane };
+  const self: NativeModelHandle = { addon, model: NativeModel.REFERENCE, handle, probes: null, loaded: null, lane, decisionsCached: () => 0 };
   return self;
 }
 
-export function nativeIptables(addon: NativeAddon, m: IptablesMatcher): NativeModelHandle {
+export function nativeIptables(addon: NativeAddon, m: IptablesMatcher, options: NativeModelOptions = {}): NativeModelHandle {
+  const slots = decisionSlots(options.decisions ?? DEFAULT_DECISION_SLOTS);
   const sets = addon.bind(Group.IPT_SETS, pick(IPT_SETS_FIELDS, flattenSets(m.sets), 'ipsets'));
-  return iptablesHandle(addon, m.v4, m.v6, m.stackPc.length, sets);
+  return iptablesHandle(addon, m.v4, m.v6, m.stackPc.length, sets, slots);
 }
 
-/** The families bound over `sets` (bound once, read only: lanes share them). */
-function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, depth: number, sets: NativeHandle): NativeModelHandle {
+/** The families bound over `sets` (bound once, read only: lanes share them), each handle with its own walk cache. */
+function iptablesHandle(addon: NativeAddon, v4: PackedFamily, v6: PackedFamily, depth: number, sets: NativeHandle, slots: number): NativeModelHandle {
   // The TS walk shares one stack sized for the deeper family; so does the addon (max of the two).
-  const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets);
+  const cached = new Float64Array(1);
+  const handle = addon.bindIptables(familyHandle(addon, v4, depth), familyHandle(addon, v6, depth), sets, slots, cached);
   // A lane's own counters in the addon's quiet sparse memory, as loadIptables takes them (iptables-pack.ts ruleCounters says why).
   const sparse = nativeTables(addon).allocateSparse;
   const lane = (): NativeModelHandle => {
     const [own4, own6] = [withOwnCounters(v4, sparse), withOwnCounters(v6, sparse)];
-    return { ...iptablesHandle(addon, own4, own6, depth, sets), foldCounters: () => { addCounters(v4, own4); addCounters(v6, own6); } };
+    return { ...iptablesHandle(addon, own4, own6, depth, sets, slots), foldCounters: () => { addCounters(v4, own4); addCounters(v6, own6); } };
   };
   const self: NativeModelHandle = {
     addon, model: NativeModel.IPTABLES, handle, probes: null, loaded: null,
-    lane: (index) => (index === 0 ? self : lane()),
+    lane: (index) => (index === 0 ? self : lane()), decisionsCached: () => cached[0]!,
   };
   return self;
 }

@@ -16,7 +16,8 @@ import type { TableSupport } from '../match/hash-table.js';
 export interface NativeAddon {
   layout(): { groups: Record<string, [string, number][]>; constants: Record<string, number> };
   bind(group: number, arrays: readonly ArrayBufferView[]): NativeHandle;
-  bindIptables(v4: NativeHandle, v6: NativeHandle, sets: NativeHandle): NativeHandle;
+  /** `slots`: the walk cache's (0 or a power of two); `cached[0]`: the walks it decided. */
+  bindIptables(v4: NativeHandle, v6: NativeHandle, sets: NativeHandle, slots: number, cached: Float64Array): NativeHandle;
   /**
    * The reference model: a flow cache in C that asks `decide(row)` (0 drop, 1 accept) of each flow it has
    * not kept, row `row` of the batch being run; with a question batch (a lane's model), each flow is copied

@@ -1,17 +1,20 @@
 /**
- * The native eBPF model's decision cache (native/src/decision-cache.h) changes no result. On seeded random
+ * The native models' decision caches (native/src/decision-cache.h) change no result. On seeded random
  * clusters, opening packets that meet the same flows again (another source port, the same pods and
  * destination port) are decided with the cache off, of one slot and of two (each flow evicting others),
- * and of the default size; every run's verdicts, costs, deciding entries, per-entry hits and probe totals
- * equal TypeScript's. And the cache is used: it decides every repeated opening but for the few whose slot
- * another flow took, never a flow's first.
+ * and of the default size; every run's verdicts, costs and deciding entries or rules, and the eBPF
+ * model's per-entry hits and probe totals or the iptables model's per-rule packets and bytes, equal
+ * TypeScript's. And the cache is used: it decides every repeated opening but for the few whose slot
+ * another flow took (and, for iptables, walks matching more rules than a slot keeps), never a flow's first.
  */
 import { describe, expect, it } from 'vitest';
 import { compileEbpf } from '../../src/compile/ebpf/compile.js';
 import { classifyBatch, loadEbpf, probesSoFar } from '../../src/match/ebpf.js';
+import { classifyBatch as iptablesBatch, loadIptables } from '../../src/match/iptables.js';
+import { compileIptables } from '../../src/compile/iptables/index.js';
 import { indexCluster } from '../../src/model/cluster-index.js';
 import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
-import { classifyNative, DEFAULT_DECISION_SLOTS, nativeEbpf } from '../../src/native/engine.js';
+import { classifyNative, DEFAULT_DECISION_SLOTS, nativeEbpf, nativeIptables } from '../../src/native/engine.js';
 import { CtState, FlowBatch } from '../../src/wire/flow-batch.js';
 import { makeRng } from '../support/rng.js';
 import { randomScenario } from '../support/random-cluster.js';
@@ -29,24 +32,29 @@ function repeatedOpenings(flows: ReturnType<typeof randomScenario>['flows'], see
   return rowsFromFlows(Array.from({ length: 1500 }, () => rng.pick(few)), seed);
 }
 
-/** Rows the model decides by lookups (IP, ctState NEW or UNTRACKED), and how many distinct flows {family, addresses, protocol, port} they hold. */
-function openings(b: FlowBatch): { rows: number; flows: number } {
+/**
+ * Rows a model decides by its lookups or walk (IP, ctState NEW or UNTRACKED), and how many distinct flows
+ * they hold: {family, addresses, protocol, port} for eBPF (port 0 but for TCP, UDP and SCTP); iptables
+ * keys its walks by the conntrack state and any protocol's destination port too.
+ */
+function openings(b: FlowBatch, model: 'ebpf' | 'iptables'): { rows: number; flows: number } {
   const seen = new Set<string>();
   let rows = 0;
   for (let i = 0; i < b.count; i++) {
     if (b.family[i] === 0 || (b.ctState[i] !== CtState.NEW && b.ctState[i] !== CtState.UNTRACKED)) continue;
     rows++;
-    const port = PORTED.has(b.proto[i]!) ? b.dstPort[i] : 0;
-    seen.add(`${b.family[i]} ${b.src.subarray(i * 4, i * 4 + 4).join('.')} ${b.dst.subarray(i * 4, i * 4 + 4).join('.')} ${b.proto[i]} ${port}`);
+    const port = model === 'iptables' || PORTED.has(b.proto[i]!) ? b.dstPort[i] : 0;
+    const state = model === 'iptables' ? b.ctState[i] : '';
+    seen.add(`${b.family[i]} ${b.src.subarray(i * 4, i * 4 + 4).join('.')} ${b.dst.subarray(i * 4, i * 4 + 4).join('.')} ${b.proto[i]} ${port} ${state}`);
   }
   return { rows, flows: seen.size };
 }
 
 const d = addon === null ? describe.skip : describe;
 
-d('the eBPF decision cache decides as the lookups do', () => {
+d('the decision caches decide as the models do', () => {
   for (const family of [4, 6, undefined] as const) {
-    it(`${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random clusters, cache of ${SLOT_COUNTS.join(', ')} slots`, () => {
+    it(`eBPF, ${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random clusters, cache of ${SLOT_COUNTS.join(', ')} slots`, () => {
       let cachedAtDefault = 0;
       let repeats = 0;
       for (let seed = 1; seed <= SEEDS; seed++) {
@@ -56,7 +64,7 @@ d('the eBPF decision cache decides as the lookups do', () => {
         const js = loadEbpf(program);
         const want = cloneBatch(rows);
         classifyBatch(js, want);
-        const { rows: opened, flows } = openings(rows);
+        const { rows: opened, flows } = openings(rows, 'ebpf');
         for (const slots of SLOT_COUNTS) {
           const loaded = loadEbpf(program);
           const handle = nativeEbpf(addon!, loaded, { decisions: slots });
@@ -70,8 +78,51 @@ d('the eBPF decision cache decides as the lookups do', () => {
           const h = firstDifference(js.hits, loaded.hits);
           expect(h, `${what}: hits[${h}]: js ${js.hits[h]} native ${loaded.hits[h]}`).toBe(-1);
           expect(probesSoFar(loaded), what).toBe(probesSoFar(js));
-          const cached = handle.probes![2]!;
+          const cached = handle.decisionsCached();
           // A flow's first opening is always looked up; a later one is cached unless another flow took its slot.
+          expect(cached, what).toBeLessThanOrEqual(opened - flows);
+          if (slots === 0) expect(cached, what).toBe(0);
+          if (slots === DEFAULT_DECISION_SLOTS) {
+            cachedAtDefault += cached;
+            repeats += opened - flows;
+          }
+        }
+      }
+      expect(repeats).toBeGreaterThan(SEEDS * 500);
+      expect(cachedAtDefault).toBeGreaterThanOrEqual(0.97 * repeats);
+    });
+  }
+
+  for (const family of [4, 6, undefined] as const) {
+    it(`iptables, ${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random clusters, cache of ${SLOT_COUNTS.join(', ')} slots`, () => {
+      let cachedAtDefault = 0;
+      let repeats = 0;
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const s = randomScenario(seed + 8000, { family });
+        const program = compileIptables(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS);
+        const rows = repeatedOpenings(s.flows, seed);
+        const js = loadIptables(program);
+        const want = cloneBatch(rows);
+        iptablesBatch(js, want);
+        const { rows: opened, flows } = openings(rows, 'iptables');
+        for (const slots of SLOT_COUNTS) {
+          const matcher = loadIptables(program);
+          const handle = nativeIptables(addon!, matcher, { decisions: slots });
+          const got = cloneBatch(rows);
+          classifyNative(handle, got);
+          const what = `seed ${seed}, ${slots} slots`;
+          for (const col of ['verdict', 'cost', 'decidedBy'] as const) {
+            const i = firstDifference(want[col], got[col], rows.count);
+            expect(i, `${what}: row ${i} ${col}: js ${want[col][i]} native ${got[col][i]}`).toBe(-1);
+          }
+          for (const [name, a, b] of [
+            ['v4 packets', js.v4.packets, matcher.v4.packets], ['v4 bytes', js.v4.bytes, matcher.v4.bytes],
+            ['v6 packets', js.v6.packets, matcher.v6.packets], ['v6 bytes', js.v6.bytes, matcher.v6.bytes],
+          ] as const) {
+            const r = firstDifference(a, b);
+            expect(r, `${what}: ${name}[${r}]: js ${a[r]} native ${b[r]}`).toBe(-1);
+          }
+          const cached = handle.decisionsCached();
           expect(cached, what).toBeLessThanOrEqual(opened - flows);
           if (slots === 0) expect(cached, what).toBe(0);
           if (slots === DEFAULT_DECISION_SLOTS) {
@@ -88,8 +139,10 @@ d('the eBPF decision cache decides as the lookups do', () => {
   it('refuses a slot count that is not a power of two', () => {
     const s = randomScenario(1);
     const loaded = loadEbpf(compileEbpf(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS));
+    const matcher = loadIptables(compileIptables(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS));
     for (const bad of [3, 1000, -1, 0.5, 2 ** 25]) {
       expect(() => nativeEbpf(addon!, loaded, { decisions: bad })).toThrow(/decision cache slots must be 0 or a power of two/);
+      expect(() => nativeIptables(addon!, matcher, { decisions: bad })).toThrow(/decision cache slots must be 0 or a power of two/);
     }
   });
 });
