@@ -37,11 +37,12 @@ struct alignas(64) ns_decision {
 /*
  * The iptables model's walk, cached the same way (iptables.cc): a walk reads of the packet its addresses,
  * protocol, destination port and conntrack state (and the mark, which starts at 0), and it adds a packet
- * and its bytes to every rule it matches, so a slot keeps those rules. Two lines a slot: a connection
- * opening matches 12-20 rules (FORWARD's jump, the isolation sets, each dispatch level's GOTO, the pod
- * chains' marks and the policies' jumps and RETURNs); a walk that matches more is not cached.
+ * and its bytes to every rule it matches, so a slot keeps those rules. Four lines a slot: an opening's
+ * walk matches FORWARD's jump, the isolation sets', each dispatch level's GOTO, the pod chains' marks and
+ * each policy chain's jump and RETURN, 7-13 rules at the small tier and 9-40 at the real tier's 14k
+ * policies (a slot of 20 left a third of those uncached); a walk that matches more is not cached.
  */
-enum { IPT_MEMO_RULES = 20 };
+enum { IPT_MEMO_RULES = 52 };
 struct alignas(64) ns_walk_memo {
   ns_flow_key key; /* flow: ipt_flow_word */
   int32_t decided;
@@ -49,7 +50,7 @@ struct alignas(64) ns_walk_memo {
   uint8_t verdict, count;
   int32_t rules[IPT_MEMO_RULES];
 };
-static_assert(sizeof(ns_decision) == 64 && sizeof(ns_walk_memo) == 128, "one line a decision, two a walk");
+static_assert(sizeof(ns_decision) == 64 && sizeof(ns_walk_memo) == 256, "one line a decision, four a walk");
 
 /*
  * A hit counted into an array the lanes of a replay share (EBPF_PARAM_SHARED_HITS): an atomic add of a
