@@ -53,90 +53,98 @@ function openings(b: FlowBatch, model: 'ebpf' | 'iptables'): { rows: number; flo
   return { rows, flows: seen.size };
 }
 
+/** One model's side of the comparison: its TypeScript run, a native run with `slots`, and their counters. */
+interface ModelCase {
+  readonly seedBase: number;
+  /** Classifies `batch` in TypeScript; returns its counters. */
+  typescript(s: ReturnType<typeof randomScenario>, batch: FlowBatch): Counters;
+  /** Classifies `batch` natively with `slots`; returns its counters and the rows its cache decided. */
+  native(s: ReturnType<typeof randomScenario>, batch: FlowBatch, slots: number): Counters & { cached: number };
+}
+/** Named arrays, each to equal its counterpart; and the probes so far (eBPF). */
+interface Counters {
+  readonly arrays: readonly (readonly [string, ArrayLike<number>])[];
+  readonly probes: number;
+}
+
+const MODELS: Record<'ebpf' | 'iptables', ModelCase> = {
+  ebpf: {
+    seedBase: 7000,
+    typescript: (s, batch) => {
+      const js = loadEbpf(compileEbpf(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS));
+      classifyBatch(js, batch);
+      return { arrays: [['hits', js.hits]], probes: probesSoFar(js) };
+    },
+    native: (s, batch, slots) => {
+      const loaded = loadEbpf(compileEbpf(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS));
+      const handle = nativeEbpf(addon!, loaded, { decisions: slots });
+      classifyNative(handle, batch);
+      return { arrays: [['hits', loaded.hits]], probes: probesSoFar(loaded), cached: handle.decisionsCached() };
+    },
+  },
+  iptables: {
+    seedBase: 8000,
+    typescript: (s, batch) => {
+      const js = loadIptables(compileIptables(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS));
+      iptablesBatch(js, batch);
+      return { arrays: ruleCounters(js), probes: 0 };
+    },
+    native: (s, batch, slots) => {
+      const matcher = loadIptables(compileIptables(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS));
+      const handle = nativeIptables(addon!, matcher, { decisions: slots });
+      classifyNative(handle, batch);
+      return { arrays: ruleCounters(matcher), probes: 0, cached: handle.decisionsCached() };
+    },
+  },
+};
+
+function ruleCounters(m: ReturnType<typeof loadIptables>): Counters['arrays'] {
+  return [['v4 packets', m.v4.packets], ['v4 bytes', m.v4.bytes], ['v6 packets', m.v6.packets], ['v6 bytes', m.v6.bytes]];
+}
+
 const d = addon === null ? describe.skip : describe;
 
 d('the decision caches decide as the models do', () => {
-  for (const family of [4, 6, undefined] as const) {
-    it(`eBPF, ${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random clusters, cache of ${SLOT_COUNTS.join(', ')} slots`, () => {
-      let cachedAtDefault = 0;
-      let repeats = 0;
-      for (let seed = 1; seed <= SEEDS; seed++) {
-        const s = randomScenario(seed + 7000, { family });
-        const program = compileEbpf(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS);
-        const rows = repeatedOpenings(s.flows, seed);
-        const js = loadEbpf(program);
-        const want = cloneBatch(rows);
-        classifyBatch(js, want);
-        const { rows: opened, flows } = openings(rows, 'ebpf');
-        for (const slots of SLOT_COUNTS) {
-          const loaded = loadEbpf(program);
-          const handle = nativeEbpf(addon!, loaded, { decisions: slots });
-          const got = cloneBatch(rows);
-          classifyNative(handle, got);
-          const what = `seed ${seed}, ${slots} slots`;
-          for (const col of ['verdict', 'cost', 'decidedBy'] as const) {
-            const i = firstDifference(want[col], got[col], rows.count);
-            expect(i, `${what}: row ${i} ${col}: js ${want[col][i]} native ${got[col][i]}`).toBe(-1);
-          }
-          const h = firstDifference(js.hits, loaded.hits);
-          expect(h, `${what}: hits[${h}]: js ${js.hits[h]} native ${loaded.hits[h]}`).toBe(-1);
-          expect(probesSoFar(loaded), what).toBe(probesSoFar(js));
-          const cached = handle.decisionsCached();
-          // A flow's first opening is always looked up; a later one is cached unless another flow took its slot.
-          expect(cached, what).toBeLessThanOrEqual(opened - flows);
-          if (slots === 0) expect(cached, what).toBe(0);
-          if (slots === DEFAULT_DECISION_SLOTS) {
-            cachedAtDefault += cached;
-            repeats += opened - flows;
-          }
-        }
-      }
-      expect(repeats).toBeGreaterThan(SEEDS * 500);
-      expect(cachedAtDefault).toBeGreaterThanOrEqual(0.97 * repeats);
-    });
-  }
-
-  for (const family of [4, 6, undefined] as const) {
-    it(`iptables, ${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random clusters, cache of ${SLOT_COUNTS.join(', ')} slots`, () => {
-      let cachedAtDefault = 0;
-      let repeats = 0;
-      for (let seed = 1; seed <= SEEDS; seed++) {
-        const s = randomScenario(seed + 8000, { family });
-        const program = compileIptables(indexCluster(s.cluster), DEFAULT_EVAL_OPTIONS);
-        const rows = repeatedOpenings(s.flows, seed);
-        const js = loadIptables(program);
-        const want = cloneBatch(rows);
-        iptablesBatch(js, want);
-        const { rows: opened, flows } = openings(rows, 'iptables');
-        for (const slots of SLOT_COUNTS) {
-          const matcher = loadIptables(program);
-          const handle = nativeIptables(addon!, matcher, { decisions: slots });
-          const got = cloneBatch(rows);
-          classifyNative(handle, got);
-          const what = `seed ${seed}, ${slots} slots`;
-          for (const col of ['verdict', 'cost', 'decidedBy'] as const) {
-            const i = firstDifference(want[col], got[col], rows.count);
-            expect(i, `${what}: row ${i} ${col}: js ${want[col][i]} native ${got[col][i]}`).toBe(-1);
-          }
-          for (const [name, a, b] of [
-            ['v4 packets', js.v4.packets, matcher.v4.packets], ['v4 bytes', js.v4.bytes, matcher.v4.bytes],
-            ['v6 packets', js.v6.packets, matcher.v6.packets], ['v6 bytes', js.v6.bytes, matcher.v6.bytes],
-          ] as const) {
-            const r = firstDifference(a, b);
-            expect(r, `${what}: ${name}[${r}]: js ${a[r]} native ${b[r]}`).toBe(-1);
-          }
-          const cached = handle.decisionsCached();
-          expect(cached, what).toBeLessThanOrEqual(opened - flows);
-          if (slots === 0) expect(cached, what).toBe(0);
-          if (slots === DEFAULT_DECISION_SLOTS) {
-            cachedAtDefault += cached;
-            repeats += opened - flows;
+  for (const model of ['ebpf', 'iptables'] as const) {
+    for (const family of [4, 6, undefined] as const) {
+      it(`${model}, ${family === undefined ? 'dual-stack' : `IPv${family}`}: ${SEEDS} random clusters, cache of ${SLOT_COUNTS.join(', ')} slots`, () => {
+        const m = MODELS[model];
+        let cachedAtDefault = 0;
+        let repeats = 0;
+        for (let seed = 1; seed <= SEEDS; seed++) {
+          const s = randomScenario(seed + m.seedBase, { family });
+          const rows = repeatedOpenings(s.flows, seed);
+          const want = cloneBatch(rows);
+          const js = m.typescript(s, want);
+          const { rows: opened, flows } = openings(rows, model);
+          for (const slots of SLOT_COUNTS) {
+            const got = cloneBatch(rows);
+            const native = m.native(s, got, slots);
+            const what = `seed ${seed}, ${slots} slots`;
+            for (const col of ['verdict', 'cost', 'decidedBy'] as const) {
+              const i = firstDifference(want[col], got[col], rows.count);
+              expect(i, `${what}: row ${i} ${col}: js ${want[col][i]} native ${got[col][i]}`).toBe(-1);
+            }
+            js.arrays.forEach(([name, a], k) => {
+              const b = native.arrays[k]![1];
+              const r = firstDifference(a, b);
+              expect(r, `${what}: ${name}[${r}]: js ${a[r]} native ${b[r]}`).toBe(-1);
+            });
+            expect(native.probes, what).toBe(js.probes);
+            // A flow's first opening is always decided by the model; a later one is cached unless another
+            // flow took its slot (or, iptables, its walk matched more rules than a slot keeps).
+            expect(native.cached, what).toBeLessThanOrEqual(opened - flows);
+            if (slots === 0) expect(native.cached, what).toBe(0);
+            if (slots === DEFAULT_DECISION_SLOTS) {
+              cachedAtDefault += native.cached;
+              repeats += opened - flows;
+            }
           }
         }
-      }
-      expect(repeats).toBeGreaterThan(SEEDS * 500);
-      expect(cachedAtDefault).toBeGreaterThanOrEqual(0.97 * repeats);
-    });
+        expect(repeats).toBeGreaterThan(SEEDS * 500);
+        expect(cachedAtDefault).toBeGreaterThanOrEqual(0.97 * repeats);
+      });
+    }
   }
 
   it('iptables: a walk that matches more rules than a slot keeps is walked every time', () => {
