@@ -19,7 +19,6 @@
 #include <emmintrin.h>
 #endif
 #include "layout.h"
-#include <assert.h>
 
 /* A flow as a cache slot keys it: both addresses and a word of the rest (0: an empty slot). */
 struct ns_flow_key {

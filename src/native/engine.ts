@@ -29,7 +29,10 @@ export interface NativeModelHandle {
   readonly addon: NativeAddon;
   readonly model: number;
   readonly handle: NativeHandle;
-  /** eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call. */
+  /**
+   * eBPF only: probes the addon made, [ipcache, policy], moved into the JS tables after each call; then the
+   * openings its decision cache decided since bind (`decisionsCached`).
+   */
   readonly probes: Float64Array | null;
   readonly loaded: LoadedEbpf | null;
   /**
@@ -90,7 +93,7 @@ interface LpmInternals {
 
 /**
  * Slots of a native model's decision cache by default (native/src/decision-cache.h; eBPF: 1 MiB, half of
- * this machine's L2; iptables: 2 MiB). The bench's traffic has about 3,200 distinct flows at every tier
+ * this machine's L2; iptables: 4 MiB). The bench's traffic has about 3,200 distinct flows at every tier
  * (bench/NOTES.md, 2026-11-28 12:06).
  */
 export const DEFAULT_DECISION_SLOTS = 16384;

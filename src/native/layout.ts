@@ -70,7 +70,7 @@ export const EbpfParam = {
   /** 1: some template row denies (`rowDeny`); 0 (every v1 NetworkPolicy program): no lookup reads `rowDeny`. */
   HAS_DENY: 8,
   /**
-   * Slots of the decision cache (native/src/ebpf.cc `ns_decision`): a power of two, or 0 for none. It
+   * Slots of the decision cache (native/src/decision-cache.h `ns_decision`): a power of two, or 0 for none. It
    * changes no result, only how often an opening's lookups run again for the same flow.
    */
   DECISIONS: 9,
