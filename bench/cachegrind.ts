@@ -37,9 +37,10 @@ const BY_FILE: Record<string, Stage> = {
 };
 /**
  * Headers whose lines count to a stage wherever they are inlined: ct-key.h builds and hashes the tracker's
- * tuple, in the replay's prefetch ring (replay_lane) as much as in conntrack.cc.
+ * tuple, in the replay's prefetch ring (replay_lane) as much as in conntrack.cc; decision-cache.h decides
+ * an eBPF opening from the model's decision cache, inlined into replay_lane ahead of the call into ebpf.cc.
  */
-const BY_HEADER: Record<string, Stage> = { 'ct-key.h': 'conntrack' };
+const BY_HEADER: Record<string, Stage> = { 'ct-key.h': 'conntrack', 'decision-cache.h': 'model' };
 /**
  * replay.cc's Service DNAT (nat.ts mirrored) and the lanes' shard of each row, apart from its connection
  * table; row_nat and row_shard are the split walk's (walk.cc walk_lane) calls of them.
