@@ -209,8 +209,23 @@ export function nativeReference(addon: NativeAddon, verdictOf: (batch: FlowBatch
 
 export function nativeIptables(addon: NativeAddon, m: IptablesMatcher, options: NativeModelOptions = {}): NativeModelHandle {
   const slots = decisionSlots(options.decisions ?? DEFAULT_DECISION_SLOTS);
-  const sets = addon.bind(Group.IPT_SETS, pick(IPT_SETS_FIELDS, flattenSets(m.sets), 'ipsets'));
-  return iptablesHandle(addon, m.v4, m.v6, m.stackPc.length, sets, slots);
+  return iptablesHandle(addon, m.v4, m.v6, m.stackPc.length, setsHandle(addon, m), slots);
+}
+
+/**
+ * A matcher's ipsets as the addon binds them, once per list of sets and addon: flattening copies every
+ * distinct member table (48 MB at the stress tier, 0.1-0.8 s with its fresh memory, which each replay on
+ * the same compiled model paid again; a replay's matcher may be a copy with counters of its own, the sets
+ * shared), and C only reads them, so every replay and lane on them shares one binding.
+ */
+const setsBindings = new WeakMap<IptablesMatcher['sets'], { addon: NativeAddon; handle: NativeHandle }>();
+
+function setsHandle(addon: NativeAddon, m: IptablesMatcher): NativeHandle {
+  const hit = setsBindings.get(m.sets);
+  if (hit !== undefined && hit.addon === addon) return hit.handle;
+  const handle = addon.bind(Group.IPT_SETS, pick(IPT_SETS_FIELDS, flattenSets(m.sets), 'ipsets'));
+  setsBindings.set(m.sets, { addon, handle });
+  return handle;
 }
 
 /** The families bound over `sets` (bound once, read only: lanes share them), each handle with its own walk cache. */

@@ -7,7 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { settleHeap } from '../../bench/lib.js';
 import { newConntrack } from '../../src/conntrack/index.js';
-import { conntrackHandle } from '../../src/native/engine.js';
+import { compileIptables } from '../../src/compile/iptables/index.js';
+import { loadIptables } from '../../src/match/iptables.js';
+import { indexCluster } from '../../src/model/cluster-index.js';
+import { DEFAULT_EVAL_OPTIONS } from '../../src/model/evaluate.js';
+import { conntrackHandle, nativeIptables } from '../../src/native/engine.js';
+import { Group } from '../../src/native/layout.js';
+import type { NativeAddon } from '../../src/native/load.js';
+import { randomScenario } from '../support/random-cluster.js';
 import { requireAddon } from './support.js';
 
 const addon = requireAddon();
@@ -29,6 +36,25 @@ d('bound handles', () => {
     // 40 trackers were bound and dropped; at most a few may still be held by V8 (the last one, say).
     expect(bytes() - before).toBeLessThan(4 * trackerBytes);
     expect(40 * trackerBytes).toBeGreaterThan(300 * 2 ** 20);
+  });
+
+  it('bind an iptables matcher\'s ipsets once per list of sets and addon, for every replay and lane on them', () => {
+    let setBinds = 0;
+    // The addon with its bind counted: another object, so its bindings are its own.
+    const counting = new Proxy(addon!, {
+      get: (target, key) => key === 'bind'
+        ? (group: number, arrays: ArrayBufferView[]) => { if (group === Group.IPT_SETS) setBinds++; return target.bind(group, arrays); }
+        : Reflect.get(target, key),
+    }) as NativeAddon;
+    const program = compileIptables(indexCluster(randomScenario(3).cluster), DEFAULT_EVAL_OPTIONS);
+    const first = loadIptables(program);
+    const handle = nativeIptables(counting, first);
+    nativeIptables(counting, first);
+    nativeIptables(counting, { ...first }); // a copy, as a replay's with counters of its own: the same sets
+    handle.lane(1);
+    expect(setBinds).toBe(1);
+    nativeIptables(counting, loadIptables(program));
+    expect(setBinds).toBe(2);
   });
 
   it('refuses anything else as a handle, by name', () => {
