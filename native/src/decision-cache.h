@@ -115,14 +115,15 @@ static inline void flow_key_store(ns_flow_key *k, const uint32_t *src, const uin
   k->flow = flow;
 }
 
-/* Row i decided from the cache when it holds the row's flow: 1, with the verdict, cost and deciding entry
-   written and the probes and hits counted as the lookups count them; else 0. */
-static inline int ebpf_cached(ns_ebpf *p, ns_batch *b, uint32_t i) {
-  if (!p->decisions) return 0;
-  uint32_t flow = ebpf_flow_word(b, i);
-  const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
-  const ns_decision *d = ebpf_decision_slot(p, src, dst, flow);
-  if (flow == 0 || !flow_key_holds(&d->key, src, dst, flow)) return 0;
+/* The slot of row i's flow (`flow`: ebpf_flow_word), or NULL without a cache or for a row that is not IP. */
+static inline ns_decision *ebpf_decision_of(const ns_ebpf *p, const ns_batch *b, uint32_t i, uint32_t flow) {
+  if (!p->decisions || flow == 0) return nullptr;
+  return ebpf_decision_slot(p, b->src + (size_t)i * 4, b->dst + (size_t)i * 4, flow);
+}
+
+/* Row i decided from its flow's slot `d`, which holds it: the verdict, cost and deciding entry written and
+   the probes and hits counted as the lookups count them. */
+static inline void ebpf_decision_replay(ns_ebpf *p, const ns_decision *d, ns_batch *b, uint32_t i) {
   p->probes[0] += d->ipcProbes;
   p->probes[1] += d->policyProbes;
   p->probes[2] += 1;
@@ -131,7 +132,6 @@ static inline int ebpf_cached(ns_ebpf *p, ns_batch *b, uint32_t i) {
   b->verdict[i] = d->verdict;
   b->cost[i] = (uint32_t)d->ipcProbes + d->policyProbes;
   b->decidedBy[i] = d->decided;
-  return 1;
 }
 
 #endif

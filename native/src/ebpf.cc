@@ -319,8 +319,7 @@ static NS_INLINE uint8_t decide_opening(ns_ebpf *p, uint32_t family, const uint3
 }
 
 /* hot.h ebpf_classify_row, past conntrack and the decision cache: the lookups, and the decision cached. */
-void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
-  uint32_t flow = ebpf_flow_word(b, i);
+void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i, uint32_t flow, ns_decision *slot) {
   b->decidedBy[i] = -1;
   b->cost[i] = 0;
   if (flow == 0) { b->verdict[i] = VERDICT_NONE; return; }
@@ -334,15 +333,14 @@ void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
   b->cost[i] = (uint32_t)(ipc + policy);
   b->decidedBy[i] = decided;
   /* A decision of more probes than a slot counts (a long ipcache search is about ten) is not cached. */
-  if (p->decisions && ipc <= 0xffff && policy <= 0xffff) {
-    ns_decision *d = ebpf_decision_slot(p, src, dst, flow);
-    flow_key_store(&d->key, src, dst, flow);
-    d->decided = decided;
-    d->egress = egress;
-    d->ingress = ingress;
-    d->ipcProbes = (uint16_t)ipc;
-    d->policyProbes = (uint16_t)policy;
-    d->verdict = verdict;
+  if (slot && ipc <= 0xffff && policy <= 0xffff) {
+    flow_key_store(&slot->key, src, dst, flow);
+    slot->decided = decided;
+    slot->egress = egress;
+    slot->ingress = ingress;
+    slot->ipcProbes = (uint16_t)ipc;
+    slot->policyProbes = (uint16_t)policy;
+    slot->verdict = verdict;
   }
 }
 

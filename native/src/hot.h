@@ -36,8 +36,9 @@ void iptables_rule_checks(const ns_ipt_family *f, uint8_t *checks);
 /* Whether every rule's source and destination CIDRs have words 1-3 of base and mask zero (the IPv4 table's do). */
 int iptables_v4_narrow(const ns_ipt_family *f);
 
-/* The decision of row i past conntrack and the decision cache (decision-cache.h): the lookups (ebpf.cc). */
-void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i);
+/* The decision of row i past conntrack and the decision cache (decision-cache.h): the lookups (ebpf.cc),
+   then cached in `slot` (its flow's, ebpf_decision_of; NULL: none). `flow`: ebpf_flow_word. */
+void ebpf_decide_row(ns_ebpf *p, ns_batch *b, uint32_t i, uint32_t flow, ns_decision *slot);
 /* ebpf.cc's packed rows of the bound arrays (p->ipcRows, p->epRows), freed by ebpf_unpack: EBPF_PACK_OK, or why not. */
 enum { EBPF_PACK_OK = 1, EBPF_PACK_SHORT = 0, EBPF_PACK_NO_MEMORY = -1 };
 int ebpf_pack(ns_ebpf *p);
@@ -123,8 +124,11 @@ static inline int ebpf_decided_by_conntrack(ns_batch *b, uint32_t i) {
 /* Verdict, cost and decidedBy of row i, ctState already set (src/match/ebpf.ts classifyRow): conntrack's, the
    decision cache's, or the lookups'. */
 static inline void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
-  if (ebpf_decided_by_conntrack(b, i) || ebpf_cached(p, b, i)) return;
-  ebpf_decide_row(p, b, i);
+  if (ebpf_decided_by_conntrack(b, i)) return;
+  uint32_t flow = ebpf_flow_word(b, i);
+  ns_decision *d = ebpf_decision_of(p, b, i, flow);
+  if (d && flow_key_holds(&d->key, b->src + (size_t)i * 4, b->dst + (size_t)i * 4, flow)) ebpf_decision_replay(p, d, b, i);
+  else ebpf_decide_row(p, b, i, flow, d);
 }
 
 /*
