@@ -371,9 +371,9 @@ static inline int tallied(const ns_batch *b, uint32_t i) {
 
 static void tally_flush(ns_replay *r, ns_tally *t) {
   ns_conn_record *h = &r->conns->records[t->conn - 1];
-  h->packets += t->packets;
-  h->bytes += t->bytes;
-  h->dropped += t->dropped;
+  h->packets += (double)t->packets;
+  h->bytes += (double)t->bytes;
+  h->dropped += (double)t->dropped;
   t->packets = t->bytes = t->dropped = 0;
   t->conn = 0;
 }
