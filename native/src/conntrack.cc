@@ -213,10 +213,11 @@ static void packet_key(const ns_batch *b, uint32_t i) { packet_key_into(key, b, 
 
 /* Stage 2 of the prefetching (ct-key.h ct_prefetch_slot is stage 1): reads the row's home slot, now
    cached, and prefetches the entry it names. A hint: no state changes. */
-void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
-  if (hash < 0) return;
-  int32_t r = ct->slots[2 * ((uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK])];
-  if (r == 0) return;
+int ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
+  if (hash < 0) return 0;
+  const int32_t *home = ct->slots + 2 * ((uint32_t)hash & (uint32_t)ct->params[CT_PARAM_TABLE_MASK]);
+  int32_t r = home[0];
+  if (r == 0) return 0;
   int32_t e = (r - 1) >> 1;
   __builtin_prefetch(ct_tuple_of(ct, r - 1));
   /* The entry's fields are in separate arrays (the TS tracker's layout), a cache line each. */
@@ -227,6 +228,7 @@ void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash) {
   __builtin_prefetch(ct->lastDir + e);
   __builtin_prefetch(ct->prev + e);
   __builtin_prefetch(ct->next + e);
+  return (uint32_t)home[1] == (uint32_t)hash;
 }
 
 static int reply_key(void) {

@@ -52,6 +52,17 @@ struct alignas(64) ns_walk_memo {
 static_assert(sizeof(ns_decision) == 64 && sizeof(ns_walk_memo) == 256, "one line a decision, four a walk");
 
 /*
+ * The walk cache's key word of a row of `family` in conntrack state `ct`: family, state, protocol and
+ * destination port, with bit 31 set (so never 0, an empty slot's); 0 for rows not cached: an established
+ * or related packet's walk is FORWARD's jump and the conntrack ACCEPT, two rules, cheaper than a slot, and
+ * an invalid one's three.
+ */
+static inline uint32_t ipt_flow_word(uint32_t family, uint32_t ct, uint32_t proto, uint32_t dport) {
+  if (ct != CT_NEW && ct != CT_UNTRACKED) return 0;
+  return 0x80000000u | (uint32_t)(family == 6) << 30 | ct << 24 | proto << 16 | dport;
+}
+
+/*
  * A hit counted into an array the lanes of a replay share (EBPF_PARAM_SHARED_HITS): an atomic add of a
  * double, by compare-and-swap of its bits. Only on connection-opening packets; one array for all lanes
  * instead of one each spares every lane faulting in its own pages of it (141M entries at the stress tier)

@@ -29,6 +29,18 @@ typedef struct {
   double *cached;
 } ns_iptables;
 
+/* The walk cache's slot of a flow (`flow`: ipt_flow_word, not 0); and row i's, were its conntrack state
+   `ct` (NULL: no cache, or a row that is not IP or not cached in that state). */
+static inline struct ns_walk_memo *iptables_memo_slot(const ns_iptables *m, const uint32_t *src, const uint32_t *dst, uint32_t flow) {
+  return &m->memo[flow_slot(src, dst, flow, (flow >> 30 & 1) != 0, m->memo_mask)];
+}
+static inline struct ns_walk_memo *iptables_memo_of(const ns_iptables *m, const ns_batch *b, uint32_t i, uint32_t ct) {
+  uint32_t family = b->family[i];
+  if (!m->memo || (family != 4 && family != 6)) return nullptr;
+  uint32_t flow = ipt_flow_word(family, ct, b->proto[i], b->dstPort[i]);
+  return flow ? iptables_memo_slot(m, b->src + (size_t)i * 4, b->dst + (size_t)i * 4, flow) : nullptr;
+}
+
 /* Per rule of a family (target_len of them): which of its match fields are set, RULE_CHECK_* bits. */
 enum { RULE_CHECK_PROTO = 1, RULE_CHECK_CT = 2, RULE_CHECK_MARK = 4, RULE_CHECK_SRC = 8, RULE_CHECK_DST = 16,
        RULE_CHECK_PORTS = 32, RULE_CHECK_SETS = 64 };
@@ -56,8 +68,9 @@ void decode_row(const uint8_t *b, ns_batch *bt, uint32_t row);
 /* `hash` and `key`: what ct-key.h ct_prefetch_slot gave this row (hash -1, key NULL: none; ct_track builds them). */
 void ct_track(ns_conntrack *ct, ns_batch *b, uint32_t i, int64_t hash, const uint32_t *key);
 void ct_confirm(ns_conntrack *ct, ns_batch *b, uint32_t i);
-/* Cache hints for a row a few rows ahead, stage 2: its entry (stage 1, its home slot: ct-key.h). */
-void ct_prefetch_entry(const ns_conntrack *ct, int64_t hash);
+/* Cache hints for a row a few rows ahead, stage 2: its entry (stage 1, its home slot: ct-key.h). 1 when
+   the home slot holds an entry of the row's hash (the row most likely belongs to it), else 0. */
+int ct_prefetch_entry(const ns_conntrack *ct, int64_t hash);
 
 /*
  * The entry the last row given to ct_track/ct_confirm belongs to (-1: none: not tracked, not entered, or
@@ -129,6 +142,26 @@ static inline void ebpf_classify_row(ns_ebpf *p, ns_batch *b, uint32_t i) {
   ns_decision *d = ebpf_decision_of(p, b, i, flow);
   if (d && flow_key_holds(&d->key, b->src + (size_t)i * 4, b->dst + (size_t)i * 4, flow)) ebpf_decision_replay(p, d, b, i);
   else ebpf_decide_row(p, b, i, flow, d);
+}
+
+/*
+ * A hint for row j, most likely a connection's opening, a few rows ahead: the line of the model's decision
+ * cache it will read (the eBPF decision's), or the first two (the iptables walk's key, verdict and first
+ * 20 rules, its state taken to be NEW as an opening's is). No state changes. Always inlined: GCC takes a
+ * function of prefetches alone for one without effects and drops the call before it would inline it
+ * (its early dead-code pass, from -O1).
+ */
+static NS_INLINE void model_prefetch_decision(int model, const ns_model *m, const ns_batch *b, uint32_t j) {
+  if (model == MODEL_EBPF) {
+    const ns_decision *d = ebpf_decision_of(m->ebpf, b, j, ebpf_flow_word(b, j));
+    if (d) __builtin_prefetch(d);
+  } else if (model == MODEL_IPTABLES) {
+    const ns_walk_memo *w = iptables_memo_of(m->ipt, b, j, CT_NEW);
+    if (w) {
+      __builtin_prefetch(w);
+      __builtin_prefetch((const char *)w + 64);
+    }
+  }
 }
 
 /*

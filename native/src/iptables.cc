@@ -181,17 +181,6 @@ static void walk_family(ns_iptables *m, ns_batch *b, uint32_t i, uint32_t family
   else walk<0>(m, m->v6, m->v6_checks, b, i, trail, matched);
 }
 
-/*
- * The walk cache's key word of row i: family, conntrack state, protocol and destination port, with bit 31
- * set (so never 0, an empty slot's); 0 for rows not cached: an established or related packet's walk is
- * FORWARD's jump and the conntrack ACCEPT, two rules, cheaper than a slot, and an invalid one's three.
- */
-static inline uint32_t ipt_flow_word(const ns_batch *b, uint32_t i, uint32_t family) {
-  uint32_t ct = b->ctState[i];
-  if (ct != CT_NEW && ct != CT_UNTRACKED) return 0;
-  return 0x80000000u | (uint32_t)(family == 6) << 30 | ct << 24 | (uint32_t)b->proto[i] << 16 | b->dstPort[i];
-}
-
 /* The cached walk again: its rules' packet and byte counters added, its verdict, cost and deciding rule. */
 static void walk_replay(ns_iptables *m, const ns_walk_memo *w, ns_batch *b, uint32_t i, uint32_t family) {
   const ns_ipt_family *f = family == 4 ? m->v4 : m->v6;
@@ -214,13 +203,13 @@ void iptables_classify_row(ns_iptables *m, ns_batch *b, uint32_t i) {
     b->decidedBy[i] = -1;
     return;
   }
-  uint32_t flow = m->memo ? ipt_flow_word(b, i, family) : 0;
+  uint32_t flow = m->memo ? ipt_flow_word(family, b->ctState[i], b->proto[i], b->dstPort[i]) : 0;
   if (flow == 0) {
     walk_family(m, b, i, family, nullptr, nullptr);
     return;
   }
   const uint32_t *src = b->src + (size_t)i * 4, *dst = b->dst + (size_t)i * 4;
-  ns_walk_memo *w = &m->memo[flow_slot(src, dst, flow, family == 6, m->memo_mask)];
+  ns_walk_memo *w = iptables_memo_slot(m, src, dst, flow);
   if (flow_key_holds(&w->key, src, dst, flow)) {
     walk_replay(m, w, b, i, family);
     return;

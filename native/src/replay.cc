@@ -435,7 +435,14 @@ enum { HINT_AHEAD = 16, HINT_RING = 64 };
  * entry's tuple: it compares hashes first), means a flow the tracker most likely does not hold: the row
  * will look its connection up and, accepted, enter the tracker, so the row's connection hash is returned
  * (account_row takes it) and its index slot prefetched, and so is the home slot of the reply tuple that
- * ct_confirm will place (perf: 70% of ct_confirm's samples waited on that load).
+ * ct_confirm will place (perf: 70% of ct_confirm's samples waited on that load), and the model's
+ * decision-cache slot (hot.h model_prefetch_decision). That slot's load had been the loop's costliest:
+ * perf, small tier, eBPF, 15% of its samples, 2% once prefetched (13.8% and 2.1% at the stress tier).
+ * Both builds in one process, replays alternated (2026-11-28, Intel Xeon 2.5 GHz, against 834ed58; the trial build also had
+ * 5e697a4's integer tallies): eBPF 1.04x at the small, real and stress tiers; iptables 1.04x at the small tier,
+ * and at the real tier 1.06x for two lines over one. Each such row hashes its flow once more
+ * (cachegrind, small tier: eBPF 704.7 -> 721.9 instructions a packet, iptables 920.7 against 906.4 before
+ * both changes; valgrind does not model prefetches, so its miss counts do not move).
  */
 static NS_INLINE int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash, const uint32_t *key) {
   /* ct_prefetch_slot hashes only IP rows that are not later fragments, malformed or ICMP errors: rows
@@ -452,6 +459,7 @@ static NS_INLINE int64_t hint_row(ns_replay *r, uint32_t j, int64_t ct_hash, con
   if (reply >= 0) __builtin_prefetch(ct->slots + 2 * ((uint32_t)reply & mask));
   int32_t h = row_hash(r->b, j);
   __builtin_prefetch(&r->conns->slots[((uint32_t)h & r->conns->mask) * 2]);
+  model_prefetch_decision(r->model, &r->m, r->b, j);
   return (int64_t)(uint32_t)h;
 }
 

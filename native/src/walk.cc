@@ -240,7 +240,9 @@ uint32_t walk_lane(const ns_walk *w, const uint32_t *offsets, const int8_t *lane
                : walk_lane_records<0>(w, offsets, lane_of, mine, m, used, b, cap, services, nat, lane, shards);
 }
 
-/* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead. */
+/* Rows [0, n) through run_row, prefetching the conntrack slot `d` rows ahead and its entry d/2 ahead, or,
+   for a row whose slot holds no entry of its hash (most likely an opening), the model's decision-cache
+   slot, as replay.cc hint_row does. */
 static uint32_t run_prefetching(ns_batch *b, uint32_t n, uint32_t d, int model, ns_model *m, ns_conntrack *ct) {
   int64_t ring[64]; /* tuple hash per row, by row mod 64 (d < 64) */
   uint32_t keys[64][TUPLE_WORDS]; /* and its tuple */
@@ -248,7 +250,10 @@ static uint32_t run_prefetching(ns_batch *b, uint32_t n, uint32_t d, int model, 
   for (uint32_t j = 0; j < d && j < n; j++) ring[j & 63] = ct_prefetch_slot(ct, b, j, keys[j & 63]);
   for (uint32_t i = 0; i < n; i++) {
     if (i + d < n) ring[(i + d) & 63] = ct_prefetch_slot(ct, b, i + d, keys[(i + d) & 63]);
-    if (d2 > 0 && i + d2 < n) ct_prefetch_entry(ct, ring[(i + d2) & 63]);
+    if (d2 > 0 && i + d2 < n) {
+      int64_t h = ring[(i + d2) & 63];
+      if (!ct_prefetch_entry(ct, h) && h >= 0) model_prefetch_decision(model, m, b, i + d2);
+    }
     orphans += run_row(model, m, ct, b, i, ring[i & 63], keys[i & 63]);
   }
   return orphans;
