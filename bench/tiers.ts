@@ -2,9 +2,11 @@
  * The benchmark tiers of issue 6, and their clusters: made by the cluster generator (the same code as
  * `netsieve cluster-gen`) into a work directory, once per run.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeStreamedFile } from '../src/cli/streamed-files.js';
 import { generateCluster } from '../src/clustergen/generate.js';
+import { streamList } from '../src/clustergen/write.js';
 
 export interface Tier {
   readonly name: string;
@@ -37,7 +39,7 @@ export function clusterFile(tier: Tier, dir: string, services = 0): string {
   const path = join(dir, services > 0 ? `cluster-${tier.name}-${services}-services.json` : `cluster-${tier.name}.json`);
   if (!existsSync(path)) {
     const started = process.hrtime.bigint();
-    writeFileSync(path, JSON.stringify(generateCluster({ ...tier, seed: SEED, services })));
+    writeStreamedFile(path, (sink) => streamList(generateCluster({ ...tier, seed: SEED, services }), 'json', sink));
     generated.set(tier.name, Number(process.hrtime.bigint() - started) / 1e9);
   }
   return path;

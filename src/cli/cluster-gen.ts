@@ -2,11 +2,11 @@
  * `netsieve cluster-gen`: seeded benchmark clusters, written as a `kind: List` (JSON, or YAML when the
  * file name ends in .yaml/.yml).
  */
-import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { yamlLib } from '../manifests/yaml-lib.js';
 import { InputError } from '../errors.js';
 import { appCount, generateCluster } from '../clustergen/generate.js';
+import { streamList } from '../clustergen/write.js';
+import { writeStreamedFile } from './streamed-files.js';
 import { wholeNumber } from './whole-number.js';
 
 export function registerClusterGen(program: Command): void {
@@ -26,9 +26,9 @@ export function registerClusterGen(program: Command): void {
       const services = wholeNumber(opts['services']!, '--services', { min: 0, max: appCount({ pods, namespaces }) });
       const list = generateCluster({ pods, namespaces, policies, seed, services });
       const out = opts['out']!;
-      const text = /\.ya?ml$/.test(out) ? yamlLib().stringify(list) : JSON.stringify(list);
+      const format = /\.ya?ml$/.test(out) ? 'yaml' : 'json';
       try {
-        writeFileSync(out, text);
+        writeStreamedFile(out, (sink) => streamList(list, format, sink));
       } catch (err) {
         throw new InputError(`-o ${out}: cannot write: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }

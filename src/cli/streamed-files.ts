@@ -11,13 +11,18 @@ import type { ChunkSink } from '../compile/text.js';
 export function writeStreamedFiles(dir: string, files: readonly (readonly [string, (sink: ChunkSink) => void])[]): number {
   let bytes = 0;
   mkdirSync(dir, { recursive: true });
-  for (const [name, stream] of files) {
-    const fd = openSync(join(dir, name), 'w');
-    try {
-      stream((chunk) => { bytes += writeAll(fd, chunk); });
-    } finally {
-      closeSync(fd);
-    }
+  for (const [name, stream] of files) bytes += writeStreamedFile(join(dir, name), stream);
+  return bytes;
+}
+
+/** Writes the file at `path` from its stream; returns the bytes written. */
+export function writeStreamedFile(path: string, stream: (sink: ChunkSink) => void): number {
+  let bytes = 0;
+  const fd = openSync(path, 'w');
+  try {
+    stream((chunk) => { bytes += writeAll(fd, chunk); });
+  } finally {
+    closeSync(fd);
   }
   return bytes;
 }
