@@ -38,17 +38,55 @@ function withPackets(e: PolicyEntry, hits?: ArrayLike<number>): PolicyEntry & { 
 
 /**
  * The document `toJson` gives, streamed: pretty (two-space indents, one entry per line) or compact (as
- * JSON.stringify without indents). Written around a marker in place of the entries, so that every
- * other field is JSON.stringify's own. `progress` hears the entries written, every 2,048.
+ * JSON.stringify without indents). Written around markers in place of the long arrays (the identities,
+ * the ipcache, the endpoints and the entries), so that every other field is JSON.stringify's own; each
+ * long array is written element by element: from about a million pods the ipcache and the endpoints
+ * alone, pretty, were longer than the longest string V8 holds (2^29 - 24 characters), and the compile
+ * stopped with "Invalid string length". `progress` hears the entries written, every 2,048.
  */
 export function streamJson(
   program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink, pretty = true, progress?: (entries: number) => void,
 ): void {
-  const marker = JSON.stringify('\u0000entries\u0000');
-  const doc: Record<keyof EbpfJson, unknown> = { ...toJsonHead(program), entries: JSON.parse(marker), warnings: program.warnings };
+  const marker = (field: string): string => JSON.stringify(`\u0000${field}\u0000`);
+  const long: Record<string, (sink: ChunkSink) => void> = {
+    identities: (out) => streamArray(program.identities, pretty, out),
+    ipcache: (out) => streamArray(program.ipcache, pretty, out),
+    endpoints: (out) => streamArray(program.endpoints, pretty, out),
+    entries: (out) => streamEntries(program, hits, out, pretty, progress),
+  };
+  const doc: Record<keyof EbpfJson, unknown> = { ...toJsonHead(program), entries: null, warnings: program.warnings };
+  for (const field of Object.keys(long)) (doc as Record<string, unknown>)[field] = JSON.parse(marker(field));
   const text = pretty ? JSON.stringify(doc, null, 2) : JSON.stringify(doc);
-  const at = text.indexOf(marker);
-  sink(text.slice(0, at));
+  // The fields in the order JSON.stringify wrote them.
+  const at = Object.keys(long).map((field) => ({ field, at: text.indexOf(marker(field)) })).sort((a, b) => a.at - b.at);
+  let from = 0;
+  for (const { field, at: where } of at) {
+    sink(text.slice(from, where));
+    long[field]!(sink);
+    from = where + marker(field).length;
+  }
+  sink(text.slice(from));
+}
+
+/** A top-level field's array as JSON.stringify writes it (pretty: at two spaces' depth), element by element. */
+function streamArray(items: readonly unknown[], pretty: boolean, sink: ChunkSink): void {
+  if (items.length === 0) {
+    sink('[]');
+    return;
+  }
+  const [first, between, close] = pretty ? ['[\n    ', ',\n    ', '\n  ]'] : ['[', ',', ']'];
+  const pieces = new Pieces(sink);
+  items.forEach((item, k) => {
+    // JSON.stringify indents an element's own lines by its depth; only the formatting has raw newlines.
+    const json = (pretty ? JSON.stringify(item, null, 2)?.replace(/\n/g, '\n    ') : JSON.stringify(item)) ?? 'null';
+    pieces.add(k === 0 ? first : between, json);
+  });
+  pieces.end();
+  sink(close);
+}
+
+/** The policy map's entries, written from its columns (entryJson). */
+function streamEntries(program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink, pretty: boolean, progress?: (entries: number) => void): void {
   const c = program.policyMap;
   const [first, between, close] = pretty ? ['[\n    ', ',\n    ', '\n  ]'] : ['[', ',', ']'];
   const pieces = new Pieces(sink);
@@ -62,7 +100,6 @@ export function streamJson(
   }
   pieces.end();
   sink(written === 0 ? '[]' : close);
-  sink(text.slice(at + marker.length));
 }
 
 /**

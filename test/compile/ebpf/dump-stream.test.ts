@@ -66,6 +66,10 @@ describe('eBPF dumps, streamed', () => {
       wholeArray.refused = false;
       expect(compact.text, name).toBe(whole);
       expect(JSON.parse(pretty.text), name).toEqual(JSON.parse(whole));
+      // The long arrays other than the entries, written element by element, as JSON.stringify nests them.
+      for (const field of ['identities', 'ipcache', 'endpoints'] as const) {
+        expect(pretty.text, `${name}: ${field}`).toContain(`\n  "${field}": ${JSON.stringify(program[field], null, 2).replace(/\n/g, '\n  ')},\n`);
+      }
       expect(pretty.text.split('\n').filter((l) => /^ {4}\{"index":\d+,/.test(l)).length, name).toBe(count);
       if (count > 2048) {
         sawMany = true;
