@@ -3,6 +3,7 @@
  * `*List` kind with `items`) as `kubectl get -A -o yaml|json` writes them. Directories are walked
  * recursively for *.yaml, *.yml and *.json, in sorted order so the same tree always loads the same way.
  */
+import { constants } from 'node:buffer';
 import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { yamlLib } from './yaml-lib.js';
@@ -51,6 +52,10 @@ export function readFileText(path: string): string {
     return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_STRING_TOO_LONG') {
+      throw new InputError(`${path}: cannot read file: ${statSync(path).size} bytes, more text than Node.js holds in one string ` +
+        `(${constants.MAX_STRING_LENGTH} characters); give the manifests as several files (every command takes several cluster paths)`);
+    }
     throw new InputError(`${path}: cannot read file: ${code === 'EISDIR' ? 'is a directory' : code}`);
   }
 }

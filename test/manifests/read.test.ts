@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { closeSync, openSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
@@ -85,6 +86,18 @@ describe('reading files and directories', () => {
   it('an unreadable file is an error naming it', () => {
     const dir = tempTree({});
     expect(errorOf(() => readFileText(dir))).toBe(`${dir}: cannot read file: is a directory`);
+  });
+
+  it('a file longer than one string can hold is an error naming it, its size and what to do', () => {
+    // Sparse: no disk written; reading it takes the file's length in memory, once.
+    const dir = tempTree({});
+    const file = join(dir, 'huge.json');
+    const bytes = constants.MAX_STRING_LENGTH + 4096;
+    closeSync(openSync(file, 'w'));
+    truncateSync(file, bytes);
+    expect(errorOf(() => readFileText(file))).toBe(`${file}: cannot read file: ${bytes} bytes, more text than Node.js holds in one string ` +
+      `(${constants.MAX_STRING_LENGTH} characters); give the manifests as several files (every command takes several cluster paths)`);
+    rmSync(file);
   });
 
   it('no paths at all is an error', () => {
