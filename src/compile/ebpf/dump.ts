@@ -68,38 +68,40 @@ export function streamJson(
   sink(text.slice(from));
 }
 
-/** A top-level field's array as JSON.stringify writes it (pretty: at two spaces' depth), element by element. */
-function streamArray(items: readonly unknown[], pretty: boolean, sink: ChunkSink): void {
-  if (items.length === 0) {
-    sink('[]');
-    return;
-  }
+/**
+ * A top-level field's array as JSON.stringify writes it (pretty: its elements at four spaces' depth),
+ * element by element: `each` hands every element's JSON to `add`; the elements joined a few thousand at a
+ * time (Pieces).
+ */
+function streamElements(pretty: boolean, sink: ChunkSink, each: (add: (json: string) => void) => void): void {
   const [first, between, close] = pretty ? ['[\n    ', ',\n    ', '\n  ]'] : ['[', ',', ']'];
   const pieces = new Pieces(sink);
-  items.forEach((item, k) => {
-    // JSON.stringify indents an element's own lines by its depth; only the formatting has raw newlines.
-    const json = (pretty ? JSON.stringify(item, null, 2)?.replace(/\n/g, '\n    ') : JSON.stringify(item)) ?? 'null';
-    pieces.add(k === 0 ? first : between, json);
-  });
+  let written = 0;
+  each((json) => pieces.add(written++ === 0 ? first : between, json));
   pieces.end();
-  sink(close);
+  sink(written === 0 ? '[]' : close);
+}
+
+/** An array of plain values: JSON.stringify indents an element's own lines by its depth, and only the formatting has raw newlines. */
+function streamArray(items: readonly unknown[], pretty: boolean, sink: ChunkSink): void {
+  streamElements(pretty, sink, (add) => {
+    for (const item of items) add((pretty ? JSON.stringify(item, null, 2)?.replace(/\n/g, '\n    ') : JSON.stringify(item)) ?? 'null');
+  });
 }
 
 /** The policy map's entries, written from its columns (entryJson). */
 function streamEntries(program: EbpfProgram, hits: ArrayLike<number> | undefined, sink: ChunkSink, pretty: boolean, progress?: (entries: number) => void): void {
   const c = program.policyMap;
-  const [first, between, close] = pretty ? ['[\n    ', ',\n    ', '\n  ]'] : ['[', ',', ']'];
-  const pieces = new Pieces(sink);
   const origins: (string | undefined)[] = [];
   let written = 0;
-  for (let m = 0; m < c.mapCount; m++) {
-    for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) {
-      pieces.add(written++ === 0 ? first : between, entryJson(c, i, m, hits, origins));
-      if ((written & 2047) === 0) progress?.(written);
+  streamElements(pretty, sink, (add) => {
+    for (let m = 0; m < c.mapCount; m++) {
+      for (let i = c.mapStart[m]!; i < c.mapStart[m + 1]!; i++) {
+        add(entryJson(c, i, m, hits, origins));
+        if ((++written & 2047) === 0) progress?.(written);
+      }
     }
-  }
-  pieces.end();
-  sink(written === 0 ? '[]' : close);
+  });
 }
 
 /**
